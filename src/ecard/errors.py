@@ -1,0 +1,262 @@
+"""One exception hierarchy for the whole library; every error carries a stable code.
+
+Every failure a verifier can meet maps to exactly one :class:`ErrorCode`. The codes are part of
+the public contract (``ecard verify --json`` prints them) and never change meaning. Each error
+class fixes its code, so ``except ecard.errors.ExpiredError`` and ``err.code == ErrorCode.EXPIRED``
+say the same thing.
+
+Messages exist in English and Chinese: :meth:`EcardError.message` takes ``lang="en"`` or
+``lang="zh"``. The technical detail appended after the summary is not translated.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar, Literal
+
+Lang = Literal["en", "zh"]
+
+
+class ErrorCode(StrEnum):
+    """Stable result codes. ``OK`` means the credential verified."""
+
+    OK = "OK"
+    # verification pipeline, in the order the stages run
+    BAD_PREFIX = "BAD_PREFIX"
+    BAD_BASE45 = "BAD_BASE45"
+    BAD_COMPRESSION = "BAD_COMPRESSION"
+    BAD_CBOR = "BAD_CBOR"
+    BAD_COSE = "BAD_COSE"
+    UNSUPPORTED_ALG = "UNSUPPORTED_ALG"
+    UNKNOWN_KID = "UNKNOWN_KID"
+    ALG_KEY_MISMATCH = "ALG_KEY_MISMATCH"
+    BAD_SIGNATURE = "BAD_SIGNATURE"
+    BAD_CLAIMS = "BAD_CLAIMS"
+    ISSUER_CERT_INVALID = "ISSUER_CERT_INVALID"
+    NOT_YET_VALID = "NOT_YET_VALID"
+    EXPIRED = "EXPIRED"
+    REVOKED = "REVOKED"
+    # inputs around the pipeline
+    BAD_IMAGE = "BAD_IMAGE"
+    BAD_KEY = "BAD_KEY"
+    BAD_CERTIFICATE = "BAD_CERTIFICATE"
+    BAD_INPUT = "BAD_INPUT"
+
+
+#: Short summaries per code: (English, Chinese).
+MESSAGES: dict[ErrorCode, tuple[str, str]] = {
+    ErrorCode.OK: ("valid electronic social security card", "电子社保卡有效"),
+    ErrorCode.BAD_PREFIX: (
+        "not an e-card code (wrong or missing 'EC1:' prefix)",
+        "不是电子社保卡二维码（前缀“EC1:”错误或缺失）",
+    ),
+    ErrorCode.BAD_BASE45: ("the code text is damaged (invalid Base45)", "二维码内容已损坏（Base45 无效）"),
+    ErrorCode.BAD_COMPRESSION: (
+        "the code content is damaged (invalid or oversized compression)",
+        "二维码内容已损坏（压缩数据无效或过大）",
+    ),
+    ErrorCode.BAD_CBOR: ("the code content is malformed (invalid CBOR)", "二维码内容格式错误（CBOR 无效）"),
+    ErrorCode.BAD_COSE: (
+        "the signature container is malformed (invalid COSE_Sign1)",
+        "签名结构格式错误（COSE_Sign1 无效）",
+    ),
+    ErrorCode.UNSUPPORTED_ALG: (
+        "the signature algorithm is not accepted",
+        "签名算法不被接受",
+    ),
+    ErrorCode.UNKNOWN_KID: (
+        "the issuer is not in the trust list",
+        "签发机构不在信任列表中",
+    ),
+    ErrorCode.ALG_KEY_MISMATCH: (
+        "the signature algorithm does not match the issuer's key",
+        "签名算法与签发机构的密钥不匹配",
+    ),
+    ErrorCode.BAD_SIGNATURE: (
+        "the signature is invalid: the card was altered or forged",
+        "签名无效：卡片内容被篡改或伪造",
+    ),
+    ErrorCode.BAD_CLAIMS: ("the card data is invalid", "卡片数据无效"),
+    ErrorCode.ISSUER_CERT_INVALID: (
+        "the issuer's certificate does not cover this card",
+        "签发机构证书无效或不覆盖此卡",
+    ),
+    ErrorCode.NOT_YET_VALID: ("the card is not yet valid", "卡片尚未生效"),
+    ErrorCode.EXPIRED: ("the card has expired", "卡片已过期"),
+    ErrorCode.REVOKED: ("the card has been revoked", "卡片已被吊销"),
+    ErrorCode.BAD_IMAGE: ("no readable e-card code in the image", "图片中没有可识别的电子社保卡二维码"),
+    ErrorCode.BAD_KEY: ("the key is unusable", "密钥不可用"),
+    ErrorCode.BAD_CERTIFICATE: ("the certificate is unusable", "证书不可用"),
+    ErrorCode.BAD_INPUT: ("the input is invalid", "输入无效"),
+}
+
+
+def describe(code: ErrorCode, lang: Lang = "en") -> str:
+    """Return the short summary of ``code`` in English (``"en"``) or Chinese (``"zh"``)."""
+    en, zh = MESSAGES[code]
+    return zh if lang == "zh" else en
+
+
+class EcardError(Exception):
+    """Base of every error the library raises on purpose.
+
+    ``detail`` is a technical explanation (English) of what exactly was wrong; it never contains
+    key material or the full personal data of a card holder.
+    """
+
+    code: ClassVar[ErrorCode] = ErrorCode.BAD_INPUT
+
+    def __init__(self, detail: str = "") -> None:
+        self.detail = detail
+        super().__init__(self.message("en"))
+
+    def message(self, lang: Lang = "en") -> str:
+        """The summary for this error's code in ``lang``, followed by the detail."""
+        summary = describe(self.code, lang)
+        if not self.detail:
+            return summary
+        sep = "：" if lang == "zh" else ": "
+        return f"{summary}{sep}{self.detail}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code.value!r}, detail={self.detail!r})"
+
+
+class FormatError(EcardError):
+    """The bytes or text are not a well-formed e-card credential."""
+
+
+class BadPrefixError(FormatError):
+    """The QR text does not start with the ``EC1:`` prefix."""
+
+    code = ErrorCode.BAD_PREFIX
+
+
+class BadBase45Error(FormatError):
+    """The text after the prefix is not valid Base45 (RFC 9285)."""
+
+    code = ErrorCode.BAD_BASE45
+
+
+class BadCompressionError(FormatError):
+    """The zlib stream is invalid, truncated, has trailing data or inflates past the cap."""
+
+    code = ErrorCode.BAD_COMPRESSION
+
+
+class BadCborError(FormatError):
+    """The CBOR is malformed or breaks the strict profile (duplicates, limits, tags...)."""
+
+    code = ErrorCode.BAD_CBOR
+
+
+class BadCoseError(FormatError):
+    """The COSE_Sign1 structure or its headers are invalid."""
+
+    code = ErrorCode.BAD_COSE
+
+
+class UnsupportedAlgorithmError(EcardError):
+    """The ``alg`` is unknown to the registry or not allowed by the verifier's policy."""
+
+    code = ErrorCode.UNSUPPORTED_ALG
+
+
+class UnknownKidError(EcardError):
+    """No trusted issuer certificate has the credential's ``kid``."""
+
+    code = ErrorCode.UNKNOWN_KID
+
+
+class AlgKeyMismatchError(EcardError):
+    """The ``alg`` does not fit the type or size of the issuer's key."""
+
+    code = ErrorCode.ALG_KEY_MISMATCH
+
+
+class BadSignatureError(EcardError):
+    """The signature does not verify: the credential was altered or not signed by this key."""
+
+    code = ErrorCode.BAD_SIGNATURE
+
+
+class BadClaimsError(EcardError):
+    """The signed claims or the card in them break the schema."""
+
+    code = ErrorCode.BAD_CLAIMS
+
+
+class IssuerCertInvalidError(EcardError):
+    """The issuer certificate does not cover the credential (validity, key usage, path)."""
+
+    code = ErrorCode.ISSUER_CERT_INVALID
+
+
+class NotYetValidError(EcardError):
+    """The verifier's clock is before the credential's ``iat`` (or ``nbf``), beyond the skew."""
+
+    code = ErrorCode.NOT_YET_VALID
+
+
+class ExpiredError(EcardError):
+    """The verifier's clock is past the credential's ``exp``, beyond the skew."""
+
+    code = ErrorCode.EXPIRED
+
+
+class RevokedError(EcardError):
+    """The credential is on a revocation list."""
+
+    code = ErrorCode.REVOKED
+
+
+class BadImageError(EcardError):
+    """The picture cannot be read or holds no QR code."""
+
+    code = ErrorCode.BAD_IMAGE
+
+
+class BadKeyError(EcardError):
+    """A key cannot be loaded, has the wrong type, or does not match its certificate."""
+
+    code = ErrorCode.BAD_KEY
+
+
+class BadCertificateError(EcardError):
+    """A certificate cannot be loaded or is unfit for its purpose."""
+
+    code = ErrorCode.BAD_CERTIFICATE
+
+
+class BadInputError(EcardError):
+    """Any other invalid input (a file that cannot be read, a malformed card record...)."""
+
+    code = ErrorCode.BAD_INPUT
+
+
+__all__ = [
+    "MESSAGES",
+    "AlgKeyMismatchError",
+    "BadBase45Error",
+    "BadCborError",
+    "BadCertificateError",
+    "BadClaimsError",
+    "BadCompressionError",
+    "BadCoseError",
+    "BadImageError",
+    "BadInputError",
+    "BadKeyError",
+    "BadPrefixError",
+    "BadSignatureError",
+    "EcardError",
+    "ErrorCode",
+    "ExpiredError",
+    "FormatError",
+    "IssuerCertInvalidError",
+    "Lang",
+    "NotYetValidError",
+    "RevokedError",
+    "UnknownKidError",
+    "UnsupportedAlgorithmError",
+    "describe",
+]

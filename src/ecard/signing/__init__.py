@@ -1,0 +1,1 @@
+"""Algorithms, COSE_Sign1, signers, the issuer and PKI helpers for demos, pilots and tests."""
