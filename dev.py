@@ -37,7 +37,8 @@ def ensure_env(extras: str) -> None:
         sys.exit(f"ecard needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
     stamp = VENV / f".installed-{extras or 'base'}-{digest}"
-    if stamp.exists():
+    # the test extras include the image extras: an environment made for tests runs the demo
+    if stamp.exists() or (VENV / f".installed-test-{digest}").exists():
         return
     if not PY.exists():
         say(f"creating virtual environment in {VENV}")

@@ -36,6 +36,7 @@ class ErrorCode(StrEnum):
     NOT_YET_VALID = "NOT_YET_VALID"
     EXPIRED = "EXPIRED"
     REVOKED = "REVOKED"
+    CARD_INACTIVE = "CARD_INACTIVE"
     # inputs around the pipeline
     BAD_IMAGE = "BAD_IMAGE"
     BAD_KEY = "BAD_KEY"
@@ -84,6 +85,10 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.NOT_YET_VALID: ("the card is not yet valid", "卡片尚未生效"),
     ErrorCode.EXPIRED: ("the card has expired", "卡片已过期"),
     ErrorCode.REVOKED: ("the card has been revoked", "卡片已被吊销"),
+    ErrorCode.CARD_INACTIVE: (
+        "the card is suspended or cancelled",
+        "卡片已挂失、暂停或注销",
+    ),
     ErrorCode.BAD_IMAGE: ("no readable e-card code in the image", "图片中没有可识别的电子社保卡二维码"),
     ErrorCode.BAD_KEY: ("the key is unusable", "密钥不可用"),
     ErrorCode.BAD_CERTIFICATE: ("the certificate is unusable", "证书不可用"),
@@ -210,6 +215,12 @@ class RevokedError(EcardError):
     code = ErrorCode.REVOKED
 
 
+class CardInactiveError(EcardError):
+    """The credential is genuine but the card's signed status is not one the policy accepts."""
+
+    code = ErrorCode.CARD_INACTIVE
+
+
 class BadImageError(EcardError):
     """The picture cannot be read or holds no QR code."""
 
@@ -248,6 +259,7 @@ __all__ = [
     "BadKeyError",
     "BadPrefixError",
     "BadSignatureError",
+    "CardInactiveError",
     "EcardError",
     "ErrorCode",
     "ExpiredError",

@@ -1,0 +1,384 @@
+"""The card data model: :class:`Card`, :class:`Holder`, :class:`CardStatus`.
+
+A :class:`Card` is the validated, immutable content of an electronic social security card. It has
+two serialised forms:
+
+* JSON (``model_dump_json`` / ``model_validate_json``): readable field names, ISO 8601 dates and
+  the status as its lower-case name (``"active"``), for files, APIs and ``ecard verify --json``.
+* The compact claim (:meth:`Card.to_claim` / :meth:`Card.from_claim`): a map with small integer
+  keys (:data:`CLAIM_KEYS`) and integer dates, which is what the issuer signs inside the CWT.
+
+Both round-trip exactly for every valid card. ``repr``/``str`` of a card or holder show only
+masked personal data, and validation errors never echo the input (``hide_input_in_errors``), so
+the model can be logged without leaking the holder's name or citizen ID number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import date
+from enum import IntEnum
+from types import MappingProxyType
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StrictStr,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
+
+from ecard.errors import Lang
+from ecard.identifiers import (
+    _check_char,
+    mask_card_number,
+    mask_citizen_id,
+    mask_name,
+    normalize_card_number,
+    normalize_citizen_id,
+    normalize_name,
+    normalize_region_code,
+)
+
+__all__ = ["CLAIM_KEYS", "Card", "CardStatus", "Holder"]
+
+
+class CardStatus(IntEnum):
+    """Status of a card. The compact claim holds the integer, JSON the lower-case name.
+
+    Validation accepts a member, its integer value or its name (``"active"`` or ``"ACTIVE"``);
+    JSON serialisation writes the lower-case name.
+    """
+
+    #: 正常: the card is in use.
+    ACTIVE = 1
+    #: 挂失/暂停: reported lost or temporarily suspended.
+    SUSPENDED = 2
+    #: 注销: cancelled for good.
+    CANCELLED = 3
+
+    def label(self, lang: Lang = "en") -> str:
+        """Human-readable status in English (``"en"``) or Chinese (``"zh"``)."""
+        return _STATUS_LABELS[self][1 if lang == "zh" else 0]
+
+    @classmethod
+    def parse(cls, value: object) -> CardStatus:
+        """Return the member for a member, an int value (not a bool) or a name.
+
+        Raises:
+            ValueError: anything else.
+        """
+        if type(value) is int:
+            member = _STATUS_BY_VALUE.get(value)
+            if member is None:
+                raise ValueError(f"unknown card status {value} (expected 1, 2 or 3)")
+            return member
+        if type(value) is cls:
+            return value
+        if type(value) is str:
+            member = _STATUS_BY_NAME.get(value)
+            if member is None:
+                raise ValueError(
+                    "unknown card status name (expected 'active', 'suspended' or 'cancelled')"
+                )
+            return member
+        raise ValueError(
+            f"card status must be an int or a name, not {type(value).__name__}"
+        )
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        """Validate with :meth:`parse`; serialise to the lower-case name in JSON mode."""
+        return core_schema.no_info_plain_validator_function(
+            cls.parse,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                _status_to_json, when_used="json"
+            ),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """JSON Schema: one of the lower-case names."""
+        return {"title": "CardStatus", "type": "string", "enum": [m.name.lower() for m in cls]}
+
+
+def _status_to_json(status: CardStatus) -> str:
+    """JSON form of a status: the lower-case member name."""
+    return status.name.lower()
+
+
+_STATUS_BY_VALUE: Final[dict[int, CardStatus]] = {m.value: m for m in CardStatus}
+_STATUS_BY_NAME: Final[dict[str, CardStatus]] = {
+    **{m.name.lower(): m for m in CardStatus},
+    **{m.name: m for m in CardStatus},
+}
+_STATUS_LABELS: Final[dict[CardStatus, tuple[str, str]]] = {
+    CardStatus.ACTIVE: ("active", "正常"),
+    CardStatus.SUSPENDED: ("suspended", "挂失/暂停"),
+    CardStatus.CANCELLED: ("cancelled", "注销"),
+}
+
+_MODEL_CONFIG: Final = ConfigDict(
+    frozen=True,
+    extra="forbid",
+    str_strip_whitespace=False,
+    # Validation errors must not copy names or ID numbers into logs.
+    hide_input_in_errors=True,
+)
+
+NameStr = Annotated[StrictStr, AfterValidator(normalize_name)]
+CitizenIdStr = Annotated[StrictStr, AfterValidator(normalize_citizen_id)]
+CardNumberStr = Annotated[StrictStr, AfterValidator(normalize_card_number)]
+RegionCodeStr = Annotated[StrictStr, AfterValidator(normalize_region_code)]
+
+
+class Holder(BaseModel):
+    """The card holder: name and social security number (the citizen ID number).
+
+    ``repr`` and ``str`` show only the masked forms.
+    """
+
+    model_config = _MODEL_CONFIG
+
+    #: Name as on the ID card, canonicalised by :func:`ecard.identifiers.normalize_name`.
+    name: NameStr
+    #: Social security number = 18-character citizen ID number (GB 11643-1999).
+    ssn: CitizenIdStr
+
+    @property
+    def masked_name(self) -> str:
+        """The name with all but the first (and, for Chinese names, last) characters masked."""
+        return mask_name(self.name)
+
+    @property
+    def masked_ssn(self) -> str:
+        """The social security number with the birth date masked."""
+        return mask_citizen_id(self.ssn)
+
+    @property
+    def birth_date(self) -> date:
+        """Date of birth, from the social security number."""
+        return date.fromisoformat(self.ssn[6:14])
+
+    @property
+    def sex(self) -> Literal["M", "F"]:
+        """``"M"`` or ``"F"``, from the parity of the sequence number."""
+        return "M" if int(self.ssn[16]) % 2 else "F"
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Fields for ``repr``/``str``: masked, so personal data stays out of logs."""
+        yield "name", self.masked_name
+        yield "ssn", self.masked_ssn
+
+
+#: Integer keys of the compact card claim (the map signed inside the CWT).
+CLAIM_KEYS: Final[Mapping[str, int]] = MappingProxyType(
+    {
+        "name": 1,
+        "ssn": 2,
+        "card_number": 3,
+        "region": 4,
+        "spec_version": 5,
+        "issued": 6,
+        "expires": 7,
+        "status": 8,
+    }
+)
+_KEY_NAMES: Final[dict[int, str]] = {v: k for k, v in CLAIM_KEYS.items()}
+_EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
+_MAX_DAYS: Final = date.max.toordinal() - _EPOCH_ORDINAL
+_MIN_ISSUED: Final = date(1990, 1, 1)
+_MAX_EXPIRES: Final = date(2199, 12, 31)
+_COMPACT_ID_LIMIT: Final = 10**17
+_SHORTEST_17: Final = 10**16
+
+
+_SPEC_TEXT: Final[tuple[str, ...]] = tuple(f"{v // 100}.{v % 100:02d}" for v in range(1000))
+
+# Per claim key: expected type and, for integers, the accepted range [low, high). The ranges only
+# keep the conversions safe; the model validators then apply the real rules.
+_CLAIM_SCHEMA: Final[dict[int, tuple[type, int, int]]] = {
+    1: (str, 0, 0),
+    2: (int, 0, _COMPACT_ID_LIMIT),
+    3: (str, 0, 0),
+    4: (int, 100_000, 1_000_000),
+    5: (int, 100, 1000),
+    6: (int, 0, _MAX_DAYS + 1),
+    7: (int, 0, _MAX_DAYS + 1),
+    8: (int, 0, 1 << 64),
+}
+
+
+def _claim_problem(claim: dict[Any, Any]) -> str:
+    """Explain precisely what is wrong with the shape of a card claim (the slow path)."""
+    for key in claim:
+        if type(key) is not int or key not in _KEY_NAMES:
+            return f"card claim has an unknown key {key!r}"
+    missing = [f"{k} ({n})" for k, n in _KEY_NAMES.items() if k not in claim]
+    if missing:
+        return f"card claim is missing key(s) {', '.join(missing)}"
+    for key, (kind, low, high) in _CLAIM_SCHEMA.items():
+        value = claim[key]
+        label = f"card claim {key} ({_KEY_NAMES[key]})"
+        if type(value) is not kind:
+            expected = "a text string" if kind is str else "an unsigned integer"
+            return f"{label} must be {expected}, not {type(value).__name__}"
+        if kind is int and not low <= value < high:
+            return f"{label} is out of range [{low}, {high})"
+    return "card claim is malformed"  # pragma: no cover - only called after a failed check
+
+
+class Card(BaseModel):
+    """An electronic social security card. Immutable; every field is validated.
+
+    Cross-field rules: ``expires`` after ``issued``; the holder born on or before ``issued``;
+    ``issued`` on or after 1990-01-01 and ``expires`` on or before 2199-12-31.
+    """
+
+    model_config = _MODEL_CONFIG
+
+    #: Who the card belongs to.
+    holder: Holder
+    #: Card number (社会保障卡卡号): 9 upper-case letters or digits.
+    card_number: CardNumberStr
+    #: Issuing region code (GB/T 2260), 6 digits.
+    region: RegionCodeStr
+    #: Card specification version, ``"3.00"`` style.
+    spec_version: Annotated[StrictStr, Field(pattern=r"^[1-9]\.[0-9]{2}$")] = "3.00"
+    #: Date of issue, on or after 1990-01-01.
+    issued: Annotated[date, Field(ge=_MIN_ISSUED)]
+    #: Date of expiry (the card is valid up to this date), on or before 2199-12-31.
+    expires: Annotated[date, Field(le=_MAX_EXPIRES)]
+    #: Current status when issued.
+    status: CardStatus = CardStatus.ACTIVE
+
+    @field_validator("issued")
+    @classmethod
+    def _check_issued(cls, value: date, info: ValidationInfo) -> date:
+        holder = info.data.get("holder")
+        if holder is not None and value < holder.birth_date:
+            raise ValueError("issued (date of issue) is before the holder's birth date")
+        return value
+
+    @field_validator("expires")
+    @classmethod
+    def _check_expires(cls, value: date, info: ValidationInfo) -> date:
+        issued = info.data.get("issued")
+        if issued is not None and value <= issued:
+            raise ValueError("expires (date of expiry) must be after issued (date of issue)")
+        return value
+
+    def masked(self) -> dict[str, str]:
+        """Display strings, with the name, social security number and card number masked."""
+        return {
+            "name": self.holder.masked_name,
+            "ssn": self.holder.masked_ssn,
+            "card_number": mask_card_number(self.card_number),
+            "region": self.region,
+            "spec_version": self.spec_version,
+            "issued": self.issued.isoformat(),
+            "expires": self.expires.isoformat(),
+            "status": self.status.name.lower(),
+        }
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Fields for ``repr``/``str``: personal data masked."""
+        yield "holder", self.holder
+        yield "card_number", mask_card_number(self.card_number)
+        yield "region", self.region
+        yield "spec_version", self.spec_version
+        yield "issued", self.issued
+        yield "expires", self.expires
+        yield "status", self.status
+
+    def to_claim(self) -> dict[int, int | str]:
+        """The compact claim map signed inside the CWT (keys in :data:`CLAIM_KEYS`).
+
+        ``ssn`` is the integer of its 17 leading digits, ``region`` an integer, ``spec_version``
+        ``"3.00"`` -> ``300``, dates are days since 1970-01-01, ``status`` the integer value.
+        """
+        v = self.spec_version
+        return {
+            1: self.holder.name,
+            2: int(self.holder.ssn[:17]),
+            3: self.card_number,
+            4: int(self.region),
+            5: int(v[0] + v[2:]),
+            6: self.issued.toordinal() - _EPOCH_ORDINAL,
+            7: self.expires.toordinal() - _EPOCH_ORDINAL,
+            8: self.status.value,
+        }
+
+    @classmethod
+    def from_claim(cls, claim: object) -> Card:
+        """Rebuild a card from :meth:`to_claim` output, strictly.
+
+        The claim must be a ``dict`` with exactly the integer keys 1-8, values of exactly the
+        right type (a ``bool`` is not an int, ``bytes`` are not text), numbers in range, and text
+        in canonical form, so that ``Card.from_claim(c).to_claim() == c`` for every accepted
+        ``c``.
+
+        Raises:
+            ValueError: with the reason. Model-level failures (an invalid birth date in the
+                social security number, dates out of order...) surface as
+                :class:`pydantic.ValidationError`, a ``ValueError`` subclass.
+        """
+        if type(claim) is not dict:
+            raise ValueError(f"card claim must be a map, not {type(claim).__name__}")
+        # Fast path first; any failure goes to _claim_problem for the precise reason.
+        try:
+            name, ssn, card_number, region, spec, issued, expires, status = (
+                claim[1], claim[2], claim[3], claim[4], claim[5], claim[6], claim[7], claim[8]
+            )  # fmt: skip
+        except KeyError:
+            raise ValueError(_claim_problem(claim)) from None
+        if len(claim) != 8:
+            raise ValueError(_claim_problem(claim))
+        for key in claim:  # 1.0 or True would have matched the lookups above
+            if type(key) is not int:
+                raise ValueError(_claim_problem(claim))
+        if not (
+            type(name) is str
+            and type(ssn) is int
+            and type(card_number) is str
+            and type(region) is int
+            and type(spec) is int
+            and type(issued) is int
+            and type(expires) is int
+            and type(status) is int
+            and 0 <= ssn < _COMPACT_ID_LIMIT
+            and 100_000 <= region < 1_000_000
+            and 100 <= spec < 1000
+            and 0 <= issued <= _MAX_DAYS
+            and 0 <= expires <= _MAX_DAYS
+        ):
+            raise ValueError(_claim_problem(claim))
+        first17 = str(ssn) if ssn >= _SHORTEST_17 else f"{ssn:017d}"
+        # Same as cls.model_validate(...), minus one Python-level call on the hot path.
+        card: Card = cls.__pydantic_validator__.validate_python(
+            {
+                "holder": {"name": name, "ssn": first17 + _check_char(first17)},
+                "card_number": card_number,
+                "region": str(region),
+                "spec_version": _SPEC_TEXT[spec],
+                "issued": date.fromordinal(_EPOCH_ORDINAL + issued),
+                "expires": date.fromordinal(_EPOCH_ORDINAL + expires),
+                "status": status,
+            }
+        )
+        if card.holder.name != name:
+            raise ValueError("card claim 1 (name) is not in canonical form")
+        if card.card_number != card_number:
+            raise ValueError("card claim 3 (card_number) is not in canonical form")
+        return card

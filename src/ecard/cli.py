@@ -1,0 +1,384 @@
+"""The ``ecard`` command: a thin layer over the public API.
+
+    ecard demo   [--out DIR] [--alg ALG]          issue and verify a sample card (demo issuer)
+    ecard issue  --key K --cert C CARD.json       print the QR text of a signed card
+    ecard verify --trust PATH [TEXT]              verify texts (or stdin lines, or --image)
+    ecard inspect TEXT                            decode without verifying (for support)
+    ecard pki root|ca|signer ...                  a self-managed CA for pilots
+
+Exit status: 0 success (every input valid), 1 failure (any input invalid, or an unusable
+file), 2 usage error. Bad input never produces a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from ecard.card import Card, Holder
+from ecard.errors import BadInputError, EcardError, Lang
+from ecard.formats import qrtext
+from ecard.signing.algorithms import ALGORITHMS, get_algorithm
+from ecard.signing.cose import parse_sign1
+from ecard.signing.issuer import Issuer
+from ecard.signing.pki import (
+    CertifiedKey,
+    certificate_to_pem,
+    create_document_signer,
+    create_issuing_ca,
+    create_root_ca,
+    load_certificate_file,
+    private_key_to_pem,
+)
+from ecard.signing.signers import KeySigner, load_private_key_file
+from ecard.verify.policy import Policy
+from ecard.verify.report import render_text
+from ecard.verify.trust import TrustStore
+from ecard.verify.verifier import VerificationResult, Verifier
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+ALG_NAMES = sorted(a.name for a in ALGORITHMS.values())
+DEMO_MARK = "DEMO ONLY - NOT A REAL ISSUER / 演示用，非真实签发机构"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: usage error: {message}\n")
+
+
+def _fail(err: EcardError) -> int:
+    print(f"ecard: error [{err.code.value}] {err.message()}", file=sys.stderr)
+    return EXIT_FAIL
+
+
+def _write(path: Path, data: bytes | str, *, private: bool = False) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        raw = data.encode() if isinstance(data, str) else data
+        tmp = path.with_name(f".{path.name}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise BadInputError(f"cannot write {str(path)!r}: {exc.strerror}") from None
+
+
+def _read_text(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise BadInputError(f"cannot read {path!r}: {exc.strerror}") from None
+
+
+def _password(env: str | None) -> bytes | None:
+    if not env:
+        return None
+    value = os.environ.get(env)
+    if value is None:
+        raise BadInputError(f"environment variable {env} is not set")
+    return value.encode()
+
+
+# -- demo -------------------------------------------------------------------------------------
+
+
+def sample_card(today: date | None = None) -> Card:
+    """The sample card the demo issues (a fictitious holder with a valid ID number)."""
+    today = today or datetime.now(UTC).date()
+    return Card(
+        holder=Holder(name="张三丰", ssn="11010519491231002X"),
+        card_number="A12345678",
+        region="110105",
+        issued=today,
+        expires=date(today.year + 10, today.month, min(today.day, 28)),
+    )
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    out = Path(args.out) if args.out else Path.cwd() / "ecard-demo"
+    lang: Lang = args.lang
+    print(f"ecard demo — {DEMO_MARK}")
+    print(f"1. creating a demo root CA and document signer ({args.alg}) ...")
+    root = create_root_ca("ecard DEMO Root CA", organization="ecard demo (not a real issuer)")
+    signer = create_document_signer(
+        root, "ecard DEMO Document Signer", organization="ecard demo (not a real issuer)",
+        algorithm=args.alg,
+    )
+    card = sample_card()
+    print(f"2. issuing a sample card for {card.holder.masked_name} ({card.holder.masked_ssn}) ...")
+    issued = Issuer(signer.signer(), signer.certificate).issue(card)
+    files: dict[str, bytes | str] = {
+        "card.json": card.model_dump_json(indent=2) + "\n",
+        "card.txt": issued.text + "\n",
+        "card.png": issued.png(),
+        "card.svg": issued.svg(),
+        "issuer-cert.pem": signer.certificate_pem(),
+        "root-cert.pem": root.certificate_pem(),
+    }
+    for name, data in files.items():
+        _write(out / name, data)
+    _write(out / "issuer-key.pem", signer.key_pem(), private=True)
+    print(f"3. wrote {len(files) + 1} files to {out}:")
+    for name in [*files, "issuer-key.pem"]:
+        print(f"     {out / name}")
+    print(
+        f"   credential: {len(issued.cose)} bytes COSE, {len(issued.text)} characters of QR text, "
+        f"QR version {issued.qr_version('Q')} at level Q"
+    )
+    print("4. verifying the QR text against the issuer certificate (offline) ...")
+    verifier = Verifier(TrustStore.from_paths([out / "issuer-cert.pem"]))
+    result = verifier.verify((out / "card.txt").read_text().strip())
+    print(render_text(result, lang))
+    if result.valid:
+        print("\nTry it yourself:")
+        print(f"  ecard verify --trust {out / 'issuer-cert.pem'} < {out / 'card.txt'}")
+    return EXIT_OK if result.valid else EXIT_FAIL
+
+
+# -- issue ------------------------------------------------------------------------------------
+
+
+def cmd_issue(args: argparse.Namespace) -> int:
+    try:
+        card = Card.model_validate_json(_read_text(args.card))
+    except ValueError as exc:
+        print(f"ecard: error [BAD_INPUT] {args.card}: invalid card record:\n{exc}", file=sys.stderr)
+        return EXIT_FAIL
+    signer = KeySigner.from_file(args.key, password=_password(args.key_password_env),
+                                 algorithm=args.alg)
+    certs = load_certificate_file(args.cert)
+    validity = timedelta(days=args.validity_days) if args.validity_days else None
+    issued = Issuer(signer, certs[0], iss=args.iss, validity=validity).issue(card)
+    if args.png:
+        _write(Path(args.png), issued.png(level=args.level))
+    if args.svg:
+        _write(Path(args.svg), issued.svg(level=args.level))
+    print(issued.text)
+    return EXIT_OK
+
+
+# -- verify -----------------------------------------------------------------------------------
+
+
+def _parse_now(value: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from None
+    if when.tzinfo is None:
+        raise argparse.ArgumentTypeError("--now needs a time zone, e.g. 2026-01-01T08:00:00+08:00")
+    return when
+
+
+def _emit(result: VerificationResult, args: argparse.Namespace, out: TextIO) -> None:
+    if args.json:
+        out.write(result.to_json(args.lang) + "\n")
+    else:
+        out.write(render_text(result, args.lang, reveal=args.reveal) + "\n")
+    out.flush()
+
+
+def _stdin_lines() -> Iterable[str]:
+    stream = sys.stdin
+    try:
+        stream.reconfigure(errors="replace")  # type: ignore[union-attr]
+    except (AttributeError, ValueError):  # pragma: no cover - replaced streams
+        pass
+    for line in stream:
+        text = line.rstrip("\r\n")
+        if text.strip():
+            yield text
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    trust = TrustStore.from_paths(args.trust)
+    verifier = Verifier(trust, Policy())
+    now: datetime | None = args.now
+    results_ok = True
+    if args.image:
+        for image in args.image:
+            for result in verifier.verify_image(image):
+                results_ok &= result.valid
+                _emit(result, args, sys.stdout)
+        return EXIT_OK if results_ok else EXIT_FAIL
+    texts: Iterable[str] = [args.text] if args.text is not None else _stdin_lines()
+    count = 0
+    for text in texts:
+        count += 1
+        result = verifier.verify(text, now=now)
+        results_ok &= result.valid
+        _emit(result, args, sys.stdout)
+    if count == 0:
+        print("ecard: no input (give TEXT, --image FILE, or QR texts on standard input)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK if results_ok else EXIT_FAIL
+
+
+# -- inspect ----------------------------------------------------------------------------------
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from ecard.formats import cbor
+
+    cose = qrtext.decode(args.text)
+    msg = parse_sign1(cose)
+    claims: Any = cbor.decode(msg.payload, max_depth=4, max_items=256)
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, bytes):
+            return value.hex()
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    info = {
+        "WARNING": "UNVERIFIED: decoded without checking the signature or the issuer",
+        "cose_bytes": len(cose),
+        "alg": msg.alg,
+        "kid": msg.kid.hex(),
+        "signature_bytes": len(msg.signature),
+        "claims": plain(claims),
+    }
+    print(json.dumps(info, ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+# -- pki --------------------------------------------------------------------------------------
+
+
+def _load_ca(cert_path: str, key_path: str, password_env: str | None) -> CertifiedKey:
+    certs = load_certificate_file(cert_path)
+    key = load_private_key_file(key_path, password=_password(password_env))
+    return CertifiedKey(key=key, certificate=certs[0], chain=tuple(certs[1:]))
+
+
+def cmd_pki(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    password = _password(args.key_password_env)
+    if args.pki_cmd == "root":
+        made = create_root_ca(args.cn, organization=args.org, algorithm=args.alg, days=args.days)
+    else:
+        ca = _load_ca(args.ca_cert, args.ca_key, args.ca_key_password_env)
+        maker = create_issuing_ca if args.pki_cmd == "ca" else create_document_signer
+        made = maker(ca, args.cn, organization=args.org, algorithm=args.alg, days=args.days)
+    stem = args.name or args.pki_cmd
+    chain = b"".join(certificate_to_pem(c) for c in (made.certificate, *made.chain))
+    _write(out / f"{stem}-cert.pem", certificate_to_pem(made.certificate))
+    _write(out / f"{stem}-chain.pem", chain)
+    _write(out / f"{stem}-key.pem", private_key_to_pem(made.key, password), private=True)
+    print(f"wrote {out / (stem + '-cert.pem')}, {stem}-chain.pem and {stem}-key.pem")
+    print(f"subject: {made.certificate.subject.rfc4514_string()}")
+    print(f"valid:   {made.certificate.not_valid_before_utc} .. {made.certificate.not_valid_after_utc}")
+    if args.pki_cmd == "signer":
+        print(f"kid:     {made.kid.hex()}")
+    return EXIT_OK
+
+
+# -- parser -----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``ecard`` command."""
+    p = _Parser(prog="ecard", description="Issue and verify electronic social security cards.")
+    p.add_argument("--version", action="version", version=f"ecard {_version()}")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+
+    d = sub.add_parser("demo", help="issue a sample card with a demo issuer and verify it")
+    d.add_argument("--out", help="folder for the files (default: ./ecard-demo)")
+    d.add_argument("--alg", default="ES256", choices=ALG_NAMES, help="signature algorithm")
+    d.add_argument("--lang", default="en", choices=["en", "zh"])
+    d.set_defaults(func=cmd_demo)
+
+    i = sub.add_parser("issue", help="sign a card record and print its QR text")
+    i.add_argument("card", metavar="CARD.json", help="card record (as written by `ecard demo`)")
+    i.add_argument("--key", required=True, help="document signer private key (PEM)")
+    i.add_argument("--key-password-env", metavar="VAR", help="env variable holding the key password")
+    i.add_argument("--cert", required=True, help="document signer certificate (PEM or DER)")
+    i.add_argument("--alg", choices=ALG_NAMES, help="algorithm (default: the key's natural one)")
+    i.add_argument("--iss", default="CN", help="issuer claim (default: CN)")
+    i.add_argument("--validity-days", type=int, help="credential lifetime cap in days")
+    i.add_argument("--png", metavar="FILE", help="also write the QR code as PNG")
+    i.add_argument("--svg", metavar="FILE", help="also write the QR code as SVG")
+    i.add_argument("--level", default="Q", choices=["L", "M", "Q", "H"], help="QR error correction")
+    i.set_defaults(func=cmd_issue)
+
+    v = sub.add_parser(
+        "verify",
+        help="verify QR texts offline",
+        description="Verify QR texts. Without TEXT or --image, reads standard input one QR text "
+        "per line (a USB scanner types the code and Enter) and answers each line at once.",
+    )
+    v.add_argument("text", nargs="?", metavar="TEXT", help="one QR text (quote it)")
+    v.add_argument("--trust", action="append", required=True, metavar="PATH",
+                   help="trusted issuer certificate file or folder (repeatable)")
+    v.add_argument("--image", action="append", metavar="FILE", help="read QR codes from a picture")
+    v.add_argument("--json", action="store_true", help="one JSON object per input")
+    v.add_argument("--lang", default="en", choices=["en", "zh"], help="message language")
+    v.add_argument("--now", type=_parse_now, metavar="ISO8601", help="verify as of this time")
+    v.add_argument("--reveal", action="store_true", help="show the full ID number")
+    v.set_defaults(func=cmd_verify)
+
+    n = sub.add_parser("inspect", help="decode a QR text WITHOUT verifying it")
+    n.add_argument("text", metavar="TEXT")
+    n.set_defaults(func=cmd_inspect)
+
+    k = sub.add_parser("pki", help="self-managed CA for pilots: root, issuing CA, signer")
+    ksub = k.add_subparsers(dest="pki_cmd", required=True, parser_class=_Parser)
+    for name, helptext in (
+        ("root", "create a self-signed root CA"),
+        ("ca", "create an issuing CA under a root"),
+        ("signer", "create a document signer (signs cards) under a CA"),
+    ):
+        s = ksub.add_parser(name, help=helptext)
+        s.add_argument("--out", required=True, help="output folder")
+        s.add_argument("--cn", required=True, help="common name of the subject")
+        s.add_argument("--org", help="organization name")
+        s.add_argument("--name", help=f"file name stem (default: {name})")
+        s.add_argument("--alg", default="ES256", choices=ALG_NAMES)
+        s.add_argument("--days", type=int, default={"root": 7300, "ca": 3650, "signer": 730}[name])
+        s.add_argument("--key-password-env", metavar="VAR", help="encrypt the new key")
+        if name != "root":
+            s.add_argument("--ca-cert", required=True, help="issuing certificate (PEM)")
+            s.add_argument("--ca-key", required=True, help="issuing private key (PEM)")
+            s.add_argument("--ca-key-password-env", metavar="VAR")
+        s.set_defaults(func=cmd_pki)
+    return p
+
+
+def _version() -> str:
+    from ecard import __version__
+
+    return __version__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ecard`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "alg", None):
+        args.alg = get_algorithm(args.alg).name
+    try:
+        return int(args.func(args))
+    except EcardError as err:
+        return _fail(err)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # e.g. `ecard verify ... | head`
+        return EXIT_OK
+
+
+__all__ = ["build_parser", "main", "sample_card"]
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Base45 (RFC 9285): bytes <-> text in the QR alphanumeric character set.
+
+Each two bytes ``a, b`` become the number ``n = a * 256 + b`` written as three base-45 digits,
+least significant first (``n % 45``, ``n // 45 % 45``, ``n // 2025``); a final single byte
+becomes two digits. Decoding is strict: only the 45 characters of the alphabet (upper case),
+no length of the form ``3k + 1``, no three-character group above 65535 and no final
+two-character group above 255.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from ecard.errors import BadBase45Error
+
+__all__ = ["ALPHABET", "decode", "encode"]
+
+#: The 45 characters, in digit order (the QR code alphanumeric set).
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+
+# Two-digit strings for every n < 45 * 45, least significant digit first.
+_PAIRS: tuple[str, ...] = tuple(ALPHABET[n % 45] + ALPHABET[n // 45] for n in range(45 * 45))
+# ASCII code -> digit value; 0xFF for every character outside the alphabet.
+_VALUES = bytes(ALPHABET.index(chr(c)) if chr(c) in ALPHABET else 0xFF for c in range(256))
+
+
+def encode(data: bytes | bytearray | memoryview) -> str:
+    """Encode ``data`` as Base45 text (RFC 9285 §4)."""
+    raw = bytes(data)
+    n = len(raw)
+    half = n >> 1
+    pairs = _PAIRS
+    alphabet = ALPHABET
+    words = struct.unpack(f">{half}H", raw[: 2 * half])
+    parts = [pairs[w % 2025] + alphabet[w // 2025] for w in words]
+    if n & 1:
+        parts.append(pairs[raw[-1]])
+    return "".join(parts)
+
+
+def decode(text: str) -> bytes:
+    """Decode Base45 ``text`` to bytes (RFC 9285 §4).
+
+    Raises:
+        BadBase45Error: ``text`` is not a ``str``, holds a character outside the alphabet
+            (lower case included), has a length of the form ``3k + 1``, or a group encodes a value
+            too large for its bytes.
+    """
+    if not isinstance(text, str):
+        raise BadBase45Error(f"expected text, got {type(text).__name__}")
+    n = len(text)
+    rest = n % 3
+    if rest == 1:
+        raise BadBase45Error(f"invalid length {n} (3k + 1)")
+    if not text.isascii():
+        raise BadBase45Error("character outside the Base45 alphabet")
+    values = text.encode("ascii").translate(_VALUES)
+    if n and max(values) >= 45:
+        raise BadBase45Error("character outside the Base45 alphabet")
+    full = n - rest
+    words = [
+        c + 45 * d + 2025 * e
+        for c, d, e in zip(values[0:full:3], values[1:full:3], values[2:full:3], strict=True)
+    ]
+    if words and max(words) > 0xFFFF:
+        raise BadBase45Error("a three-character group exceeds 65535")
+    out = struct.pack(f">{len(words)}H", *words)
+    if rest:
+        last = values[-2] + 45 * values[-1]
+        if last > 0xFF:
+            raise BadBase45Error("the final two-character group exceeds 255")
+        out += bytes((last,))
+    return out

@@ -1,0 +1,130 @@
+"""The QR wire text: ``"EC1:" + Base45(payload)``.
+
+The payload is either the COSE_Sign1 bytes themselves or their zlib compression (RFC 1950),
+whichever is shorter. A reader tells the two apart by the first byte: the first byte of a zlib
+stream (CMF) always has the low nibble 8 (compression method "deflate"), while a tagged
+COSE_Sign1 starts with ``0xD2`` (tag 18) and an untagged one with ``0x84``.
+
+Decoding is bounded: text longer than :data:`MAX_TEXT_LENGTH` (the largest alphanumeric QR
+payload) is rejected before any work, and inflating stops at :data:`MAX_INFLATED` bytes, so a
+zlib bomb is an error, not a hang.
+
+The text is taken exactly as given: callers reading from a keyboard-wedge scanner strip the line
+ending first.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+from ecard.errors import BadBase45Error, BadCompressionError, BadPrefixError
+from ecard.formats import base45
+
+__all__ = [
+    "MAX_INFLATED",
+    "MAX_TEXT_LENGTH",
+    "PREFIX",
+    "decode",
+    "decompress",
+    "encode",
+    "is_compressed",
+]
+
+#: The context identifier every e-card QR text starts with (case-sensitive).
+PREFIX = "EC1:"
+#: The most characters a QR code holds in alphanumeric mode (version 40, level L).
+MAX_TEXT_LENGTH = 4296
+#: The most bytes a compressed payload may inflate to.
+MAX_INFLATED = 16384
+
+
+def is_compressed(payload: bytes | bytearray | memoryview) -> bool:
+    """Whether ``payload`` is (meant to be) a zlib stream: its first byte has CM = 8 (deflate)."""
+    return len(payload) > 0 and payload[0] & 0x0F == 8
+
+
+def encode(cose: bytes | bytearray | memoryview, *, compress: bool | None = None) -> str:
+    """The QR text for ``cose``: ``PREFIX`` + Base45 of the bytes or of their zlib compression.
+
+    With ``compress=None`` the shorter of the two is used (a tie keeps the bytes uncompressed);
+    ``True`` or ``False`` forces the choice.
+
+    Raises:
+        ValueError: ``cose`` is empty, ``compress=False`` while its first byte would be taken for a
+            zlib header (such bytes are always compressed otherwise), or the text would exceed
+            :data:`MAX_TEXT_LENGTH`.
+    """
+    raw = bytes(cose)
+    if not raw:
+        raise ValueError("nothing to encode")
+    payload = raw
+    if compress is None or compress:
+        packed = zlib.compress(raw, 9)
+        # Bytes that look like a zlib header cannot travel uncompressed.
+        if compress or len(packed) < len(raw) or is_compressed(raw):
+            payload = packed
+    elif is_compressed(raw):
+        raise ValueError("uncompressed payload would be read as zlib (first byte has CM = 8)")
+    text = PREFIX + base45.encode(payload)
+    if len(text) > MAX_TEXT_LENGTH:
+        raise ValueError(f"{len(text)} characters do not fit in a QR code ({MAX_TEXT_LENGTH})")
+    return text
+
+
+def decompress(payload: bytes | bytearray | memoryview) -> bytes:
+    """Inflate a zlib ``payload`` (RFC 1950), strictly and within :data:`MAX_INFLATED` bytes.
+
+    Raises:
+        BadCompressionError: a bad header (checksum, method, window size, preset dictionary),
+            a corrupt or truncated stream, trailing bytes after it, or more than
+            :data:`MAX_INFLATED` bytes of output.
+    """
+    data = bytes(payload)
+    if len(data) < 2:
+        raise BadCompressionError("zlib header truncated")
+    cmf, flg = data[0], data[1]
+    if cmf & 0x0F != 8:
+        raise BadCompressionError("zlib compression method is not deflate")
+    if cmf >> 4 > 7:
+        raise BadCompressionError("zlib window size is invalid (CINFO > 7)")
+    if (cmf << 8 | flg) % 31:
+        raise BadCompressionError("zlib header checksum mismatch")
+    if flg & 0x20:
+        raise BadCompressionError("zlib preset dictionaries are not supported")
+    inflater = zlib.decompressobj()
+    try:
+        out = inflater.decompress(data, MAX_INFLATED + 1)
+    except zlib.error as exc:
+        raise BadCompressionError(f"corrupt zlib stream: {exc}") from None
+    if len(out) > MAX_INFLATED or inflater.unconsumed_tail:
+        raise BadCompressionError(f"inflates to more than {MAX_INFLATED} bytes")
+    if not inflater.eof:
+        raise BadCompressionError("zlib stream is truncated")
+    if inflater.unused_data:
+        raise BadCompressionError(f"{len(inflater.unused_data)} trailing byte(s) after zlib stream")
+    return out
+
+
+def decode(text: str) -> bytes:
+    """The COSE bytes carried by the QR ``text`` (inflated when the payload is zlib).
+
+    A payload that is not zlib is returned as it is; the COSE parser judges it.
+
+    Raises:
+        BadPrefixError: ``text`` is not a ``str`` or does not start with exactly ``"EC1:"``.
+        BadBase45Error: the text is longer than :data:`MAX_TEXT_LENGTH`, carries nothing after
+            the prefix, or is not valid Base45.
+        BadCompressionError: see :func:`decompress`.
+    """
+    if not isinstance(text, str):
+        raise BadPrefixError(f"expected text, got {type(text).__name__}")
+    if not text.startswith(PREFIX):
+        raise BadPrefixError(f"text does not start with {PREFIX!r}")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise BadBase45Error(f"text too long ({len(text)} > {MAX_TEXT_LENGTH} characters)")
+    if len(text) == len(PREFIX):
+        raise BadBase45Error("empty payload")
+    payload = base45.decode(text[len(PREFIX) :])
+    if payload[0] & 0x0F == 8:
+        return decompress(payload)
+    return payload

@@ -1,0 +1,269 @@
+"""The algorithm registry: COSE algorithm id <-> hash, key type and raw signature size.
+
+Every place that signs, verifies or loads a public key goes through this registry, so a new
+family (SM2 with SM3 arrives later under a private-use COSE id) plugs in here and nowhere else.
+
+Signatures are in COSE form: raw ``r || s`` (fixed size, left-padded) for ECDSA, the 64-byte
+signature for Ed25519, and the modulus-sized signature for RSASSA-PSS (RFC 8230).
+
+>>> from ecard.signing.algorithms import get_algorithm
+>>> alg = get_algorithm("ES256")
+>>> (alg.cose_id, alg.hash_name, alg.signature_size)
+(-7, 'SHA-256', 64)
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, Final
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+
+from ecard.errors import AlgKeyMismatchError, BadCertificateError, UnsupportedAlgorithmError
+
+#: Public key types the registry can verify with.
+PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
+
+#: Smallest RSA modulus accepted for PS256.
+MIN_RSA_BITS: Final = 2048
+
+
+class Algorithm(abc.ABC):
+    """One COSE signature algorithm: identifiers, the key it needs, sign and verify.
+
+    ``sign`` takes a private key object of the matching type (the in-memory signer passes one;
+    an HSM signer implements its own signing and only uses :meth:`from_der_signature`-style
+    helpers). ``verify`` takes a public key and returns ``False`` for a wrong signature; it
+    raises :class:`~ecard.errors.AlgKeyMismatchError` if the key does not fit the algorithm.
+    """
+
+    #: IANA name, e.g. ``"ES256"``.
+    name: str
+    #: COSE algorithm identifier (RFC 9053 / IANA COSE Algorithms registry).
+    cose_id: int
+    #: Hash used, by its usual name.
+    hash_name: str
+    #: The key this algorithm needs, for people (``"EC P-256"``).
+    key_type: str
+    #: Size in bytes of a COSE signature, or ``None`` when it depends on the key (RSA).
+    signature_size: int | None
+
+    @abc.abstractmethod
+    def accepts_key(self, key: object) -> bool:
+        """True if ``key`` (public or private) has the type and size this algorithm needs."""
+
+    @abc.abstractmethod
+    def verify(self, public_key: PublicKey, signature: bytes, data: bytes) -> bool:
+        """Check a COSE-form ``signature`` over ``data``; ``False`` if it does not verify."""
+
+    @abc.abstractmethod
+    def sign(self, private_key: Any, data: bytes) -> bytes:
+        """Sign ``data`` with an in-memory private key; return the COSE-form signature."""
+
+    def require_key(self, key: object) -> None:
+        """Raise :class:`AlgKeyMismatchError` unless :meth:`accepts_key`."""
+        if not self.accepts_key(key):
+            raise AlgKeyMismatchError(f"{self.name} needs a {self.key_type} key, not {_describe(key)}")
+
+    def __repr__(self) -> str:
+        return f"<Algorithm {self.name} ({self.cose_id})>"
+
+
+def _describe(key: object) -> str:
+    if isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
+        return f"an EC {key.curve.name} key"
+    if isinstance(key, rsa.RSAPublicKey | rsa.RSAPrivateKey):
+        return f"an RSA-{key.key_size} key"
+    if isinstance(key, ed25519.Ed25519PublicKey | ed25519.Ed25519PrivateKey):
+        return "an Ed25519 key"
+    return f"a {type(key).__name__}"
+
+
+class EcdsaAlgorithm(Algorithm):
+    """ECDSA on a NIST curve with raw ``r || s`` signatures (RFC 9053 §2.1)."""
+
+    def __init__(
+        self, name: str, cose_id: int, curve: ec.EllipticCurve, hash_alg: hashes.HashAlgorithm
+    ) -> None:
+        self.name = name
+        self.cose_id = cose_id
+        self.curve = curve
+        self.hash_name = hash_alg.name.upper().replace("SHA", "SHA-")
+        self.key_type = f"EC {curve.name}"
+        self._coord = (curve.key_size + 7) // 8
+        self.signature_size = 2 * self._coord
+        self._ecdsa = ec.ECDSA(hash_alg)
+
+    def accepts_key(self, key: object) -> bool:
+        return (
+            isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey)
+            and key.curve.name == self.curve.name
+        )
+
+    def verify(self, public_key: PublicKey, signature: bytes, data: bytes) -> bool:
+        if not isinstance(public_key, ec.EllipticCurvePublicKey) or (
+            public_key.curve.name != self.curve.name
+        ):
+            self.require_key(public_key)
+        if len(signature) != self.signature_size:
+            return False
+        n = self._coord
+        der = encode_dss_signature(
+            int.from_bytes(signature[:n], "big"), int.from_bytes(signature[n:], "big")
+        )
+        try:
+            public_key.verify(der, data, self._ecdsa)  # type: ignore[union-attr]
+        except InvalidSignature:
+            return False
+        return True
+
+    def sign(self, private_key: Any, data: bytes) -> bytes:
+        self.require_key(private_key)
+        return self.from_der_signature(private_key.sign(data, self._ecdsa))
+
+    def from_der_signature(self, der: bytes) -> bytes:
+        """Convert a DER ECDSA signature (what OpenSSL and HSMs emit) to raw ``r || s``."""
+        r, s = decode_dss_signature(der)
+        n = self._coord
+        return r.to_bytes(n, "big") + s.to_bytes(n, "big")
+
+
+class EdDsaAlgorithm(Algorithm):
+    """EdDSA with Ed25519 (RFC 9053 §2.2; COSE id -8)."""
+
+    name = "EdDSA"
+    cose_id = -8
+    hash_name = "SHA-512"
+    key_type = "Ed25519"
+    signature_size = 64
+
+    def accepts_key(self, key: object) -> bool:
+        return isinstance(key, ed25519.Ed25519PublicKey | ed25519.Ed25519PrivateKey)
+
+    def verify(self, public_key: PublicKey, signature: bytes, data: bytes) -> bool:
+        if not isinstance(public_key, ed25519.Ed25519PublicKey):
+            self.require_key(public_key)
+        if len(signature) != 64:
+            return False
+        try:
+            public_key.verify(signature, data)  # type: ignore[call-arg]
+        except InvalidSignature:
+            return False
+        return True
+
+    def sign(self, private_key: Any, data: bytes) -> bytes:
+        self.require_key(private_key)
+        signature: bytes = private_key.sign(data)
+        return signature
+
+
+class RsaPssAlgorithm(Algorithm):
+    """RSASSA-PSS with SHA-256, MGF1-SHA-256 and a 32-byte salt (RFC 8230; COSE id -37)."""
+
+    name = "PS256"
+    cose_id = -37
+    hash_name = "SHA-256"
+    key_type = f"RSA (at least {MIN_RSA_BITS} bits)"
+    signature_size = None
+
+    def __init__(self) -> None:
+        self._hash = hashes.SHA256()
+        self._pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+
+    def accepts_key(self, key: object) -> bool:
+        return isinstance(key, rsa.RSAPublicKey | rsa.RSAPrivateKey) and key.key_size >= MIN_RSA_BITS
+
+    def verify(self, public_key: PublicKey, signature: bytes, data: bytes) -> bool:
+        if not self.accepts_key(public_key):
+            self.require_key(public_key)
+        assert isinstance(public_key, rsa.RSAPublicKey)
+        if len(signature) != (public_key.key_size + 7) // 8:
+            return False
+        try:
+            public_key.verify(signature, data, self._pss, self._hash)
+        except InvalidSignature:
+            return False
+        return True
+
+    def sign(self, private_key: Any, data: bytes) -> bytes:
+        self.require_key(private_key)
+        signature: bytes = private_key.sign(data, self._pss, self._hash)
+        return signature
+
+
+ES256: Final[Algorithm] = EcdsaAlgorithm("ES256", -7, ec.SECP256R1(), hashes.SHA256())
+ES384: Final[Algorithm] = EcdsaAlgorithm("ES384", -35, ec.SECP384R1(), hashes.SHA384())
+EDDSA: Final[Algorithm] = EdDsaAlgorithm()
+PS256: Final[Algorithm] = RsaPssAlgorithm()
+
+#: Every algorithm ecard knows, by COSE id. The default for issuing is ES256.
+ALGORITHMS: Final[dict[int, Algorithm]] = {a.cose_id: a for a in (ES256, ES384, EDDSA, PS256)}
+_BY_NAME: Final[dict[str, Algorithm]] = {a.name.upper(): a for a in ALGORITHMS.values()}
+DEFAULT_ALGORITHM: Final[Algorithm] = ES256
+
+
+def get_algorithm(alg: int | str | Algorithm) -> Algorithm:
+    """Look an algorithm up by COSE id (``-7``), name (``"ES256"``, case-insensitive) or object.
+
+    Raises :class:`~ecard.errors.UnsupportedAlgorithmError` if it is not in the registry.
+    """
+    if isinstance(alg, Algorithm):
+        return alg
+    found: Algorithm | None = None
+    if isinstance(alg, int) and not isinstance(alg, bool):
+        found = ALGORITHMS.get(alg)
+    elif isinstance(alg, str):
+        found = _BY_NAME.get(alg.strip().upper())
+    if found is None:
+        known = ", ".join(sorted(_BY_NAME))
+        raise UnsupportedAlgorithmError(f"algorithm {alg!r} is not supported (known: {known})")
+    return found
+
+
+def algorithm_for_key(key: object) -> Algorithm:
+    """The default algorithm for a public or private key (P-256 -> ES256, Ed25519 -> EdDSA...)."""
+    for alg in ALGORITHMS.values():
+        if alg.accepts_key(key):
+            return alg
+    raise AlgKeyMismatchError(f"no supported algorithm for {_describe(key)}")
+
+
+def certificate_public_key(cert: x509.Certificate) -> PublicKey:
+    """Load the public key of ``cert`` through the registry.
+
+    Raises :class:`~ecard.errors.BadCertificateError` if the key type is one no registered
+    algorithm can use (cryptography cannot load some types at all, e.g. SM2).
+    """
+    try:
+        key = cert.public_key()
+    except (UnsupportedAlgorithm, ValueError) as exc:
+        raise BadCertificateError(f"certificate public key cannot be loaded: {exc}") from None
+    if not isinstance(key, PublicKey) or not any(a.accepts_key(key) for a in ALGORITHMS.values()):
+        raise BadCertificateError(f"certificate holds {_describe(key)}, which no algorithm uses")
+    return key
+
+
+__all__ = [
+    "ALGORITHMS",
+    "DEFAULT_ALGORITHM",
+    "ES256",
+    "ES384",
+    "EDDSA",
+    "MIN_RSA_BITS",
+    "PS256",
+    "Algorithm",
+    "EcdsaAlgorithm",
+    "EdDsaAlgorithm",
+    "PublicKey",
+    "RsaPssAlgorithm",
+    "algorithm_for_key",
+    "certificate_public_key",
+    "get_algorithm",
+]

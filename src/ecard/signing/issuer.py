@@ -1,0 +1,190 @@
+"""The issuer: Card -> signed CWT (COSE_Sign1) -> QR text -> picture.
+
+>>> from datetime import date
+>>> from ecard.card import Card, Holder
+>>> from ecard.signing.pki import create_root_ca, create_document_signer
+>>> root = create_root_ca("Doc Root CA")
+>>> ds = create_document_signer(root, "Doc Signer")
+>>> issuer = Issuer(ds.signer(), ds.certificate)
+>>> card = Card(holder=Holder(name="张三丰", ssn="11010519491231002X"), card_number="A12345678",
+...             region="110105", issued=date(2024, 1, 15), expires=date(2034, 1, 15))
+>>> issuer.issue(card).text.startswith("EC1:")
+True
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Final
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from ecard.card import Card
+from ecard.errors import BadCertificateError, BadInputError, BadKeyError
+from ecard.formats import qrtext
+from ecard.formats.cwt import MAX_CTI, MIN_CTI, Claims, encode_claims
+from ecard.formats.qrimage import ErrorLevel, qr_version, render_png, render_svg
+from ecard.signing.algorithms import certificate_public_key
+from ecard.signing.cose import build_sign1, kid_for_certificate
+from ecard.signing.signers import Signer
+
+#: Card dates are calendar dates in China Standard Time.
+CHINA_TZ: Final = timezone(timedelta(hours=8), "CST")
+#: Default size of a random credential id (64 bits): per document signer, 10 million
+#: credentials collide with probability below 3e-6; raise it for larger volumes.
+DEFAULT_CTI_SIZE: Final = 8
+
+
+def end_of_day(day: date) -> datetime:
+    """The instant a card dated ``day`` stops being valid: the next midnight, China time."""
+    return datetime.combine(day + timedelta(days=1), time(0, 0), CHINA_TZ).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class IssuedCard:
+    """One signed credential: the COSE bytes, the QR text and what went into them."""
+
+    card: Card
+    cose: bytes
+    text: str
+    kid: bytes
+    cti: bytes
+    iat: datetime
+    exp: datetime
+
+    def png(self, *, level: ErrorLevel = "Q", scale: int = 8) -> bytes:
+        """The QR code as a PNG picture."""
+        return render_png(self.text, level=level, scale=scale)
+
+    def svg(self, *, level: ErrorLevel = "Q", scale: int = 8) -> str:
+        """The QR code as a standalone SVG document."""
+        return render_svg(self.text, level=level, scale=scale)
+
+    def qr_version(self, level: ErrorLevel = "Q") -> int:
+        """The QR version (1..40) the text needs at ``level``."""
+        return qr_version(self.text, level)
+
+
+def _utc(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None:
+        raise BadInputError(f"{name} must be timezone-aware")
+    return value.astimezone(UTC)
+
+
+class Issuer:
+    """Signs cards with one signer under its document-signer certificate.
+
+    ``iss`` is the short issuer name put in every credential. ``validity`` caps how long a
+    credential lives after issuance (default: until the card expires). Whatever is asked, a
+    credential never outlives the signer certificate. ``clock`` returns the current time
+    (aware); tests and batch jobs inject one.
+
+    Raises :class:`~ecard.errors.BadKeyError` if the signer's key is not the certificate's and
+    :class:`~ecard.errors.BadCertificateError` if the certificate may not sign (key usage).
+    """
+
+    def __init__(
+        self,
+        signer: Signer,
+        certificate: x509.Certificate,
+        *,
+        iss: str = "CN",
+        validity: timedelta | None = None,
+        clock: Callable[[], datetime] | None = None,
+        cti_size: int = DEFAULT_CTI_SIZE,
+    ) -> None:
+        spki = serialization.PublicFormat.SubjectPublicKeyInfo
+        der = serialization.Encoding.DER
+        cert_key = certificate_public_key(certificate)
+        if cert_key.public_bytes(der, spki) != signer.public_key().public_bytes(der, spki):
+            raise BadKeyError("the signing key does not belong to the certificate")
+        signer.algorithm.require_key(cert_key)
+        try:
+            ku = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+            if not ku.digital_signature:
+                raise BadCertificateError("certificate key usage lacks digitalSignature")
+        except x509.ExtensionNotFound:
+            pass
+        if not MIN_CTI <= cti_size <= MAX_CTI:
+            raise BadInputError(f"cti_size must be {MIN_CTI}..{MAX_CTI}")
+        if validity is not None and validity <= timedelta(0):
+            raise BadInputError("validity must be positive")
+        self.signer = signer
+        self.certificate = certificate
+        self.kid = kid_for_certificate(certificate)
+        self.iss = iss
+        self.validity = validity
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._cti_size = cti_size
+
+    def issue(
+        self,
+        card: Card,
+        *,
+        iat: datetime | None = None,
+        exp: datetime | None = None,
+        cti: bytes | None = None,
+    ) -> IssuedCard:
+        """Sign ``card``; returns the credential with its QR text.
+
+        ``iat`` defaults to now; ``exp`` to the card's expiry (end of that day, China time),
+        shortened by ``validity`` and by the certificate's ``notAfter``. Raises
+        :class:`~ecard.errors.BadInputError` if the result would be empty (``exp <= iat``),
+        :class:`~ecard.errors.BadCertificateError` if the certificate is not valid at ``iat``.
+        """
+        if not isinstance(card, Card):
+            raise BadInputError("card must be an ecard.Card")
+        issued = _utc(iat, "iat") if iat is not None else _utc(self._clock(), "clock")
+        issued = issued.replace(microsecond=0)
+        cert = self.certificate
+        if not cert.not_valid_before_utc <= issued <= cert.not_valid_after_utc:
+            raise BadCertificateError(
+                f"signer certificate is not valid at {issued.isoformat()} "
+                f"({cert.not_valid_before_utc.isoformat()} .. {cert.not_valid_after_utc.isoformat()})"
+            )
+        if exp is not None:
+            expires = _utc(exp, "exp")
+            if expires > cert.not_valid_after_utc:
+                raise BadInputError("exp is after the signer certificate's notAfter")
+        else:
+            expires = min(end_of_day(card.expires), cert.not_valid_after_utc)
+            if self.validity is not None:
+                expires = min(expires, issued + self.validity)
+        expires = expires.replace(microsecond=0)
+        if expires <= issued:
+            raise BadInputError(
+                f"credential would expire ({expires.isoformat()}) before it is issued "
+                f"({issued.isoformat()}): the card or the signer certificate has expired"
+            )
+        cti = os.urandom(self._cti_size) if cti is None else cti
+        claims = Claims(
+            iss=self.iss,
+            iat=int(issued.timestamp()),
+            exp=int(expires.timestamp()),
+            cti=cti,
+            card=card,
+        )
+        payload = encode_claims(claims)
+        cose = build_sign1(payload, self.signer, self.kid)
+        return IssuedCard(
+            card=card,
+            cose=cose,
+            text=qrtext.encode(cose),
+            kid=self.kid,
+            cti=cti,
+            iat=issued,
+            exp=expires,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Issuer(kid={self.kid.hex()}, alg={self.signer.algorithm.name}, "
+            f"subject={self.certificate.subject.rfc4514_string()!r})"
+        )
+
+
+__all__ = ["CHINA_TZ", "DEFAULT_CTI_SIZE", "IssuedCard", "Issuer", "end_of_day"]

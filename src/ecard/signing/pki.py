@@ -1,0 +1,304 @@
+"""Issuer keys and certificates for demos, pilots and tests (a self-managed CA).
+
+A production deployment gets its document-signer certificates from a licensed CA (PRC
+Electronic Signature Law, Art. 16-17); these helpers build the same shape of hierarchy so the
+rest of the library can be exercised end to end:
+
+    root CA  ->  issuing CA (optional, one per province or authority)  ->  document signer
+
+Document-signer certificates carry ``basicConstraints CA:FALSE``, ``keyUsage digitalSignature``
+(both critical) and the extended key usage :data:`ECARD_SIGNING_EKU`.
+
+>>> root = create_root_ca("Example Root CA")
+>>> signer = create_document_signer(root, "Example Document Signer")
+>>> len(signer.kid)
+8
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import NameOID
+
+from ecard.errors import BadCertificateError, BadKeyError
+from ecard.signing.algorithms import (
+    DEFAULT_ALGORITHM,
+    ES256,
+    ES384,
+    Algorithm,
+    EcdsaAlgorithm,
+    EdDsaAlgorithm,
+    RsaPssAlgorithm,
+    get_algorithm,
+)
+from ecard.signing.cose import kid_for_certificate
+from ecard.signing.signers import KeySigner, PrivateKey
+
+#: Extended key usage marking a certificate as an e-card document signer. An OID under the
+#: ``2.25`` (UUID) arc, which needs no registration (ITU-T X.667).
+ECARD_SIGNING_EKU: Final = x509.ObjectIdentifier("2.25.195694343038541748388501671871302853963")
+
+_UTC = dt.UTC
+
+
+def generate_private_key(algorithm: Algorithm | str | int = DEFAULT_ALGORITHM) -> PrivateKey:
+    """A fresh private key for ``algorithm`` (P-256 for ES256, Ed25519 for EdDSA, ...)."""
+    alg = get_algorithm(algorithm)
+    if alg is ES256 or alg is ES384:
+        assert isinstance(alg, EcdsaAlgorithm)
+        return ec.generate_private_key(alg.curve)
+    if isinstance(alg, EdDsaAlgorithm):
+        return ed25519.Ed25519PrivateKey.generate()
+    if isinstance(alg, RsaPssAlgorithm):
+        return rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    raise BadKeyError(f"no key generator for {alg.name}")  # pragma: no cover - registry is closed
+
+
+def _cert_hash(key: PrivateKey) -> hashes.HashAlgorithm | None:
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return None
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size > 256:
+        return hashes.SHA384()
+    return hashes.SHA256()
+
+
+def _name(common_name: str, organization: str | None, country: str) -> x509.Name:
+    attrs = [x509.NameAttribute(NameOID.COUNTRY_NAME, country)]
+    if organization:
+        attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
+    attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
+    return x509.Name(attrs)
+
+
+@dataclass(frozen=True, eq=False)
+class CertifiedKey:
+    """A private key with its certificate and the CA certificates above it (nearest first).
+
+    The ``repr`` names the certificate only; the key is never shown.
+    """
+
+    key: PrivateKey = field(repr=False)
+    certificate: x509.Certificate
+    chain: tuple[x509.Certificate, ...] = ()
+
+    @property
+    def kid(self) -> bytes:
+        """The ``kid`` credentials signed with this key carry."""
+        return kid_for_certificate(self.certificate)
+
+    def signer(self, algorithm: Algorithm | str | int | None = None) -> KeySigner:
+        """An in-memory :class:`~ecard.signing.signers.KeySigner` over this key."""
+        return KeySigner(self.key, algorithm)
+
+    def key_pem(self, password: bytes | None = None) -> bytes:
+        """The private key as PKCS#8 PEM, encrypted when ``password`` is given."""
+        return private_key_to_pem(self.key, password)
+
+    def certificate_pem(self) -> bytes:
+        """The certificate as PEM."""
+        return certificate_to_pem(self.certificate)
+
+    def __repr__(self) -> str:
+        return f"CertifiedKey(subject={self.certificate.subject.rfc4514_string()!r})"
+
+
+def _build(
+    *,
+    subject: x509.Name,
+    key: PrivateKey,
+    issuer: CertifiedKey | None,
+    not_before: dt.datetime | None,
+    days: int,
+    extensions: Iterable[tuple[x509.ExtensionType, bool]],
+) -> CertifiedKey:
+    start = (not_before or dt.datetime.now(_UTC) - dt.timedelta(hours=1)).astimezone(_UTC)
+    signing_key = issuer.key if issuer else key
+    issuer_name = issuer.certificate.subject if issuer else subject
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=days))
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+    )
+    if issuer is not None:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), False
+        )
+    for ext, critical in extensions:
+        builder = builder.add_extension(ext, critical)
+    cert = builder.sign(signing_key, _cert_hash(signing_key))
+    chain = (issuer.certificate, *issuer.chain) if issuer else ()
+    return CertifiedKey(key=key, certificate=cert, chain=chain)
+
+
+def _ca_key_usage() -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=False,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=True,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def create_root_ca(
+    common_name: str = "ecard Demo Root CA",
+    *,
+    organization: str | None = None,
+    country: str = "CN",
+    algorithm: Algorithm | str | int = DEFAULT_ALGORITHM,
+    not_before: dt.datetime | None = None,
+    days: int = 20 * 365,
+) -> CertifiedKey:
+    """A self-signed root CA (``basicConstraints CA:TRUE``, ``keyCertSign``, ``cRLSign``)."""
+    key = generate_private_key(algorithm)
+    return _build(
+        subject=_name(common_name, organization, country),
+        key=key,
+        issuer=None,
+        not_before=not_before,
+        days=days,
+        extensions=[
+            (x509.BasicConstraints(ca=True, path_length=None), True),
+            (_ca_key_usage(), True),
+        ],
+    )
+
+
+def create_issuing_ca(
+    parent: CertifiedKey,
+    common_name: str,
+    *,
+    organization: str | None = None,
+    country: str = "CN",
+    algorithm: Algorithm | str | int = DEFAULT_ALGORITHM,
+    not_before: dt.datetime | None = None,
+    days: int = 10 * 365,
+) -> CertifiedKey:
+    """An intermediate CA under ``parent`` that may sign document signers only (pathlen 0)."""
+    key = generate_private_key(algorithm)
+    return _build(
+        subject=_name(common_name, organization, country),
+        key=key,
+        issuer=parent,
+        not_before=not_before,
+        days=days,
+        extensions=[
+            (x509.BasicConstraints(ca=True, path_length=0), True),
+            (_ca_key_usage(), True),
+        ],
+    )
+
+
+def create_document_signer(
+    ca: CertifiedKey,
+    common_name: str,
+    *,
+    organization: str | None = None,
+    country: str = "CN",
+    algorithm: Algorithm | str | int = DEFAULT_ALGORITHM,
+    not_before: dt.datetime | None = None,
+    days: int = 2 * 365,
+    key: PrivateKey | None = None,
+) -> CertifiedKey:
+    """A document-signer certificate (the key that signs cards), issued by ``ca``.
+
+    ``key`` lets a caller certify an existing key (e.g. one generated inside an HSM); by
+    default a fresh key for ``algorithm`` is made.
+    """
+    key = key if key is not None else generate_private_key(algorithm)
+    return _build(
+        subject=_name(common_name, organization, country),
+        key=key,
+        issuer=ca,
+        not_before=not_before,
+        days=days,
+        extensions=[
+            (x509.BasicConstraints(ca=False, path_length=None), True),
+            (
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                True,
+            ),
+            (x509.ExtendedKeyUsage([ECARD_SIGNING_EKU]), False),
+        ],
+    )
+
+
+def certificate_to_pem(cert: x509.Certificate) -> bytes:
+    """PEM encoding of a certificate."""
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def private_key_to_pem(key: PrivateKey, password: bytes | None = None) -> bytes:
+    """PKCS#8 PEM of a private key; encrypted with the best available scheme if ``password``."""
+    enc: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
+    )
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
+
+
+def load_certificates(data: bytes) -> list[x509.Certificate]:
+    """Every certificate in ``data``: one or more PEM blocks, or a single DER certificate."""
+    try:
+        if b"-----BEGIN" in data:
+            certs = x509.load_pem_x509_certificates(data)
+        else:
+            certs = [x509.load_der_x509_certificate(data)]
+    except ValueError as exc:
+        raise BadCertificateError(f"cannot parse certificate: {exc}") from None
+    if not certs:
+        raise BadCertificateError("no certificate found")
+    return certs
+
+
+def load_certificate_file(path: str | os.PathLike[str]) -> list[x509.Certificate]:
+    """Read certificates (PEM or DER) from a file; :class:`BadCertificateError` if unusable."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise BadCertificateError(f"cannot read {os.fspath(path)!r}: {exc.strerror}") from None
+    try:
+        return load_certificates(data)
+    except BadCertificateError as exc:
+        raise BadCertificateError(f"{os.fspath(path)}: {exc.detail}") from None
+
+
+__all__ = [
+    "ECARD_SIGNING_EKU",
+    "CertifiedKey",
+    "certificate_to_pem",
+    "create_document_signer",
+    "create_issuing_ca",
+    "create_root_ca",
+    "generate_private_key",
+    "load_certificate_file",
+    "load_certificates",
+    "private_key_to_pem",
+]

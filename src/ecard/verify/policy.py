@@ -1,0 +1,58 @@
+"""What a verifier accepts: algorithms, clock skew, card statuses, and where "now" comes from.
+
+A :class:`Policy` is explicit and immutable; a verifier never guesses. The defaults are the
+safe choice for a hospital or pharmacy counter.
+
+>>> from datetime import timedelta
+>>> Policy(algorithms=frozenset({"ES256"}), clock_skew=timedelta(minutes=2)).algorithms
+frozenset({'ES256'})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from ecard.card import CardStatus
+from ecard.signing.algorithms import ALGORITHMS, get_algorithm
+
+#: Every registered algorithm, by name.
+ALL_ALGORITHMS: Final = frozenset(a.name for a in ALGORITHMS.values())
+#: Largest clock skew a policy may allow.
+MAX_CLOCK_SKEW: Final = timedelta(hours=24)
+
+
+def system_clock() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Verification policy.
+
+    * ``algorithms``: names of the algorithms accepted (default: all registered ones);
+      anything else is ``UNSUPPORTED_ALG``.
+    * ``clock_skew``: tolerance applied to ``iat``/``nbf`` and ``exp`` (default 5 minutes).
+    * ``clock``: returns the current aware time; inject one for tests and audits.
+    * ``accepted_statuses``: card statuses reported valid (default: active only); a card whose
+      signed status is suspended or cancelled is reported as ``CARD_INACTIVE``.
+    """
+
+    algorithms: frozenset[str] = ALL_ALGORITHMS
+    clock_skew: timedelta = timedelta(minutes=5)
+    clock: Callable[[], datetime] = field(default=system_clock, compare=False)
+    accepted_statuses: frozenset[CardStatus] = frozenset({CardStatus.ACTIVE})
+
+    def __post_init__(self) -> None:
+        names = frozenset(get_algorithm(a).name for a in self.algorithms)
+        object.__setattr__(self, "algorithms", names)
+        if not timedelta(0) <= self.clock_skew <= MAX_CLOCK_SKEW:
+            raise ValueError(f"clock_skew must be between 0 and {MAX_CLOCK_SKEW}")
+        if not self.algorithms:
+            raise ValueError("a policy must accept at least one algorithm")
+
+
+__all__ = ["ALL_ALGORITHMS", "MAX_CLOCK_SKEW", "Policy", "system_clock"]

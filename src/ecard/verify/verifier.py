@@ -1,0 +1,272 @@
+"""The verification pipeline: QR text (or picture) -> :class:`VerificationResult`.
+
+Stages, each with its own code (first failure wins)::
+
+    prefix -> Base45 -> zlib -> CBOR/COSE_Sign1 -> alg allowed -> kid trusted -> alg fits key
+      -> signature -> claims and card schema -> certificate covers the credential -> clock
+      -> card status
+
+Nothing from the payload is interpreted before its signature has verified, and only the
+protected header (covered by the signature) decides the algorithm and the key.
+:meth:`Verifier.verify` never raises for bad input: every failure is a result with a code.
+
+>>> from datetime import date
+>>> from ecard.card import Card, Holder
+>>> from ecard.signing.issuer import Issuer
+>>> from ecard.signing.pki import create_root_ca, create_document_signer
+>>> from ecard.verify.trust import TrustStore
+>>> ds = create_document_signer(create_root_ca("Root"), "Signer")
+>>> card = Card(holder=Holder(name="张三丰", ssn="11010519491231002X"), card_number="A12345678",
+...             region="110105", issued=date(2024, 1, 15), expires=date(2034, 1, 15))
+>>> text = Issuer(ds.signer(), ds.certificate).issue(card).text
+>>> result = Verifier(TrustStore([ds.certificate])).verify(text)
+>>> result.valid, result.code.value, result.card == card
+(True, 'OK', True)
+>>> Verifier(TrustStore([ds.certificate])).verify("HC1:6BF").code.value
+'BAD_PREFIX'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ecard.card import Card
+from ecard.errors import (
+    AlgKeyMismatchError,
+    BadImageError,
+    BadInputError,
+    BadSignatureError,
+    CardInactiveError,
+    EcardError,
+    ErrorCode,
+    ExpiredError,
+    IssuerCertInvalidError,
+    Lang,
+    NotYetValidError,
+    UnknownKidError,
+    UnsupportedAlgorithmError,
+    describe,
+)
+from ecard.formats import qrtext
+from ecard.formats.cwt import Claims, decode_claims
+from ecard.signing.algorithms import ALGORITHMS, Algorithm
+from ecard.signing.cose import Sign1Message, parse_sign1
+from ecard.verify.policy import Policy
+from ecard.verify.trust import TrustedIssuer, TrustStore
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    """The verdict on one credential.
+
+    ``card`` is set only when the credential is valid. ``kid``, ``alg`` and ``issuer`` are set
+    as soon as the stage that establishes them has passed (``issuer`` once the signature
+    verified), so a failing result still says how far it got.
+    """
+
+    code: ErrorCode
+    detail: str = ""
+    card: Card | None = None
+    kid: bytes | None = None
+    alg: str | None = None
+    issuer: str | None = None
+    cti: bytes | None = None
+    issued_at: datetime | None = None
+    expires_at: datetime | None = None
+
+    @property
+    def valid(self) -> bool:
+        """True if and only if the code is ``OK``."""
+        return self.code is ErrorCode.OK
+
+    def message(self, lang: Lang = "en") -> str:
+        """The verdict for people, in English (``"en"``) or Chinese (``"zh"``)."""
+        summary = describe(self.code, lang)
+        if not self.detail:
+            return summary
+        return f"{summary}{'：' if lang == 'zh' else ': '}{self.detail}"
+
+    def to_dict(self, lang: Lang = "en") -> dict[str, Any]:
+        """The fixed JSON shape: ``valid, code, message, card, kid`` plus details."""
+        return {
+            "valid": self.valid,
+            "code": self.code.value,
+            "message": self.message(lang),
+            "card": None if self.card is None else self.card.model_dump(mode="json"),
+            "kid": None if self.kid is None else self.kid.hex(),
+            "alg": self.alg,
+            "issuer": self.issuer,
+            "cti": None if self.cti is None else self.cti.hex(),
+            "iat": None if self.issued_at is None else self.issued_at.isoformat(),
+            "exp": None if self.expires_at is None else self.expires_at.isoformat(),
+        }
+
+    def to_json(self, lang: Lang = "en") -> str:
+        """:meth:`to_dict` as one line of JSON (UTF-8 text, not ASCII-escaped)."""
+        return json.dumps(self.to_dict(lang), ensure_ascii=False, separators=(",", ":"))
+
+
+class _Progress:
+    """What the pipeline has established so far, for the result of a failure."""
+
+    __slots__ = ("alg", "claims", "issuer", "kid")
+
+    def __init__(self) -> None:
+        self.kid: bytes | None = None
+        self.alg: str | None = None
+        self.issuer: str | None = None
+        self.claims: Claims | None = None
+
+
+class Verifier:
+    """Verifies e-card credentials offline against a :class:`TrustStore` under a :class:`Policy`.
+
+    A verifier is immutable and safe to share between threads.
+    """
+
+    def __init__(self, trust: TrustStore, policy: Policy | None = None) -> None:
+        self.trust = trust
+        self.policy = policy or Policy()
+        self._algorithms: dict[int | str, Algorithm] = {
+            a.cose_id: a for a in ALGORITHMS.values() if a.name in self.policy.algorithms
+        }
+        self._skew = int(self.policy.clock_skew.total_seconds())
+
+    def verify(self, text: str | bytes, *, now: datetime | None = None) -> VerificationResult:
+        """Verify one QR text (``EC1:...``). Never raises for bad input.
+
+        ``now`` overrides the policy's clock for this call (aware datetime).
+        """
+        progress = _Progress()
+        try:
+            claims, entry = self._run(text, now, progress)
+        except EcardError as exc:
+            return self._failure(exc.code, exc.detail, progress)
+        except Exception as exc:  # a bug must not crash a counter; tests assert this never occurs
+            return self._failure(
+                ErrorCode.BAD_INPUT, f"internal error: {type(exc).__name__}", progress
+            )
+        return VerificationResult(
+            code=ErrorCode.OK,
+            card=claims.card,
+            kid=entry.kid,
+            alg=progress.alg,
+            issuer=entry.subject,
+            cti=claims.cti,
+            issued_at=claims.issued_at,
+            expires_at=claims.expires_at,
+        )
+
+    def verify_image(self, image: bytes | str | os.PathLike[str]) -> list[VerificationResult]:
+        """Verify every QR code in a picture (needs the ``image`` extra).
+
+        A picture that cannot be read or holds no QR code gives one ``BAD_IMAGE`` result.
+        """
+        from ecard.formats.qrimage import read_texts
+
+        try:
+            texts = read_texts(image)
+        except EcardError as exc:
+            return [self._failure(exc.code, exc.detail, _Progress())]
+        except Exception as exc:  # pragma: no cover - read_texts maps its errors already
+            return [self._failure(ErrorCode.BAD_IMAGE, type(exc).__name__, _Progress())]
+        return [self.verify(t) for t in texts]
+
+    # -- pipeline ---------------------------------------------------------------------------
+
+    def _run(
+        self, text: str | bytes, now: datetime | None, progress: _Progress
+    ) -> tuple[Claims, TrustedIssuer]:
+        if isinstance(text, bytes | bytearray):
+            try:
+                text = bytes(text).decode("ascii")
+            except UnicodeDecodeError:
+                raise BadInputError("QR text must be ASCII") from None
+        if not isinstance(text, str):
+            raise BadInputError(f"expected QR text, got {type(text).__name__}")
+        msg = parse_sign1(qrtext.decode(text))
+        progress.kid = msg.kid
+        alg = self._algorithms.get(msg.alg)
+        if alg is None:
+            known = ALGORITHMS.get(msg.alg) if isinstance(msg.alg, int) else None
+            why = "not allowed by the verifier's policy" if known else "unknown"
+            raise UnsupportedAlgorithmError(f"alg {msg.alg!r} is {why}")
+        progress.alg = alg.name
+        entry = self._check_signature(msg, alg)
+        progress.issuer = entry.subject
+        claims = decode_claims(msg.payload)
+        progress.claims = claims
+        self._check_certificate(entry, claims)
+        self._check_time(claims, now)
+        if claims.card.status not in self.policy.accepted_statuses:
+            raise CardInactiveError(f"card status is {claims.card.status.name.lower()}")
+        return claims, entry
+
+    def _check_signature(self, msg: Sign1Message, alg: Algorithm) -> TrustedIssuer:
+        candidates = self.trust.lookup(msg.kid)
+        if not candidates:
+            raise UnknownKidError(f"kid {msg.kid.hex()} is not trusted")
+        tbs = msg.to_be_signed()
+        fitting = [c for c in candidates if alg.accepts_key(c.public_key)]
+        if not fitting:
+            raise AlgKeyMismatchError(
+                f"{alg.name} does not fit the issuer key of kid {msg.kid.hex()}"
+            )
+        for entry in fitting:
+            if alg.verify(entry.public_key, msg.signature, tbs):
+                return entry
+        raise BadSignatureError(f"signature does not verify under kid {msg.kid.hex()}")
+
+    @staticmethod
+    def _check_certificate(entry: TrustedIssuer, claims: Claims) -> None:
+        if entry.unfit:
+            raise IssuerCertInvalidError(entry.unfit)
+        iat = claims.issued_at
+        if not entry.not_before <= iat <= entry.not_after:
+            raise IssuerCertInvalidError(
+                f"certificate not valid at iat {iat.isoformat()} "
+                f"({entry.not_before.isoformat()} .. {entry.not_after.isoformat()})"
+            )
+        if claims.expires_at > entry.not_after:
+            raise IssuerCertInvalidError(
+                f"credential exp {claims.expires_at.isoformat()} is after the certificate's "
+                f"notAfter {entry.not_after.isoformat()}"
+            )
+
+    def _check_time(self, claims: Claims, now: datetime | None) -> None:
+        current = now if now is not None else self.policy.clock()
+        if current.tzinfo is None:
+            raise BadInputError("the verifier's clock must return an aware datetime")
+        t = current.timestamp()
+        skew = self._skew
+        if t + skew < claims.iat:
+            raise NotYetValidError(f"issued at {claims.issued_at.isoformat()}, now {_iso(t)}")
+        if claims.nbf is not None and t + skew < claims.nbf:
+            raise NotYetValidError(f"not before {_iso(claims.nbf)}, now {_iso(t)}")
+        if t - skew >= claims.exp:
+            raise ExpiredError(f"expired at {claims.expires_at.isoformat()}, now {_iso(t)}")
+
+    @staticmethod
+    def _failure(code: ErrorCode, detail: str, progress: _Progress) -> VerificationResult:
+        claims = progress.claims
+        return VerificationResult(
+            code=code,
+            detail=detail,
+            kid=progress.kid,
+            alg=progress.alg,
+            issuer=progress.issuer,
+            cti=None if claims is None else claims.cti,
+            issued_at=None if claims is None else claims.issued_at,
+            expires_at=None if claims is None else claims.expires_at,
+        )
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(int(ts), UTC).isoformat()
+
+
+__all__ = ["VerificationResult", "Verifier"]

@@ -1,0 +1,231 @@
+"""The ``ecard`` command, driven as users drive it: in-process for speed, as a subprocess
+where the process boundary matters (exit codes, scanner mode, the README's own command)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ecard.card import Card
+from ecard.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+ECARD = [sys.executable, "-m", "ecard.cli"]
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    assert main(["demo", "--out", str(out)]) == 0
+    return out
+
+
+def run(args: list[str], stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*ECARD, *args], input=stdin, capture_output=True, text=True, timeout=timeout, cwd=ROOT
+    )
+
+
+def test_demo_writes_every_file(demo_dir: Path) -> None:
+    for name in ("card.json", "card.txt", "card.png", "card.svg", "issuer-cert.pem", "issuer-key.pem", "root-cert.pem"):
+        assert (demo_dir / name).stat().st_size > 0, name
+    card = Card.model_validate_json((demo_dir / "card.json").read_text())
+    assert card.holder.name == "张三丰"
+    text = (demo_dir / "card.txt").read_text()
+    assert text.endswith("\n") and text.count("\n") == 1 and text.startswith("EC1:")
+    assert (demo_dir / "card.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert oct((demo_dir / "issuer-key.pem").stat().st_mode & 0o777) == oct(0o600)
+
+
+def test_readme_quick_start_demo_command_runs(tmp_path: Path) -> None:
+    """The first Quick start command, exactly as the README has it (plus an output folder)."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"## Quick start.*?```sh\n(.*?)```", readme, re.S)
+    assert block, "README needs a '## Quick start' section with a ```sh block"
+    commands = [line for line in block.group(1).splitlines() if line.strip() and not line.startswith("#")]
+    assert len(commands) == 2, commands
+    demo_cmd = commands[0].split()
+    assert demo_cmd[:3] == ["python3", "dev.py", "demo"]
+    proc = subprocess.run(
+        [sys.executable, *demo_cmd[1:], "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "[VALID]" in proc.stdout
+    assert (tmp_path / "card.txt").exists()
+    assert "python3 dev.py test" in commands[1]
+
+
+def test_verify_text_argument(demo_dir: Path) -> None:
+    text = (demo_dir / "card.txt").read_text().strip()
+    proc = run(["verify", "--trust", str(demo_dir / "issuer-cert.pem"), text])
+    assert proc.returncode == 0, proc.stderr
+    assert "[VALID]" in proc.stdout
+    assert "110105********002X" in proc.stdout  # masked by default
+    assert "11010519491231002X" not in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+def test_verify_json_stdin_lines(demo_dir: Path) -> None:
+    text = (demo_dir / "card.txt").read_text().strip()
+    stdin = f"{text}\r\n\nHC1:XYZ\ngarbage \x00 \u00e9\n{text}\n"
+    proc = run(["verify", "--json", "--trust", str(demo_dir), "--lang", "zh"], stdin=stdin)
+    assert proc.returncode == 1
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["code"] for r in lines] == ["OK", "BAD_PREFIX", "BAD_PREFIX", "OK"]
+    assert lines[0]["valid"] is True and lines[0]["card"]["holder"]["name"] == "张三丰"
+    assert lines[0]["message"] == "电子社保卡有效"
+    assert re.fullmatch(r"[0-9a-f]{16}", lines[0]["kid"])
+    assert lines[1]["valid"] is False and lines[1]["card"] is None
+    assert "Traceback" not in proc.stderr
+
+
+def test_verify_all_valid_exits_zero(demo_dir: Path) -> None:
+    text = (demo_dir / "card.txt").read_text()
+    proc = run(["verify", "--json", "--trust", str(demo_dir / "issuer-cert.pem")], stdin=text * 3)
+    assert proc.returncode == 0
+    assert len(proc.stdout.splitlines()) == 3
+
+
+def test_scanner_mode_answers_each_line_as_it_arrives(demo_dir: Path) -> None:
+    """A USB scanner types a code and Enter; the answer must come before the next scan."""
+    text = (demo_dir / "card.txt").read_text().strip()
+    proc = subprocess.Popen(
+        [*ECARD, "verify", "--json", "--trust", str(demo_dir / "issuer-cert.pem")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )
+    assert proc.stdin and proc.stdout
+    try:
+        for expected in ("OK", "BAD_BASE45", "OK"):
+            line = text if expected == "OK" else "EC1:abc"
+            proc.stdin.write(line + "\n")
+            proc.stdin.flush()
+            answer = json.loads(proc.stdout.readline())  # blocks until this line is answered
+            assert answer["code"] == expected
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 1
+    finally:
+        proc.kill()
+
+
+def test_verify_image(demo_dir: Path) -> None:
+    proc = run(["verify", "--json", "--trust", str(demo_dir / "issuer-cert.pem"), "--image", str(demo_dir / "card.png")])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout)["code"] == "OK"
+    bad = run(["verify", "--json", "--trust", str(demo_dir / "issuer-cert.pem"), "--image", str(demo_dir / "card.json")])
+    assert bad.returncode == 1
+    assert json.loads(bad.stdout)["code"] == "BAD_IMAGE"
+
+
+def test_verify_now_option(demo_dir: Path) -> None:
+    text = (demo_dir / "card.txt").read_text().strip()
+    trust = ["--trust", str(demo_dir / "issuer-cert.pem")]
+    past = run(["verify", "--json", *trust, "--now", "2020-01-01T00:00:00+08:00", text])
+    assert json.loads(past.stdout)["code"] == "NOT_YET_VALID"
+    future = run(["verify", "--json", *trust, "--now", "2099-01-01T00:00:00Z", text])
+    assert json.loads(future.stdout)["code"] == "EXPIRED"
+    naive = run(["verify", *trust, "--now", "2026-01-01T00:00:00", text])
+    assert naive.returncode == 2 and "time zone" in naive.stderr
+
+
+def test_untrusted_issuer(demo_dir: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    assert main(["demo", "--out", str(other)]) == 0
+    text = (demo_dir / "card.txt").read_text().strip()
+    proc = run(["verify", "--json", "--trust", str(other / "issuer-cert.pem"), text])
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["code"] == "UNKNOWN_KID"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["verify"],  # --trust missing
+        ["verify", "--trust"],
+        ["frobnicate"],
+        [],
+        ["issue", "card.json"],  # --key/--cert missing
+        ["verify", "--trust", "x", "--lang", "fr", "EC1:"],
+    ],
+)
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    proc = run(args)
+    assert proc.returncode == 2, proc.stderr
+    assert "usage" in proc.stderr.lower()
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_files_are_typed_errors(demo_dir: Path, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.pem"
+    junk.write_bytes(b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    cases = [
+        (["verify", "--trust", str(tmp_path / "missing.pem"), "EC1:"], "BAD_CERTIFICATE"),
+        (["verify", "--trust", str(junk), "EC1:"], "BAD_CERTIFICATE"),
+        (["issue", "--key", str(junk), "--cert", str(demo_dir / "issuer-cert.pem"), str(demo_dir / "card.json")], "BAD_KEY"),
+        (["issue", "--key", str(demo_dir / "issuer-key.pem"), "--cert", str(demo_dir / "issuer-cert.pem"), str(junk)], "BAD_INPUT"),
+        (["issue", "--key", str(demo_dir / "issuer-key.pem"), "--cert", str(demo_dir / "root-cert.pem"), str(demo_dir / "card.json")], "BAD_KEY"),
+        (["issue", "--key", str(demo_dir / "issuer-key.pem"), "--cert", str(demo_dir / "issuer-cert.pem"), "--alg", "EdDSA", str(demo_dir / "card.json")], "ALG_KEY_MISMATCH"),
+    ]
+    for args, code in cases:
+        proc = run(args)
+        assert proc.returncode == 1, (args, proc.stderr)
+        assert f"[{code}]" in proc.stderr, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr
+        assert "PRIVATE KEY" not in proc.stderr
+
+
+def test_issue_then_verify(demo_dir: Path, tmp_path: Path) -> None:
+    png, svg = tmp_path / "c.png", tmp_path / "c.svg"
+    proc = run([
+        "issue", "--key", str(demo_dir / "issuer-key.pem"), "--cert", str(demo_dir / "issuer-cert.pem"),
+        "--png", str(png), "--svg", str(svg), "--level", "M", str(demo_dir / "card.json"),
+    ])
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout.strip()
+    assert text.startswith("EC1:") and "\n" not in text
+    assert png.read_bytes()[:4] == b"\x89PNG" and "<svg" in svg.read_text()
+    check = run(["verify", "--json", "--trust", str(demo_dir / "issuer-cert.pem"), text])
+    assert json.loads(check.stdout)["code"] == "OK"
+
+
+def test_pki_commands_build_a_working_hierarchy(tmp_path: Path, demo_dir: Path) -> None:
+    env_pw = {"ECARD_TEST_PW": "correct horse"}
+    os.environ.update(env_pw)
+    try:
+        assert main(["pki", "root", "--out", str(tmp_path), "--cn", "Pilot Root"]) == 0
+        assert main(["pki", "ca", "--out", str(tmp_path), "--cn", "Pilot Beijing CA",
+                     "--ca-cert", str(tmp_path / "root-cert.pem"), "--ca-key", str(tmp_path / "root-key.pem"),
+                     "--key-password-env", "ECARD_TEST_PW"]) == 0
+        assert b"ENCRYPTED" in (tmp_path / "ca-key.pem").read_bytes()
+        assert main(["pki", "signer", "--out", str(tmp_path), "--cn", "Pilot Signer 1", "--alg", "EdDSA",
+                     "--ca-cert", str(tmp_path / "ca-cert.pem"), "--ca-key", str(tmp_path / "ca-key.pem"),
+                     "--ca-key-password-env", "ECARD_TEST_PW"]) == 0
+    finally:
+        os.environ.pop("ECARD_TEST_PW")
+    chain = (tmp_path / "signer-chain.pem").read_text()
+    # signer + issuing CA; the root is the trust anchor and is not repeated in chains
+    assert chain.count("BEGIN CERTIFICATE") == 2
+    proc = run(["issue", "--key", str(tmp_path / "signer-key.pem"), "--cert", str(tmp_path / "signer-cert.pem"),
+                str(demo_dir / "card.json")])
+    assert proc.returncode == 0, proc.stderr
+    check = run(["verify", "--json", "--trust", str(tmp_path / "signer-cert.pem"), proc.stdout.strip()])
+    result = json.loads(check.stdout)
+    assert result["code"] == "OK" and result["alg"] == "EdDSA"
+    assert "Pilot Signer 1" in result["issuer"]
+
+
+def test_inspect_is_labelled_unverified(demo_dir: Path) -> None:
+    text = (demo_dir / "card.txt").read_text().strip()
+    proc = run(["inspect", text])
+    assert proc.returncode == 0
+    info = json.loads(proc.stdout)
+    assert "UNVERIFIED" in info["WARNING"]
+    assert info["alg"] == -7 and len(info["kid"]) == 16
+    bad = run(["inspect", "EC1:%%%"])
+    assert bad.returncode == 1 and "[BAD_BASE45]" in bad.stderr and "Traceback" not in bad.stderr

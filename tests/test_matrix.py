@@ -1,0 +1,270 @@
+"""The failure matrix: one or more cases per result code, modelled on the EU DCC test list.
+
+Each case builds a real credential (real keys, real signatures) with exactly one thing wrong
+and checks the verifier answers the expected code, with no exception and no card.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from ecard.card import Card, CardStatus
+from ecard.errors import ErrorCode
+from ecard.formats import base45, cbor
+from ecard.formats.cwt import CLAIM_CARD
+from ecard.signing.pki import CertifiedKey, create_document_signer, create_root_ca
+from ecard.verify.policy import Policy
+from ecard.verify.trust import TrustStore
+from ecard.verify.verifier import Verifier
+from tests.conftest import T0, fixed_clock
+from tests.forge import claims_map, der_signature, sign1, to_text
+
+IAT = int(T0.timestamp())
+EXP = IAT + 30 * 86400
+
+
+@dataclass
+class Ctx:
+    ds: CertifiedKey
+    signers: dict[str, CertifiedKey]
+    card: Card
+    outsider: CertifiedKey
+
+    def payload(self, **kw: object) -> bytes:
+        return cbor.encode(claims_map(self.card, iat=IAT, exp=EXP, **kw))  # type: ignore[arg-type]
+
+    def valid(self, **kw: object) -> bytes:
+        return sign1(self.ds, self.payload(**kw))
+
+
+@pytest.fixture(scope="module")
+def ctx(ds: CertifiedKey, signers: dict[str, CertifiedKey], card: Card) -> Ctx:
+    outsider_root = create_root_ca("Outsider Root", not_before=T0 - dt.timedelta(days=10))
+    outsider = create_document_signer(
+        outsider_root, "Outsider Signer", not_before=T0 - dt.timedelta(days=1)
+    )
+    return Ctx(ds=ds, signers=signers, card=card, outsider=outsider)
+
+
+def _bomb() -> str:
+    return "EC1:" + base45.encode(zlib.compress(b"\0" * 1_000_000, 9))
+
+
+def _dup_key_claims(c: Ctx) -> bytes:
+    # a claims map with key 6 (iat) twice: written by hand, no encoder would produce it
+    body = cbor.encode(claims_map(c.card, iat=IAT, exp=EXP))
+    assert body[0] == 0xA5
+    dup = bytes([0xA6]) + body[1:] + b"\x06\x1a" + (IAT + 1).to_bytes(4, "big")
+    return to_text(sign1(c.ds, dup))
+
+
+Case = tuple[str, Callable[[Ctx], str], ErrorCode]
+
+CASES: list[Case] = [
+    # --- OK, every algorithm
+    *[
+        (f"ok-{alg}", (lambda a: lambda c: to_text(sign1(c.signers[a], c.payload())))(alg), ErrorCode.OK)
+        for alg in ("ES256", "ES384", "EdDSA", "PS256")
+    ],
+    ("ok-compressed", lambda c: to_text(c.valid(), compress=True), ErrorCode.OK),
+    # ECDSA signatures are malleable: (r, n - s) verifies too. Accepted (as every COSE stack
+    # does) because it cannot change what was signed; the credential id stays the same.
+    ("ok-high-s", lambda c: to_text(_high_s(c)), ErrorCode.OK),
+    # --- prefix (DCC: EXPECTEDUNPREFIX)
+    ("prefix-missing", lambda c: to_text(c.valid())[4:], ErrorCode.BAD_PREFIX),
+    ("prefix-hc1", lambda c: "HC1:" + to_text(c.valid())[4:], ErrorCode.BAD_PREFIX),
+    ("prefix-lowercase", lambda c: "ec1:" + to_text(c.valid())[4:], ErrorCode.BAD_PREFIX),
+    ("prefix-leading-space", lambda c: " " + to_text(c.valid()), ErrorCode.BAD_PREFIX),
+    ("empty-text", lambda c: "", ErrorCode.BAD_PREFIX),
+    ("prefix-ec2", lambda c: "EC2:" + to_text(c.valid())[4:], ErrorCode.BAD_PREFIX),
+    ("prefix-semicolon", lambda c: "EC1;" + to_text(c.valid())[4:], ErrorCode.BAD_PREFIX),
+    ("prefix-bom", lambda c: "\ufeff" + to_text(c.valid()), ErrorCode.BAD_PREFIX),
+    # --- Base45 (DCC: EXPECTEDB45DECODE)
+    ("b45-lowercase", lambda c: to_text(c.valid())[:10] + "a" + to_text(c.valid())[11:], ErrorCode.BAD_BASE45),
+    ("b45-length-mod3", lambda c: to_text(c.valid()) + "A", ErrorCode.BAD_BASE45),
+    ("b45-triple-overflow", lambda c: to_text(c.valid()) + "GGW", ErrorCode.BAD_BASE45),
+    ("b45-empty", lambda c: "EC1:", ErrorCode.BAD_BASE45),
+    ("b45-pair-overflow", lambda c: to_text(c.valid()) + "::", ErrorCode.BAD_BASE45),
+    ("b45-newline-inside", lambda c: to_text(c.valid())[:20] + "\n" + to_text(c.valid())[20:], ErrorCode.BAD_BASE45),
+    # --- compression (DCC: EXPECTEDCOMPRESSION)
+    ("zlib-truncated", lambda c: "EC1:" + base45.encode(zlib.compress(c.valid(), 9)[:-6]), ErrorCode.BAD_COMPRESSION),
+    ("zlib-trailing", lambda c: "EC1:" + base45.encode(zlib.compress(c.valid(), 9) + b"xx"), ErrorCode.BAD_COMPRESSION),
+    ("zlib-bomb", lambda c: _bomb(), ErrorCode.BAD_COMPRESSION),
+    ("zlib-bad-header", lambda c: "EC1:" + base45.encode(b"\x78\x00" + zlib.compress(c.valid())[2:]), ErrorCode.BAD_COMPRESSION),
+    # --- CBOR
+    ("cbor-garbage", lambda c: to_text(b"\xd2\xff\xff\xff"), ErrorCode.BAD_CBOR),
+    ("cbor-trailing-bytes", lambda c: to_text(c.valid() + b"\x00"), ErrorCode.BAD_CBOR),
+    ("cbor-truncated", lambda c: to_text(c.valid()[:-1]), ErrorCode.BAD_CBOR),
+    ("cbor-deep-nesting", lambda c: to_text(b"\xd2" + b"\x81" * 1000 + b"\x00"), ErrorCode.BAD_CBOR),
+    ("cbor-huge-length", lambda c: to_text(b"\xd2\x84\x5b" + b"\x7f" + b"\xff" * 7), ErrorCode.BAD_CBOR),
+    ("cbor-indefinite-array", lambda c: to_text(b"\xd2\x9f" + c.valid()[2:] + b"\xff"), ErrorCode.BAD_CBOR),
+    ("cbor-payload-not-cbor", lambda c: to_text(sign1(c.ds, b"\xff\xfe not cbor")), ErrorCode.BAD_CBOR),
+    ("cbor-claims-duplicate-key", _dup_key_claims, ErrorCode.BAD_CBOR),
+    ("cbor-float-iat", lambda c: to_text(sign1(c.ds, _float_iat(c))), ErrorCode.BAD_CBOR),
+    ("cbor-protected-duplicate-kid", lambda c: to_text(sign1(c.ds, c.payload(), protected=b"\xa3\x01\x26\x04\x48" + c.ds.kid + b"\x04\x48" + c.ds.kid)), ErrorCode.BAD_CBOR),
+    # --- COSE structure (DCC: tags, kid placement)
+    ("cose-untagged", lambda c: to_text(sign1(c.ds, c.payload(), tag=None)), ErrorCode.BAD_COSE),
+    ("cose-cwt-tag-61", lambda c: to_text(cbor.encode(cbor.Tag(61, cbor.decode(c.valid(), allowed_tags=frozenset({18}))))), ErrorCode.BAD_COSE),
+    ("cose-sign-tag-98", lambda c: to_text(sign1(c.ds, c.payload(), tag=98)), ErrorCode.BAD_COSE),
+    ("cose-array-3", lambda c: to_text(cbor.encode(cbor.Tag(18, cbor.decode(c.valid(), allowed_tags=frozenset({18})).value[:3]))), ErrorCode.BAD_COSE),
+    ("cose-kid-unprotected-only", lambda c: to_text(sign1(c.ds, c.payload(), kid=None, unprotected={4: c.ds.kid})), ErrorCode.BAD_COSE),
+    ("cose-kid-both-headers", lambda c: to_text(sign1(c.ds, c.payload(), unprotected={4: c.ds.kid})), ErrorCode.BAD_COSE),
+    ("cose-alg-unprotected", lambda c: to_text(sign1(c.ds, c.payload(), alg=None, unprotected={1: -7})), ErrorCode.BAD_COSE),
+    ("cose-crit-unknown", lambda c: to_text(sign1(c.ds, c.payload(), protected_extra={2: [99], 99: 1})), ErrorCode.BAD_COSE),
+    ("cose-no-kid", lambda c: to_text(sign1(c.ds, c.payload(), kid=None)), ErrorCode.BAD_COSE),
+    ("cose-kid-text", lambda c: to_text(sign1(c.ds, c.payload(), kid="abc")), ErrorCode.BAD_COSE),
+    ("cose-no-alg", lambda c: to_text(sign1(c.ds, c.payload(), alg=None)), ErrorCode.BAD_COSE),
+    ("cose-detached-payload", lambda c: to_text(cbor.encode(cbor.Tag(18, [cbor.encode({1: -7, 4: c.ds.kid}), {}, None, b"\0" * 64]))), ErrorCode.BAD_COSE),
+    ("cose-protected-empty-map", lambda c: to_text(sign1(c.ds, c.payload(), protected=b"\xa0")), ErrorCode.BAD_COSE),
+    ("cose-signature-not-bytes", lambda c: to_text(cbor.encode(cbor.Tag(18, [cbor.encode({1: -7, 4: c.ds.kid}), {}, c.payload(), "sig"]))), ErrorCode.BAD_COSE),
+    ("cose-protected-not-map", lambda c: to_text(sign1(c.ds, c.payload(), protected=cbor.encode([1, 2]))), ErrorCode.BAD_COSE),
+    # --- algorithms
+    ("alg-unknown-id", lambda c: to_text(sign1(c.ds, c.payload(), alg=-999)), ErrorCode.UNSUPPORTED_ALG),
+    ("alg-text", lambda c: to_text(sign1(c.ds, c.payload(), alg="ES256")), ErrorCode.UNSUPPORTED_ALG),
+    ("alg-es256-on-ed25519-key", lambda c: to_text(sign1(c.signers["EdDSA"], c.payload(), alg=-7, signature=b"\1" * 64)), ErrorCode.ALG_KEY_MISMATCH),
+    ("alg-es384-on-p256-key", lambda c: to_text(sign1(c.ds, c.payload(), alg=-35, signature=b"\1" * 96)), ErrorCode.ALG_KEY_MISMATCH),
+    ("alg-eddsa-on-p256-key", lambda c: to_text(sign1(c.ds, c.payload(), alg=-8, signature=b"\1" * 64)), ErrorCode.ALG_KEY_MISMATCH),
+    ("alg-ps256-on-ec-key", lambda c: to_text(sign1(c.ds, c.payload(), alg=-37, signature=b"\1" * 256)), ErrorCode.ALG_KEY_MISMATCH),
+    ("alg-es512-unsupported", lambda c: to_text(sign1(c.ds, c.payload(), alg=-36, signature=b"\1" * 132)), ErrorCode.UNSUPPORTED_ALG),
+    ("alg-eddsa-on-rsa-key", lambda c: to_text(sign1(c.signers["PS256"], c.payload(), alg=-8, signature=b"\1" * 64)), ErrorCode.ALG_KEY_MISMATCH),
+    # --- trust
+    ("kid-untrusted-signer", lambda c: to_text(sign1(c.outsider, c.payload())), ErrorCode.UNKNOWN_KID),
+    ("kid-random", lambda c: to_text(sign1(c.ds, c.payload(), kid=b"\x00" * 8)), ErrorCode.UNKNOWN_KID),
+    ("kid-empty", lambda c: to_text(sign1(c.ds, c.payload(), kid=b"")), ErrorCode.UNKNOWN_KID),
+    # --- signatures (DCC: DER vs raw)
+    ("sig-der-encoded", lambda c: to_text(der_signature(c.ds, c.payload())), ErrorCode.BAD_SIGNATURE),
+    ("sig-other-key-trusted-kid", lambda c: to_text(sign1(c.ds, c.payload(), sign_key=c.outsider.key)), ErrorCode.BAD_SIGNATURE),
+    ("sig-zero", lambda c: to_text(sign1(c.ds, c.payload(), signature=b"\0" * 64)), ErrorCode.BAD_SIGNATURE),
+    ("sig-empty", lambda c: to_text(sign1(c.ds, c.payload(), signature=b"")), ErrorCode.BAD_SIGNATURE),
+    ("sig-truncated", lambda c: to_text(sign1(c.ds, c.payload(), signature=sign1_sig(c)[:63])), ErrorCode.BAD_SIGNATURE),
+    ("sig-r-zero", lambda c: to_text(sign1(c.ds, c.payload(), signature=bytes(32) + sign1_sig(c)[32:])), ErrorCode.BAD_SIGNATURE),
+    ("sig-r-ge-n", lambda c: to_text(sign1(c.ds, c.payload(), signature=b"\xff" * 32 + sign1_sig(c)[32:])), ErrorCode.BAD_SIGNATURE),
+    ("sig-65-bytes", lambda c: to_text(sign1(c.ds, c.payload(), signature=sign1_sig(c) + b"\0")), ErrorCode.BAD_SIGNATURE),
+    ("sig-protected-reordered", lambda c: to_text(_protected_reordered(c)), ErrorCode.BAD_SIGNATURE),
+    ("sig-payload-swapped", lambda c: to_text(_swap_payload(c)), ErrorCode.BAD_SIGNATURE),
+    ("sig-protected-alg-changed", lambda c: to_text(_protected_changed(c)), ErrorCode.BAD_SIGNATURE),
+    # --- claims (schema)
+    ("claims-missing-cti", lambda c: to_text(sign1(c.ds, c.payload(drop=(7,)))), ErrorCode.BAD_CLAIMS),
+    ("claims-missing-card", lambda c: to_text(sign1(c.ds, c.payload(drop=(CLAIM_CARD,)))), ErrorCode.BAD_CLAIMS),
+    ("claims-unknown-claim", lambda c: to_text(sign1(c.ds, c.payload(extra={2: "sub"}))), ErrorCode.BAD_CLAIMS),
+    ("claims-exp-before-iat", lambda c: to_text(sign1(c.ds, cbor.encode(claims_map(c.card, iat=IAT, exp=IAT - 1)))), ErrorCode.BAD_CLAIMS),
+    ("claims-iat-bool", lambda c: to_text(sign1(c.ds, c.payload(extra={6: True}))), ErrorCode.BAD_CLAIMS),
+    ("claims-cti-short", lambda c: to_text(sign1(c.ds, c.payload(cti=b"\1"))), ErrorCode.BAD_CLAIMS),
+    ("claims-not-a-map", lambda c: to_text(sign1(c.ds, cbor.encode([1, 2, 3]))), ErrorCode.BAD_CLAIMS),
+    ("claims-card-unknown-field", lambda c: to_text(sign1(c.ds, c.payload(extra={CLAIM_CARD: {**c.card.to_claim(), 99: 1}}))), ErrorCode.BAD_CLAIMS),
+    ("claims-card-bad-birthdate", lambda c: to_text(sign1(c.ds, c.payload(extra={CLAIM_CARD: {**c.card.to_claim(), 2: 11010519491331002}}))), ErrorCode.BAD_CLAIMS),
+    ("claims-card-expires-before-issued", lambda c: to_text(sign1(c.ds, c.payload(extra={CLAIM_CARD: {**c.card.to_claim(), 7: 100}}))), ErrorCode.BAD_CLAIMS),
+    # --- issuer certificate covers the credential
+    ("cert-not-valid-at-iat", lambda c: to_text(sign1(c.ds, cbor.encode(claims_map(c.card, iat=IAT - 3 * 86400, exp=EXP)))), ErrorCode.ISSUER_CERT_INVALID),
+    ("cert-exp-after-notafter", lambda c: to_text(sign1(c.ds, cbor.encode(claims_map(c.card, iat=IAT, exp=IAT + 800 * 86400)))), ErrorCode.ISSUER_CERT_INVALID),
+    # --- clock (DCC: EXPECTEDEXPIRATIONCHECK)
+    ("clock-before-iat", lambda c: to_text(sign1(c.ds, cbor.encode(claims_map(c.card, iat=IAT + 7200, exp=EXP)))), ErrorCode.NOT_YET_VALID),
+    ("clock-before-nbf", lambda c: to_text(sign1(c.ds, c.payload(extra={5: IAT + 86400}))), ErrorCode.NOT_YET_VALID),
+    ("clock-after-exp", lambda c: to_text(sign1(c.ds, cbor.encode(claims_map(c.card, iat=IAT - 3600, exp=IAT + 60)))), ErrorCode.EXPIRED),
+    # --- card status
+    ("card-suspended", lambda c: to_text(sign1(c.ds, c.payload(extra={CLAIM_CARD: {**c.card.to_claim(), 8: int(CardStatus.SUSPENDED)}}))), ErrorCode.CARD_INACTIVE),
+]
+
+
+def sign1_sig(c: Ctx) -> bytes:
+    value = cbor.decode(c.valid(), allowed_tags=frozenset({18})).value
+    sig: bytes = value[3]
+    return sig
+
+
+def _swap_payload(c: Ctx) -> bytes:
+    """A genuine signature moved onto a different (also well-formed) payload."""
+    genuine = cbor.decode(c.valid(), allowed_tags=frozenset({18})).value
+    other = cbor.encode(claims_map(c.card, iat=IAT, exp=EXP, cti=b"\2" * 8))
+    return cbor.encode(cbor.Tag(18, [genuine[0], {}, other, genuine[3]]))
+
+
+def _high_s(c: Ctx) -> bytes:
+    n = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551  # P-256 order
+    genuine = cbor.decode(c.valid(), allowed_tags=frozenset({18})).value
+    r, s_ = genuine[3][:32], int.from_bytes(genuine[3][32:], "big")
+    genuine[3] = r + (n - s_).to_bytes(32, "big")
+    return cbor.encode(cbor.Tag(18, genuine))
+
+
+def _protected_reordered(c: Ctx) -> bytes:
+    """Same header content, other key order: different bytes, so the signature breaks."""
+    genuine = cbor.decode(c.valid(), allowed_tags=frozenset({18})).value
+    prot = b"\xa2\x04\x48" + c.ds.kid + b"\x01\x26"
+    return cbor.encode(cbor.Tag(18, [prot, {}, genuine[2], genuine[3]]))
+
+
+def _protected_changed(c: Ctx) -> bytes:
+    """Protected header rewritten (an extra label) after signing: the signature covers it."""
+    genuine = cbor.decode(c.valid(), allowed_tags=frozenset({18})).value
+    prot = cbor.encode({1: -7, 4: c.ds.kid, 3: 0})
+    return cbor.encode(cbor.Tag(18, [prot, {}, genuine[2], genuine[3]]))
+
+
+def _float_iat(c: Ctx) -> bytes:
+    """Claims whose iat is a float64 (RFC 8392 allows it; this profile does not)."""
+    body = cbor.encode(claims_map(c.card, iat=IAT, exp=EXP, extra={6: 0}))
+    idx = body.index(b"\x06\x00")
+    return body[:idx] + b"\x06\xfb" + struct.pack(">d", float(IAT)) + body[idx + 2 :]
+
+
+@pytest.mark.parametrize(("name", "build", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_failure_matrix(
+    name: str, build: Callable[[Ctx], str], expected: ErrorCode, ctx: Ctx, verifier: Verifier
+) -> None:
+    text = build(ctx)
+    result = verifier.verify(text)
+    assert result.code is expected, f"{name}: got {result.code} ({result.detail})"
+    assert result.valid is (expected is ErrorCode.OK)
+    if expected is ErrorCode.OK:
+        assert result.card == ctx.card
+    else:
+        assert result.card is None
+        assert result.detail, "every failure explains itself"
+        assert "internal error" not in result.detail
+
+
+def test_every_pipeline_code_is_covered() -> None:
+    covered = {c[2] for c in CASES} | {ErrorCode.REVOKED}  # REVOKED arrives with revocation lists
+    pipeline = {c for c in ErrorCode if c.name not in {"BAD_IMAGE", "BAD_KEY", "BAD_CERTIFICATE", "BAD_INPUT"}}
+    assert pipeline <= covered, sorted(pipeline - covered)
+
+
+def test_policy_disallowed_algorithm(ctx: Ctx, trust: TrustStore) -> None:
+    strict = Verifier(trust, Policy(algorithms=frozenset({"ES256"}), clock=fixed_clock(T0 + dt.timedelta(hours=1))))
+    assert strict.verify(to_text(sign1(ctx.ds, ctx.payload()))).code is ErrorCode.OK
+    eddsa = to_text(sign1(ctx.signers["EdDSA"], ctx.payload()))
+    result = strict.verify(eddsa)
+    assert result.code is ErrorCode.UNSUPPORTED_ALG
+    assert "policy" in result.detail
+
+
+def test_clock_skew_boundaries(ctx: Ctx, trust: TrustStore) -> None:
+    text = to_text(ctx.valid())
+    skew = dt.timedelta(minutes=5)
+
+    def at(when: dt.datetime) -> ErrorCode:
+        return Verifier(trust, Policy(clock_skew=skew)).verify(text, now=when).code
+
+    iat = dt.datetime.fromtimestamp(IAT, dt.UTC)
+    exp = dt.datetime.fromtimestamp(EXP, dt.UTC)
+    assert at(iat - skew) is ErrorCode.OK
+    assert at(iat - skew - dt.timedelta(seconds=1)) is ErrorCode.NOT_YET_VALID
+    assert at(exp + skew - dt.timedelta(seconds=1)) is ErrorCode.OK
+    assert at(exp + skew) is ErrorCode.EXPIRED
+
+
+def test_unfit_certificates_are_reported(root: CertifiedKey, card: Card) -> None:
+    """A CA certificate used as a document signer is refused even with a valid signature."""
+    payload = cbor.encode(claims_map(card, iat=IAT, exp=EXP))
+    text = to_text(sign1(root, payload))
+    v = Verifier(TrustStore([root.certificate]), Policy(clock=fixed_clock(T0 + dt.timedelta(hours=1))))
+    result = v.verify(text)
+    assert result.code is ErrorCode.ISSUER_CERT_INVALID
+    assert "CA certificate" in result.detail
