@@ -42,9 +42,7 @@ KID_SIZE: Final = 8
 #: Largest COSE message accepted (a QR code cannot carry more than 2953 bytes).
 MAX_MESSAGE_SIZE: Final = 8192
 
-#: Tags recognised at the top so that a wrong COSE structure gets a precise BAD_COSE: COSE
-#: Encrypt0/Mac0/Sign1 (16, 17, 18), CWT (61), COSE Encrypt/Mac/Sign (96, 97, 98).
-_COSE_TAGS: Final = frozenset({16, 17, COSE_SIGN1_TAG, CWT_TAG, 96, 97, 98})
+_SIGN1_ONLY: Final = frozenset({COSE_SIGN1_TAG})
 _UNDERSTOOD_CRIT: Final = frozenset({HEADER_ALG, HEADER_KID})
 _FORBIDDEN_UNPROTECTED: Final = frozenset({HEADER_ALG, HEADER_CRIT, HEADER_KID})
 _SIG1_CONTEXT: Final = b"\x84\x6aSignature1"  # array(4), text(10) "Signature1"
@@ -120,11 +118,13 @@ def parse_sign1(data: bytes) -> Sign1Message:
     """
     if len(data) > MAX_MESSAGE_SIZE:
         raise BadCoseError(f"message of {len(data)} bytes exceeds {MAX_MESSAGE_SIZE}")
-    item = cbor.decode(data, max_depth=8, allowed_tags=_COSE_TAGS)
-    if not isinstance(item, cbor.Tag):
+    outer = _outer_tag(data)
+    if outer is None:
         raise BadCoseError("message is not tagged as COSE_Sign1 (tag 18)")
-    if item.tag != COSE_SIGN1_TAG:
-        raise BadCoseError(f"outer tag {item.tag} is not COSE_Sign1 (18)")
+    if outer != COSE_SIGN1_TAG:
+        raise BadCoseError(f"outer tag {outer} is not COSE_Sign1 (18)")
+    item = cbor.decode(data, max_depth=8, allowed_tags=_SIGN1_ONLY)
+    assert isinstance(item, cbor.Tag)  # guaranteed by the tag header just read
     body = item.value
     if not isinstance(body, list) or len(body) != 4:
         raise BadCoseError("COSE_Sign1 must be an array of 4 elements")
@@ -171,6 +171,23 @@ def parse_sign1(data: bytes) -> Sign1Message:
     return Sign1Message(
         protected=protected, alg=alg, kid=kid, payload=payload, signature=signature
     )
+
+
+def _outer_tag(data: bytes) -> int | None:
+    """The number of the tag ``data`` starts with, or None if it does not start with a tag.
+
+    Read before decoding so that any wrong outer tag (CWT 61, COSE_Sign 98, unknown ones) is
+    a precise ``BAD_COSE`` rather than a generic CBOR error.
+    """
+    if not data or data[0] >> 5 != 6:
+        return None
+    ai = data[0] & 0x1F
+    if ai < 24:
+        return ai
+    size = {24: 1, 25: 2, 26: 4, 27: 8}.get(ai)
+    if size is None or len(data) < 1 + size:
+        return -1  # malformed tag header: reported as a wrong tag
+    return int.from_bytes(data[1 : 1 + size], "big")
 
 
 def _has_tag(value: object) -> bool:

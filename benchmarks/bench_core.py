@@ -1,0 +1,138 @@
+"""Core throughput and size figures, each next to the raw primitive measured in the same run.
+
+    python benchmarks/bench_core.py [--seconds S]
+
+Prints, pinned to one core where the OS allows:
+
+* full verification rate (QR text -> verdict, trust lookup and card model included) over a
+  pool of distinct credentials, and its ratio to one bare ``cryptography`` P-256 verify of a
+  message of the same size (goal >= 0.85);
+* issuance rate (card -> QR text) and its ratio to one bare P-256 sign (goal >= 0.5);
+* the same for Ed25519;
+* a per-stage breakdown of verification, to show where the time goes;
+* the demo card's COSE size and QR versions at levels M and Q (goals: <= 150 bytes, <= 9, <= 11).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import sys
+import timeit
+from collections.abc import Callable
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+import ecard
+from ecard.cli import sample_card
+from ecard.formats import base45, cbor, qrtext
+from ecard.formats.cwt import decode_claims
+from ecard.signing.cose import parse_sign1
+from ecard.signing.pki import create_document_signer, create_root_ca
+
+
+def rate(fn: Callable[[], object], seconds: float) -> float:
+    """Operations per second: best of 5 runs of about ``seconds / 5`` each."""
+    n = 1
+    while True:
+        t = timeit.timeit(fn, number=n)
+        if t > 0.05:
+            break
+        n *= 2
+    per_run = max(1, int(n * (seconds / 5) / t))
+    best = min(timeit.repeat(fn, number=per_run, repeat=5))
+    return per_run / best
+
+
+def cycle(items: list[str]) -> Callable[[], str]:
+    it = iter(())  # type: ignore[var-annotated]
+
+    def nxt() -> str:
+        nonlocal it
+        try:
+            return next(it)
+        except StopIteration:
+            it = iter(items)
+            return next(it)
+
+    return nxt
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
+    parser.add_argument("--pool", type=int, default=200, help="distinct credentials verified")
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    print(f"ecard {ecard.__version__} | Python {platform.python_version()} | {platform.machine()} | one core")
+
+    root = create_root_ca("Bench Root")
+    card = sample_card(dt.date(2026, 1, 15))
+    print("\n== sizes (demo card) ==")
+    ds = create_document_signer(root, "Bench Signer ES256")
+    issued = ecard.Issuer(ds.signer(), ds.certificate).issue(card)
+    print(f"COSE_Sign1: {len(issued.cose)} bytes (goal <= 150); QR text: {len(issued.text)} chars")
+    print(f"QR version: M={issued.qr_version('M')} (goal <= 9), Q={issued.qr_version('Q')} (goal <= 11)")
+    sign1 = parse_sign1(issued.cose)
+    print(
+        f"  protected header {len(sign1.protected)} B, claims payload {len(sign1.payload)} B, "
+        f"signature {len(sign1.signature)} B, card claim {len(cbor.encode(card.to_claim()))} B"
+    )
+
+    for alg in ("ES256", "EdDSA"):
+        print(f"\n== {alg} ==")
+        s = ds if alg == "ES256" else create_document_signer(root, f"Bench Signer {alg}", algorithm=alg)
+        issuer = ecard.Issuer(s.signer(), s.certificate)
+        verifier = ecard.Verifier(ecard.TrustStore([s.certificate]))
+        texts = [issuer.issue(card).text for _ in range(args.pool)]
+        assert all(verifier.verify(t).valid for t in texts)
+        tbs = parse_sign1(qrtext.decode(texts[0])).to_be_signed()
+        if alg == "ES256":
+            key = s.key
+            assert isinstance(key, ec.EllipticCurvePrivateKey)
+            pub, ecdsa = key.public_key(), ec.ECDSA(hashes.SHA256())
+            der = key.sign(tbs, ecdsa)
+            bare_verify = rate(lambda: pub.verify(der, tbs, ecdsa), args.seconds)
+            bare_sign = rate(lambda: key.sign(tbs, ecdsa), args.seconds)
+        else:
+            ekey = s.key
+            epub = ekey.public_key()
+            esig = ekey.sign(tbs)  # type: ignore[call-arg]
+            bare_verify = rate(lambda: epub.verify(esig, tbs), args.seconds)  # type: ignore[call-arg]
+            bare_sign = rate(lambda: ekey.sign(tbs), args.seconds)  # type: ignore[call-arg]
+        nxt = cycle(texts)
+        full_verify = rate(lambda: verifier.verify(nxt()), args.seconds)
+        issue = rate(lambda: issuer.issue(card), args.seconds)
+        print(f"bare verify      {bare_verify:9.0f}/s")
+        print(f"full verify      {full_verify:9.0f}/s   ratio {full_verify / bare_verify:.3f} (goal >= 0.85)")
+        print(f"bare sign        {bare_sign:9.0f}/s")
+        print(f"issue to QR text {issue:9.0f}/s   ratio {issue / bare_sign:.3f} (goal >= 0.5)")
+
+        if alg == "ES256":
+            text = texts[0]
+            cose = qrtext.decode(text)
+            msg = parse_sign1(cose)
+            claim = cbor.decode(msg.payload)[-65537]
+            stages: list[tuple[str, Callable[[], object]]] = [
+                ("base45 decode", lambda: base45.decode(text[4:])),
+                ("qrtext decode", lambda: qrtext.decode(text)),
+                ("COSE parse", lambda: parse_sign1(cose)),
+                ("Sig_structure", msg.to_be_signed),
+                ("claims decode+check", lambda: decode_claims(msg.payload)),
+                ("  of which CBOR", lambda: cbor.decode(msg.payload)),
+                ("  of which Card", lambda: ecard.Card.from_claim(claim)),
+            ]
+            print("per-stage cost (us per call):")
+            for name, fn in stages:
+                print(f"  {name:22s} {1e6 / rate(fn, args.seconds / 4):7.2f}")
+            print(f"  {'bare ECDSA verify':22s} {1e6 / bare_verify:7.2f}")
+            print(f"  {'full verify':22s} {1e6 / full_verify:7.2f}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

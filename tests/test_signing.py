@@ -1,0 +1,278 @@
+"""Unit tests: algorithm registry, COSE_Sign1, signers, PKI helpers, issuer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import pickle
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+from ecard.card import Card
+from ecard.errors import (
+    AlgKeyMismatchError,
+    BadCertificateError,
+    BadCoseError,
+    BadInputError,
+    BadKeyError,
+    UnsupportedAlgorithmError,
+)
+from ecard.formats import cbor
+from ecard.formats.cwt import decode_claims
+from ecard.signing import algorithms as algs
+from ecard.signing.cose import kid_for_certificate, parse_sign1, sig_structure
+from ecard.signing.issuer import Issuer, end_of_day
+from ecard.signing.pki import (
+    ECARD_SIGNING_EKU,
+    CertifiedKey,
+    create_document_signer,
+    create_issuing_ca,
+    create_root_ca,
+    load_certificates,
+)
+from ecard.signing.signers import KeySigner, Signer, load_private_key
+from ecard.verify.trust import TrustStore
+from tests.conftest import T0, fixed_clock
+
+# --- registry ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "cose_id", "size"), [("ES256", -7, 64), ("ES384", -35, 96), ("EdDSA", -8, 64), ("PS256", -37, None)]
+)
+def test_registry_entries(name: str, cose_id: int, size: int | None) -> None:
+    alg = algs.get_algorithm(name)
+    assert alg is algs.get_algorithm(cose_id) is algs.get_algorithm(name.lower())
+    assert alg.cose_id == cose_id and alg.signature_size == size
+
+
+@pytest.mark.parametrize("bad", [-36, 0, True, "RS256", "", None, 3.5])
+def test_unknown_algorithms(bad: object) -> None:
+    with pytest.raises(UnsupportedAlgorithmError):
+        algs.get_algorithm(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("alg", ["ES256", "ES384", "EdDSA", "PS256"])
+def test_sign_verify_each_algorithm(alg: str, signers: dict[str, CertifiedKey]) -> None:
+    a = algs.get_algorithm(alg)
+    key = signers[alg].key
+    sig = a.sign(key, b"message")
+    if a.signature_size:
+        assert len(sig) == a.signature_size
+    pub = signers[alg].certificate.public_key()
+    assert a.verify(pub, sig, b"message")  # type: ignore[arg-type]
+    assert not a.verify(pub, sig, b"messagE")  # type: ignore[arg-type]
+    assert not a.verify(pub, sig[:-1], b"message")  # type: ignore[arg-type]
+
+
+def test_ecdsa_signature_is_raw_r_s(ds: CertifiedKey) -> None:
+    """COSE wants r || s, left-padded; check against the DER the key would emit."""
+    a = algs.ES256
+    assert isinstance(a, algs.EcdsaAlgorithm)
+    pub = ds.certificate.public_key()
+    assert isinstance(pub, ec.EllipticCurvePublicKey)
+    for _ in range(20):  # some r or s will be short and need padding
+        raw = a.sign(ds.key, b"m")
+        der = ds.key.sign(b"m", ec.ECDSA(hashes.SHA256()))  # type: ignore[call-arg]
+        r, s = decode_dss_signature(der)
+        assert len(a.from_der_signature(der)) == 64
+        assert a.from_der_signature(der) == r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        assert a.verify(pub, raw, b"m")
+
+
+def test_algorithm_key_mismatch(signers: dict[str, CertifiedKey]) -> None:
+    with pytest.raises(AlgKeyMismatchError):
+        algs.ES256.sign(signers["EdDSA"].key, b"x")
+    with pytest.raises(AlgKeyMismatchError):
+        algs.EDDSA.verify(signers["ES256"].certificate.public_key(), b"\0" * 64, b"x")  # type: ignore[arg-type]
+    small_rsa = rsa.generate_private_key(65537, 1024)
+    assert not algs.PS256.accepts_key(small_rsa)
+    assert algs.algorithm_for_key(signers["ES384"].key) is algs.ES384
+
+
+# --- COSE ---------------------------------------------------------------------------------------
+
+
+def test_sig_structure_matches_generic_cbor() -> None:
+    for prot, payload in [(b"", b""), (b"\xa1\x01\x26", b"x" * 23), (b"p" * 300, b"q" * 70000)]:
+        assert sig_structure(prot, payload) == cbor.encode(["Signature1", prot, b"", payload])
+    assert sig_structure(b"a", b"b", b"aad") == cbor.encode(["Signature1", b"a", b"aad", b"b"])
+
+
+def test_kid_is_sha256_prefix_of_certificate_der(ds: CertifiedKey) -> None:
+    der = ds.certificate.public_bytes(serialization.Encoding.DER)
+    assert kid_for_certificate(ds.certificate) == hashlib.sha256(der).digest()[:8] == ds.kid
+
+
+def test_issued_cose_has_alg_and_kid_protected_only(issuer: Issuer, card: Card, ds: CertifiedKey) -> None:
+    cose = issuer.issue(card).cose
+    assert cose[0] == 0xD2  # tag 18
+    msg = parse_sign1(cose)
+    assert (msg.alg, msg.kid) == (-7, ds.kid)
+    tag = cbor.decode(cose, allowed_tags=frozenset({18}))
+    assert tag.value[1] == {}  # empty unprotected header
+    assert cbor.decode(tag.value[0]) == {1: -7, 4: ds.kid}
+
+
+def test_parse_rejects_oversized_messages() -> None:
+    with pytest.raises(BadCoseError):
+        parse_sign1(b"\xd2" + b"\0" * 9000)
+
+
+# --- signers --------------------------------------------------------------------------------------
+
+
+def test_key_signer_never_shows_the_key(ds: CertifiedKey) -> None:
+    signer = ds.signer()
+    pem = ds.key_pem().decode()
+    secret = ds.key.private_numbers().private_value  # type: ignore[union-attr]
+    for shown in (repr(signer), str(signer), repr(ds), str(ds)):
+        assert "PRIVATE" not in shown and str(secret) not in shown and hex(secret)[2:] not in shown
+        assert pem[40:80] not in shown
+    with pytest.raises(TypeError):
+        pickle.dumps(signer)
+    assert isinstance(signer, Signer)
+
+
+def test_load_private_key_errors_do_not_echo_input(ds: CertifiedKey) -> None:
+    pem = ds.key_pem(password=b"pw")
+    assert load_private_key(pem, password=b"pw") is not None
+    for data, pw in [(pem, None), (pem, b"wrong"), (b"garbage", None), (ds.key_pem()[:100], None)]:
+        with pytest.raises(BadKeyError) as err:
+            load_private_key(data, password=pw)
+        assert "PRIVATE KEY" not in str(err.value) and "garbage" not in str(err.value)
+    with pytest.raises(BadKeyError):
+        KeySigner.from_file("/nonexistent/key.pem")
+
+
+def test_unsupported_key_type() -> None:
+    x448 = serialization.load_pem_private_key(
+        b"-----BEGIN PRIVATE KEY-----\nMEYCAQAwBQYDK2VvBDoEOBwM5n8iRVFU5Ba5/C/3G0NIdN0fY12Ubh7eOF4s1oiO\nJLSoQXvLnZDCsPuaY6AFCLbJfdoSDoOa\n-----END PRIVATE KEY-----\n",
+        password=None,
+    )
+    with pytest.raises(BadKeyError):
+        KeySigner(x448)  # type: ignore[arg-type]
+
+
+# --- PKI --------------------------------------------------------------------------------------------
+
+
+def test_hierarchy_extensions(root: CertifiedKey) -> None:
+    ca = create_issuing_ca(root, "Beijing CA")
+    ds = create_document_signer(ca, "Beijing Signer 1")
+    assert ds.chain == (ca.certificate, root.certificate)
+    bc = ds.certificate.extensions.get_extension_for_class(x509.BasicConstraints)
+    assert bc.critical and not bc.value.ca
+    ku = ds.certificate.extensions.get_extension_for_class(x509.KeyUsage)
+    assert ku.critical and ku.value.digital_signature and not ku.value.key_cert_sign
+    eku = ds.certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert ECARD_SIGNING_EKU in eku
+    assert ca.certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.path_length == 0
+    # each certificate is really signed by its issuer
+    ds.certificate.verify_directly_issued_by(ca.certificate)
+    ca.certificate.verify_directly_issued_by(root.certificate)
+    root.certificate.verify_directly_issued_by(root.certificate)
+
+
+def test_load_certificates_pem_and_der(ds: CertifiedKey, root: CertifiedKey) -> None:
+    pem = ds.certificate_pem() + root.certificate_pem()
+    assert load_certificates(pem) == [ds.certificate, root.certificate]
+    der = ds.certificate.public_bytes(serialization.Encoding.DER)
+    assert load_certificates(der) == [ds.certificate]
+    for junk in (b"", b"junk", der[:50], b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"):
+        with pytest.raises(BadCertificateError):
+            load_certificates(junk)
+
+
+# --- issuer -----------------------------------------------------------------------------------------
+
+
+def test_issuer_refuses_a_key_that_is_not_the_certificates(signers: dict[str, CertifiedKey]) -> None:
+    other = KeySigner(ec.generate_private_key(ec.SECP256R1()))
+    with pytest.raises(BadKeyError):
+        Issuer(other, signers["ES256"].certificate)
+
+
+def test_issuer_refuses_a_ca_key_usage(root: CertifiedKey) -> None:
+    with pytest.raises(BadCertificateError):
+        Issuer(root.signer(), root.certificate)
+
+
+def test_issuer_default_expiry_is_clamped(ds: CertifiedKey, card: Card) -> None:
+    issued = Issuer(ds.signer(), ds.certificate, clock=fixed_clock(T0)).issue(card)
+    assert issued.iat == T0
+    assert issued.exp == ds.certificate.not_valid_after_utc.replace(microsecond=0)  # card outlives cert
+    short = Issuer(ds.signer(), ds.certificate, clock=fixed_clock(T0), validity=dt.timedelta(days=1))
+    assert short.issue(card).exp == T0 + dt.timedelta(days=1)
+    soon = card.model_copy(update={"expires": dt.date(2026, 3, 10)})
+    assert Issuer(ds.signer(), ds.certificate, clock=fixed_clock(T0)).issue(soon).exp == end_of_day(dt.date(2026, 3, 10))
+    assert end_of_day(dt.date(2026, 3, 10)) == dt.datetime(2026, 3, 10, 16, 0, tzinfo=dt.UTC)
+
+
+def test_issuer_claims_content(issuer: Issuer, card: Card) -> None:
+    issued = issuer.issue(card, cti=b"\x42" * 12)
+    claims = decode_claims(parse_sign1(issued.cose).payload)
+    assert claims.card == card and claims.cti == b"\x42" * 12 and claims.iss == "CN"
+    assert claims.iat == int(T0.timestamp())
+    assert len(issuer.issue(card).cti) == 8
+    assert issuer.issue(card).cti != issuer.issue(card).cti
+
+
+def test_issuer_errors(ds: CertifiedKey, card: Card) -> None:
+    issuer = Issuer(ds.signer(), ds.certificate, clock=fixed_clock(T0))
+    with pytest.raises(BadCertificateError):  # before the certificate's notBefore
+        issuer.issue(card, iat=T0 - dt.timedelta(days=5))
+    with pytest.raises(BadInputError):
+        issuer.issue(card, exp=T0 - dt.timedelta(days=1))
+    with pytest.raises(BadInputError):
+        issuer.issue(card, exp=T0 + dt.timedelta(days=3650))  # after notAfter
+    with pytest.raises(BadInputError):
+        issuer.issue(card, iat=dt.datetime(2026, 3, 1))  # naive
+    expired_card = card.model_copy(update={"issued": dt.date(2010, 1, 1), "expires": dt.date(2020, 1, 1)})
+    with pytest.raises(BadInputError):
+        issuer.issue(expired_card)
+    with pytest.raises(BadInputError):
+        Issuer(ds.signer(), ds.certificate, cti_size=4)
+
+
+def test_issuer_with_ed25519_is_deterministic(root: CertifiedKey, card: Card) -> None:
+    s = create_document_signer(root, "Ed Signer", algorithm="EdDSA", not_before=T0 - dt.timedelta(days=1))
+    i = Issuer(s.signer(), s.certificate, clock=fixed_clock(T0))
+    assert i.issue(card, cti=b"\1" * 8).text == i.issue(card, cti=b"\1" * 8).text
+    assert isinstance(s.key, ed25519.Ed25519PrivateKey)
+
+
+# --- trust store ------------------------------------------------------------------------------------
+
+
+def test_trust_store_lookup_and_dedup(signers: dict[str, CertifiedKey]) -> None:
+    certs = [s.certificate for s in signers.values()]
+    store = TrustStore(certs + certs)
+    assert len(store) == 4
+    for s in signers.values():
+        (entry,) = store.lookup(s.kid)
+        assert entry.certificate == s.certificate and entry.unfit is None
+    assert store.lookup(b"\0" * 8) == ()
+
+
+def test_trust_store_from_paths(tmp_path, signers: dict[str, CertifiedKey], root: CertifiedKey) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "a.pem").write_bytes(signers["ES256"].certificate_pem())
+    (tmp_path / "b.der").write_bytes(signers["EdDSA"].certificate.public_bytes(serialization.Encoding.DER))
+    (tmp_path / "key.pem").write_bytes(signers["ES256"].key_pem())  # skipped in a folder
+    (tmp_path / "notes.txt").write_text("ignored")
+    store = TrustStore.from_paths([tmp_path])
+    assert len(store) == 2
+    with pytest.raises(BadCertificateError):
+        TrustStore.from_paths([tmp_path / "key.pem"])  # a named file must hold certificates
+    with pytest.raises(BadCertificateError):
+        TrustStore.from_paths([tmp_path / "missing"])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(BadCertificateError):
+        TrustStore.from_paths([empty])
+    with pytest.raises(BadCertificateError):
+        TrustStore.from_pem(b"nonsense")
