@@ -103,17 +103,17 @@ def test_every_byte_of_the_signed_claims_is_guarded(sample_text: str, verifier: 
         assert result.code is ErrorCode.BAD_SIGNATURE
 
 
-@given(st.text(max_size=400))
+@given(text=st.text(max_size=400))
 def test_arbitrary_text_never_raises(text: str, verifier: Verifier) -> None:
     _rejected(verifier.verify(text))
 
 
-@given(st.text(alphabet=BASE45_ALPHABET, max_size=400))
+@given(text=st.text(alphabet=BASE45_ALPHABET, max_size=400))
 def test_arbitrary_base45_after_prefix_never_raises(text: str, verifier: Verifier) -> None:
     _rejected(verifier.verify("EC1:" + text))
 
 
-@given(st.binary(max_size=600), st.booleans())
+@given(data=st.binary(max_size=600), compress=st.booleans())
 def test_arbitrary_bytes_never_raise(data: bytes, compress: bool, verifier: Verifier) -> None:
     payload = zlib.compress(data) if compress else data
     _rejected(verifier.verify("EC1:" + base45.encode(payload)))
@@ -128,15 +128,13 @@ _cbor_values = st.recursive(
 )
 
 
-@given(_cbor_values, st.booleans())
+@given(value=_cbor_values, tagged=st.booleans())
 def test_arbitrary_cbor_structures_never_raise(value: object, tagged: bool, verifier: Verifier) -> None:
     item = cbor.Tag(18, value) if tagged else value
     _rejected(verifier.verify("EC1:" + base45.encode(cbor.encode(item))))
 
 
-@given(
-    st.lists(_cbor_values, min_size=4, max_size=4),
-)
+@given(parts=st.lists(_cbor_values, min_size=4, max_size=4))
 def test_arbitrary_sign1_shapes_never_raise(parts: list[object], verifier: Verifier) -> None:
     _rejected(verifier.verify("EC1:" + base45.encode(cbor.encode(cbor.Tag(18, parts)))))
 

@@ -89,14 +89,10 @@ class CardStatus(IntEnum):
                     "unknown card status name (expected 'active', 'suspended' or 'cancelled')"
                 )
             return member
-        raise ValueError(
-            f"card status must be an int or a name, not {type(value).__name__}"
-        )
+        raise ValueError(f"card status must be an int or a name, not {type(value).__name__}")
 
     @classmethod
-    def __get_pydantic_core_schema__(
-        cls, source: Any, handler: GetCoreSchemaHandler
-    ) -> CoreSchema:
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
         """Validate with :meth:`parse`; serialise to the lower-case name in JSON mode."""
         return core_schema.no_info_plain_validator_function(
             cls.parse,
@@ -206,17 +202,18 @@ _SHORTEST_17: Final = 10**16
 
 _SPEC_TEXT: Final[tuple[str, ...]] = tuple(f"{v // 100}.{v % 100:02d}" for v in range(1000))
 
-# Per claim key: expected type and, for integers, the accepted range [low, high). The ranges only
-# keep the conversions safe; the model validators then apply the real rules.
-_CLAIM_SCHEMA: Final[dict[int, tuple[type, int, int]]] = {
-    1: (str, 0, 0),
-    2: (int, 0, _COMPACT_ID_LIMIT),
-    3: (str, 0, 0),
-    4: (int, 100_000, 1_000_000),
-    5: (int, 100, 1000),
-    6: (int, 0, _MAX_DAYS + 1),
-    7: (int, 0, _MAX_DAYS + 1),
-    8: (int, 0, 1 << 64),
+# Per claim key: expected type and, for integers converted before validation, the accepted
+# range [low, high). The ranges only keep the conversions safe; the model validators then apply
+# the real rules (the status, not converted, is checked by CardStatus.parse alone).
+_CLAIM_SCHEMA: Final[dict[int, tuple[type, tuple[int, int] | None]]] = {
+    1: (str, None),
+    2: (int, (0, _COMPACT_ID_LIMIT)),
+    3: (str, None),
+    4: (int, (100_000, 1_000_000)),
+    5: (int, (100, 1000)),
+    6: (int, (0, _MAX_DAYS + 1)),
+    7: (int, (0, _MAX_DAYS + 1)),
+    8: (int, None),
 }
 
 
@@ -228,14 +225,14 @@ def _claim_problem(claim: dict[Any, Any]) -> str:
     missing = [f"{k} ({n})" for k, n in _KEY_NAMES.items() if k not in claim]
     if missing:
         return f"card claim is missing key(s) {', '.join(missing)}"
-    for key, (kind, low, high) in _CLAIM_SCHEMA.items():
+    for key, (kind, bounds) in _CLAIM_SCHEMA.items():
         value = claim[key]
         label = f"card claim {key} ({_KEY_NAMES[key]})"
         if type(value) is not kind:
-            expected = "a text string" if kind is str else "an unsigned integer"
+            expected = "a text string" if kind is str else "an integer"
             return f"{label} must be {expected}, not {type(value).__name__}"
-        if kind is int and not low <= value < high:
-            return f"{label} is out of range [{low}, {high})"
+        if bounds is not None and not bounds[0] <= claim[key] < bounds[1]:
+            return f"{label} is out of range [{bounds[0]}, {bounds[1]})"
     return "card claim is malformed"  # pragma: no cover - only called after a failed check
 
 

@@ -155,7 +155,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
     signer = KeySigner.from_file(args.key, password=_password(args.key_password_env),
                                  algorithm=args.alg)
     certs = load_certificate_file(args.cert)
-    validity = timedelta(days=args.validity_days) if args.validity_days else None
+    validity = timedelta(days=args.validity_days) if args.validity_days is not None else None
     issued = Issuer(signer, certs[0], iss=args.iss, validity=validity).issue(card)
     if args.png:
         _write(Path(args.png), issued.png(level=args.level))
@@ -204,8 +204,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     now: datetime | None = args.now
     results_ok = True
     if args.image:
+        if args.text is not None:
+            print("ecard: usage error: give either TEXT or --image, not both", file=sys.stderr)
+            return EXIT_USAGE
         for image in args.image:
-            for result in verifier.verify_image(image):
+            for result in verifier.verify_image(image, now=now):
                 results_ok &= result.valid
                 _emit(result, args, sys.stdout)
         return EXIT_OK if results_ok else EXIT_FAIL

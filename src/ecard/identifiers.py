@@ -71,8 +71,7 @@ def _region_problem(code: str) -> str | None:
         return f"unknown province prefix {code[:2]!r} (not a GB/T 2260 province-level code)"
     if code[2:4] == "00" and code[4:6] != "00":
         return (
-            "invalid region structure: a province-level code (digits 3-4 are '00') "
-            "must end in '00'"
+            "invalid region structure: a province-level code (digits 3-4 are '00') must end in '00'"
         )
     return None
 
@@ -393,12 +392,15 @@ _MIDDLE_DOT: Final = "\u00b7"
 _CJK: Final = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 # Latin letters: ASCII, Latin-1 letters (without U+00D7 and U+00F7), Latin Extended-A.
 _LATIN: Final = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u017f"
+# Grammar: name = part ("·" part)*; part = word (" " word)*; a word is letters/ideographs and
+# the punctuation - ' . with at least one letter. Character classes only (no alternation) and
+# possessive quantifiers keep the match linear and fast.
 _LETTER: Final = f"[{_CJK}{_LATIN}]"
-_PUNCT: Final = r"[\-'.]"
-_WORD: Final = f"{_PUNCT}*{_LETTER}(?:{_LETTER}|{_PUNCT})*"
-_PART: Final = f"{_WORD}(?: {_WORD})*"
-_NAME_RE: Final = re.compile(f"{_PART}(?:{_MIDDLE_DOT}{_PART})*")
-_ALLOWED_CHAR_RE: Final = re.compile(f"[{_CJK}{_LATIN} \\-'.{_MIDDLE_DOT}]")
+_PUNCT_CHARS: Final = r"\-'."
+_WORD: Final = f"[{_PUNCT_CHARS}]*+{_LETTER}[{_CJK}{_LATIN}{_PUNCT_CHARS}]*+"
+_PART: Final = f"{_WORD}(?: {_WORD})*+"
+_NAME_RE: Final = re.compile(f"{_PART}(?:{_MIDDLE_DOT}{_PART})*+")
+_ALLOWED_CHAR_RE: Final = re.compile(f"[{_CJK}{_LATIN} {_PUNCT_CHARS}{_MIDDLE_DOT}]")
 _CJK_RUN_RE: Final = re.compile(f"[{_CJK}]+")
 _DOT_VARIANTS: Final = str.maketrans({"\u30fb": _MIDDLE_DOT, "\u2022": _MIDDLE_DOT})
 

@@ -450,9 +450,7 @@ def _read(
                 raise BadCborError("too many data items")
             if depth >= max_depth:
                 raise BadCborError(f"nested deeper than {max_depth} levels")
-            value, pos, budget = _read(
-                data, pos, end, 1, False, depth + 1, max_depth, budget, tags
-            )
+            value, pos, budget = _read(data, pos, end, 1, False, depth + 1, max_depth, budget, tags)
             append(Tag(arg, value[0]))
         elif arg == 20:
             append(False)

@@ -29,6 +29,7 @@ __all__ = [
     "ALPHANUMERIC",
     "DEFAULT_LEVEL",
     "MAX_IMAGE_PIXELS",
+    "READABLE_FORMATS",
     "ErrorLevel",
     "qr_version",
     "read_texts",
@@ -44,6 +45,9 @@ DEFAULT_LEVEL: ErrorLevel = "Q"
 ALPHANUMERIC = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 #: Pictures with more pixels than this are refused before being decoded (decompression bombs).
 MAX_IMAGE_PIXELS = 50_000_000
+#: The pillow formats :func:`read_texts` opens: camera and screenshot rasters. Others (EPS, which
+#: would run Ghostscript, or exotic plugins) are refused as unrecognised.
+READABLE_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF", "PPM")
 
 _LEVELS = {
     "L": qrcode.constants.ERROR_CORRECT_L,
@@ -133,7 +137,7 @@ def render_svg(
 def _open(image: bytes | bytearray | memoryview | str | os.PathLike[str]) -> Any:
     """Load ``image`` as an 8-bit greyscale PIL image, or raise :class:`BadImageError`."""
     try:
-        from PIL import Image
+        from PIL import Image, UnidentifiedImageError
     except ImportError:
         raise BadImageError(_INSTALL_HINT) from None
     if isinstance(image, bytes | bytearray | memoryview):
@@ -147,7 +151,9 @@ def _open(image: bytes | bytearray | memoryview | str | os.PathLike[str]) -> Any
     else:
         raise BadImageError(f"expected image bytes or a path, not {type(image).__name__}")
     try:
-        with Image.open(source) as picture:
+        Image.init()  # registers every plugin once; a pillow built without one lacks its name
+        formats = [fmt for fmt in READABLE_FORMATS if fmt in Image.OPEN]
+        with Image.open(source, formats=formats) as picture:
             width, height = picture.size
             if width < 1 or height < 1:
                 raise BadImageError("image has no pixels")
@@ -161,7 +167,7 @@ def _open(image: bytes | bytearray | memoryview | str | os.PathLike[str]) -> Any
         raise
     except FileNotFoundError:
         raise BadImageError(f"no such file: {name}") from None
-    except Image.UnidentifiedImageError:
+    except UnidentifiedImageError:
         raise BadImageError(f"{name} is not a recognised image") from None
     except Image.DecompressionBombError:
         raise BadImageError(f"{name} has too many pixels") from None
@@ -174,7 +180,7 @@ def _open(image: bytes | bytearray | memoryview | str | os.PathLike[str]) -> Any
 def read_texts(image: bytes | bytearray | memoryview | str | os.PathLike[str]) -> list[str]:
     """The texts of every QR code found in ``image`` (encoded picture bytes or a file path).
 
-    Any format pillow reads (PNG, JPEG, WebP, BMP...) is accepted; pictures larger than
+    The formats in :data:`READABLE_FORMATS` are accepted (PNG, JPEG, WebP...); pictures larger than
     :data:`MAX_IMAGE_PIXELS` are refused before decoding. Codes are returned in the order the
     decoder finds them.
 
@@ -188,10 +194,15 @@ def read_texts(image: bytes | bytearray | memoryview | str | os.PathLike[str]) -
     except ImportError:
         raise BadImageError(_INSTALL_HINT) from None
     picture = _open(image)
+    formats: Any
+    try:  # zxing-cpp 3 wants a BarcodeFormats set; 2.x converted a single format implicitly
+        formats = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    except (AttributeError, TypeError):  # pragma: no cover - zxing-cpp 2.x
+        formats = zxingcpp.BarcodeFormat.QRCode
     try:
         found = zxingcpp.read_barcodes(
             picture,
-            formats=zxingcpp.BarcodeFormat.QRCode,
+            formats=formats,
             try_rotate=True,
             try_downscale=True,
         )

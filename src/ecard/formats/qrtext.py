@@ -2,8 +2,11 @@
 
 The payload is either the COSE_Sign1 bytes themselves or their zlib compression (RFC 1950),
 whichever is shorter. A reader tells the two apart by the first byte: the first byte of a zlib
-stream (CMF) always has the low nibble 8 (compression method "deflate"), while a tagged
-COSE_Sign1 starts with ``0xD2`` (tag 18) and an untagged one with ``0x84``.
+stream (CMF) has the low nibble 8 (compression method "deflate") and a high nibble (CINFO, the
+window size) of at most 7, so it is one of ``0x08, 0x18, ... 0x78``. No COSE message starts with
+those bytes (in CBOR they open an integer or a string): a tagged COSE_Sign1 starts with ``0xD2``
+(tag 18), an untagged one with ``0x84``, and one wrapped in the CWT tag 61 with ``0xD8`` (low
+nibble 8 too, but CINFO 13, so it is not taken for zlib and reaches the COSE parser).
 
 Decoding is bounded: text longer than :data:`MAX_TEXT_LENGTH` (the largest alphanumeric QR
 payload) is rejected before any work, and inflating stops at :data:`MAX_INFLATED` bytes, so a
@@ -39,8 +42,12 @@ MAX_INFLATED = 16384
 
 
 def is_compressed(payload: bytes | bytearray | memoryview) -> bool:
-    """Whether ``payload`` is (meant to be) a zlib stream: its first byte has CM = 8 (deflate)."""
-    return len(payload) > 0 and payload[0] & 0x0F == 8
+    """Whether ``payload`` is (meant to be) a zlib stream.
+
+    True when its first byte is a zlib CMF: compression method 8 (deflate) and a window size
+    (CINFO) of at most 7, i.e. one of ``0x08, 0x18, ..., 0x78``.
+    """
+    return len(payload) > 0 and payload[0] & 0x8F == 0x08
 
 
 def encode(cose: bytes | bytearray | memoryview, *, compress: bool | None = None) -> str:
@@ -64,7 +71,7 @@ def encode(cose: bytes | bytearray | memoryview, *, compress: bool | None = None
         if compress or len(packed) < len(raw) or is_compressed(raw):
             payload = packed
     elif is_compressed(raw):
-        raise ValueError("uncompressed payload would be read as zlib (first byte has CM = 8)")
+        raise ValueError("uncompressed payload would be read as zlib (its first byte is a CMF)")
     text = PREFIX + base45.encode(payload)
     if len(text) > MAX_TEXT_LENGTH:
         raise ValueError(f"{len(text)} characters do not fit in a QR code ({MAX_TEXT_LENGTH})")
@@ -125,6 +132,6 @@ def decode(text: str) -> bytes:
     if len(text) == len(PREFIX):
         raise BadBase45Error("empty payload")
     payload = base45.decode(text[len(PREFIX) :])
-    if payload[0] & 0x0F == 8:
+    if payload[0] & 0x8F == 0x08:  # is_compressed(), inlined
         return decompress(payload)
     return payload

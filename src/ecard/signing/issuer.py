@@ -30,6 +30,7 @@ from ecard.formats.cwt import MAX_CTI, MIN_CTI, Claims, encode_claims
 from ecard.formats.qrimage import ErrorLevel, qr_version, render_png, render_svg
 from ecard.signing.algorithms import certificate_public_key
 from ecard.signing.cose import build_sign1, kid_for_certificate
+from ecard.signing.pki import signing_unfitness
 from ecard.signing.signers import Signer
 
 #: Card dates are calendar dates in China Standard Time.
@@ -84,7 +85,8 @@ class Issuer:
     (aware); tests and batch jobs inject one.
 
     Raises :class:`~ecard.errors.BadKeyError` if the signer's key is not the certificate's and
-    :class:`~ecard.errors.BadCertificateError` if the certificate may not sign (key usage).
+    :class:`~ecard.errors.BadCertificateError` if the certificate may not sign cards (a CA
+    certificate, or key usage without ``digitalSignature``).
     """
 
     def __init__(
@@ -103,12 +105,9 @@ class Issuer:
         if cert_key.public_bytes(der, spki) != signer.public_key().public_bytes(der, spki):
             raise BadKeyError("the signing key does not belong to the certificate")
         signer.algorithm.require_key(cert_key)
-        try:
-            ku = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
-            if not ku.digital_signature:
-                raise BadCertificateError("certificate key usage lacks digitalSignature")
-        except x509.ExtensionNotFound:
-            pass
+        unfit = signing_unfitness(certificate)
+        if unfit:
+            raise BadCertificateError(unfit)
         if not MIN_CTI <= cti_size <= MAX_CTI:
             raise BadInputError(f"cti_size must be {MIN_CTI}..{MAX_CTI}")
         if validity is not None and validity <= timedelta(0):

@@ -251,6 +251,29 @@ def create_document_signer(
     )
 
 
+def signing_unfitness(cert: x509.Certificate) -> str | None:
+    """Why ``cert`` may not sign cards, or ``None`` if it may.
+
+    A document signer is an end-entity certificate (not ``CA:TRUE``) whose key usage, if
+    present, includes ``digitalSignature``. Issuer and verifier apply this same rule.
+    """
+    try:
+        exts = cert.extensions
+    except ValueError as exc:  # duplicate or malformed extensions
+        return f"malformed extensions: {exc}"
+    try:
+        if exts.get_extension_for_class(x509.BasicConstraints).value.ca:
+            return "a CA certificate may not sign cards directly"
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        if not exts.get_extension_for_class(x509.KeyUsage).value.digital_signature:
+            return "key usage lacks digitalSignature"
+    except x509.ExtensionNotFound:
+        pass
+    return None
+
+
 def certificate_to_pem(cert: x509.Certificate) -> bytes:
     """PEM encoding of a certificate."""
     return cert.public_bytes(serialization.Encoding.PEM)
@@ -301,4 +324,5 @@ __all__ = [
     "load_certificate_file",
     "load_certificates",
     "private_key_to_pem",
+    "signing_unfitness",
 ]

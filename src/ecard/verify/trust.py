@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes
 from ecard.errors import BadCertificateError, EcardError
 from ecard.signing.algorithms import PublicKey, certificate_public_key
 from ecard.signing.cose import kid_for_certificate
-from ecard.signing.pki import load_certificates
+from ecard.signing.pki import load_certificates, signing_unfitness
 
 #: File endings read when a folder is given.
 CERTIFICATE_SUFFIXES: Final = frozenset({".pem", ".crt", ".cer", ".der"})
@@ -60,27 +60,8 @@ class TrustedIssuer:
             subject=cert.subject.rfc4514_string(),
             not_before=cert.not_valid_before_utc,
             not_after=cert.not_valid_after_utc,
-            unfit=_unfit_reason(cert),
+            unfit=signing_unfitness(cert),
         )
-
-
-def _unfit_reason(cert: x509.Certificate) -> str | None:
-    try:
-        exts = cert.extensions
-    except ValueError as exc:  # duplicate or malformed extensions
-        return f"malformed extensions: {exc}"
-    try:
-        if exts.get_extension_for_class(x509.BasicConstraints).value.ca:
-            return "a CA certificate may not sign cards directly"
-    except x509.ExtensionNotFound:
-        pass
-    try:
-        ku = exts.get_extension_for_class(x509.KeyUsage).value
-        if not ku.digital_signature:
-            return "key usage lacks digitalSignature"
-    except x509.ExtensionNotFound:
-        pass
-    return None
 
 
 class TrustStore:

@@ -161,10 +161,13 @@ class Verifier:
             expires_at=claims.expires_at,
         )
 
-    def verify_image(self, image: bytes | str | os.PathLike[str]) -> list[VerificationResult]:
+    def verify_image(
+        self, image: bytes | str | os.PathLike[str], *, now: datetime | None = None
+    ) -> list[VerificationResult]:
         """Verify every QR code in a picture (needs the ``image`` extra).
 
         A picture that cannot be read or holds no QR code gives one ``BAD_IMAGE`` result.
+        ``now`` is as for :meth:`verify`.
         """
         from ecard.formats.qrimage import read_texts
 
@@ -174,7 +177,7 @@ class Verifier:
             return [self._failure(exc.code, exc.detail, _Progress())]
         except Exception as exc:  # pragma: no cover - read_texts maps its errors already
             return [self._failure(ErrorCode.BAD_IMAGE, type(exc).__name__, _Progress())]
-        return [self.verify(t) for t in texts]
+        return [self.verify(t, now=now) for t in texts]
 
     # -- pipeline ---------------------------------------------------------------------------
 
