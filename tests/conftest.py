@@ -30,7 +30,9 @@ T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
 
 @pytest.fixture(scope="session")
 def root() -> CertifiedKey:
-    return create_root_ca("Test Root CA", organization="ecard tests", not_before=T0 - dt.timedelta(days=30))
+    return create_root_ca(
+        "Test Root CA", organization="ecard tests", not_before=T0 - dt.timedelta(days=30)
+    )
 
 
 @pytest.fixture(scope="session")

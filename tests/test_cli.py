@@ -26,14 +26,24 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def run(args: list[str], stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], stdin: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*ECARD, *args], input=stdin, capture_output=True, text=True, timeout=timeout, cwd=ROOT
     )
 
 
 def test_demo_writes_every_file(demo_dir: Path) -> None:
-    for name in ("card.json", "card.txt", "card.png", "card.svg", "issuer-cert.pem", "issuer-key.pem", "root-cert.pem"):
+    for name in (
+        "card.json",
+        "card.txt",
+        "card.png",
+        "card.svg",
+        "issuer-cert.pem",
+        "issuer-key.pem",
+        "root-cert.pem",
+    ):
         assert (demo_dir / name).stat().st_size > 0, name
     card = Card.model_validate_json((demo_dir / "card.json").read_text())
     assert card.holder.name == "张三丰"
@@ -48,13 +58,18 @@ def test_readme_quick_start_demo_command_runs(tmp_path: Path) -> None:
     readme = (ROOT / "README.md").read_text()
     block = re.search(r"## Quick start.*?```sh\n(.*?)```", readme, re.S)
     assert block, "README needs a '## Quick start' section with a ```sh block"
-    commands = [line for line in block.group(1).splitlines() if line.strip() and not line.startswith("#")]
+    commands = [
+        line for line in block.group(1).splitlines() if line.strip() and not line.startswith("#")
+    ]
     assert len(commands) == 2, commands
     demo_cmd = commands[0].split()
     assert demo_cmd[:3] == ["python3", "dev.py", "demo"]
     proc = subprocess.run(
         [sys.executable, *demo_cmd[1:], "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=600, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr
     assert "[VALID]" in proc.stdout
@@ -98,7 +113,11 @@ def test_scanner_mode_answers_each_line_as_it_arrives(demo_dir: Path) -> None:
     text = (demo_dir / "card.txt").read_text().strip()
     proc = subprocess.Popen(
         [*ECARD, "verify", "--json", "--trust", str(demo_dir / "issuer-cert.pem")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     assert proc.stdin and proc.stdout
     try:
@@ -115,10 +134,28 @@ def test_scanner_mode_answers_each_line_as_it_arrives(demo_dir: Path) -> None:
 
 
 def test_verify_image(demo_dir: Path) -> None:
-    proc = run(["verify", "--json", "--trust", str(demo_dir / "issuer-cert.pem"), "--image", str(demo_dir / "card.png")])
+    proc = run(
+        [
+            "verify",
+            "--json",
+            "--trust",
+            str(demo_dir / "issuer-cert.pem"),
+            "--image",
+            str(demo_dir / "card.png"),
+        ]
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads(proc.stdout)["code"] == "OK"
-    bad = run(["verify", "--json", "--trust", str(demo_dir / "issuer-cert.pem"), "--image", str(demo_dir / "card.json")])
+    bad = run(
+        [
+            "verify",
+            "--json",
+            "--trust",
+            str(demo_dir / "issuer-cert.pem"),
+            "--image",
+            str(demo_dir / "card.json"),
+        ]
+    )
     assert bad.returncode == 1
     assert json.loads(bad.stdout)["code"] == "BAD_IMAGE"
 
@@ -167,10 +204,52 @@ def test_bad_files_are_typed_errors(demo_dir: Path, tmp_path: Path) -> None:
     cases = [
         (["verify", "--trust", str(tmp_path / "missing.pem"), "EC1:"], "BAD_CERTIFICATE"),
         (["verify", "--trust", str(junk), "EC1:"], "BAD_CERTIFICATE"),
-        (["issue", "--key", str(junk), "--cert", str(demo_dir / "issuer-cert.pem"), str(demo_dir / "card.json")], "BAD_KEY"),
-        (["issue", "--key", str(demo_dir / "issuer-key.pem"), "--cert", str(demo_dir / "issuer-cert.pem"), str(junk)], "BAD_INPUT"),
-        (["issue", "--key", str(demo_dir / "issuer-key.pem"), "--cert", str(demo_dir / "root-cert.pem"), str(demo_dir / "card.json")], "BAD_KEY"),
-        (["issue", "--key", str(demo_dir / "issuer-key.pem"), "--cert", str(demo_dir / "issuer-cert.pem"), "--alg", "EdDSA", str(demo_dir / "card.json")], "ALG_KEY_MISMATCH"),
+        (
+            [
+                "issue",
+                "--key",
+                str(junk),
+                "--cert",
+                str(demo_dir / "issuer-cert.pem"),
+                str(demo_dir / "card.json"),
+            ],
+            "BAD_KEY",
+        ),
+        (
+            [
+                "issue",
+                "--key",
+                str(demo_dir / "issuer-key.pem"),
+                "--cert",
+                str(demo_dir / "issuer-cert.pem"),
+                str(junk),
+            ],
+            "BAD_INPUT",
+        ),
+        (
+            [
+                "issue",
+                "--key",
+                str(demo_dir / "issuer-key.pem"),
+                "--cert",
+                str(demo_dir / "root-cert.pem"),
+                str(demo_dir / "card.json"),
+            ],
+            "BAD_KEY",
+        ),
+        (
+            [
+                "issue",
+                "--key",
+                str(demo_dir / "issuer-key.pem"),
+                "--cert",
+                str(demo_dir / "issuer-cert.pem"),
+                "--alg",
+                "EdDSA",
+                str(demo_dir / "card.json"),
+            ],
+            "ALG_KEY_MISMATCH",
+        ),
     ]
     for args, code in cases:
         proc = run(args)
@@ -182,10 +261,22 @@ def test_bad_files_are_typed_errors(demo_dir: Path, tmp_path: Path) -> None:
 
 def test_issue_then_verify(demo_dir: Path, tmp_path: Path) -> None:
     png, svg = tmp_path / "c.png", tmp_path / "c.svg"
-    proc = run([
-        "issue", "--key", str(demo_dir / "issuer-key.pem"), "--cert", str(demo_dir / "issuer-cert.pem"),
-        "--png", str(png), "--svg", str(svg), "--level", "M", str(demo_dir / "card.json"),
-    ])
+    proc = run(
+        [
+            "issue",
+            "--key",
+            str(demo_dir / "issuer-key.pem"),
+            "--cert",
+            str(demo_dir / "issuer-cert.pem"),
+            "--png",
+            str(png),
+            "--svg",
+            str(svg),
+            "--level",
+            "M",
+            str(demo_dir / "card.json"),
+        ]
+    )
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout.strip()
     assert text.startswith("EC1:") and "\n" not in text
@@ -199,22 +290,66 @@ def test_pki_commands_build_a_working_hierarchy(tmp_path: Path, demo_dir: Path) 
     os.environ.update(env_pw)
     try:
         assert main(["pki", "root", "--out", str(tmp_path), "--cn", "Pilot Root"]) == 0
-        assert main(["pki", "ca", "--out", str(tmp_path), "--cn", "Pilot Beijing CA",
-                     "--ca-cert", str(tmp_path / "root-cert.pem"), "--ca-key", str(tmp_path / "root-key.pem"),
-                     "--key-password-env", "ECARD_TEST_PW"]) == 0
+        assert (
+            main(
+                [
+                    "pki",
+                    "ca",
+                    "--out",
+                    str(tmp_path),
+                    "--cn",
+                    "Pilot Beijing CA",
+                    "--ca-cert",
+                    str(tmp_path / "root-cert.pem"),
+                    "--ca-key",
+                    str(tmp_path / "root-key.pem"),
+                    "--key-password-env",
+                    "ECARD_TEST_PW",
+                ]
+            )
+            == 0
+        )
         assert b"ENCRYPTED" in (tmp_path / "ca-key.pem").read_bytes()
-        assert main(["pki", "signer", "--out", str(tmp_path), "--cn", "Pilot Signer 1", "--alg", "EdDSA",
-                     "--ca-cert", str(tmp_path / "ca-cert.pem"), "--ca-key", str(tmp_path / "ca-key.pem"),
-                     "--ca-key-password-env", "ECARD_TEST_PW"]) == 0
+        assert (
+            main(
+                [
+                    "pki",
+                    "signer",
+                    "--out",
+                    str(tmp_path),
+                    "--cn",
+                    "Pilot Signer 1",
+                    "--alg",
+                    "EdDSA",
+                    "--ca-cert",
+                    str(tmp_path / "ca-cert.pem"),
+                    "--ca-key",
+                    str(tmp_path / "ca-key.pem"),
+                    "--ca-key-password-env",
+                    "ECARD_TEST_PW",
+                ]
+            )
+            == 0
+        )
     finally:
         os.environ.pop("ECARD_TEST_PW")
     chain = (tmp_path / "signer-chain.pem").read_text()
     # signer + issuing CA; the root is the trust anchor and is not repeated in chains
     assert chain.count("BEGIN CERTIFICATE") == 2
-    proc = run(["issue", "--key", str(tmp_path / "signer-key.pem"), "--cert", str(tmp_path / "signer-cert.pem"),
-                str(demo_dir / "card.json")])
+    proc = run(
+        [
+            "issue",
+            "--key",
+            str(tmp_path / "signer-key.pem"),
+            "--cert",
+            str(tmp_path / "signer-cert.pem"),
+            str(demo_dir / "card.json"),
+        ]
+    )
     assert proc.returncode == 0, proc.stderr
-    check = run(["verify", "--json", "--trust", str(tmp_path / "signer-cert.pem"), proc.stdout.strip()])
+    check = run(
+        ["verify", "--json", "--trust", str(tmp_path / "signer-cert.pem"), proc.stdout.strip()]
+    )
     result = json.loads(check.stdout)
     assert result["code"] == "OK" and result["alg"] == "EdDSA"
     assert "Pilot Signer 1" in result["issuer"]

@@ -44,7 +44,6 @@ from tests.conftest import T0, fixed_clock
 
 from ecard.card import Card
 from ecard.errors import (
-    BadCborError,
     BadCoseError,
     ErrorCode,
     FormatError,

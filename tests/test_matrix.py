@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from tests.conftest import T0, fixed_clock
+from tests.forge import claims_map, der_signature, sign1, to_text
 
 from ecard.card import Card, CardStatus
 from ecard.errors import ErrorCode
@@ -22,8 +24,6 @@ from ecard.signing.pki import CertifiedKey, create_document_signer, create_root_
 from ecard.verify.policy import Policy
 from ecard.verify.trust import TrustStore
 from ecard.verify.verifier import Verifier
-from tests.conftest import T0, fixed_clock
-from tests.forge import claims_map, der_signature, sign1, to_text
 
 IAT = int(T0.timestamp())
 EXP = IAT + 30 * 86400
@@ -69,7 +69,11 @@ Case = tuple[str, Callable[[Ctx], str], ErrorCode]
 CASES: list[Case] = [
     # --- OK, every algorithm
     *[
-        (f"ok-{alg}", (lambda a: lambda c: to_text(sign1(c.signers[a], c.payload())))(alg), ErrorCode.OK)
+        (
+            f"ok-{alg}",
+            (lambda a: lambda c: to_text(sign1(c.signers[a], c.payload())))(alg),
+            ErrorCode.OK,
+        )
         for alg in ("ES256", "ES384", "EdDSA", "PS256")
     ],
     ("ok-compressed", lambda c: to_text(c.valid(), compress=True), ErrorCode.OK),
@@ -86,89 +90,344 @@ CASES: list[Case] = [
     ("prefix-semicolon", lambda c: "EC1;" + to_text(c.valid())[4:], ErrorCode.BAD_PREFIX),
     ("prefix-bom", lambda c: "\ufeff" + to_text(c.valid()), ErrorCode.BAD_PREFIX),
     # --- Base45 (DCC: EXPECTEDB45DECODE)
-    ("b45-lowercase", lambda c: to_text(c.valid())[:10] + "a" + to_text(c.valid())[11:], ErrorCode.BAD_BASE45),
+    (
+        "b45-lowercase",
+        lambda c: to_text(c.valid())[:10] + "a" + to_text(c.valid())[11:],
+        ErrorCode.BAD_BASE45,
+    ),
     ("b45-length-mod3", lambda c: to_text(c.valid()) + "A", ErrorCode.BAD_BASE45),
     ("b45-triple-overflow", lambda c: to_text(c.valid()) + "GGW", ErrorCode.BAD_BASE45),
     ("b45-empty", lambda c: "EC1:", ErrorCode.BAD_BASE45),
     ("b45-pair-overflow", lambda c: to_text(c.valid()) + "::", ErrorCode.BAD_BASE45),
-    ("b45-newline-inside", lambda c: to_text(c.valid())[:20] + "\n" + to_text(c.valid())[20:], ErrorCode.BAD_BASE45),
+    (
+        "b45-newline-inside",
+        lambda c: to_text(c.valid())[:20] + "\n" + to_text(c.valid())[20:],
+        ErrorCode.BAD_BASE45,
+    ),
     # --- compression (DCC: EXPECTEDCOMPRESSION)
-    ("zlib-truncated", lambda c: "EC1:" + base45.encode(zlib.compress(c.valid(), 9)[:-6]), ErrorCode.BAD_COMPRESSION),
-    ("zlib-trailing", lambda c: "EC1:" + base45.encode(zlib.compress(c.valid(), 9) + b"xx"), ErrorCode.BAD_COMPRESSION),
+    (
+        "zlib-truncated",
+        lambda c: "EC1:" + base45.encode(zlib.compress(c.valid(), 9)[:-6]),
+        ErrorCode.BAD_COMPRESSION,
+    ),
+    (
+        "zlib-trailing",
+        lambda c: "EC1:" + base45.encode(zlib.compress(c.valid(), 9) + b"xx"),
+        ErrorCode.BAD_COMPRESSION,
+    ),
     ("zlib-bomb", lambda c: _bomb(), ErrorCode.BAD_COMPRESSION),
-    ("zlib-bad-header", lambda c: "EC1:" + base45.encode(b"\x78\x00" + zlib.compress(c.valid())[2:]), ErrorCode.BAD_COMPRESSION),
+    (
+        "zlib-bad-header",
+        lambda c: "EC1:" + base45.encode(b"\x78\x00" + zlib.compress(c.valid())[2:]),
+        ErrorCode.BAD_COMPRESSION,
+    ),
     # --- CBOR
     ("cbor-garbage", lambda c: to_text(b"\xd2\xff\xff\xff"), ErrorCode.BAD_CBOR),
     ("cbor-trailing-bytes", lambda c: to_text(c.valid() + b"\x00"), ErrorCode.BAD_CBOR),
     ("cbor-truncated", lambda c: to_text(c.valid()[:-1]), ErrorCode.BAD_CBOR),
-    ("cbor-deep-nesting", lambda c: to_text(b"\xd2" + b"\x81" * 1000 + b"\x00"), ErrorCode.BAD_CBOR),
-    ("cbor-huge-length", lambda c: to_text(b"\xd2\x84\x5b" + b"\x7f" + b"\xff" * 7), ErrorCode.BAD_CBOR),
-    ("cbor-indefinite-array", lambda c: to_text(b"\xd2\x9f" + c.valid()[2:] + b"\xff"), ErrorCode.BAD_CBOR),
-    ("cbor-payload-not-cbor", lambda c: to_text(sign1(c.ds, b"\xff\xfe not cbor")), ErrorCode.BAD_CBOR),
+    (
+        "cbor-deep-nesting",
+        lambda c: to_text(b"\xd2" + b"\x81" * 1000 + b"\x00"),
+        ErrorCode.BAD_CBOR,
+    ),
+    (
+        "cbor-huge-length",
+        lambda c: to_text(b"\xd2\x84\x5b" + b"\x7f" + b"\xff" * 7),
+        ErrorCode.BAD_CBOR,
+    ),
+    (
+        "cbor-indefinite-array",
+        lambda c: to_text(b"\xd2\x9f" + c.valid()[2:] + b"\xff"),
+        ErrorCode.BAD_CBOR,
+    ),
+    (
+        "cbor-payload-not-cbor",
+        lambda c: to_text(sign1(c.ds, b"\xff\xfe not cbor")),
+        ErrorCode.BAD_CBOR,
+    ),
     ("cbor-claims-duplicate-key", _dup_key_claims, ErrorCode.BAD_CBOR),
     ("cbor-float-iat", lambda c: to_text(sign1(c.ds, _float_iat(c))), ErrorCode.BAD_CBOR),
-    ("cbor-protected-duplicate-kid", lambda c: to_text(sign1(c.ds, c.payload(), protected=b"\xa3\x01\x26\x04\x48" + c.ds.kid + b"\x04\x48" + c.ds.kid)), ErrorCode.BAD_CBOR),
+    (
+        "cbor-protected-duplicate-kid",
+        lambda c: to_text(
+            sign1(
+                c.ds,
+                c.payload(),
+                protected=b"\xa3\x01\x26\x04\x48" + c.ds.kid + b"\x04\x48" + c.ds.kid,
+            )
+        ),
+        ErrorCode.BAD_CBOR,
+    ),
     # --- COSE structure (DCC: tags, kid placement)
     ("cose-untagged", lambda c: to_text(sign1(c.ds, c.payload(), tag=None)), ErrorCode.BAD_COSE),
-    ("cose-cwt-tag-61", lambda c: to_text(cbor.encode(cbor.Tag(61, cbor.decode(c.valid(), allowed_tags=frozenset({18}))))), ErrorCode.BAD_COSE),
+    (
+        "cose-cwt-tag-61",
+        lambda c: to_text(
+            cbor.encode(cbor.Tag(61, cbor.decode(c.valid(), allowed_tags=frozenset({18}))))
+        ),
+        ErrorCode.BAD_COSE,
+    ),
     ("cose-sign-tag-98", lambda c: to_text(sign1(c.ds, c.payload(), tag=98)), ErrorCode.BAD_COSE),
-    ("cose-array-3", lambda c: to_text(cbor.encode(cbor.Tag(18, cbor.decode(c.valid(), allowed_tags=frozenset({18})).value[:3]))), ErrorCode.BAD_COSE),
-    ("cose-kid-unprotected-only", lambda c: to_text(sign1(c.ds, c.payload(), kid=None, unprotected={4: c.ds.kid})), ErrorCode.BAD_COSE),
-    ("cose-kid-both-headers", lambda c: to_text(sign1(c.ds, c.payload(), unprotected={4: c.ds.kid})), ErrorCode.BAD_COSE),
-    ("cose-alg-unprotected", lambda c: to_text(sign1(c.ds, c.payload(), alg=None, unprotected={1: -7})), ErrorCode.BAD_COSE),
-    ("cose-crit-unknown", lambda c: to_text(sign1(c.ds, c.payload(), protected_extra={2: [99], 99: 1})), ErrorCode.BAD_COSE),
+    (
+        "cose-array-3",
+        lambda c: to_text(
+            cbor.encode(
+                cbor.Tag(18, cbor.decode(c.valid(), allowed_tags=frozenset({18})).value[:3])
+            )
+        ),
+        ErrorCode.BAD_COSE,
+    ),
+    (
+        "cose-kid-unprotected-only",
+        lambda c: to_text(sign1(c.ds, c.payload(), kid=None, unprotected={4: c.ds.kid})),
+        ErrorCode.BAD_COSE,
+    ),
+    (
+        "cose-kid-both-headers",
+        lambda c: to_text(sign1(c.ds, c.payload(), unprotected={4: c.ds.kid})),
+        ErrorCode.BAD_COSE,
+    ),
+    (
+        "cose-alg-unprotected",
+        lambda c: to_text(sign1(c.ds, c.payload(), alg=None, unprotected={1: -7})),
+        ErrorCode.BAD_COSE,
+    ),
+    (
+        "cose-crit-unknown",
+        lambda c: to_text(sign1(c.ds, c.payload(), protected_extra={2: [99], 99: 1})),
+        ErrorCode.BAD_COSE,
+    ),
     ("cose-no-kid", lambda c: to_text(sign1(c.ds, c.payload(), kid=None)), ErrorCode.BAD_COSE),
     ("cose-kid-text", lambda c: to_text(sign1(c.ds, c.payload(), kid="abc")), ErrorCode.BAD_COSE),
     ("cose-no-alg", lambda c: to_text(sign1(c.ds, c.payload(), alg=None)), ErrorCode.BAD_COSE),
-    ("cose-detached-payload", lambda c: to_text(cbor.encode(cbor.Tag(18, [cbor.encode({1: -7, 4: c.ds.kid}), {}, None, b"\0" * 64]))), ErrorCode.BAD_COSE),
-    ("cose-protected-empty-map", lambda c: to_text(sign1(c.ds, c.payload(), protected=b"\xa0")), ErrorCode.BAD_COSE),
-    ("cose-signature-not-bytes", lambda c: to_text(cbor.encode(cbor.Tag(18, [cbor.encode({1: -7, 4: c.ds.kid}), {}, c.payload(), "sig"]))), ErrorCode.BAD_COSE),
-    ("cose-protected-not-map", lambda c: to_text(sign1(c.ds, c.payload(), protected=cbor.encode([1, 2]))), ErrorCode.BAD_COSE),
+    (
+        "cose-detached-payload",
+        lambda c: to_text(
+            cbor.encode(cbor.Tag(18, [cbor.encode({1: -7, 4: c.ds.kid}), {}, None, b"\0" * 64]))
+        ),
+        ErrorCode.BAD_COSE,
+    ),
+    (
+        "cose-protected-empty-map",
+        lambda c: to_text(sign1(c.ds, c.payload(), protected=b"\xa0")),
+        ErrorCode.BAD_COSE,
+    ),
+    (
+        "cose-signature-not-bytes",
+        lambda c: to_text(
+            cbor.encode(cbor.Tag(18, [cbor.encode({1: -7, 4: c.ds.kid}), {}, c.payload(), "sig"]))
+        ),
+        ErrorCode.BAD_COSE,
+    ),
+    (
+        "cose-protected-not-map",
+        lambda c: to_text(sign1(c.ds, c.payload(), protected=cbor.encode([1, 2]))),
+        ErrorCode.BAD_COSE,
+    ),
     # --- algorithms
-    ("alg-unknown-id", lambda c: to_text(sign1(c.ds, c.payload(), alg=-999)), ErrorCode.UNSUPPORTED_ALG),
-    ("alg-text", lambda c: to_text(sign1(c.ds, c.payload(), alg="ES256")), ErrorCode.UNSUPPORTED_ALG),
-    ("alg-es256-on-ed25519-key", lambda c: to_text(sign1(c.signers["EdDSA"], c.payload(), alg=-7, signature=b"\1" * 64)), ErrorCode.ALG_KEY_MISMATCH),
-    ("alg-es384-on-p256-key", lambda c: to_text(sign1(c.ds, c.payload(), alg=-35, signature=b"\1" * 96)), ErrorCode.ALG_KEY_MISMATCH),
-    ("alg-eddsa-on-p256-key", lambda c: to_text(sign1(c.ds, c.payload(), alg=-8, signature=b"\1" * 64)), ErrorCode.ALG_KEY_MISMATCH),
-    ("alg-ps256-on-ec-key", lambda c: to_text(sign1(c.ds, c.payload(), alg=-37, signature=b"\1" * 256)), ErrorCode.ALG_KEY_MISMATCH),
-    ("alg-es512-unsupported", lambda c: to_text(sign1(c.ds, c.payload(), alg=-36, signature=b"\1" * 132)), ErrorCode.UNSUPPORTED_ALG),
-    ("alg-eddsa-on-rsa-key", lambda c: to_text(sign1(c.signers["PS256"], c.payload(), alg=-8, signature=b"\1" * 64)), ErrorCode.ALG_KEY_MISMATCH),
+    (
+        "alg-unknown-id",
+        lambda c: to_text(sign1(c.ds, c.payload(), alg=-999)),
+        ErrorCode.UNSUPPORTED_ALG,
+    ),
+    (
+        "alg-text",
+        lambda c: to_text(sign1(c.ds, c.payload(), alg="ES256")),
+        ErrorCode.UNSUPPORTED_ALG,
+    ),
+    (
+        "alg-es256-on-ed25519-key",
+        lambda c: to_text(sign1(c.signers["EdDSA"], c.payload(), alg=-7, signature=b"\1" * 64)),
+        ErrorCode.ALG_KEY_MISMATCH,
+    ),
+    (
+        "alg-es384-on-p256-key",
+        lambda c: to_text(sign1(c.ds, c.payload(), alg=-35, signature=b"\1" * 96)),
+        ErrorCode.ALG_KEY_MISMATCH,
+    ),
+    (
+        "alg-eddsa-on-p256-key",
+        lambda c: to_text(sign1(c.ds, c.payload(), alg=-8, signature=b"\1" * 64)),
+        ErrorCode.ALG_KEY_MISMATCH,
+    ),
+    (
+        "alg-ps256-on-ec-key",
+        lambda c: to_text(sign1(c.ds, c.payload(), alg=-37, signature=b"\1" * 256)),
+        ErrorCode.ALG_KEY_MISMATCH,
+    ),
+    (
+        "alg-es512-unsupported",
+        lambda c: to_text(sign1(c.ds, c.payload(), alg=-36, signature=b"\1" * 132)),
+        ErrorCode.UNSUPPORTED_ALG,
+    ),
+    (
+        "alg-eddsa-on-rsa-key",
+        lambda c: to_text(sign1(c.signers["PS256"], c.payload(), alg=-8, signature=b"\1" * 64)),
+        ErrorCode.ALG_KEY_MISMATCH,
+    ),
     # --- trust
-    ("kid-untrusted-signer", lambda c: to_text(sign1(c.outsider, c.payload())), ErrorCode.UNKNOWN_KID),
-    ("kid-random", lambda c: to_text(sign1(c.ds, c.payload(), kid=b"\x00" * 8)), ErrorCode.UNKNOWN_KID),
+    (
+        "kid-untrusted-signer",
+        lambda c: to_text(sign1(c.outsider, c.payload())),
+        ErrorCode.UNKNOWN_KID,
+    ),
+    (
+        "kid-random",
+        lambda c: to_text(sign1(c.ds, c.payload(), kid=b"\x00" * 8)),
+        ErrorCode.UNKNOWN_KID,
+    ),
     ("kid-empty", lambda c: to_text(sign1(c.ds, c.payload(), kid=b"")), ErrorCode.UNKNOWN_KID),
     # --- signatures (DCC: DER vs raw)
-    ("sig-der-encoded", lambda c: to_text(der_signature(c.ds, c.payload())), ErrorCode.BAD_SIGNATURE),
-    ("sig-other-key-trusted-kid", lambda c: to_text(sign1(c.ds, c.payload(), sign_key=c.outsider.key)), ErrorCode.BAD_SIGNATURE),
-    ("sig-zero", lambda c: to_text(sign1(c.ds, c.payload(), signature=b"\0" * 64)), ErrorCode.BAD_SIGNATURE),
-    ("sig-empty", lambda c: to_text(sign1(c.ds, c.payload(), signature=b"")), ErrorCode.BAD_SIGNATURE),
-    ("sig-truncated", lambda c: to_text(sign1(c.ds, c.payload(), signature=sign1_sig(c)[:63])), ErrorCode.BAD_SIGNATURE),
-    ("sig-r-zero", lambda c: to_text(sign1(c.ds, c.payload(), signature=bytes(32) + sign1_sig(c)[32:])), ErrorCode.BAD_SIGNATURE),
-    ("sig-r-ge-n", lambda c: to_text(sign1(c.ds, c.payload(), signature=b"\xff" * 32 + sign1_sig(c)[32:])), ErrorCode.BAD_SIGNATURE),
-    ("sig-65-bytes", lambda c: to_text(sign1(c.ds, c.payload(), signature=sign1_sig(c) + b"\0")), ErrorCode.BAD_SIGNATURE),
-    ("sig-protected-reordered", lambda c: to_text(_protected_reordered(c)), ErrorCode.BAD_SIGNATURE),
+    (
+        "sig-der-encoded",
+        lambda c: to_text(der_signature(c.ds, c.payload())),
+        ErrorCode.BAD_SIGNATURE,
+    ),
+    (
+        "sig-other-key-trusted-kid",
+        lambda c: to_text(sign1(c.ds, c.payload(), sign_key=c.outsider.key)),
+        ErrorCode.BAD_SIGNATURE,
+    ),
+    (
+        "sig-zero",
+        lambda c: to_text(sign1(c.ds, c.payload(), signature=b"\0" * 64)),
+        ErrorCode.BAD_SIGNATURE,
+    ),
+    (
+        "sig-empty",
+        lambda c: to_text(sign1(c.ds, c.payload(), signature=b"")),
+        ErrorCode.BAD_SIGNATURE,
+    ),
+    (
+        "sig-truncated",
+        lambda c: to_text(sign1(c.ds, c.payload(), signature=sign1_sig(c)[:63])),
+        ErrorCode.BAD_SIGNATURE,
+    ),
+    (
+        "sig-r-zero",
+        lambda c: to_text(sign1(c.ds, c.payload(), signature=bytes(32) + sign1_sig(c)[32:])),
+        ErrorCode.BAD_SIGNATURE,
+    ),
+    (
+        "sig-r-ge-n",
+        lambda c: to_text(sign1(c.ds, c.payload(), signature=b"\xff" * 32 + sign1_sig(c)[32:])),
+        ErrorCode.BAD_SIGNATURE,
+    ),
+    (
+        "sig-65-bytes",
+        lambda c: to_text(sign1(c.ds, c.payload(), signature=sign1_sig(c) + b"\0")),
+        ErrorCode.BAD_SIGNATURE,
+    ),
+    (
+        "sig-protected-reordered",
+        lambda c: to_text(_protected_reordered(c)),
+        ErrorCode.BAD_SIGNATURE,
+    ),
     ("sig-payload-swapped", lambda c: to_text(_swap_payload(c)), ErrorCode.BAD_SIGNATURE),
-    ("sig-protected-alg-changed", lambda c: to_text(_protected_changed(c)), ErrorCode.BAD_SIGNATURE),
+    (
+        "sig-protected-alg-changed",
+        lambda c: to_text(_protected_changed(c)),
+        ErrorCode.BAD_SIGNATURE,
+    ),
     # --- claims (schema)
-    ("claims-missing-cti", lambda c: to_text(sign1(c.ds, c.payload(drop=(7,)))), ErrorCode.BAD_CLAIMS),
-    ("claims-missing-card", lambda c: to_text(sign1(c.ds, c.payload(drop=(CLAIM_CARD,)))), ErrorCode.BAD_CLAIMS),
-    ("claims-unknown-claim", lambda c: to_text(sign1(c.ds, c.payload(extra={2: "sub"}))), ErrorCode.BAD_CLAIMS),
-    ("claims-exp-before-iat", lambda c: to_text(sign1(c.ds, cbor.encode(claims_map(c.card, iat=IAT, exp=IAT - 1)))), ErrorCode.BAD_CLAIMS),
-    ("claims-iat-bool", lambda c: to_text(sign1(c.ds, c.payload(extra={6: True}))), ErrorCode.BAD_CLAIMS),
-    ("claims-cti-short", lambda c: to_text(sign1(c.ds, c.payload(cti=b"\1"))), ErrorCode.BAD_CLAIMS),
-    ("claims-not-a-map", lambda c: to_text(sign1(c.ds, cbor.encode([1, 2, 3]))), ErrorCode.BAD_CLAIMS),
-    ("claims-card-unknown-field", lambda c: to_text(sign1(c.ds, c.payload(extra={CLAIM_CARD: {**c.card.to_claim(), 99: 1}}))), ErrorCode.BAD_CLAIMS),
-    ("claims-card-bad-birthdate", lambda c: to_text(sign1(c.ds, c.payload(extra={CLAIM_CARD: {**c.card.to_claim(), 2: 11010519491331002}}))), ErrorCode.BAD_CLAIMS),
-    ("claims-card-expires-before-issued", lambda c: to_text(sign1(c.ds, c.payload(extra={CLAIM_CARD: {**c.card.to_claim(), 7: 100}}))), ErrorCode.BAD_CLAIMS),
+    (
+        "claims-missing-cti",
+        lambda c: to_text(sign1(c.ds, c.payload(drop=(7,)))),
+        ErrorCode.BAD_CLAIMS,
+    ),
+    (
+        "claims-missing-card",
+        lambda c: to_text(sign1(c.ds, c.payload(drop=(CLAIM_CARD,)))),
+        ErrorCode.BAD_CLAIMS,
+    ),
+    (
+        "claims-unknown-claim",
+        lambda c: to_text(sign1(c.ds, c.payload(extra={2: "sub"}))),
+        ErrorCode.BAD_CLAIMS,
+    ),
+    (
+        "claims-exp-before-iat",
+        lambda c: to_text(sign1(c.ds, cbor.encode(claims_map(c.card, iat=IAT, exp=IAT - 1)))),
+        ErrorCode.BAD_CLAIMS,
+    ),
+    (
+        "claims-iat-bool",
+        lambda c: to_text(sign1(c.ds, c.payload(extra={6: True}))),
+        ErrorCode.BAD_CLAIMS,
+    ),
+    (
+        "claims-cti-short",
+        lambda c: to_text(sign1(c.ds, c.payload(cti=b"\1"))),
+        ErrorCode.BAD_CLAIMS,
+    ),
+    (
+        "claims-not-a-map",
+        lambda c: to_text(sign1(c.ds, cbor.encode([1, 2, 3]))),
+        ErrorCode.BAD_CLAIMS,
+    ),
+    (
+        "claims-card-unknown-field",
+        lambda c: to_text(sign1(c.ds, c.payload(extra={CLAIM_CARD: {**c.card.to_claim(), 99: 1}}))),
+        ErrorCode.BAD_CLAIMS,
+    ),
+    (
+        "claims-card-bad-birthdate",
+        lambda c: to_text(
+            sign1(c.ds, c.payload(extra={CLAIM_CARD: {**c.card.to_claim(), 2: 11010519491331002}}))
+        ),
+        ErrorCode.BAD_CLAIMS,
+    ),
+    (
+        "claims-card-expires-before-issued",
+        lambda c: to_text(
+            sign1(c.ds, c.payload(extra={CLAIM_CARD: {**c.card.to_claim(), 7: 100}}))
+        ),
+        ErrorCode.BAD_CLAIMS,
+    ),
     # --- issuer certificate covers the credential
-    ("cert-not-valid-at-iat", lambda c: to_text(sign1(c.ds, cbor.encode(claims_map(c.card, iat=IAT - 3 * 86400, exp=EXP)))), ErrorCode.ISSUER_CERT_INVALID),
-    ("cert-exp-after-notafter", lambda c: to_text(sign1(c.ds, cbor.encode(claims_map(c.card, iat=IAT, exp=IAT + 800 * 86400)))), ErrorCode.ISSUER_CERT_INVALID),
+    (
+        "cert-not-valid-at-iat",
+        lambda c: to_text(
+            sign1(c.ds, cbor.encode(claims_map(c.card, iat=IAT - 3 * 86400, exp=EXP)))
+        ),
+        ErrorCode.ISSUER_CERT_INVALID,
+    ),
+    (
+        "cert-exp-after-notafter",
+        lambda c: to_text(
+            sign1(c.ds, cbor.encode(claims_map(c.card, iat=IAT, exp=IAT + 800 * 86400)))
+        ),
+        ErrorCode.ISSUER_CERT_INVALID,
+    ),
     # --- clock (DCC: EXPECTEDEXPIRATIONCHECK)
-    ("clock-before-iat", lambda c: to_text(sign1(c.ds, cbor.encode(claims_map(c.card, iat=IAT + 7200, exp=EXP)))), ErrorCode.NOT_YET_VALID),
-    ("clock-before-nbf", lambda c: to_text(sign1(c.ds, c.payload(extra={5: IAT + 86400}))), ErrorCode.NOT_YET_VALID),
-    ("clock-after-exp", lambda c: to_text(sign1(c.ds, cbor.encode(claims_map(c.card, iat=IAT - 3600, exp=IAT + 60)))), ErrorCode.EXPIRED),
+    (
+        "clock-before-iat",
+        lambda c: to_text(sign1(c.ds, cbor.encode(claims_map(c.card, iat=IAT + 7200, exp=EXP)))),
+        ErrorCode.NOT_YET_VALID,
+    ),
+    (
+        "clock-before-nbf",
+        lambda c: to_text(sign1(c.ds, c.payload(extra={5: IAT + 86400}))),
+        ErrorCode.NOT_YET_VALID,
+    ),
+    (
+        "clock-after-exp",
+        lambda c: to_text(
+            sign1(c.ds, cbor.encode(claims_map(c.card, iat=IAT - 3600, exp=IAT + 60)))
+        ),
+        ErrorCode.EXPIRED,
+    ),
     # --- card status
-    ("card-suspended", lambda c: to_text(sign1(c.ds, c.payload(extra={CLAIM_CARD: {**c.card.to_claim(), 8: int(CardStatus.SUSPENDED)}}))), ErrorCode.CARD_INACTIVE),
+    (
+        "card-suspended",
+        lambda c: to_text(
+            sign1(
+                c.ds,
+                c.payload(extra={CLAIM_CARD: {**c.card.to_claim(), 8: int(CardStatus.SUSPENDED)}}),
+            )
+        ),
+        ErrorCode.CARD_INACTIVE,
+    ),
 ]
 
 
@@ -232,12 +491,19 @@ def test_failure_matrix(
 
 def test_every_pipeline_code_is_covered() -> None:
     covered = {c[2] for c in CASES} | {ErrorCode.REVOKED}  # REVOKED arrives with revocation lists
-    pipeline = {c for c in ErrorCode if c.name not in {"BAD_IMAGE", "BAD_KEY", "BAD_CERTIFICATE", "BAD_INPUT"}}
+    pipeline = {
+        c
+        for c in ErrorCode
+        if c.name not in {"BAD_IMAGE", "BAD_KEY", "BAD_CERTIFICATE", "BAD_INPUT"}
+    }
     assert pipeline <= covered, sorted(pipeline - covered)
 
 
 def test_policy_disallowed_algorithm(ctx: Ctx, trust: TrustStore) -> None:
-    strict = Verifier(trust, Policy(algorithms=frozenset({"ES256"}), clock=fixed_clock(T0 + dt.timedelta(hours=1))))
+    strict = Verifier(
+        trust,
+        Policy(algorithms=frozenset({"ES256"}), clock=fixed_clock(T0 + dt.timedelta(hours=1))),
+    )
     assert strict.verify(to_text(sign1(ctx.ds, ctx.payload()))).code is ErrorCode.OK
     eddsa = to_text(sign1(ctx.signers["EdDSA"], ctx.payload()))
     result = strict.verify(eddsa)
@@ -264,7 +530,9 @@ def test_unfit_certificates_are_reported(root: CertifiedKey, card: Card) -> None
     """A CA certificate used as a document signer is refused even with a valid signature."""
     payload = cbor.encode(claims_map(card, iat=IAT, exp=EXP))
     text = to_text(sign1(root, payload))
-    v = Verifier(TrustStore([root.certificate]), Policy(clock=fixed_clock(T0 + dt.timedelta(hours=1))))
+    v = Verifier(
+        TrustStore([root.certificate]), Policy(clock=fixed_clock(T0 + dt.timedelta(hours=1)))
+    )
     result = v.verify(text)
     assert result.code is ErrorCode.ISSUER_CERT_INVALID
     assert "CA certificate" in result.detail

@@ -8,6 +8,8 @@ import zlib
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from tests.conftest import T0, fixed_clock
+from tests.strategies import cards
 
 from ecard.card import Card
 from ecard.errors import ErrorCode
@@ -15,8 +17,6 @@ from ecard.formats import base45, cbor, qrtext
 from ecard.signing.issuer import Issuer
 from ecard.signing.pki import CertifiedKey
 from ecard.verify.verifier import VerificationResult, Verifier
-from tests.conftest import T0, fixed_clock
-from tests.strategies import cards
 
 BASE45_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 
@@ -121,15 +121,23 @@ def test_arbitrary_bytes_never_raise(data: bytes, compress: bool, verifier: Veri
 
 
 _cbor_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**64), 2**64 - 1) | st.binary(max_size=40) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=5)
-    | st.dictionaries(st.integers(-70000, 70000) | st.text(max_size=5), inner, max_size=5),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**64), 2**64 - 1)
+    | st.binary(max_size=40)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.dictionaries(st.integers(-70000, 70000) | st.text(max_size=5), inner, max_size=5)
+    ),
     max_leaves=30,
 )
 
 
 @given(value=_cbor_values, tagged=st.booleans())
-def test_arbitrary_cbor_structures_never_raise(value: object, tagged: bool, verifier: Verifier) -> None:
+def test_arbitrary_cbor_structures_never_raise(
+    value: object, tagged: bool, verifier: Verifier
+) -> None:
     item = cbor.Tag(18, value) if tagged else value
     _rejected(verifier.verify("EC1:" + base45.encode(cbor.encode(item))))
 

@@ -11,6 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from tests.conftest import T0, fixed_clock
 
 from ecard.card import Card
 from ecard.errors import (
@@ -31,18 +32,17 @@ from ecard.signing.pki import (
     CertifiedKey,
     create_document_signer,
     create_issuing_ca,
-    create_root_ca,
     load_certificates,
 )
 from ecard.signing.signers import KeySigner, Signer, load_private_key
 from ecard.verify.trust import TrustStore
-from tests.conftest import T0, fixed_clock
 
 # --- registry ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("name", "cose_id", "size"), [("ES256", -7, 64), ("ES384", -35, 96), ("EdDSA", -8, 64), ("PS256", -37, None)]
+    ("name", "cose_id", "size"),
+    [("ES256", -7, 64), ("ES384", -35, 96), ("EdDSA", -8, 64), ("PS256", -37, None)],
 )
 def test_registry_entries(name: str, cose_id: int, size: int | None) -> None:
     alg = algs.get_algorithm(name)
@@ -108,7 +108,9 @@ def test_kid_is_sha256_prefix_of_certificate_der(ds: CertifiedKey) -> None:
     assert kid_for_certificate(ds.certificate) == hashlib.sha256(der).digest()[:8] == ds.kid
 
 
-def test_issued_cose_has_alg_and_kid_protected_only(issuer: Issuer, card: Card, ds: CertifiedKey) -> None:
+def test_issued_cose_has_alg_and_kid_protected_only(
+    issuer: Issuer, card: Card, ds: CertifiedKey
+) -> None:
     cose = issuer.issue(card).cose
     assert cose[0] == 0xD2  # tag 18
     msg = parse_sign1(cose)
@@ -171,7 +173,10 @@ def test_hierarchy_extensions(root: CertifiedKey) -> None:
     assert ku.critical and ku.value.digital_signature and not ku.value.key_cert_sign
     eku = ds.certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert ECARD_SIGNING_EKU in eku
-    assert ca.certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.path_length == 0
+    assert (
+        ca.certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.path_length
+        == 0
+    )
     # each certificate is really signed by its issuer
     ds.certificate.verify_directly_issued_by(ca.certificate)
     ca.certificate.verify_directly_issued_by(root.certificate)
@@ -183,7 +188,12 @@ def test_load_certificates_pem_and_der(ds: CertifiedKey, root: CertifiedKey) -> 
     assert load_certificates(pem) == [ds.certificate, root.certificate]
     der = ds.certificate.public_bytes(serialization.Encoding.DER)
     assert load_certificates(der) == [ds.certificate]
-    for junk in (b"", b"junk", der[:50], b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"):
+    for junk in (
+        b"",
+        b"junk",
+        der[:50],
+        b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    ):
         with pytest.raises(BadCertificateError):
             load_certificates(junk)
 
@@ -191,7 +201,9 @@ def test_load_certificates_pem_and_der(ds: CertifiedKey, root: CertifiedKey) -> 
 # --- issuer -----------------------------------------------------------------------------------------
 
 
-def test_issuer_refuses_a_key_that_is_not_the_certificates(signers: dict[str, CertifiedKey]) -> None:
+def test_issuer_refuses_a_key_that_is_not_the_certificates(
+    signers: dict[str, CertifiedKey],
+) -> None:
     other = KeySigner(ec.generate_private_key(ec.SECP256R1()))
     with pytest.raises(BadKeyError):
         Issuer(other, signers["ES256"].certificate)
@@ -205,11 +217,17 @@ def test_issuer_refuses_a_ca_key_usage(root: CertifiedKey) -> None:
 def test_issuer_default_expiry_is_clamped(ds: CertifiedKey, card: Card) -> None:
     issued = Issuer(ds.signer(), ds.certificate, clock=fixed_clock(T0)).issue(card)
     assert issued.iat == T0
-    assert issued.exp == ds.certificate.not_valid_after_utc.replace(microsecond=0)  # card outlives cert
-    short = Issuer(ds.signer(), ds.certificate, clock=fixed_clock(T0), validity=dt.timedelta(days=1))
+    assert issued.exp == ds.certificate.not_valid_after_utc.replace(
+        microsecond=0
+    )  # card outlives cert
+    short = Issuer(
+        ds.signer(), ds.certificate, clock=fixed_clock(T0), validity=dt.timedelta(days=1)
+    )
     assert short.issue(card).exp == T0 + dt.timedelta(days=1)
     soon = card.model_copy(update={"expires": dt.date(2026, 3, 10)})
-    assert Issuer(ds.signer(), ds.certificate, clock=fixed_clock(T0)).issue(soon).exp == end_of_day(dt.date(2026, 3, 10))
+    assert Issuer(ds.signer(), ds.certificate, clock=fixed_clock(T0)).issue(soon).exp == end_of_day(
+        dt.date(2026, 3, 10)
+    )
     assert end_of_day(dt.date(2026, 3, 10)) == dt.datetime(2026, 3, 10, 16, 0, tzinfo=dt.UTC)
 
 
@@ -232,7 +250,9 @@ def test_issuer_errors(ds: CertifiedKey, card: Card) -> None:
         issuer.issue(card, exp=T0 + dt.timedelta(days=3650))  # after notAfter
     with pytest.raises(BadInputError):
         issuer.issue(card, iat=dt.datetime(2026, 3, 1))  # naive
-    expired_card = card.model_copy(update={"issued": dt.date(2010, 1, 1), "expires": dt.date(2020, 1, 1)})
+    expired_card = card.model_copy(
+        update={"issued": dt.date(2010, 1, 1), "expires": dt.date(2020, 1, 1)}
+    )
     with pytest.raises(BadInputError):
         issuer.issue(expired_card)
     with pytest.raises(BadInputError):
@@ -240,7 +260,9 @@ def test_issuer_errors(ds: CertifiedKey, card: Card) -> None:
 
 
 def test_issuer_with_ed25519_is_deterministic(root: CertifiedKey, card: Card) -> None:
-    s = create_document_signer(root, "Ed Signer", algorithm="EdDSA", not_before=T0 - dt.timedelta(days=1))
+    s = create_document_signer(
+        root, "Ed Signer", algorithm="EdDSA", not_before=T0 - dt.timedelta(days=1)
+    )
     i = Issuer(s.signer(), s.certificate, clock=fixed_clock(T0))
     assert i.issue(card, cti=b"\1" * 8).text == i.issue(card, cti=b"\1" * 8).text
     assert isinstance(s.key, ed25519.Ed25519PrivateKey)
@@ -259,9 +281,13 @@ def test_trust_store_lookup_and_dedup(signers: dict[str, CertifiedKey]) -> None:
     assert store.lookup(b"\0" * 8) == ()
 
 
-def test_trust_store_from_paths(tmp_path, signers: dict[str, CertifiedKey], root: CertifiedKey) -> None:  # type: ignore[no-untyped-def]
+def test_trust_store_from_paths(
+    tmp_path, signers: dict[str, CertifiedKey], root: CertifiedKey
+) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "a.pem").write_bytes(signers["ES256"].certificate_pem())
-    (tmp_path / "b.der").write_bytes(signers["EdDSA"].certificate.public_bytes(serialization.Encoding.DER))
+    (tmp_path / "b.der").write_bytes(
+        signers["EdDSA"].certificate.public_bytes(serialization.Encoding.DER)
+    )
     (tmp_path / "key.pem").write_bytes(signers["ES256"].key_pem())  # skipped in a folder
     (tmp_path / "notes.txt").write_text("ignored")
     store = TrustStore.from_paths([tmp_path])

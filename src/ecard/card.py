@@ -133,10 +133,10 @@ _MODEL_CONFIG: Final = ConfigDict(
     hide_input_in_errors=True,
 )
 
-NameStr = Annotated[StrictStr, AfterValidator(normalize_name)]
-CitizenIdStr = Annotated[StrictStr, AfterValidator(normalize_citizen_id)]
-CardNumberStr = Annotated[StrictStr, AfterValidator(normalize_card_number)]
-RegionCodeStr = Annotated[StrictStr, AfterValidator(normalize_region_code)]
+_NameStr = Annotated[StrictStr, AfterValidator(normalize_name)]
+_CitizenIdStr = Annotated[StrictStr, AfterValidator(normalize_citizen_id)]
+_CardNumberStr = Annotated[StrictStr, AfterValidator(normalize_card_number)]
+_RegionCodeStr = Annotated[StrictStr, AfterValidator(normalize_region_code)]
 
 
 class Holder(BaseModel):
@@ -148,9 +148,9 @@ class Holder(BaseModel):
     model_config = _MODEL_CONFIG
 
     #: Name as on the ID card, canonicalised by :func:`ecard.identifiers.normalize_name`.
-    name: NameStr
+    name: _NameStr
     #: Social security number = 18-character citizen ID number (GB 11643-1999).
-    ssn: CitizenIdStr
+    ssn: _CitizenIdStr
 
     @property
     def masked_name(self) -> str:
@@ -248,9 +248,9 @@ class Card(BaseModel):
     #: Who the card belongs to.
     holder: Holder
     #: Card number (社会保障卡卡号): 9 upper-case letters or digits.
-    card_number: CardNumberStr
+    card_number: _CardNumberStr
     #: Issuing region code (GB/T 2260), 6 digits.
-    region: RegionCodeStr
+    region: _RegionCodeStr
     #: Card specification version, ``"3.00"`` style.
     spec_version: Annotated[StrictStr, Field(pattern=r"^[1-9]\.[0-9]{2}$")] = "3.00"
     #: Date of issue, on or after 1990-01-01.

@@ -13,6 +13,7 @@ file), 2 usage error. Bad input never produces a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -109,7 +110,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"1. creating a demo root CA and document signer ({args.alg}) ...")
     root = create_root_ca("ecard DEMO Root CA", organization="ecard demo (not a real issuer)")
     signer = create_document_signer(
-        root, "ecard DEMO Document Signer", organization="ecard demo (not a real issuer)",
+        root,
+        "ecard DEMO Document Signer",
+        organization="ecard demo (not a real issuer)",
         algorithm=args.alg,
     )
     card = sample_card()
@@ -152,8 +155,9 @@ def cmd_issue(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"ecard: error [BAD_INPUT] {args.card}: invalid card record:\n{exc}", file=sys.stderr)
         return EXIT_FAIL
-    signer = KeySigner.from_file(args.key, password=_password(args.key_password_env),
-                                 algorithm=args.alg)
+    signer = KeySigner.from_file(
+        args.key, password=_password(args.key_password_env), algorithm=args.alg
+    )
     certs = load_certificate_file(args.cert)
     validity = timedelta(days=args.validity_days) if args.validity_days is not None else None
     issued = Issuer(signer, certs[0], iss=args.iss, validity=validity).issue(card)
@@ -188,10 +192,8 @@ def _emit(result: VerificationResult, args: argparse.Namespace, out: TextIO) -> 
 
 def _stdin_lines() -> Iterable[str]:
     stream = sys.stdin
-    try:
+    with contextlib.suppress(AttributeError, ValueError):  # replaced streams cannot
         stream.reconfigure(errors="replace")  # type: ignore[union-attr]
-    except (AttributeError, ValueError):  # pragma: no cover - replaced streams
-        pass
     for line in stream:
         text = line.rstrip("\r\n")
         if text.strip():
@@ -220,8 +222,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         results_ok &= result.valid
         _emit(result, args, sys.stdout)
     if count == 0:
-        print("ecard: no input (give TEXT, --image FILE, or QR texts on standard input)",
-              file=sys.stderr)
+        print(
+            "ecard: no input (give TEXT, --image FILE, or QR texts on standard input)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     return EXIT_OK if results_ok else EXIT_FAIL
 
@@ -282,7 +286,9 @@ def cmd_pki(args: argparse.Namespace) -> int:
     _write(out / f"{stem}-key.pem", private_key_to_pem(made.key, password), private=True)
     print(f"wrote {out / (stem + '-cert.pem')}, {stem}-chain.pem and {stem}-key.pem")
     print(f"subject: {made.certificate.subject.rfc4514_string()}")
-    print(f"valid:   {made.certificate.not_valid_before_utc} .. {made.certificate.not_valid_after_utc}")
+    print(
+        f"valid:   {made.certificate.not_valid_before_utc} .. {made.certificate.not_valid_after_utc}"
+    )
     if args.pki_cmd == "signer":
         print(f"kid:     {made.kid.hex()}")
     return EXIT_OK
@@ -306,7 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("issue", help="sign a card record and print its QR text")
     i.add_argument("card", metavar="CARD.json", help="card record (as written by `ecard demo`)")
     i.add_argument("--key", required=True, help="document signer private key (PEM)")
-    i.add_argument("--key-password-env", metavar="VAR", help="env variable holding the key password")
+    i.add_argument(
+        "--key-password-env", metavar="VAR", help="env variable holding the key password"
+    )
     i.add_argument("--cert", required=True, help="document signer certificate (PEM or DER)")
     i.add_argument("--alg", choices=ALG_NAMES, help="algorithm (default: the key's natural one)")
     i.add_argument("--iss", default="CN", help="issuer claim (default: CN)")
@@ -323,8 +331,13 @@ def build_parser() -> argparse.ArgumentParser:
         "per line (a USB scanner types the code and Enter) and answers each line at once.",
     )
     v.add_argument("text", nargs="?", metavar="TEXT", help="one QR text (quote it)")
-    v.add_argument("--trust", action="append", required=True, metavar="PATH",
-                   help="trusted issuer certificate file or folder (repeatable)")
+    v.add_argument(
+        "--trust",
+        action="append",
+        required=True,
+        metavar="PATH",
+        help="trusted issuer certificate file or folder (repeatable)",
+    )
     v.add_argument("--image", action="append", metavar="FILE", help="read QR codes from a picture")
     v.add_argument("--json", action="store_true", help="one JSON object per input")
     v.add_argument("--lang", default="en", choices=["en", "zh"], help="message language")

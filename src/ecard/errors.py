@@ -51,12 +51,18 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         "not an e-card code (wrong or missing 'EC1:' prefix)",
         "不是电子社保卡二维码（前缀“EC1:”错误或缺失）",
     ),
-    ErrorCode.BAD_BASE45: ("the code text is damaged (invalid Base45)", "二维码内容已损坏（Base45 无效）"),
+    ErrorCode.BAD_BASE45: (
+        "the code text is damaged (invalid Base45)",
+        "二维码内容已损坏（Base45 无效）",
+    ),
     ErrorCode.BAD_COMPRESSION: (
         "the code content is damaged (invalid or oversized compression)",
         "二维码内容已损坏（压缩数据无效或过大）",
     ),
-    ErrorCode.BAD_CBOR: ("the code content is malformed (invalid CBOR)", "二维码内容格式错误（CBOR 无效）"),
+    ErrorCode.BAD_CBOR: (
+        "the code content is malformed (invalid CBOR)",
+        "二维码内容格式错误（CBOR 无效）",
+    ),
     ErrorCode.BAD_COSE: (
         "the signature container is malformed (invalid COSE_Sign1)",
         "签名结构格式错误（COSE_Sign1 无效）",
@@ -89,7 +95,10 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         "the card is suspended or cancelled",
         "卡片已挂失、暂停或注销",
     ),
-    ErrorCode.BAD_IMAGE: ("no readable e-card code in the image", "图片中没有可识别的电子社保卡二维码"),
+    ErrorCode.BAD_IMAGE: (
+        "no readable e-card code in the image",
+        "图片中没有可识别的电子社保卡二维码",
+    ),
     ErrorCode.BAD_KEY: ("the key is unusable", "密钥不可用"),
     ErrorCode.BAD_CERTIFICATE: ("the certificate is unusable", "证书不可用"),
     ErrorCode.BAD_INPUT: ("the input is invalid", "输入无效"),

@@ -281,7 +281,7 @@ class CitizenId:
         return f"{self.region}{self.birth_date:%Y%m%d}{self.sequence}{self.check}"
 
     def __repr__(self) -> str:
-        return f"CitizenId({mask_citizen_id(self.number)!r})"
+        return f"CitizenId('{self.region}********{self.sequence}{self.check}')"
 
     __str__ = __repr__
 

@@ -118,7 +118,7 @@ def decode_claims(payload: bytes) -> Claims:
     if type(data) is not dict:
         raise BadClaimsError("payload must be a CBOR map of claims")
     keys = data.keys()
-    if not _REQUIRED <= keys:
+    if not keys >= _REQUIRED:
         missing = sorted(_REQUIRED - keys)
         raise BadClaimsError(f"missing claim(s) {missing}")
     if not keys <= _KNOWN:

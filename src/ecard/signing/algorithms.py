@@ -70,7 +70,9 @@ class Algorithm(abc.ABC):
     def require_key(self, key: object) -> None:
         """Raise :class:`AlgKeyMismatchError` unless :meth:`accepts_key`."""
         if not self.accepts_key(key):
-            raise AlgKeyMismatchError(f"{self.name} needs a {self.key_type} key, not {_describe(key)}")
+            raise AlgKeyMismatchError(
+                f"{self.name} needs a {self.key_type} key, not {_describe(key)}"
+            )
 
     def __repr__(self) -> str:
         return f"<Algorithm {self.name} ({self.cose_id})>"
@@ -118,8 +120,9 @@ class EcdsaAlgorithm(Algorithm):
         der = encode_dss_signature(
             int.from_bytes(signature[:n], "big"), int.from_bytes(signature[n:], "big")
         )
+        assert isinstance(public_key, ec.EllipticCurvePublicKey)
         try:
-            public_key.verify(der, data, self._ecdsa)  # type: ignore[union-attr]
+            public_key.verify(der, data, self._ecdsa)
         except InvalidSignature:
             return False
         return True
@@ -178,7 +181,9 @@ class RsaPssAlgorithm(Algorithm):
         self._pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
 
     def accepts_key(self, key: object) -> bool:
-        return isinstance(key, rsa.RSAPublicKey | rsa.RSAPrivateKey) and key.key_size >= MIN_RSA_BITS
+        return (
+            isinstance(key, rsa.RSAPublicKey | rsa.RSAPrivateKey) and key.key_size >= MIN_RSA_BITS
+        )
 
     def verify(self, public_key: PublicKey, signature: bytes, data: bytes) -> bool:
         if not self.accepts_key(public_key):
@@ -253,9 +258,9 @@ def certificate_public_key(cert: x509.Certificate) -> PublicKey:
 __all__ = [
     "ALGORITHMS",
     "DEFAULT_ALGORITHM",
+    "EDDSA",
     "ES256",
     "ES384",
-    "EDDSA",
     "MIN_RSA_BITS",
     "PS256",
     "Algorithm",

@@ -168,9 +168,7 @@ def parse_sign1(data: bytes) -> Sign1Message:
         raise BadCoseError("protected header has no kid")
     if not isinstance(kid, bytes):
         raise BadCoseError("kid must be a byte string")
-    return Sign1Message(
-        protected=protected, alg=alg, kid=kid, payload=payload, signature=signature
-    )
+    return Sign1Message(protected=protected, alg=alg, kid=kid, payload=payload, signature=signature)
 
 
 def _outer_tag(data: bytes) -> int | None:

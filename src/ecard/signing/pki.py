@@ -63,7 +63,7 @@ def generate_private_key(algorithm: Algorithm | str | int = DEFAULT_ALGORITHM) -
     raise BadKeyError(f"no key generator for {alg.name}")  # pragma: no cover - registry is closed
 
 
-def _cert_hash(key: PrivateKey) -> hashes.HashAlgorithm | None:
+def _cert_hash(key: PrivateKey) -> hashes.SHA256 | hashes.SHA384 | None:
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return None
     if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size > 256:
@@ -282,7 +282,9 @@ def certificate_to_pem(cert: x509.Certificate) -> bytes:
 def private_key_to_pem(key: PrivateKey, password: bytes | None = None) -> bytes:
     """PKCS#8 PEM of a private key; encrypted with the best available scheme if ``password``."""
     enc: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
+        serialization.BestAvailableEncryption(password)
+        if password
+        else serialization.NoEncryption()
     )
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
 

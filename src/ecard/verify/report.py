@@ -6,6 +6,8 @@ can compare it with the person in front of them.
 
 from __future__ import annotations
 
+import unicodedata
+
 from ecard.errors import Lang
 from ecard.verify.verifier import VerificationResult
 
@@ -25,6 +27,15 @@ _LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+def _width(text: str) -> int:
+    """Terminal columns: East Asian wide and full-width characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
 def _label(key: str, lang: Lang) -> str:
     en, zh = _LABELS[key]
     return zh if lang == "zh" else en
@@ -42,7 +53,7 @@ def render_text(result: VerificationResult, lang: Lang = "en", *, reveal: bool =
             ("card_number", card.card_number),
             ("region", card.region),
             ("card_dates", f"{card.issued.isoformat()} .. {card.expires.isoformat()}"),
-            ("status", card.status.name.lower()),
+            ("status", card.status.label(lang)),
             ("issuer", result.issuer or ""),
         ]
         if result.issued_at and result.expires_at:
@@ -51,8 +62,8 @@ def render_text(result: VerificationResult, lang: Lang = "en", *, reveal: bool =
             )
         if result.kid:
             rows.append(("kid", result.kid.hex()))
-        width = max(len(_label(k, lang)) for k, _ in rows)
-        lines.extend(f"  {_label(k, lang):<{width}}  {v}" for k, v in rows)
+        width = max(_width(_label(k, lang)) for k, _ in rows)
+        lines.extend(f"  {_pad(_label(k, lang), width)}  {v}" for k, v in rows)
     else:
         lines.append(f"[{_label('invalid', lang)}] {result.message(lang)}")
         lines.append(f"  {_label('code', lang)}: {result.code.value}")

@@ -37,7 +37,6 @@ from typing import Any
 from ecard.card import Card
 from ecard.errors import (
     AlgKeyMismatchError,
-    BadImageError,
     BadInputError,
     BadSignatureError,
     CardInactiveError,
