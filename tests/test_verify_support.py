@@ -17,7 +17,9 @@ from ecard.verify.verifier import VerificationResult, Verifier
 ERROR_CLASSES = [
     cls
     for cls in vars(errors).values()
-    if isinstance(cls, type) and issubclass(cls, errors.EcardError) and cls.__name__.endswith("Error")
+    if isinstance(cls, type)
+    and issubclass(cls, errors.EcardError)
+    and cls.__name__.endswith("Error")
 ]
 
 
