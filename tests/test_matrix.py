@@ -417,6 +417,29 @@ CASES: list[Case] = [
         ),
         ErrorCode.EXPIRED,
     ),
+    # --- the card's own dates bind whatever exp says
+    (
+        "card-expired-before-exp",
+        lambda c: to_text(
+            sign1(
+                c.ds,
+                c.payload(
+                    extra={CLAIM_CARD: {**c.card.to_claim(), 7: _days(dt.date(2026, 3, 1)) - 1}}
+                ),
+            )
+        ),
+        ErrorCode.EXPIRED,
+    ),
+    (
+        "card-issued-in-future",
+        lambda c: to_text(
+            sign1(
+                c.ds,
+                c.payload(extra={CLAIM_CARD: {**c.card.to_claim(), 6: _days(dt.date(2026, 3, 3))}}),
+            )
+        ),
+        ErrorCode.NOT_YET_VALID,
+    ),
     # --- card status
     (
         "card-suspended",
@@ -429,6 +452,10 @@ CASES: list[Case] = [
         ErrorCode.CARD_INACTIVE,
     ),
 ]
+
+
+def _days(day: dt.date) -> int:
+    return (day - dt.date(1970, 1, 1)).days
 
 
 def sign1_sig(c: Ctx) -> bytes:

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from tests.conftest import T0, fixed_clock
 from tests.strategies import cards
 
-from ecard.card import Card
-from ecard.errors import ErrorCode
+from ecard.card import Card, CardStatus
+from ecard.errors import BadInputError, ErrorCode
 from ecard.formats import base45, cbor, qrtext
 from ecard.signing.issuer import Issuer
 from ecard.signing.pki import CertifiedKey
@@ -30,15 +30,27 @@ def _rejected(result: VerificationResult) -> None:
 
 @given(card=cards())
 def test_any_card_round_trips(card: Card, issuer: Issuer, verifier: Verifier) -> None:
-    issued = issuer.issue(card, exp=T0 + dt.timedelta(days=30))
-    result = verifier.verify(issued.text)
-    assert result.code is ErrorCode.OK or (
-        result.code is ErrorCode.CARD_INACTIVE and card.status.name != "ACTIVE"
-    ), result.detail
-    if result.valid:
-        assert result.card == card
-        assert result.cti == issued.cti
-        assert result.kid == issued.kid
+    """Any valid card -> issue -> verify gives the same card, judged at an instant inside both
+    the credential's and the card's validity; outside the card's dates, the right code."""
+    exp = min(T0 + dt.timedelta(days=30), card.valid_until)
+    if exp <= T0:  # the card expired before issuance: the issuer refuses
+        with pytest.raises(BadInputError):
+            issuer.issue(card, exp=T0 + dt.timedelta(days=30))
+        return
+    issued = issuer.issue(card, exp=exp)
+    when = max(T0, card.valid_from) + dt.timedelta(minutes=10)
+    result = verifier.verify(issued.text, now=when)
+    if when >= exp:  # the card starts after the credential ends
+        assert result.code is ErrorCode.EXPIRED, result.detail
+        return
+    if card.status is not CardStatus.ACTIVE:
+        assert result.code is ErrorCode.CARD_INACTIVE, result.detail
+        return
+    assert result.code is ErrorCode.OK, result.detail
+    assert result.card == card
+    assert (result.cti, result.kid) == (issued.cti, issued.kid)
+    if card.valid_from > T0 + dt.timedelta(minutes=10):
+        assert verifier.verify(issued.text, now=T0).code is ErrorCode.NOT_YET_VALID
 
 
 @pytest.mark.parametrize("alg", ["ES256", "ES384", "EdDSA", "PS256"])

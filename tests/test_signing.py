@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from tests.conftest import T0, fixed_clock
 
-from ecard.card import Card
+from ecard.card import Card, day_start
 from ecard.errors import (
     AlgKeyMismatchError,
     BadCertificateError,
@@ -26,7 +26,7 @@ from ecard.formats import cbor
 from ecard.formats.cwt import decode_claims
 from ecard.signing import algorithms as algs
 from ecard.signing.cose import kid_for_certificate, parse_sign1, sig_structure
-from ecard.signing.issuer import Issuer, end_of_day
+from ecard.signing.issuer import Issuer
 from ecard.signing.pki import (
     ECARD_SIGNING_EKU,
     CertifiedKey,
@@ -225,10 +225,14 @@ def test_issuer_default_expiry_is_clamped(ds: CertifiedKey, card: Card) -> None:
     )
     assert short.issue(card).exp == T0 + dt.timedelta(days=1)
     soon = card.model_copy(update={"expires": dt.date(2026, 3, 10)})
-    assert Issuer(ds.signer(), ds.certificate, clock=fixed_clock(T0)).issue(soon).exp == end_of_day(
-        dt.date(2026, 3, 10)
+    assert Issuer(ds.signer(), ds.certificate, clock=fixed_clock(T0)).issue(soon).exp == day_start(
+        dt.date(2026, 3, 11)
     )
-    assert end_of_day(dt.date(2026, 3, 10)) == dt.datetime(2026, 3, 10, 16, 0, tzinfo=dt.UTC)
+    assert soon.valid_until == dt.datetime(2026, 3, 10, 16, 0, tzinfo=dt.UTC)
+    with pytest.raises(BadInputError):  # an explicit exp may not outlive the card
+        Issuer(ds.signer(), ds.certificate, clock=fixed_clock(T0)).issue(
+            soon, exp=dt.datetime(2026, 3, 12, tzinfo=dt.UTC)
+        )
 
 
 def test_issuer_claims_content(issuer: Issuer, card: Card) -> None:

@@ -16,7 +16,7 @@ the model can be logged without leaking the holder's name or citizen ID number.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from enum import IntEnum
 from types import MappingProxyType
 from typing import Annotated, Any, Final, Literal
@@ -47,7 +47,15 @@ from ecard.identifiers import (
     normalize_region_code,
 )
 
-__all__ = ["CLAIM_KEYS", "Card", "CardStatus", "Holder"]
+__all__ = ["CHINA_TZ", "CLAIM_KEYS", "Card", "CardStatus", "Holder", "day_start"]
+
+#: Card dates are calendar dates in China Standard Time (UTC+8).
+CHINA_TZ: Final = timezone(timedelta(hours=8), "CST")
+
+
+def day_start(day: date) -> datetime:
+    """Midnight at the start of ``day`` in China Standard Time, as an aware UTC datetime."""
+    return datetime.combine(day, time(0, 0), CHINA_TZ).astimezone(UTC)
 
 
 class CardStatus(IntEnum):
@@ -275,6 +283,16 @@ class Card(BaseModel):
         if issued is not None and value <= issued:
             raise ValueError("expires (date of expiry) must be after issued (date of issue)")
         return value
+
+    @property
+    def valid_from(self) -> datetime:
+        """The instant the card becomes valid: the start of ``issued``, China time."""
+        return day_start(self.issued)
+
+    @property
+    def valid_until(self) -> datetime:
+        """The instant the card stops being valid: the end of ``expires``, China time."""
+        return day_start(self.expires + timedelta(days=1))
 
     def masked(self) -> dict[str, str]:
         """Display strings, with the name, social security number and card number masked."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from cryptography import x509
@@ -33,16 +33,9 @@ from ecard.signing.cose import build_sign1, kid_for_certificate
 from ecard.signing.pki import signing_unfitness
 from ecard.signing.signers import Signer
 
-#: Card dates are calendar dates in China Standard Time.
-CHINA_TZ: Final = timezone(timedelta(hours=8), "CST")
 #: Default size of a random credential id (64 bits): per document signer, 10 million
 #: credentials collide with probability below 3e-6; raise it for larger volumes.
 DEFAULT_CTI_SIZE: Final = 8
-
-
-def end_of_day(day: date) -> datetime:
-    """The instant a card dated ``day`` stops being valid: the next midnight, China time."""
-    return datetime.combine(day + timedelta(days=1), time(0, 0), CHINA_TZ).astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -131,7 +124,8 @@ class Issuer:
         """Sign ``card``; returns the credential with its QR text.
 
         ``iat`` defaults to now; ``exp`` to the card's expiry (end of that day, China time),
-        shortened by ``validity`` and by the certificate's ``notAfter``. Raises
+        shortened by ``validity`` and by the certificate's ``notAfter``. An explicit ``exp``
+        may not pass either the card's expiry or the certificate's ``notAfter``. Raises
         :class:`~ecard.errors.BadInputError` if the result would be empty (``exp <= iat``),
         :class:`~ecard.errors.BadCertificateError` if the certificate is not valid at ``iat``.
         """
@@ -149,8 +143,10 @@ class Issuer:
             expires = _utc(exp, "exp")
             if expires > cert.not_valid_after_utc:
                 raise BadInputError("exp is after the signer certificate's notAfter")
+            if expires > card.valid_until:
+                raise BadInputError("exp is after the end of the card's expiry date")
         else:
-            expires = min(end_of_day(card.expires), cert.not_valid_after_utc)
+            expires = min(card.valid_until, cert.not_valid_after_utc)
             if self.validity is not None:
                 expires = min(expires, issued + self.validity)
         expires = expires.replace(microsecond=0)
@@ -186,4 +182,4 @@ class Issuer:
         )
 
 
-__all__ = ["CHINA_TZ", "DEFAULT_CTI_SIZE", "IssuedCard", "Issuer", "end_of_day"]
+__all__ = ["DEFAULT_CTI_SIZE", "IssuedCard", "Issuer"]

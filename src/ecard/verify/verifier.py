@@ -251,6 +251,12 @@ class Verifier:
             raise NotYetValidError(f"not before {_iso(claims.nbf)}, now {_iso(t)}")
         if t - skew >= claims.exp:
             raise ExpiredError(f"expired at {claims.expires_at.isoformat()}, now {_iso(t)}")
+        # the card's own dates bind too, whatever exp an issuer wrote
+        card = claims.card
+        if t - skew >= card.valid_until.timestamp():
+            raise ExpiredError(f"card expired on {card.expires.isoformat()} (China time)")
+        if t + skew < card.valid_from.timestamp():
+            raise NotYetValidError(f"card valid from {card.issued.isoformat()} (China time)")
 
     @staticmethod
     def _failure(code: ErrorCode, detail: str, progress: _Progress) -> VerificationResult:
