@@ -16,7 +16,7 @@ the model can be logged without leaking the holder's name or citizen ID number.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from enum import IntEnum
 from types import MappingProxyType
 from typing import Annotated, Any, Final, Literal
@@ -47,15 +47,31 @@ from ecard.identifiers import (
     normalize_region_code,
 )
 
-__all__ = ["CHINA_TZ", "CLAIM_KEYS", "Card", "CardStatus", "Holder", "day_start"]
+__all__ = [
+    "CHINA_TZ",
+    "CLAIM_KEYS",
+    "Card",
+    "CardStatus",
+    "Holder",
+    "day_start",
+    "day_start_timestamp",
+]
 
 #: Card dates are calendar dates in China Standard Time (UTC+8).
 CHINA_TZ: Final = timezone(timedelta(hours=8), "CST")
 
 
+_UNIX_EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
+
+
+def day_start_timestamp(day: date) -> int:
+    """Seconds since the Unix epoch at midnight starting ``day`` in China Standard Time."""
+    return (day.toordinal() - _UNIX_EPOCH_ORDINAL) * 86400 - 8 * 3600
+
+
 def day_start(day: date) -> datetime:
     """Midnight at the start of ``day`` in China Standard Time, as an aware UTC datetime."""
-    return datetime.combine(day, time(0, 0), CHINA_TZ).astimezone(UTC)
+    return datetime.fromtimestamp(day_start_timestamp(day), UTC)
 
 
 class CardStatus(IntEnum):

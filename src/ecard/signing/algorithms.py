@@ -15,6 +15,7 @@ signature for Ed25519, and the modulus-sized signature for RSASSA-PSS (RFC 8230)
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from typing import Any, Final
 
 from cryptography import x509
@@ -30,6 +31,9 @@ from ecard.errors import AlgKeyMismatchError, BadCertificateError, UnsupportedAl
 
 #: Public key types the registry can verify with.
 PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
+
+#: A verification function bound to one public key: ``(signature, data) -> bool``.
+BoundVerifier = Callable[[bytes, bytes], bool]
 
 #: Smallest RSA modulus accepted for PS256.
 MIN_RSA_BITS: Final = 2048
@@ -59,9 +63,18 @@ class Algorithm(abc.ABC):
     def accepts_key(self, key: object) -> bool:
         """True if ``key`` (public or private) has the type and size this algorithm needs."""
 
-    @abc.abstractmethod
     def verify(self, public_key: PublicKey, signature: bytes, data: bytes) -> bool:
         """Check a COSE-form ``signature`` over ``data``; ``False`` if it does not verify."""
+        return self.bind(public_key)(signature, data)
+
+    @abc.abstractmethod
+    def bind(self, public_key: PublicKey) -> BoundVerifier:
+        """Check once that ``public_key`` fits (else :class:`AlgKeyMismatchError`) and return a
+        function ``(signature, data) -> bool`` verifying with it.
+
+        Verifiers bind each trusted key when it is loaded, so the per-scan path does no type
+        checks.
+        """
 
     @abc.abstractmethod
     def sign(self, private_key: Any, data: bytes) -> bytes:
@@ -109,23 +122,28 @@ class EcdsaAlgorithm(Algorithm):
             and key.curve.name == self.curve.name
         )
 
-    def verify(self, public_key: PublicKey, signature: bytes, data: bytes) -> bool:
-        if not isinstance(public_key, ec.EllipticCurvePublicKey) or (
-            public_key.curve.name != self.curve.name
-        ):
-            self.require_key(public_key)
-        if len(signature) != self.signature_size:
-            return False
-        n = self._coord
-        der = encode_dss_signature(
-            int.from_bytes(signature[:n], "big"), int.from_bytes(signature[n:], "big")
-        )
+    def bind(self, public_key: PublicKey) -> BoundVerifier:
+        self.require_key(public_key)
         assert isinstance(public_key, ec.EllipticCurvePublicKey)
-        try:
-            public_key.verify(der, data, self._ecdsa)
-        except InvalidSignature:
-            return False
-        return True
+        size, n, ecdsa, key_verify = (
+            self.signature_size,
+            self._coord,
+            self._ecdsa,
+            public_key.verify,
+        )
+        from_bytes = int.from_bytes
+
+        def verify(signature: bytes, data: bytes) -> bool:
+            if len(signature) != size:
+                return False
+            r, s = from_bytes(signature[:n], "big"), from_bytes(signature[n:], "big")
+            try:
+                key_verify(encode_dss_signature(r, s), data, ecdsa)
+            except InvalidSignature:
+                return False
+            return True
+
+        return verify
 
     def sign(self, private_key: Any, data: bytes) -> bytes:
         self.require_key(private_key)
@@ -150,16 +168,21 @@ class EdDsaAlgorithm(Algorithm):
     def accepts_key(self, key: object) -> bool:
         return isinstance(key, ed25519.Ed25519PublicKey | ed25519.Ed25519PrivateKey)
 
-    def verify(self, public_key: PublicKey, signature: bytes, data: bytes) -> bool:
-        if not isinstance(public_key, ed25519.Ed25519PublicKey):
-            self.require_key(public_key)
-        if len(signature) != 64:
-            return False
-        try:
-            public_key.verify(signature, data)  # type: ignore[call-arg]
-        except InvalidSignature:
-            return False
-        return True
+    def bind(self, public_key: PublicKey) -> BoundVerifier:
+        self.require_key(public_key)
+        assert isinstance(public_key, ed25519.Ed25519PublicKey)
+        key_verify = public_key.verify
+
+        def verify(signature: bytes, data: bytes) -> bool:
+            if len(signature) != 64:
+                return False
+            try:
+                key_verify(signature, data)
+            except InvalidSignature:
+                return False
+            return True
+
+        return verify
 
     def sign(self, private_key: Any, data: bytes) -> bytes:
         self.require_key(private_key)
@@ -185,17 +208,26 @@ class RsaPssAlgorithm(Algorithm):
             isinstance(key, rsa.RSAPublicKey | rsa.RSAPrivateKey) and key.key_size >= MIN_RSA_BITS
         )
 
-    def verify(self, public_key: PublicKey, signature: bytes, data: bytes) -> bool:
-        if not self.accepts_key(public_key):
-            self.require_key(public_key)
+    def bind(self, public_key: PublicKey) -> BoundVerifier:
+        self.require_key(public_key)
         assert isinstance(public_key, rsa.RSAPublicKey)
-        if len(signature) != (public_key.key_size + 7) // 8:
-            return False
-        try:
-            public_key.verify(signature, data, self._pss, self._hash)
-        except InvalidSignature:
-            return False
-        return True
+        size, pss, hash_alg, key_verify = (
+            (public_key.key_size + 7) // 8,
+            self._pss,
+            self._hash,
+            public_key.verify,
+        )
+
+        def verify(signature: bytes, data: bytes) -> bool:
+            if len(signature) != size:
+                return False
+            try:
+                key_verify(signature, data, pss, hash_alg)
+            except InvalidSignature:
+                return False
+            return True
+
+        return verify
 
     def sign(self, private_key: Any, data: bytes) -> bytes:
         self.require_key(private_key)
@@ -264,6 +296,7 @@ __all__ = [
     "MIN_RSA_BITS",
     "PS256",
     "Algorithm",
+    "BoundVerifier",
     "EcdsaAlgorithm",
     "EdDsaAlgorithm",
     "PublicKey",

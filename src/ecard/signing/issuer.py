@@ -15,6 +15,7 @@ True
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,7 @@ from typing import Final
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from ecard.card import Card
+from ecard.card import Card, day_start_timestamp
 from ecard.errors import BadCertificateError, BadInputError, BadKeyError
 from ecard.formats import qrtext
 from ecard.formats.cwt import MAX_CTI, MIN_CTI, Claims, encode_claims
@@ -61,6 +62,10 @@ class IssuedCard:
     def qr_version(self, level: ErrorLevel = "Q") -> int:
         """The QR version (1..40) the text needs at ``level``."""
         return qr_version(self.text, level)
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat()
 
 
 def _utc(value: datetime, name: str) -> datetime:
@@ -110,8 +115,12 @@ class Issuer:
         self.kid = kid_for_certificate(certificate)
         self.iss = iss
         self.validity = validity
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._validity = None if validity is None else int(validity.total_seconds())
+        self._clock = clock
         self._cti_size = cti_size
+        # certificate times are whole seconds; read them once
+        self._not_before = int(certificate.not_valid_before_utc.timestamp())
+        self._not_after = int(certificate.not_valid_after_utc.timestamp())
 
     def issue(
         self,
@@ -131,48 +140,44 @@ class Issuer:
         """
         if not isinstance(card, Card):
             raise BadInputError("card must be an ecard.Card")
-        issued = _utc(iat, "iat") if iat is not None else _utc(self._clock(), "clock")
-        issued = issued.replace(microsecond=0)
-        cert = self.certificate
-        if not cert.not_valid_before_utc <= issued <= cert.not_valid_after_utc:
+        if iat is not None:
+            issued = int(_utc(iat, "iat").timestamp())
+        elif self._clock is None:
+            issued = int(time.time())
+        else:
+            issued = int(_utc(self._clock(), "clock").timestamp())
+        if not self._not_before <= issued <= self._not_after:
             raise BadCertificateError(
-                f"signer certificate is not valid at {issued.isoformat()} "
-                f"({cert.not_valid_before_utc.isoformat()} .. {cert.not_valid_after_utc.isoformat()})"
+                f"signer certificate is not valid at {_iso(issued)} "
+                f"({_iso(self._not_before)} .. {_iso(self._not_after)})"
             )
+        card_end = day_start_timestamp(card.expires) + 86400
         if exp is not None:
-            expires = _utc(exp, "exp")
-            if expires > cert.not_valid_after_utc:
+            expires = int(_utc(exp, "exp").timestamp())
+            if expires > self._not_after:
                 raise BadInputError("exp is after the signer certificate's notAfter")
-            if expires > card.valid_until:
+            if expires > card_end:
                 raise BadInputError("exp is after the end of the card's expiry date")
         else:
-            expires = min(card.valid_until, cert.not_valid_after_utc)
-            if self.validity is not None:
-                expires = min(expires, issued + self.validity)
-        expires = expires.replace(microsecond=0)
+            expires = min(card_end, self._not_after)
+            if self._validity is not None:
+                expires = min(expires, issued + self._validity)
         if expires <= issued:
             raise BadInputError(
-                f"credential would expire ({expires.isoformat()}) before it is issued "
-                f"({issued.isoformat()}): the card or the signer certificate has expired"
+                f"credential would expire ({_iso(expires)}) before it is issued "
+                f"({_iso(issued)}): the card or the signer certificate has expired"
             )
         cti = os.urandom(self._cti_size) if cti is None else cti
-        claims = Claims(
-            iss=self.iss,
-            iat=int(issued.timestamp()),
-            exp=int(expires.timestamp()),
-            cti=cti,
-            card=card,
-        )
-        payload = encode_claims(claims)
-        cose = build_sign1(payload, self.signer, self.kid)
+        claims = Claims(iss=self.iss, iat=issued, exp=expires, cti=cti, card=card)
+        cose = build_sign1(encode_claims(claims), self.signer, self.kid)
         return IssuedCard(
             card=card,
             cose=cose,
             text=qrtext.encode(cose),
             kid=self.kid,
             cti=cti,
-            iat=issued,
-            exp=expires,
+            iat=datetime.fromtimestamp(issued, UTC),
+            exp=datetime.fromtimestamp(expires, UTC),
         )
 
     def __repr__(self) -> str:

@@ -14,17 +14,23 @@ Looking a ``kid`` up during verification is a dictionary access.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from ecard.errors import BadCertificateError, EcardError
-from ecard.signing.algorithms import PublicKey, certificate_public_key
+from ecard.signing.algorithms import (
+    ALGORITHMS,
+    BoundVerifier,
+    PublicKey,
+    certificate_public_key,
+)
 from ecard.signing.cose import kid_for_certificate
 from ecard.signing.pki import load_certificates, signing_unfitness
 
@@ -49,18 +55,30 @@ class TrustedIssuer:
     not_before: datetime
     not_after: datetime
     unfit: str | None
+    #: Verification functions for this key, by COSE algorithm id (only algorithms it fits).
+    verifiers: Mapping[int, BoundVerifier]
+    #: ``not_before`` / ``not_after`` as integer seconds since the epoch.
+    not_before_ts: int
+    not_after_ts: int
 
     @classmethod
     def from_certificate(cls, cert: x509.Certificate) -> TrustedIssuer:
         """Prepare ``cert``; :class:`~ecard.errors.BadCertificateError` if its key is unusable."""
+        key = certificate_public_key(cert)
+        not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
         return cls(
             kid=kid_for_certificate(cert),
             certificate=cert,
-            public_key=certificate_public_key(cert),
+            public_key=key,
             subject=cert.subject.rfc4514_string(),
-            not_before=cert.not_valid_before_utc,
-            not_after=cert.not_valid_after_utc,
+            not_before=not_before,
+            not_after=not_after,
             unfit=signing_unfitness(cert),
+            verifiers=MappingProxyType(
+                {a.cose_id: a.bind(key) for a in ALGORITHMS.values() if a.accepts_key(key)}
+            ),
+            not_before_ts=int(not_before.timestamp()),
+            not_after_ts=int(not_after.timestamp()),
         )
 
 

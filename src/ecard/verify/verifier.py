@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ecard.card import Card
+from ecard.card import Card, day_start_timestamp
 from ecard.errors import (
     AlgKeyMismatchError,
     BadInputError,
@@ -54,7 +55,7 @@ from ecard.formats import qrtext
 from ecard.formats.cwt import Claims, decode_claims
 from ecard.signing.algorithms import ALGORITHMS, Algorithm
 from ecard.signing.cose import Sign1Message, parse_sign1
-from ecard.verify.policy import Policy
+from ecard.verify.policy import Policy, system_clock
 from ecard.verify.trust import TrustedIssuer, TrustStore
 
 
@@ -213,37 +214,46 @@ class Verifier:
         if not candidates:
             raise UnknownKidError(f"kid {msg.kid.hex()} is not trusted")
         tbs = msg.to_be_signed()
-        fitting = [c for c in candidates if alg.accepts_key(c.public_key)]
-        if not fitting:
+        fitted = False
+        for entry in candidates:
+            check = entry.verifiers.get(alg.cose_id)
+            if check is None:
+                continue
+            fitted = True
+            if check(msg.signature, tbs):
+                return entry
+        if not fitted:
             raise AlgKeyMismatchError(
                 f"{alg.name} does not fit the issuer key of kid {msg.kid.hex()}"
             )
-        for entry in fitting:
-            if alg.verify(entry.public_key, msg.signature, tbs):
-                return entry
         raise BadSignatureError(f"signature does not verify under kid {msg.kid.hex()}")
 
     @staticmethod
     def _check_certificate(entry: TrustedIssuer, claims: Claims) -> None:
         if entry.unfit:
             raise IssuerCertInvalidError(entry.unfit)
-        iat = claims.issued_at
-        if not entry.not_before <= iat <= entry.not_after:
+        if not entry.not_before_ts <= claims.iat <= entry.not_after_ts:
             raise IssuerCertInvalidError(
-                f"certificate not valid at iat {iat.isoformat()} "
+                f"certificate not valid at iat {claims.issued_at.isoformat()} "
                 f"({entry.not_before.isoformat()} .. {entry.not_after.isoformat()})"
             )
-        if claims.expires_at > entry.not_after:
+        if claims.exp > entry.not_after_ts:
             raise IssuerCertInvalidError(
                 f"credential exp {claims.expires_at.isoformat()} is after the certificate's "
                 f"notAfter {entry.not_after.isoformat()}"
             )
 
-    def _check_time(self, claims: Claims, now: datetime | None) -> None:
-        current = now if now is not None else self.policy.clock()
-        if current.tzinfo is None:
+    def _now(self, now: datetime | None) -> float:
+        if now is None:
+            if self.policy.clock is system_clock:
+                return time.time()
+            now = self.policy.clock()
+        if now.tzinfo is None:
             raise BadInputError("the verifier's clock must return an aware datetime")
-        t = current.timestamp()
+        return now.timestamp()
+
+    def _check_time(self, claims: Claims, now: datetime | None) -> None:
+        t = self._now(now)
         skew = self._skew
         if t + skew < claims.iat:
             raise NotYetValidError(f"issued at {claims.issued_at.isoformat()}, now {_iso(t)}")
@@ -253,9 +263,9 @@ class Verifier:
             raise ExpiredError(f"expired at {claims.expires_at.isoformat()}, now {_iso(t)}")
         # the card's own dates bind too, whatever exp an issuer wrote
         card = claims.card
-        if t - skew >= card.valid_until.timestamp():
+        if t - skew >= day_start_timestamp(card.expires) + 86400:
             raise ExpiredError(f"card expired on {card.expires.isoformat()} (China time)")
-        if t + skew < card.valid_from.timestamp():
+        if t + skew < day_start_timestamp(card.issued):
             raise NotYetValidError(f"card valid from {card.issued.isoformat()} (China time)")
 
     @staticmethod
