@@ -364,3 +364,215 @@ def test_inspect_is_labelled_unverified(demo_dir: Path) -> None:
     assert info["alg"] == -7 and len(info["kid"]) == 16
     bad = run(["inspect", "EC1:%%%"])
     assert bad.returncode == 1 and "[BAD_BASE45]" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_trust_lifecycle_from_the_command_line(tmp_path: Path, demo_dir: Path) -> None:
+    """Pilot PKI, signed trust list with scope, CRLs, verification with rollback state,
+    revocation: all through `ecard`, as docs/trust.md describes."""
+    d = tmp_path
+
+    def ok(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        proc = run(args, stdin=stdin)
+        assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
+        return proc
+
+    ok(["pki", "root", "--out", str(d), "--cn", "Pilot Root"])
+    ok(
+        [
+            "pki",
+            "ca",
+            "--out",
+            str(d),
+            "--cn",
+            "Beijing CA",
+            "--ca-cert",
+            str(d / "root-cert.pem"),
+            "--ca-key",
+            str(d / "root-key.pem"),
+        ]
+    )
+    ok(
+        [
+            "pki",
+            "signer",
+            "--out",
+            str(d),
+            "--cn",
+            "Beijing Signer",
+            "--ca-cert",
+            str(d / "ca-cert.pem"),
+            "--ca-key",
+            str(d / "ca-key.pem"),
+        ]
+    )
+    ok(
+        [
+            "pki",
+            "list-signer",
+            "--out",
+            str(d),
+            "--cn",
+            "List Signer",
+            "--ca-cert",
+            str(d / "root-cert.pem"),
+            "--ca-key",
+            str(d / "root-key.pem"),
+        ]
+    )
+    ok(
+        [
+            "pki",
+            "crl",
+            "--out",
+            str(d / "root.crl"),
+            "--ca-cert",
+            str(d / "root-cert.pem"),
+            "--ca-key",
+            str(d / "root-key.pem"),
+        ]
+    )
+    ok(
+        [
+            "pki",
+            "crl",
+            "--out",
+            str(d / "ca.crl"),
+            "--ca-cert",
+            str(d / "ca-cert.pem"),
+            "--ca-key",
+            str(d / "ca-key.pem"),
+        ]
+    )
+    ok(
+        [
+            "trust",
+            "build",
+            "--out",
+            str(d / "manifest.json"),
+            "--chain",
+            str(d / "ca-cert.pem"),
+            "--region",
+            "110000",
+            str(d / "signer-cert.pem"),
+        ]
+    )
+    manifest = json.loads((d / "manifest.json").read_text())
+    assert manifest["signers"][0]["regions"] == ["110000"]
+    ok(
+        [
+            "trust",
+            "sign",
+            "--key",
+            str(d / "list-signer-key.pem"),
+            "--cert",
+            str(d / "list-signer-cert.pem"),
+            "--out",
+            str(d / "v1.ectl"),
+            str(d / "manifest.json"),
+        ]
+    )
+    lists = [
+        "--root",
+        str(d / "root-cert.pem"),
+        "--crl",
+        str(d / "root.crl"),
+        "--crl",
+        str(d / "ca.crl"),
+        "--state",
+        str(d / "state.json"),
+    ]
+    shown = json.loads(ok(["trust", "show", str(d / "v1.ectl")]).stdout)
+    assert shown["sequence"] == 1 and "UNVERIFIED" in shown["WARNING"]
+    assert "usable" in ok(["trust", "verify", *lists, str(d / "v1.ectl")]).stdout
+
+    text = ok(
+        [
+            "issue",
+            "--key",
+            str(d / "signer-key.pem"),
+            "--cert",
+            str(d / "signer-cert.pem"),
+            str(demo_dir / "card.json"),
+        ]
+    ).stdout.strip()
+    verify = ["verify", "--json", "--trust-list", str(d / "v1.ectl"), *lists]
+    assert json.loads(ok([*verify, text]).stdout)["code"] == "OK"
+
+    # a card for another province signed by the Beijing signer: not authorised
+    gd = Card.model_validate_json((demo_dir / "card.json").read_text()).model_copy(
+        update={"region": "440304"}
+    )
+    (d / "gd.json").write_text(gd.model_dump_json())
+    gd_text = ok(
+        [
+            "issue",
+            "--key",
+            str(d / "signer-key.pem"),
+            "--cert",
+            str(d / "signer-cert.pem"),
+            str(d / "gd.json"),
+        ]
+    ).stdout.strip()
+    assert json.loads(run([*verify, gd_text]).stdout)["code"] == "ISSUER_NOT_AUTHORISED"
+
+    # revoke the first card: a signed revocation list, then REVOKED at the counter
+    ok(
+        [
+            "revoke",
+            "--text",
+            text,
+            "--key",
+            str(d / "list-signer-key.pem"),
+            "--cert",
+            str(d / "list-signer-cert.pem"),
+            "--out",
+            str(d / "r1.ecrl"),
+        ]
+    )
+    revoked = run([*verify, "--revocation-list", str(d / "r1.ecrl"), text])
+    assert revoked.returncode == 1 and json.loads(revoked.stdout)["code"] == "REVOKED"
+
+    # a newer trust list is accepted; going back to the older one is refused
+    manifest["sequence"] = 2
+    (d / "manifest.json").write_text(json.dumps(manifest))
+    ok(
+        [
+            "trust",
+            "sign",
+            "--key",
+            str(d / "list-signer-key.pem"),
+            "--cert",
+            str(d / "list-signer-cert.pem"),
+            "--out",
+            str(d / "v2.ectl"),
+            str(d / "manifest.json"),
+        ]
+    )
+    ok(["trust", "verify", *lists, str(d / "v2.ectl")])
+    back = run(["trust", "verify", *lists, str(d / "v1.ectl")])
+    assert (
+        back.returncode == 1 and "[LIST_ROLLBACK]" in back.stderr and "Traceback" not in back.stderr
+    )
+
+    # the signer's certificate revoked by its CA: the path no longer covers new cards
+    ok(
+        [
+            "pki",
+            "crl",
+            "--out",
+            str(d / "ca.crl"),
+            "--number",
+            "2",
+            "--revoke",
+            str(d / "signer-cert.pem"),
+            "--revoked-at",
+            "2020-01-01T00:00:00Z",
+            "--ca-cert",
+            str(d / "ca-cert.pem"),
+            "--ca-key",
+            str(d / "ca-key.pem"),
+        ]
+    )
+    verify_v2 = ["verify", "--json", "--trust-list", str(d / "v2.ectl"), *lists]
+    out = json.loads(run([*verify_v2, text]).stdout)
+    assert out["code"] == "ISSUER_CERT_INVALID" and "revoked" in out["message"], out

@@ -17,29 +17,42 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from cryptography import x509
+
 from ecard.card import Card, Holder
-from ecard.errors import BadInputError, EcardError, Lang
+from ecard.errors import BadInputError, BadListError, EcardError, Lang
 from ecard.formats import qrtext
+from ecard.formats.cwt import decode_claims
+from ecard.formats.lists import MAX_LIST_SIZE, REVOCATION_LIST, TRUST_LIST, decode_list
+from ecard.formats.trustlist import TrustListEntry, decode_trust_body
 from ecard.signing.algorithms import ALGORITHMS, get_algorithm
-from ecard.signing.cose import parse_sign1
+from ecard.signing.cose import kid_for_certificate, parse_sign1
+from ecard.signing.crl import create_crl, crl_to_pem, load_crl_file
 from ecard.signing.issuer import Issuer
 from ecard.signing.pki import (
     CertifiedKey,
     certificate_to_pem,
     create_document_signer,
     create_issuing_ca,
+    create_list_signer,
     create_root_ca,
     load_certificate_file,
+    load_certificates,
     private_key_to_pem,
 )
+from ecard.signing.revocation import revoke
 from ecard.signing.signers import KeySigner, load_private_key_file
+from ecard.signing.trustlist import sign_trust_list
+from ecard.verify.lists import ListState
+from ecard.verify.paths import PathValidator
 from ecard.verify.policy import Policy
 from ecard.verify.report import render_text
+from ecard.verify.revocation import RevocationList
 from ecard.verify.trust import TrustStore
 from ecard.verify.verifier import VerificationResult, Verifier
 
@@ -200,15 +213,55 @@ def _stdin_lines() -> Iterable[str]:
             yield text
 
 
+def _validator(args: argparse.Namespace) -> PathValidator | None:
+    if not args.root:
+        return None
+    roots = [c for path in args.root for c in load_certificate_file(path)]
+    crls = [crl for path in (args.crl or []) for crl in load_crl_file(path)]
+    return PathValidator(roots, crls=crls, revocation="require" if crls else "off")
+
+
+def _state(args: argparse.Namespace) -> ListState | None:
+    return ListState(args.state) if args.state else None
+
+
+def _load_verifier(args: argparse.Namespace) -> Verifier:
+    validator = _validator(args)
+    state = _state(args)
+    if args.trust_list:
+        assert validator is not None
+        trust = TrustStore.from_trust_list(
+            _read_text(args.trust_list), validator=validator, state=state
+        )
+    else:
+        trust = TrustStore.from_paths(args.trust, validator=validator)
+    revocations = None
+    if args.revocation_list:
+        assert validator is not None
+        revocations = RevocationList.load(
+            _read_text(args.revocation_list), validator=validator, state=state
+        )
+    return Verifier(trust, Policy(), revocations=revocations)
+
+
+def _usage(message: str) -> int:
+    print(f"ecard: usage error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
-    trust = TrustStore.from_paths(args.trust)
-    verifier = Verifier(trust, Policy())
+    if not args.trust and not args.trust_list:
+        return _usage("give --trust PATH or --trust-list FILE")
+    if args.trust and args.trust_list:
+        return _usage("give either --trust or --trust-list, not both")
+    if (args.trust_list or args.revocation_list) and not args.root:
+        return _usage("--trust-list and --revocation-list need --root (the trust anchor)")
+    verifier = _load_verifier(args)
     now: datetime | None = args.now
     results_ok = True
     if args.image:
         if args.text is not None:
-            print("ecard: usage error: give either TEXT or --image, not both", file=sys.stderr)
-            return EXIT_USAGE
+            return _usage("give either TEXT or --image, not both")
         for image in args.image:
             for result in verifier.verify_image(image, now=now):
                 results_ok &= result.valid
@@ -261,6 +314,210 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- trust lists ------------------------------------------------------------------------------
+
+
+def _iso_or_none(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _pem(cert: x509.Certificate) -> str:
+    return certificate_to_pem(cert).decode()
+
+
+def _manifest_entry(entry: TrustListEntry) -> dict[str, Any]:
+    return {
+        "subject": entry.certificate.subject.rfc4514_string(),
+        "kid": kid_for_certificate(entry.certificate).hex(),
+        "certificate": _pem(entry.certificate),
+        "chain": [_pem(c) for c in entry.chain],
+        "regions": None if entry.regions is None else sorted(entry.regions),
+        "spec_versions": None if entry.spec_versions is None else sorted(entry.spec_versions),
+        "retired_at": _iso_or_none(entry.retired_at),
+        "compromised_at": _iso_or_none(entry.compromised_at),
+    }
+
+
+def _entry_from_manifest(item: dict[str, Any]) -> TrustListEntry:
+    def when(key: str) -> datetime | None:
+        value = item.get(key)
+        return None if value is None else _parse_now(str(value))
+
+    try:
+        regions, specs = item.get("regions"), item.get("spec_versions")
+        return TrustListEntry(
+            certificate=load_certificates(str(item["certificate"]).encode())[0],
+            chain=tuple(
+                c for pem in item.get("chain", []) for c in load_certificates(pem.encode())
+            ),
+            regions=None if regions is None else frozenset(regions),
+            spec_versions=None if specs is None else frozenset(specs),
+            retired_at=when("retired_at"),
+            compromised_at=when("compromised_at"),
+        )
+    except (KeyError, TypeError, AttributeError, argparse.ArgumentTypeError) as exc:
+        raise BadInputError(f"manifest entry is malformed: {exc}") from None
+
+
+def cmd_trust_build(args: argparse.Namespace) -> int:
+    chain = tuple(c for path in (args.chain or []) for c in load_certificate_file(path))
+    entries = [
+        TrustListEntry(
+            certificate=cert,
+            chain=chain,
+            regions=frozenset(args.region) if args.region else None,
+            spec_versions=frozenset(args.spec_version) if args.spec_version else None,
+        )
+        for path in args.certs
+        for cert in load_certificate_file(path)
+    ]
+    manifest = {
+        "sequence": args.sequence,
+        "next_update_days": args.next_update_days,
+        "signers": [_manifest_entry(e) for e in entries],
+    }
+    _write(Path(args.out), json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    print(
+        f"wrote {args.out}: {len(entries)} signer(s), sequence {args.sequence}; edit scope, "
+        "retired_at and compromised_at there, then `ecard trust sign`"
+    )
+    return EXIT_OK
+
+
+def cmd_trust_sign(args: argparse.Namespace) -> int:
+    try:
+        manifest = json.loads(_read_text(args.manifest))
+        sequence = int(manifest["sequence"])
+        days = int(manifest.get("next_update_days", 7))
+        items = list(manifest["signers"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BadInputError(f"{args.manifest}: not a trust-list manifest ({exc})") from None
+    entries = [_entry_from_manifest(item) for item in items]
+    signer = KeySigner.from_file(args.key, password=_password(args.key_password_env))
+    certs = load_certificate_file(args.cert)
+    chain = [c for path in (args.chain or []) for c in load_certificate_file(path)]
+    now = datetime.now(UTC).replace(microsecond=0)
+    data = sign_trust_list(
+        entries,
+        sequence=sequence,
+        issued_at=now,
+        next_update=now + timedelta(days=days),
+        signer=signer,
+        certificate=certs[0],
+        chain=[*certs[1:], *chain],
+    )
+    _write(Path(args.out), data)
+    print(
+        f"wrote {args.out}: trust list sequence {sequence}, {len(entries)} signer(s), "
+        f"{len(data)} bytes, next update {(now + timedelta(days=days)).isoformat()}"
+    )
+    return EXIT_OK
+
+
+def _show_list(data: bytes) -> dict[str, Any]:
+    msg = parse_sign1(data, max_size=MAX_LIST_SIZE)
+    for list_type in (TRUST_LIST, REVOCATION_LIST):
+        try:
+            info, body = decode_list(msg.payload, list_type)
+            break
+        except BadListError:
+            continue
+    else:
+        raise BadListError("neither a trust list nor a revocation list")
+    out: dict[str, Any] = {
+        "WARNING": "UNVERIFIED: use `ecard trust verify --root ...` to authenticate",
+        "type": info.type,
+        "sequence": info.sequence,
+        "issued_at": datetime.fromtimestamp(info.issued_at, UTC).isoformat(),
+        "next_update": datetime.fromtimestamp(info.next_update, UTC).isoformat(),
+    }
+    if info.type == TRUST_LIST:
+        out["signers"] = [_manifest_entry(e) for e in decode_trust_body(body)]
+        for signer in out["signers"]:
+            signer.pop("certificate")
+            signer.pop("chain")
+    return out
+
+
+def cmd_trust_show(args: argparse.Namespace) -> int:
+    data = _read_text(args.file)
+    if data.lstrip().startswith(b"{"):
+        print(data.decode("utf-8", errors="replace"))
+        return EXIT_OK
+    print(json.dumps(_show_list(data), ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def cmd_trust_verify(args: argparse.Namespace) -> int:
+    validator = _validator(args)
+    if validator is None:
+        raise BadInputError("--root is required")
+    store = TrustStore.from_trust_list(
+        _read_text(args.file), validator=validator, state=_state(args)
+    )
+    signed = store.trust_list
+    assert signed is not None
+    print(
+        f"trust list OK: sequence {signed.info.sequence}, signed by "
+        f"{signed.signer.subject.rfc4514_string()}, next update {signed.next_update.isoformat()}"
+    )
+    for issuer in store:
+        status = "usable" if issuer.unfit is None else f"UNFIT: {issuer.unfit}"
+        print(f"  {issuer.kid.hex()}  {issuer.subject}  {status}")
+    return EXIT_OK
+
+
+# -- revocation -------------------------------------------------------------------------------
+
+
+def _revocation_entries(texts: list[str], pairs: list[str]) -> list[tuple[bytes, bytes]]:
+    entries: list[tuple[bytes, bytes]] = []
+    for text in texts:
+        msg = parse_sign1(qrtext.decode(text.strip()))
+        entries.append((msg.kid, decode_claims(msg.payload).cti))
+    for pair in pairs:
+        kid, sep, cti = pair.partition(":")
+        try:
+            if not sep:
+                raise ValueError
+            entries.append((bytes.fromhex(kid), bytes.fromhex(cti)))
+        except ValueError:
+            raise BadInputError(f"--entry takes KID:CTI in hex, not {pair!r}") from None
+    return entries
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    added = _revocation_entries(args.text or [], args.entry or [])
+    removed = _revocation_entries(args.unrevoke_text or [], args.unrevoke_entry or [])
+    if not added and not removed and args.list:
+        print(
+            "ecard: nothing to revoke: the list is re-signed with the next sequence number",
+            file=sys.stderr,
+        )
+    signer = KeySigner.from_file(args.key, password=_password(args.key_password_env))
+    certs = load_certificate_file(args.cert)
+    chain = [*certs[1:], *(c for path in (args.chain or []) for c in load_certificate_file(path))]
+    now = datetime.now(UTC).replace(microsecond=0)
+    existing = _read_text(args.list) if args.list else None
+    data = revoke(
+        existing,
+        added,
+        unrevoke=removed,
+        signer=signer,
+        certificate=certs[0],
+        chain=chain,
+        issued_at=now,
+        next_update=now + timedelta(days=args.next_update_days),
+    )
+    _write(Path(args.out), data)
+    info, _ = decode_list(parse_sign1(data, max_size=MAX_LIST_SIZE).payload, REVOCATION_LIST)
+    print(
+        f"wrote {args.out}: revocation list sequence {info.sequence} "
+        f"(+{len(added)} revoked, -{len(removed)} restored), {len(data)} bytes"
+    )
+    return EXIT_OK
+
+
 # -- pki --------------------------------------------------------------------------------------
 
 
@@ -270,6 +527,19 @@ def _load_ca(cert_path: str, key_path: str, password_env: str | None) -> Certifi
     return CertifiedKey(key=key, certificate=certs[0], chain=tuple(certs[1:]))
 
 
+def cmd_pki_crl(args: argparse.Namespace) -> int:
+    ca = _load_ca(args.ca_cert, args.ca_key, args.ca_key_password_env)
+    when = args.revoked_at or datetime.now(UTC)
+    revoked = [(cert, when) for path in (args.revoke or []) for cert in load_certificate_file(path)]
+    crl = create_crl(ca, revoked, days=args.next_update_days, number=args.number)
+    _write(Path(args.out), crl_to_pem(crl))
+    print(
+        f"wrote {args.out}: CRL number {args.number} of {ca.certificate.subject.rfc4514_string()}"
+        f", {len(revoked)} revoked, next update {crl.next_update_utc}"
+    )
+    return EXIT_OK
+
+
 def cmd_pki(args: argparse.Namespace) -> int:
     out = Path(args.out)
     password = _password(args.key_password_env)
@@ -277,7 +547,12 @@ def cmd_pki(args: argparse.Namespace) -> int:
         made = create_root_ca(args.cn, organization=args.org, algorithm=args.alg, days=args.days)
     else:
         ca = _load_ca(args.ca_cert, args.ca_key, args.ca_key_password_env)
-        maker = create_issuing_ca if args.pki_cmd == "ca" else create_document_signer
+        makers: dict[str, Callable[..., CertifiedKey]] = {
+            "ca": create_issuing_ca,
+            "signer": create_document_signer,
+            "list-signer": create_list_signer,
+        }
+        maker = makers[args.pki_cmd]
         made = maker(ca, args.cn, organization=args.org, algorithm=args.alg, days=args.days)
     stem = args.name or args.pki_cmd
     chain = b"".join(certificate_to_pem(c) for c in (made.certificate, *made.chain))
@@ -289,12 +564,33 @@ def cmd_pki(args: argparse.Namespace) -> int:
     print(
         f"valid:   {made.certificate.not_valid_before_utc} .. {made.certificate.not_valid_after_utc}"
     )
-    if args.pki_cmd == "signer":
+    if args.pki_cmd in ("signer", "list-signer"):
         print(f"kid:     {made.kid.hex()}")
     return EXIT_OK
 
 
 # -- parser -----------------------------------------------------------------------------------
+
+
+def _list_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--root",
+        action="append",
+        metavar="CERT",
+        help="trust anchor (root CA certificate) for certificate paths and lists",
+    )
+    p.add_argument(
+        "--crl",
+        action="append",
+        metavar="FILE",
+        help="CRL of a CA in the paths (PEM or DER; repeatable); with CRLs, every CA "
+        "in a path must have one",
+    )
+    p.add_argument(
+        "--state",
+        metavar="FILE",
+        help="file recording accepted list sequence numbers (refuses rollback)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -334,10 +630,12 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--trust",
         action="append",
-        required=True,
         metavar="PATH",
         help="trusted issuer certificate file or folder (repeatable)",
     )
+    v.add_argument("--trust-list", metavar="FILE", help="signed trust list (needs --root)")
+    v.add_argument("--revocation-list", metavar="FILE", help="signed revocation list")
+    _list_options(v)
     v.add_argument("--image", action="append", metavar="FILE", help="read QR codes from a picture")
     v.add_argument("--json", action="store_true", help="one JSON object per input")
     v.add_argument("--lang", default="en", choices=["en", "zh"], help="message language")
@@ -349,12 +647,54 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("text", metavar="TEXT")
     n.set_defaults(func=cmd_inspect)
 
+    t = sub.add_parser("trust", help="build, sign, show and verify signed trust lists")
+    tsub = t.add_subparsers(dest="trust_cmd", required=True, parser_class=_Parser)
+    tb = tsub.add_parser("build", help="write an editable trust-list manifest (JSON)")
+    tb.add_argument("certs", nargs="+", metavar="CERT", help="document signer certificates")
+    tb.add_argument("--out", required=True, help="manifest file to write")
+    tb.add_argument("--chain", action="append", metavar="CERT", help="CA certificates above them")
+    tb.add_argument("--region", action="append", metavar="CODE", help="scope: region code")
+    tb.add_argument("--spec-version", action="append", metavar="V", help="scope: card spec")
+    tb.add_argument("--sequence", type=int, default=1)
+    tb.add_argument("--next-update-days", type=int, default=7)
+    tb.set_defaults(func=cmd_trust_build)
+    ts = tsub.add_parser("sign", help="sign a manifest into a trust list")
+    ts.add_argument("manifest", metavar="MANIFEST.json")
+    ts.add_argument("--key", required=True, help="list signer private key (PEM)")
+    ts.add_argument("--key-password-env", metavar="VAR")
+    ts.add_argument("--cert", required=True, help="list signer certificate")
+    ts.add_argument("--chain", action="append", metavar="CERT", help="CA certificates above it")
+    ts.add_argument("--out", required=True, help="signed trust list to write")
+    ts.set_defaults(func=cmd_trust_sign)
+    tw = tsub.add_parser("show", help="print a manifest or a signed list (signed: UNVERIFIED)")
+    tw.add_argument("file", metavar="FILE")
+    tw.set_defaults(func=cmd_trust_show)
+    tv = tsub.add_parser("verify", help="authenticate a signed trust list")
+    tv.add_argument("file", metavar="FILE")
+    _list_options(tv)
+    tv.set_defaults(func=cmd_trust_verify)
+
+    r = sub.add_parser("revoke", help="add credentials to a signed revocation list")
+    r.add_argument("--list", metavar="FILE", help="the current revocation list (omit to start)")
+    r.add_argument("--out", required=True, help="the new revocation list to write")
+    r.add_argument("--text", action="append", metavar="QR", help="revoke this credential")
+    r.add_argument("--entry", action="append", metavar="KID:CTI", help="revoke by ids (hex)")
+    r.add_argument("--unrevoke-text", action="append", metavar="QR", help="take one off")
+    r.add_argument("--unrevoke-entry", action="append", metavar="KID:CTI")
+    r.add_argument("--key", required=True, help="list signer private key (PEM)")
+    r.add_argument("--key-password-env", metavar="VAR")
+    r.add_argument("--cert", required=True, help="list signer certificate")
+    r.add_argument("--chain", action="append", metavar="CERT", help="CA certificates above it")
+    r.add_argument("--next-update-days", type=int, default=1)
+    r.set_defaults(func=cmd_revoke)
+
     k = sub.add_parser("pki", help="self-managed CA for pilots: root, issuing CA, signer")
     ksub = k.add_subparsers(dest="pki_cmd", required=True, parser_class=_Parser)
     for name, helptext in (
         ("root", "create a self-signed root CA"),
         ("ca", "create an issuing CA under a root"),
         ("signer", "create a document signer (signs cards) under a CA"),
+        ("list-signer", "create a trust-list / revocation-list signer under a CA"),
     ):
         s = ksub.add_parser(name, help=helptext)
         s.add_argument("--out", required=True, help="output folder")
@@ -362,13 +702,23 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--org", help="organization name")
         s.add_argument("--name", help=f"file name stem (default: {name})")
         s.add_argument("--alg", default="ES256", choices=ALG_NAMES)
-        s.add_argument("--days", type=int, default={"root": 7300, "ca": 3650, "signer": 730}[name])
+        s.add_argument("--days", type=int, default={"root": 7300, "ca": 3650}.get(name, 730))
         s.add_argument("--key-password-env", metavar="VAR", help="encrypt the new key")
         if name != "root":
             s.add_argument("--ca-cert", required=True, help="issuing certificate (PEM)")
             s.add_argument("--ca-key", required=True, help="issuing private key (PEM)")
             s.add_argument("--ca-key-password-env", metavar="VAR")
         s.set_defaults(func=cmd_pki)
+    c = ksub.add_parser("crl", help="issue a CRL for a CA (what `--crl` reads)")
+    c.add_argument("--out", required=True, help="CRL file to write (PEM)")
+    c.add_argument("--ca-cert", required=True)
+    c.add_argument("--ca-key", required=True)
+    c.add_argument("--ca-key-password-env", metavar="VAR")
+    c.add_argument("--revoke", action="append", metavar="CERT", help="certificate to list")
+    c.add_argument("--revoked-at", type=_parse_now, metavar="ISO8601", help="default: now")
+    c.add_argument("--number", type=int, default=1, help="CRL number (increase it each time)")
+    c.add_argument("--next-update-days", type=int, default=7)
+    c.set_defaults(func=cmd_pki_crl)
     return p
 
 

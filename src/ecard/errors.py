@@ -37,6 +37,12 @@ class ErrorCode(StrEnum):
     EXPIRED = "EXPIRED"
     REVOKED = "REVOKED"
     CARD_INACTIVE = "CARD_INACTIVE"
+    ISSUER_NOT_AUTHORISED = "ISSUER_NOT_AUTHORISED"
+    TRUST_LIST_STALE = "TRUST_LIST_STALE"
+    REVOCATION_LIST_STALE = "REVOCATION_LIST_STALE"
+    # trust and revocation lists, when loaded
+    BAD_LIST = "BAD_LIST"
+    LIST_ROLLBACK = "LIST_ROLLBACK"
     # inputs around the pipeline
     BAD_IMAGE = "BAD_IMAGE"
     BAD_KEY = "BAD_KEY"
@@ -94,6 +100,26 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.CARD_INACTIVE: (
         "the card is suspended or cancelled",
         "卡片已挂失、暂停或注销",
+    ),
+    ErrorCode.ISSUER_NOT_AUTHORISED: (
+        "the issuer is not authorised to sign this card (region or card type)",
+        "签发机构无权签发此卡（地区或卡类型不符）",
+    ),
+    ErrorCode.TRUST_LIST_STALE: (
+        "the trust list is out of date: update it before accepting cards",
+        "信任列表已过期：请先更新信任列表",
+    ),
+    ErrorCode.REVOCATION_LIST_STALE: (
+        "the revocation list is out of date: update it before accepting cards",
+        "吊销列表已过期：请先更新吊销列表",
+    ),
+    ErrorCode.BAD_LIST: (
+        "the trust or revocation list is invalid or not authentic",
+        "信任列表或吊销列表无效或不可信",
+    ),
+    ErrorCode.LIST_ROLLBACK: (
+        "the list is older than one already accepted (rollback refused)",
+        "列表版本早于已接受的版本（拒绝回滚）",
     ),
     ErrorCode.BAD_IMAGE: (
         "no readable e-card code in the image",
@@ -230,6 +256,38 @@ class CardInactiveError(EcardError):
     code = ErrorCode.CARD_INACTIVE
 
 
+class IssuerNotAuthorisedError(EcardError):
+    """The signer is trusted, but its scope (regions, card types) does not include this card."""
+
+    code = ErrorCode.ISSUER_NOT_AUTHORISED
+
+
+class TrustListStaleError(EcardError):
+    """The trust list is past its next-update time and its grace period."""
+
+    code = ErrorCode.TRUST_LIST_STALE
+
+
+class RevocationListStaleError(EcardError):
+    """The revocation list is past its next-update time and its grace period."""
+
+    code = ErrorCode.REVOCATION_LIST_STALE
+
+
+class BadListError(EcardError):
+    """A trust or revocation list is malformed, of the wrong type, or fails its signature or
+    signer path."""
+
+    code = ErrorCode.BAD_LIST
+
+
+class ListRollbackError(EcardError):
+    """A list's sequence number is lower than one accepted before (or equal, with other
+    content)."""
+
+    code = ErrorCode.LIST_ROLLBACK
+
+
 class BadImageError(EcardError):
     """The picture cannot be read or holds no QR code."""
 
@@ -266,6 +324,7 @@ __all__ = [
     "BadImageError",
     "BadInputError",
     "BadKeyError",
+    "BadListError",
     "BadPrefixError",
     "BadSignatureError",
     "CardInactiveError",
@@ -274,9 +333,13 @@ __all__ = [
     "ExpiredError",
     "FormatError",
     "IssuerCertInvalidError",
+    "IssuerNotAuthorisedError",
     "Lang",
+    "ListRollbackError",
     "NotYetValidError",
+    "RevocationListStaleError",
     "RevokedError",
+    "TrustListStaleError",
     "UnknownKidError",
     "UnsupportedAlgorithmError",
     "describe",

@@ -17,8 +17,9 @@ The ecard profile (fixed by the design brief):
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -37,6 +38,8 @@ CWT_TAG: Final = 61
 HEADER_ALG: Final = 1
 HEADER_CRIT: Final = 2
 HEADER_KID: Final = 4
+#: x5chain (RFC 9360): the signer's certificate, or an array of certificates leaf first.
+HEADER_X5CHAIN: Final = 33
 #: Length of our ``kid``.
 KID_SIZE: Final = 8
 #: Largest COSE message accepted (a QR code cannot carry more than 2953 bytes).
@@ -60,6 +63,8 @@ class Sign1Message:
     kid: bytes
     payload: bytes
     signature: bytes
+    #: The whole protected header map (covered by the signature).
+    headers: Mapping[int | str, Any] = field(default_factory=dict)
 
     def to_be_signed(self) -> bytes:
         """The ``Sig_structure`` bytes the signature covers."""
@@ -101,14 +106,23 @@ def encode_protected(alg: int, kid: bytes) -> bytes:
     return cbor.encode({HEADER_ALG: alg, HEADER_KID: kid})
 
 
-def build_sign1(payload: bytes, signer: Signer, kid: bytes) -> bytes:
-    """Sign ``payload`` with ``signer`` and return the tagged COSE_Sign1 bytes."""
-    protected = encode_protected(signer.algorithm.cose_id, kid)
+def build_sign1(
+    payload: bytes, signer: Signer, kid: bytes, *, extra_headers: Mapping[int, Any] | None = None
+) -> bytes:
+    """Sign ``payload`` with ``signer`` and return the tagged COSE_Sign1 bytes.
+
+    ``extra_headers`` adds protected header parameters (e.g. ``x5chain``) next to alg and kid.
+    """
+    if extra_headers:
+        headers = {**extra_headers, HEADER_ALG: signer.algorithm.cose_id, HEADER_KID: kid}
+        protected = cbor.encode(headers)
+    else:
+        protected = encode_protected(signer.algorithm.cose_id, kid)
     signature = signer.sign(sig_structure(protected, payload))
     return cbor.encode(cbor.Tag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
 
 
-def parse_sign1(data: bytes) -> Sign1Message:
+def parse_sign1(data: bytes, *, max_size: int = MAX_MESSAGE_SIZE) -> Sign1Message:
     """Parse a tagged COSE_Sign1 strictly; see the module docstring for the profile.
 
     Raises :class:`~ecard.errors.BadCborError` for malformed CBOR (the message or the
@@ -116,8 +130,8 @@ def parse_sign1(data: bytes) -> Sign1Message:
     :class:`~ecard.errors.BadCoseError` for a well-formed item that is not an acceptable
     COSE_Sign1. The signature is *not* checked here.
     """
-    if len(data) > MAX_MESSAGE_SIZE:
-        raise BadCoseError(f"message of {len(data)} bytes exceeds {MAX_MESSAGE_SIZE}")
+    if len(data) > max_size:
+        raise BadCoseError(f"message of {len(data)} bytes exceeds {max_size}")
     outer = _outer_tag(data)
     if outer is None:
         raise BadCoseError("message is not tagged as COSE_Sign1 (tag 18)")
@@ -168,7 +182,14 @@ def parse_sign1(data: bytes) -> Sign1Message:
         raise BadCoseError("protected header has no kid")
     if not isinstance(kid, bytes):
         raise BadCoseError("kid must be a byte string")
-    return Sign1Message(protected=protected, alg=alg, kid=kid, payload=payload, signature=signature)
+    return Sign1Message(
+        protected=protected,
+        alg=alg,
+        kid=kid,
+        payload=payload,
+        signature=signature,
+        headers=headers,
+    )
 
 
 def _outer_tag(data: bytes) -> int | None:
@@ -204,6 +225,7 @@ __all__ = [
     "HEADER_ALG",
     "HEADER_CRIT",
     "HEADER_KID",
+    "HEADER_X5CHAIN",
     "KID_SIZE",
     "MAX_MESSAGE_SIZE",
     "Sign1Message",

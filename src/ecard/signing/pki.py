@@ -47,6 +47,11 @@ from ecard.signing.signers import KeySigner, PrivateKey
 #: ``2.25`` (UUID) arc, which needs no registration (ITU-T X.667).
 ECARD_SIGNING_EKU: Final = x509.ObjectIdentifier("2.25.195694343038541748388501671871302853963")
 
+#: Extended key usage marking a certificate as a trust-list / revocation-list signer.
+ECARD_LIST_SIGNING_EKU: Final = x509.ObjectIdentifier(
+    "2.25.143130585279462153787950431096932367043"
+)
+
 _UTC = dt.UTC
 
 
@@ -217,8 +222,12 @@ def create_document_signer(
     not_before: dt.datetime | None = None,
     days: int = 2 * 365,
     key: PrivateKey | None = None,
+    eku: x509.ObjectIdentifier = ECARD_SIGNING_EKU,
 ) -> CertifiedKey:
     """A document-signer certificate (the key that signs cards), issued by ``ca``.
+
+    ``eku`` is the extended key usage (:data:`ECARD_LIST_SIGNING_EKU` for a list signer, see
+    :func:`create_list_signer`).
 
     ``key`` lets a caller certify an existing key (e.g. one generated inside an HSM); by
     default a fresh key for ``algorithm`` is made.
@@ -246,8 +255,31 @@ def create_document_signer(
                 ),
                 True,
             ),
-            (x509.ExtendedKeyUsage([ECARD_SIGNING_EKU]), False),
+            (x509.ExtendedKeyUsage([eku]), False),
         ],
+    )
+
+
+def create_list_signer(
+    ca: CertifiedKey,
+    common_name: str,
+    *,
+    organization: str | None = None,
+    country: str = "CN",
+    algorithm: Algorithm | str | int = DEFAULT_ALGORITHM,
+    not_before: dt.datetime | None = None,
+    days: int = 2 * 365,
+) -> CertifiedKey:
+    """A trust-list / revocation-list signer certificate (EKU :data:`ECARD_LIST_SIGNING_EKU`)."""
+    return create_document_signer(
+        ca,
+        common_name,
+        organization=organization,
+        country=country,
+        algorithm=algorithm,
+        not_before=not_before,
+        days=days,
+        eku=ECARD_LIST_SIGNING_EKU,
     )
 
 
@@ -296,7 +328,7 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
             certs = x509.load_pem_x509_certificates(data)
         else:
             certs = [x509.load_der_x509_certificate(data)]
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:
         raise BadCertificateError(f"cannot parse certificate: {exc}") from None
     if not certs:
         raise BadCertificateError("no certificate found")
@@ -316,11 +348,13 @@ def load_certificate_file(path: str | os.PathLike[str]) -> list[x509.Certificate
 
 
 __all__ = [
+    "ECARD_LIST_SIGNING_EKU",
     "ECARD_SIGNING_EKU",
     "CertifiedKey",
     "certificate_to_pem",
     "create_document_signer",
     "create_issuing_ca",
+    "create_list_signer",
     "create_root_ca",
     "generate_private_key",
     "load_certificate_file",

@@ -39,12 +39,17 @@ class Policy:
     * ``clock``: returns the current aware time; inject one for tests and audits.
     * ``accepted_statuses``: card statuses reported valid (default: active only); a card whose
       signed status is suspended or cancelled is reported as ``CARD_INACTIVE``.
+    * ``trust_list_grace`` / ``revocation_list_grace``: how long past a list's next-update
+      time verification goes on (with a warning in every result) before it fails with
+      ``TRUST_LIST_STALE`` / ``REVOCATION_LIST_STALE``. Default 3 days each.
     """
 
     algorithms: frozenset[str] = ALL_ALGORITHMS
     clock_skew: timedelta = timedelta(minutes=5)
     clock: Callable[[], datetime] = field(default=system_clock, compare=False)
     accepted_statuses: frozenset[CardStatus] = frozenset({CardStatus.ACTIVE})
+    trust_list_grace: timedelta = timedelta(days=3)
+    revocation_list_grace: timedelta = timedelta(days=3)
 
     def __post_init__(self) -> None:
         names = frozenset(get_algorithm(a).name for a in self.algorithms)
@@ -53,6 +58,9 @@ class Policy:
             raise ValueError(f"clock_skew must be between 0 and {MAX_CLOCK_SKEW}")
         if not self.algorithms:
             raise ValueError("a policy must accept at least one algorithm")
+        for name in ("trust_list_grace", "revocation_list_grace"):
+            if getattr(self, name) < timedelta(0):
+                raise ValueError(f"{name} must not be negative")
 
 
 __all__ = ["ALL_ALGORITHMS", "MAX_CLOCK_SKEW", "Policy", "system_clock"]

@@ -24,7 +24,9 @@ from typing import Final
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from ecard.errors import BadCertificateError, EcardError
+from ecard.errors import BadCertificateError, BadListError, EcardError
+from ecard.formats.lists import TRUST_LIST
+from ecard.formats.trustlist import TrustListEntry, decode_trust_body
 from ecard.signing.algorithms import (
     ALGORITHMS,
     BoundVerifier,
@@ -32,7 +34,9 @@ from ecard.signing.algorithms import (
     certificate_public_key,
 )
 from ecard.signing.cose import kid_for_certificate
-from ecard.signing.pki import load_certificates, signing_unfitness
+from ecard.signing.pki import ECARD_SIGNING_EKU, load_certificates, signing_unfitness
+from ecard.verify.lists import ListState, SignedList, open_list
+from ecard.verify.paths import PathValidator, ValidatedPath
 
 #: File endings read when a folder is given.
 CERTIFICATE_SUFFIXES: Final = frozenset({".pem", ".crt", ".cer", ".der"})
@@ -60,11 +64,37 @@ class TrustedIssuer:
     #: ``not_before`` / ``not_after`` as integer seconds since the epoch.
     not_before_ts: int
     not_after_ts: int
+    #: The trust-list entry this signer came from (scope, retirement, compromise), if any.
+    entry: TrustListEntry | None = None
+    #: The validated certificate path (cached verdict), when the store validates paths.
+    path: ValidatedPath | None = None
+    retired_at_ts: int | None = None
+    compromised_at_ts: int | None = None
 
     @classmethod
-    def from_certificate(cls, cert: x509.Certificate) -> TrustedIssuer:
-        """Prepare ``cert``; :class:`~ecard.errors.BadCertificateError` if its key is unusable."""
+    def from_certificate(
+        cls,
+        cert: x509.Certificate,
+        *,
+        entry: TrustListEntry | None = None,
+        validator: PathValidator | None = None,
+    ) -> TrustedIssuer:
+        """Prepare ``cert``; :class:`~ecard.errors.BadCertificateError` if its key is unusable.
+
+        With a ``validator`` the certificate's path is validated now, once; a failure makes
+        the issuer unfit (reported as ``ISSUER_CERT_INVALID`` with the reason) rather than
+        unknown, so a counter learns why.
+        """
         key = certificate_public_key(cert)
+        unfit = signing_unfitness(cert)
+        path: ValidatedPath | None = None
+        if validator is not None and unfit is None:
+            try:
+                path = validator.validate(
+                    cert, chain=entry.chain if entry else (), eku=ECARD_SIGNING_EKU
+                )
+            except EcardError as exc:
+                unfit = f"certificate path: {exc.detail}"
         not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
         return cls(
             kid=kid_for_certificate(cert),
@@ -73,35 +103,87 @@ class TrustedIssuer:
             subject=cert.subject.rfc4514_string(),
             not_before=not_before,
             not_after=not_after,
-            unfit=signing_unfitness(cert),
+            unfit=unfit,
             verifiers=MappingProxyType(
                 {a.cose_id: a.bind(key) for a in ALGORITHMS.values() if a.accepts_key(key)}
             ),
             not_before_ts=int(not_before.timestamp()),
             not_after_ts=int(not_after.timestamp()),
+            entry=entry,
+            path=path,
+            retired_at_ts=_ts(entry.retired_at) if entry else None,
+            compromised_at_ts=_ts(entry.compromised_at) if entry else None,
         )
+
+
+def _ts(when: datetime | None) -> int | None:
+    return None if when is None else int(when.timestamp())
 
 
 class TrustStore:
     """Trusted issuer certificates indexed by ``kid``.
 
+    Built from plain certificates (each trusted as it is) or from a signed trust list
+    (:meth:`from_trust_list`). Given a :class:`~ecard.verify.paths.PathValidator`, every
+    signer's certificate path is validated once, here, and the verdict cached per signer.
+
     Two certificates may share a ``kid`` (an 8-byte prefix can collide); :meth:`lookup`
     returns every candidate and the verifier tries each.
     """
 
-    def __init__(self, certificates: Iterable[x509.Certificate] = ()) -> None:
+    def __init__(
+        self,
+        certificates: Iterable[x509.Certificate] = (),
+        *,
+        entries: Iterable[TrustListEntry] = (),
+        validator: PathValidator | None = None,
+        trust_list: SignedList | None = None,
+    ) -> None:
         by_kid: dict[bytes, list[TrustedIssuer]] = {}
         seen: set[bytes] = set()
-        for cert in certificates:
-            entry = TrustedIssuer.from_certificate(cert)
+        all_entries = [*(TrustListEntry(c) for c in certificates), *entries]
+        for item in all_entries:
+            cert = item.certificate
             fingerprint = cert.fingerprint(hashes.SHA256())
             if fingerprint in seen:
                 continue
             seen.add(fingerprint)
-            by_kid.setdefault(entry.kid, []).append(entry)
+            issuer = TrustedIssuer.from_certificate(
+                cert, entry=item if item.chain or _scoped(item) else None, validator=validator
+            )
+            by_kid.setdefault(issuer.kid, []).append(issuer)
         self._by_kid: dict[bytes, tuple[TrustedIssuer, ...]] = {
             k: tuple(v) for k, v in by_kid.items()
         }
+        #: The signed trust list this store came from, if any (sequence, next update, signer).
+        self.trust_list = trust_list
+        #: The list's next update as an integer timestamp, for the per-scan staleness check.
+        self.next_update_ts: int | None = trust_list.info.next_update if trust_list else None
+
+    @classmethod
+    def from_trust_list(
+        cls,
+        data: bytes,
+        *,
+        validator: PathValidator,
+        state: ListState | None = None,
+    ) -> TrustStore:
+        """Open and authenticate a signed trust list and build the store from it.
+
+        ``validator`` holds the roots (and CRLs) the list signer and every document signer must
+        chain to. With a ``state``, a list older than one accepted before is refused
+        (:class:`~ecard.errors.ListRollbackError`); the list is recorded only after every entry
+        was loaded. Raises :class:`~ecard.errors.BadListError` for anything unauthentic.
+        """
+        signed = open_list(data, expected_type=TRUST_LIST, validator=validator)
+        entries = decode_trust_body(signed.body)
+        try:
+            store = cls(entries=entries, validator=validator, trust_list=signed)
+        except EcardError as exc:
+            raise BadListError(f"trust list entry: {exc.detail}") from None
+        if state is not None:
+            state.accept(signed)
+        return store
 
     @classmethod
     def from_pem(cls, data: bytes) -> TrustStore:
@@ -109,7 +191,12 @@ class TrustStore:
         return cls(load_certificates(data))
 
     @classmethod
-    def from_paths(cls, paths: Iterable[str | os.PathLike[str]]) -> TrustStore:
+    def from_paths(
+        cls,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        validator: PathValidator | None = None,
+    ) -> TrustStore:
         """Build from certificate files and folders (``*.pem``, ``*.crt``, ``*.cer``, ``*.der``).
 
         In a folder, PEM files holding no certificate (private keys, requests) are skipped; a
@@ -131,7 +218,7 @@ class TrustStore:
         if not certs:
             raise BadCertificateError("no trusted certificate found")
         try:
-            return cls(certs)
+            return cls(certs, validator=validator)
         except EcardError as exc:
             raise BadCertificateError(exc.detail) from None
 
@@ -148,6 +235,13 @@ class TrustStore:
 
     def __repr__(self) -> str:
         return f"TrustStore({len(self)} issuer certificate(s))"
+
+
+def _scoped(entry: TrustListEntry) -> bool:
+    return any(
+        v is not None
+        for v in (entry.regions, entry.spec_versions, entry.retired_at, entry.compromised_at)
+    )
 
 
 def _read(path: Path, *, skip_non_certificates: bool = False) -> list[x509.Certificate]:

@@ -45,8 +45,12 @@ from ecard.errors import (
     ErrorCode,
     ExpiredError,
     IssuerCertInvalidError,
+    IssuerNotAuthorisedError,
     Lang,
     NotYetValidError,
+    RevocationListStaleError,
+    RevokedError,
+    TrustListStaleError,
     UnknownKidError,
     UnsupportedAlgorithmError,
     describe,
@@ -56,6 +60,7 @@ from ecard.formats.cwt import Claims, decode_claims
 from ecard.signing.algorithms import ALGORITHMS, Algorithm
 from ecard.signing.cose import Sign1Message, parse_sign1
 from ecard.verify.policy import Policy, system_clock
+from ecard.verify.revocation import RevocationList
 from ecard.verify.trust import TrustedIssuer, TrustStore
 
 
@@ -77,6 +82,9 @@ class VerificationResult:
     cti: bytes | None = None
     issued_at: datetime | None = None
     expires_at: datetime | None = None
+    #: Conditions that did not fail the check but need attention (e.g. a list past its
+    #: next update, within its grace period).
+    warnings: tuple[str, ...] = ()
 
     @property
     def valid(self) -> bool:
@@ -103,6 +111,7 @@ class VerificationResult:
             "cti": None if self.cti is None else self.cti.hex(),
             "iat": None if self.issued_at is None else self.issued_at.isoformat(),
             "exp": None if self.expires_at is None else self.expires_at.isoformat(),
+            "warnings": list(self.warnings),
         }
 
     def to_json(self, lang: Lang = "en") -> str:
@@ -113,28 +122,60 @@ class VerificationResult:
 class _Progress:
     """What the pipeline has established so far, for the result of a failure."""
 
-    __slots__ = ("alg", "claims", "issuer", "kid")
+    __slots__ = ("alg", "claims", "issuer", "kid", "warnings")
 
     def __init__(self) -> None:
         self.kid: bytes | None = None
         self.alg: str | None = None
         self.issuer: str | None = None
         self.claims: Claims | None = None
+        self.warnings: list[str] = []
 
 
 class Verifier:
     """Verifies e-card credentials offline against a :class:`TrustStore` under a :class:`Policy`.
 
-    A verifier is immutable and safe to share between threads.
+    ``revocations`` is an optional :class:`~ecard.verify.revocation.RevocationList`. Both can
+    be replaced while other threads verify (:meth:`update`): each verification reads the pair
+    once, so it sees either the old lists or the new ones, never a mix.
     """
 
-    def __init__(self, trust: TrustStore, policy: Policy | None = None) -> None:
-        self.trust = trust
+    def __init__(
+        self,
+        trust: TrustStore,
+        policy: Policy | None = None,
+        *,
+        revocations: RevocationList | None = None,
+    ) -> None:
+        self._lists: tuple[TrustStore, RevocationList | None] = (trust, revocations)
         self.policy = policy or Policy()
         self._algorithms: dict[int | str, Algorithm] = {
             a.cose_id: a for a in ALGORITHMS.values() if a.name in self.policy.algorithms
         }
         self._skew = int(self.policy.clock_skew.total_seconds())
+        self._tl_grace = int(self.policy.trust_list_grace.total_seconds())
+        self._rl_grace = int(self.policy.revocation_list_grace.total_seconds())
+
+    @property
+    def trust(self) -> TrustStore:
+        """The trust store in use."""
+        return self._lists[0]
+
+    @property
+    def revocations(self) -> RevocationList | None:
+        """The revocation list in use, if any."""
+        return self._lists[1]
+
+    def update(
+        self, *, trust: TrustStore | None = None, revocations: RevocationList | None = None
+    ) -> None:
+        """Swap in a new trust store and/or revocation list, atomically for concurrent
+        verifications (a single reference assignment)."""
+        old_trust, old_revocations = self._lists
+        self._lists = (
+            trust if trust is not None else old_trust,
+            revocations if revocations is not None else old_revocations,
+        )
 
     def verify(self, text: str | bytes, *, now: datetime | None = None) -> VerificationResult:
         """Verify one QR text (``EC1:...``). Never raises for bad input.
@@ -151,6 +192,7 @@ class Verifier:
                 ErrorCode.BAD_INPUT, f"internal error: {type(exc).__name__}", progress
             )
         return VerificationResult(
+            warnings=tuple(progress.warnings),
             code=ErrorCode.OK,
             card=claims.card,
             kid=entry.kid,
@@ -191,6 +233,7 @@ class Verifier:
                 raise BadInputError("QR text must be ASCII") from None
         if not isinstance(text, str):
             raise BadInputError(f"expected QR text, got {type(text).__name__}")
+        trust, revocations = self._lists  # one read: a concurrent update() is all or nothing
         msg = parse_sign1(qrtext.decode(text))
         progress.kid = msg.kid
         alg = self._algorithms.get(msg.alg)
@@ -199,18 +242,24 @@ class Verifier:
             why = "not allowed by the verifier's policy" if known else "unknown"
             raise UnsupportedAlgorithmError(f"alg {msg.alg!r} is {why}")
         progress.alg = alg.name
-        entry = self._check_signature(msg, alg)
+        entry = self._check_signature(trust, msg, alg)
         progress.issuer = entry.subject
         claims = decode_claims(msg.payload)
         progress.claims = claims
+        t = self._now(now)
+        self._check_lists(trust, revocations, t, progress)
         self._check_certificate(entry, claims)
-        self._check_time(claims, now)
+        self._check_scope(entry, claims)
+        self._check_time(claims, t)
+        if revocations is not None and revocations.is_revoked(msg.kid, claims.cti):
+            raise RevokedError("the credential id is on the revocation list")
         if claims.card.status not in self.policy.accepted_statuses:
             raise CardInactiveError(f"card status is {claims.card.status.name.lower()}")
         return claims, entry
 
-    def _check_signature(self, msg: Sign1Message, alg: Algorithm) -> TrustedIssuer:
-        candidates = self.trust.lookup(msg.kid)
+    @staticmethod
+    def _check_signature(trust: TrustStore, msg: Sign1Message, alg: Algorithm) -> TrustedIssuer:
+        candidates = trust.lookup(msg.kid)
         if not candidates:
             raise UnknownKidError(f"kid {msg.kid.hex()} is not trusted")
         tbs = msg.to_be_signed()
@@ -228,10 +277,75 @@ class Verifier:
             )
         raise BadSignatureError(f"signature does not verify under kid {msg.kid.hex()}")
 
+    def _check_lists(
+        self,
+        trust: TrustStore,
+        revocations: RevocationList | None,
+        t: float,
+        progress: _Progress,
+    ) -> None:
+        due = trust.next_update_ts
+        if due is not None and t > due:
+            if t > due + self._tl_grace:
+                raise TrustListStaleError(
+                    f"next update was due {_iso(due)}; grace ended {_iso(due + self._tl_grace)}"
+                )
+            progress.warnings.append(
+                f"trust list past its next update ({_iso(due)}); verification stops "
+                f"after {_iso(due + self._tl_grace)}"
+            )
+        if revocations is not None:
+            due = revocations.signed.info.next_update
+            if t > due:
+                if t > due + self._rl_grace:
+                    raise RevocationListStaleError(
+                        f"next update was due {_iso(due)}; grace ended {_iso(due + self._rl_grace)}"
+                    )
+                progress.warnings.append(
+                    f"revocation list past its next update ({_iso(due)}); verification stops "
+                    f"after {_iso(due + self._rl_grace)}"
+                )
+
+    @staticmethod
+    def _check_scope(entry: TrustedIssuer, claims: Claims) -> None:
+        scope = entry.entry
+        if scope is None:
+            return
+        card = claims.card
+        if not scope.covers_region(card.region):
+            raise IssuerNotAuthorisedError(
+                f"signer may sign for regions {sorted(scope.regions or ())}, not {card.region}"
+            )
+        if scope.spec_versions is not None and card.spec_version not in scope.spec_versions:
+            raise IssuerNotAuthorisedError(
+                f"signer may sign card specifications {sorted(scope.spec_versions)}, "
+                f"not {card.spec_version}"
+            )
+
     @staticmethod
     def _check_certificate(entry: TrustedIssuer, claims: Claims) -> None:
         if entry.unfit:
             raise IssuerCertInvalidError(entry.unfit)
+        if entry.path is not None and not entry.path.covers_ts(claims.iat):
+            path = entry.path
+            if path.revoked_at is not None and claims.iat >= path.revoked_at.timestamp():
+                raise IssuerCertInvalidError(
+                    f"a certificate in the signer's path was revoked at "
+                    f"{path.revoked_at.isoformat()}, before iat {claims.issued_at.isoformat()}"
+                )
+            raise IssuerCertInvalidError(
+                f"the signer's certificate path is not valid at iat {claims.issued_at.isoformat()}"
+                f" ({path.valid_from.isoformat()} .. {path.valid_until.isoformat()})"
+            )
+        if entry.compromised_at_ts is not None and claims.iat >= entry.compromised_at_ts:
+            raise RevokedError(
+                f"the signer's key is marked compromised since {_iso(entry.compromised_at_ts)}"
+            )
+        if entry.retired_at_ts is not None and claims.iat > entry.retired_at_ts:
+            raise IssuerCertInvalidError(
+                f"signed at {claims.issued_at.isoformat()}, after the signer retired "
+                f"({_iso(entry.retired_at_ts)})"
+            )
         if not entry.not_before_ts <= claims.iat <= entry.not_after_ts:
             raise IssuerCertInvalidError(
                 f"certificate not valid at iat {claims.issued_at.isoformat()} "
@@ -252,8 +366,7 @@ class Verifier:
             raise BadInputError("the verifier's clock must return an aware datetime")
         return now.timestamp()
 
-    def _check_time(self, claims: Claims, now: datetime | None) -> None:
-        t = self._now(now)
+    def _check_time(self, claims: Claims, t: float) -> None:
         skew = self._skew
         if t + skew < claims.iat:
             raise NotYetValidError(f"issued at {claims.issued_at.isoformat()}, now {_iso(t)}")
@@ -272,6 +385,7 @@ class Verifier:
     def _failure(code: ErrorCode, detail: str, progress: _Progress) -> VerificationResult:
         claims = progress.claims
         return VerificationResult(
+            warnings=tuple(progress.warnings),
             code=code,
             detail=detail,
             kid=progress.kid,

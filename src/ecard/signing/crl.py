@@ -1,0 +1,145 @@
+"""Certificate revocation lists (RFC 5280 CRLs) for the self-managed CA in :mod:`ecard.signing.pki`.
+
+Each CA of the hierarchy (root CA, issuing CA) publishes a CRL naming the certificates it issued
+that are revoked. Verifiers are offline: they receive these CRLs as data, together with the
+trust list, and :class:`ecard.verify.paths.PathValidator` checks every certificate of a
+document signer's path against them.
+
+>>> import datetime as dt
+>>> from ecard.signing.pki import create_root_ca, create_issuing_ca
+>>> root = create_root_ca("Example Root CA")
+>>> ca = create_issuing_ca(root, "Example Issuing CA")
+>>> when = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+>>> crl = create_crl(root, [(ca.certificate, when)], this_update=when)
+>>> crl.get_revoked_certificate_by_serial_number(ca.certificate.serial_number) is not None
+True
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Final
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+from ecard.errors import BadCertificateError
+from ecard.signing.pki import CertifiedKey
+from ecard.signing.signers import PrivateKey
+
+#: Refuse absurd CRL inputs before parsing them.
+MAX_CRL_BYTES: Final = 16 * 1024 * 1024
+
+_PEM_CRL = re.compile(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", flags=re.DOTALL)
+
+#: One revoked certificate: ``(serial number or certificate, revocation time)`` and optionally
+#: the reason (RFC 5280 §5.3.1) as a third item.
+Revocation = (
+    tuple[int | x509.Certificate, dt.datetime]
+    | tuple[int | x509.Certificate, dt.datetime, x509.ReasonFlags]
+)
+
+
+def _crl_hash(key: PrivateKey) -> hashes.SHA256 | hashes.SHA384 | None:
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return None
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size > 256:
+        return hashes.SHA384()
+    return hashes.SHA256()
+
+
+def _utc(when: dt.datetime) -> dt.datetime:
+    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+
+
+def create_crl(
+    ca: CertifiedKey,
+    revoked: Iterable[Revocation] = (),
+    *,
+    this_update: dt.datetime | None = None,
+    next_update: dt.datetime | None = None,
+    days: int = 7,
+    number: int = 1,
+) -> x509.CertificateRevocationList:
+    """A CRL signed by ``ca`` listing ``revoked`` (serial numbers or certificates issued by ``ca``).
+
+    ``this_update`` defaults to now, ``next_update`` to ``this_update + days``. The CRL carries
+    a CRL number and the CA's authority key identifier. Naive datetimes are taken as UTC.
+    A reason other than ``unspecified`` is written as a ``reasonCode`` entry extension.
+    """
+    start = _utc(this_update) if this_update is not None else dt.datetime.now(dt.UTC)
+    end = _utc(next_update) if next_update is not None else start + dt.timedelta(days=days)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.certificate.subject)
+        .last_update(start)
+        .next_update(end)
+        .add_extension(x509.CRLNumber(number), False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), False
+        )
+    )
+    for entry in revoked:
+        subject, when = entry[0], entry[1]
+        serial = subject.serial_number if isinstance(subject, x509.Certificate) else subject
+        revoked_builder = (
+            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(_utc(when))
+        )
+        if len(entry) == 3 and entry[2] is not x509.ReasonFlags.unspecified:
+            revoked_builder = revoked_builder.add_extension(x509.CRLReason(entry[2]), False)
+        builder = builder.add_revoked_certificate(revoked_builder.build())
+    return builder.sign(ca.key, _crl_hash(ca.key))
+
+
+def crl_to_pem(crl: x509.CertificateRevocationList) -> bytes:
+    """PEM encoding of a CRL."""
+    return crl.public_bytes(serialization.Encoding.PEM)
+
+
+def load_crls(data: bytes) -> list[x509.CertificateRevocationList]:
+    """Every CRL in ``data``: one or more PEM ``X509 CRL`` blocks, or a single DER CRL.
+
+    Raises :class:`~ecard.errors.BadCertificateError` if nothing usable is found.
+    """
+    if len(data) > MAX_CRL_BYTES:
+        raise BadCertificateError(f"CRL data too large ({len(data)} bytes)")
+    try:
+        if b"-----BEGIN" in data:
+            crls = [x509.load_pem_x509_crl(block) for block in _PEM_CRL.findall(data)]
+        else:
+            crls = [x509.load_der_x509_crl(data)]
+    except ValueError as exc:
+        raise BadCertificateError(f"cannot parse CRL: {exc}") from None
+    if not crls:
+        raise BadCertificateError("no CRL found")
+    return crls
+
+
+def load_crl_file(path: str | os.PathLike[str]) -> list[x509.CertificateRevocationList]:
+    """Read CRLs (PEM or DER) from a file; :class:`BadCertificateError` naming it if unusable."""
+    p = Path(path)
+    try:
+        if p.stat().st_size > MAX_CRL_BYTES:
+            raise BadCertificateError(f"{os.fspath(path)}: file too large")
+        data = p.read_bytes()
+    except OSError as exc:
+        raise BadCertificateError(f"cannot read {os.fspath(path)!r}: {exc.strerror}") from None
+    try:
+        return load_crls(data)
+    except BadCertificateError as exc:
+        raise BadCertificateError(f"{os.fspath(path)}: {exc.detail}") from None
+
+
+__all__ = [
+    "MAX_CRL_BYTES",
+    "Revocation",
+    "create_crl",
+    "crl_to_pem",
+    "load_crl_file",
+    "load_crls",
+]

@@ -1,0 +1,43 @@
+"""Signing trust lists and revocation lists.
+
+A list is a COSE_Sign1 whose protected header carries ``alg``, ``kid`` and ``x5chain``
+(RFC 9360: the list signer's certificate, then the CA certificates above it), so a verifier
+holding only the root can validate the signer's path. The list signer's certificate must carry
+the extended key usage :data:`~ecard.signing.pki.ECARD_LIST_SIGNING_EKU`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from ecard.formats.lists import ListInfo, encode_list
+from ecard.signing.cose import HEADER_X5CHAIN, build_sign1, kid_for_certificate
+from ecard.signing.signers import Signer
+
+
+def sign_list(
+    info: ListInfo,
+    body: Any,
+    signer: Signer,
+    certificate: x509.Certificate,
+    chain: Sequence[x509.Certificate] = (),
+) -> bytes:
+    """Sign a list: the COSE_Sign1 bytes over :func:`~ecard.formats.lists.encode_list`.
+
+    ``chain`` holds the CA certificates above ``certificate`` (nearest first, root optional).
+    """
+    ders = [c.public_bytes(Encoding.DER) for c in (certificate, *chain)]
+    x5chain: bytes | list[bytes] = ders[0] if len(ders) == 1 else ders
+    return build_sign1(
+        encode_list(info, body),
+        signer,
+        kid_for_certificate(certificate),
+        extra_headers={HEADER_X5CHAIN: x5chain},
+    )
+
+
+__all__ = ["sign_list"]

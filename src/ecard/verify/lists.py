@@ -1,0 +1,191 @@
+"""Opening signed lists, and remembering which ones a verifier has accepted.
+
+:func:`open_list` checks, in this order, so that nothing unauthenticated is interpreted:
+
+1. the COSE_Sign1 structure (tag 18, ``alg``/``kid``/``x5chain`` protected);
+2. ``kid`` is the SHA-256 prefix of the leaf of ``x5chain``;
+3. the signature, with the leaf's key, through the algorithm registry;
+4. the payload: a list of the expected type (a revocation list is never taken for a trust list);
+5. the signer's certificate path to a trusted root, with the list-signing extended key usage,
+   at the list's ``issued_at``; a path with any revoked certificate is refused outright, since
+   a compromised list-signing key could claim any ``issued_at``.
+
+Any failure is a :class:`~ecard.errors.BadListError`.
+
+:class:`ListState` is the small file in which a verifier records the highest sequence number it
+has accepted per list type and authority; it refuses to go back (:class:`ListRollbackError`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from ecard.errors import BadListError, EcardError, ListRollbackError
+from ecard.formats.lists import MAX_LIST_SIZE, ListInfo, decode_list
+from ecard.signing.algorithms import certificate_public_key, get_algorithm
+from ecard.signing.cose import HEADER_X5CHAIN, kid_for_certificate, parse_sign1
+from ecard.signing.pki import ECARD_LIST_SIGNING_EKU
+from ecard.verify.paths import PathValidator, ValidatedPath
+
+
+@dataclass(frozen=True)
+class SignedList:
+    """An authenticated list: its header, body, signer and the signer's validated path."""
+
+    info: ListInfo
+    body: Any
+    signer: x509.Certificate
+    path: ValidatedPath
+    #: SHA-256 of the whole signed list, as received.
+    digest: bytes
+
+    @property
+    def authority(self) -> str:
+        """Who vouches for the list: the SHA-256 fingerprint (hex) of the path's root."""
+        return self.path.certificates[-1].fingerprint(hashes.SHA256()).hex()
+
+    @property
+    def next_update(self) -> datetime:
+        """When a newer list is due."""
+        return datetime.fromtimestamp(self.info.next_update, UTC)
+
+
+def _certificates(value: object) -> list[x509.Certificate]:
+    ders = [value] if isinstance(value, bytes) else value
+    if not isinstance(ders, list) or not ders or not all(isinstance(d, bytes) for d in ders):
+        raise BadListError("x5chain must be a certificate or a non-empty array of certificates")
+    try:
+        return [x509.load_der_x509_certificate(d) for d in ders]
+    except (ValueError, x509.InvalidVersion) as exc:
+        raise BadListError(f"x5chain holds an unparsable certificate: {exc}") from None
+
+
+def open_list(data: bytes, *, expected_type: str, validator: PathValidator) -> SignedList:
+    """Authenticate a signed list; see the module docstring for the checks and their order."""
+    if not isinstance(data, bytes):
+        raise BadListError("a signed list must be bytes")
+    try:
+        msg = parse_sign1(data, max_size=MAX_LIST_SIZE)
+        alg = get_algorithm(msg.alg)
+    except EcardError as exc:
+        raise BadListError(f"{exc.code.value}: {exc.detail}") from None
+    chain = _certificates(msg.headers.get(HEADER_X5CHAIN))
+    leaf = chain[0]
+    if kid_for_certificate(leaf) != msg.kid:
+        raise BadListError("kid does not match the signer certificate in x5chain")
+    try:
+        key = certificate_public_key(leaf)
+        verify = alg.bind(key)
+    except EcardError as exc:
+        raise BadListError(f"list signer key: {exc.detail}") from None
+    if not verify(msg.signature, msg.to_be_signed()):
+        raise BadListError("signature does not verify: the list was altered or forged")
+    info, body = decode_list(msg.payload, expected_type)
+    try:
+        path = validator.validate(
+            leaf,
+            chain=chain[1:],
+            eku=ECARD_LIST_SIGNING_EKU,
+            at=datetime.fromtimestamp(info.issued_at, UTC),
+        )
+    except EcardError as exc:
+        raise BadListError(f"list signer certificate: {exc.detail}") from None
+    if path.revoked_at is not None:
+        # a revoked list-signing key could sign a list with any issued_at: refuse them all
+        raise BadListError(
+            f"list signer certificate path was revoked at {path.revoked_at.isoformat()}"
+        )
+    return SignedList(
+        info=info, body=body, signer=leaf, path=path, digest=hashlib.sha256(data).digest()
+    )
+
+
+class ListState:
+    """The highest accepted sequence number per list type and authority, kept in a JSON file.
+
+    :meth:`accept` refuses a list whose sequence is lower than the recorded one, or equal with
+    different content, and records a higher one. The file is replaced atomically (write to a
+    temporary file, flush, fsync, rename), so a crash never leaves it half-written; an
+    unreadable state file is an error, never silently reset.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        try:
+            raw = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise BadListError(
+                f"cannot read list state {str(self.path)!r}: {exc.strerror}"
+            ) from None
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise BadListError(f"list state {str(self.path)!r} is corrupt") from None
+        if not isinstance(data, dict):
+            raise BadListError(f"list state {str(self.path)!r} is corrupt")
+        return data
+
+    def _save(self, data: dict[str, dict[str, Any]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".state-", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, indent=2, sort_keys=True)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    def sequence(self, signed: SignedList) -> int | None:
+        """The sequence recorded for this list's type and authority, if any."""
+        entry = self._load().get(f"{signed.info.type}:{signed.authority}")
+        return None if entry is None else int(entry["sequence"])
+
+    def accept(self, signed: SignedList) -> None:
+        """Record ``signed`` as accepted, or raise :class:`ListRollbackError`."""
+        key = f"{signed.info.type}:{signed.authority}"
+        with self._lock:
+            data = self._load()
+            seen = data.get(key)
+            seq = signed.info.sequence
+            if seen is not None:
+                old = int(seen["sequence"])
+                if seq < old:
+                    raise ListRollbackError(
+                        f"{signed.info.type} sequence {seq} is lower than {old}, accepted before"
+                    )
+                if seq == old:
+                    if seen.get("digest") != signed.digest.hex():
+                        raise ListRollbackError(
+                            f"{signed.info.type} sequence {seq} was accepted before with other content"
+                        )
+                    return
+            data[key] = {
+                "sequence": seq,
+                "digest": signed.digest.hex(),
+                "accepted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+            self._save(data)
+
+
+__all__ = ["ListState", "SignedList", "open_list"]
