@@ -30,8 +30,19 @@ import ecard
 from ecard.cli import sample_card
 from ecard.formats import base45, cbor, qrtext
 from ecard.formats.cwt import CLAIM_CARD, decode_claims
+from ecard.formats.trustlist import TrustListEntry
 from ecard.signing.cose import parse_sign1
-from ecard.signing.pki import CertifiedKey, create_document_signer, create_root_ca
+from ecard.signing.pki import (
+    CertifiedKey,
+    create_document_signer,
+    create_issuing_ca,
+    create_list_signer,
+    create_root_ca,
+)
+from ecard.signing.revocation import sign_revocation_list
+from ecard.signing.trustlist import sign_trust_list
+from ecard.verify.paths import PathValidator
+from ecard.verify.revocation import RevocationList, RevocationSet
 
 
 def _calibrate(fn: Callable[[], object], seconds: float) -> int:
@@ -125,12 +136,74 @@ def bench_algorithm(alg: str, s: CertifiedKey, card: ecard.Card, seconds: float,
     print(f"  {'full verify':22s} {1e6 / full_verify:7.2f}")
 
 
+def bench_with_lists(root: CertifiedKey, card: ecard.Card, seconds: float, revoked: int) -> None:
+    """Full verification against a signed trust list (paths validated at load) and a signed
+    revocation list of ``revoked`` entries, next to the plain-certificate verifier."""
+    print(f"\n== ES256 with a signed trust list and a revocation list of {revoked:,} ==")
+    now = dt.datetime.now(dt.UTC)
+    ca = create_issuing_ca(root, "Bench Province CA")
+    ds = create_document_signer(ca, "Bench Province Signer")
+    tl = create_list_signer(root, "Bench List Signer")
+    validator = PathValidator([root.certificate], revocation="off")
+    trust_list = sign_trust_list(
+        [TrustListEntry(ds.certificate, (ca.certificate,), regions=frozenset({"110000"}))],
+        sequence=1,
+        issued_at=now,
+        next_update=now + dt.timedelta(days=7),
+        signer=tl.signer(),
+        certificate=tl.certificate,
+    )
+    revoked_set = RevocationSet.from_hashes(os.urandom(8) for _ in range(revoked))
+    rl_bytes = sign_revocation_list(
+        revoked_set,
+        sequence=1,
+        issued_at=now,
+        next_update=now + dt.timedelta(days=1),
+        signer=tl.signer(),
+        certificate=tl.certificate,
+    )
+    t0 = timeit.default_timer()
+    store = ecard.TrustStore.from_trust_list(trust_list, validator=validator)
+    t1 = timeit.default_timer()
+    revocations = RevocationList.load(rl_bytes, validator=validator)
+    t2 = timeit.default_timer()
+    print(
+        f"trust list load (path validated) {1e3 * (t1 - t0):.1f} ms; "
+        f"revocation list load {1e3 * (t2 - t1):.0f} ms ({len(rl_bytes):,} bytes)"
+    )
+    issuer = ecard.Issuer(ds.signer(), ds.certificate)
+    with_lists = ecard.Verifier(store, revocations=revocations)
+    plain = ecard.Verifier(ecard.TrustStore([ds.certificate]))
+    texts = [issuer.issue(card).text for _ in range(200)]
+    assert all(with_lists.verify(t).valid for t in texts)
+    a, b = cycle(texts), cycle(texts)
+    r_plain, r_lists = paired_rates(
+        lambda: plain.verify(a()), lambda: with_lists.verify(b()), seconds
+    )
+    tbs = parse_sign1(qrtext.decode(texts[0])).to_be_signed()
+    key = ds.key
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    pub, ecdsa = key.public_key(), ec.ECDSA(hashes.SHA256())
+    der = key.sign(tbs, ecdsa)
+    bare, r_lists2 = paired_rates(
+        lambda: pub.verify(der, tbs, ecdsa), lambda: with_lists.verify(b()), seconds
+    )
+    print(f"full verify, certificates only   {r_plain:9.0f}/s")
+    print(
+        f"full verify, lists in place      {r_lists:9.0f}/s   ({r_lists / r_plain:.3f} of the above)"
+    )
+    print(
+        f"bare verify                      {bare:9.0f}/s   ratio {r_lists2 / bare:.3f} (goal >= 0.85)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
     parser.add_argument("--pool", type=int, default=200, help="distinct credentials verified")
+    parser.add_argument("--revoked", type=int, default=1_000_000, help="revocation list size")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -157,6 +230,7 @@ def main() -> None:
     for alg in ("ES256", "EdDSA"):
         s = ds if alg == "ES256" else create_document_signer(root, f"Bench {alg}", algorithm=alg)
         bench_algorithm(alg, s, card, args.seconds, args.pool)
+    bench_with_lists(root, card, args.seconds, args.revoked)
     sys.stdout.flush()
 
 

@@ -17,6 +17,7 @@ True
 
 from ecard.card import Card, CardStatus, Holder
 from ecard.errors import EcardError, ErrorCode
+from ecard.formats.trustlist import TrustListEntry
 from ecard.signing.algorithms import Algorithm, get_algorithm
 from ecard.signing.issuer import IssuedCard, Issuer
 from ecard.signing.pki import (
@@ -26,7 +27,10 @@ from ecard.signing.pki import (
     create_root_ca,
 )
 from ecard.signing.signers import KeySigner, Signer
+from ecard.verify.lists import ListState
+from ecard.verify.paths import PathValidator
 from ecard.verify.policy import Policy
+from ecard.verify.revocation import RevocationList
 from ecard.verify.trust import TrustStore
 from ecard.verify.verifier import VerificationResult, Verifier
 
@@ -43,8 +47,12 @@ __all__ = [
     "IssuedCard",
     "Issuer",
     "KeySigner",
+    "ListState",
+    "PathValidator",
     "Policy",
+    "RevocationList",
     "Signer",
+    "TrustListEntry",
     "TrustStore",
     "VerificationResult",
     "Verifier",

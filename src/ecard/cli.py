@@ -24,6 +24,7 @@ from typing import Any, NoReturn, TextIO
 
 from cryptography import x509
 
+from ecard._files import read_file
 from ecard.card import Card, Holder
 from ecard.errors import BadInputError, BadListError, EcardError, Lang
 from ecard.formats import qrtext
@@ -86,10 +87,7 @@ def _write(path: Path, data: bytes | str, *, private: bool = False) -> None:
 
 
 def _read_text(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise BadInputError(f"cannot read {path!r}: {exc.strerror}") from None
+    return read_file(path, BadInputError, max_size=MAX_LIST_SIZE)
 
 
 def _password(env: str | None) -> bytes | None:

@@ -21,13 +21,13 @@ import datetime as dt
 import os
 import re
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from ecard._files import read_file
 from ecard.errors import BadCertificateError
 from ecard.signing.pki import CertifiedKey
 from ecard.signing.signers import PrivateKey
@@ -122,13 +122,7 @@ def load_crls(data: bytes) -> list[x509.CertificateRevocationList]:
 
 def load_crl_file(path: str | os.PathLike[str]) -> list[x509.CertificateRevocationList]:
     """Read CRLs (PEM or DER) from a file; :class:`BadCertificateError` naming it if unusable."""
-    p = Path(path)
-    try:
-        if p.stat().st_size > MAX_CRL_BYTES:
-            raise BadCertificateError(f"{os.fspath(path)}: file too large")
-        data = p.read_bytes()
-    except OSError as exc:
-        raise BadCertificateError(f"cannot read {os.fspath(path)!r}: {exc.strerror}") from None
+    data = read_file(path, BadCertificateError, max_size=MAX_CRL_BYTES)
     try:
         return load_crls(data)
     except BadCertificateError as exc:

@@ -21,7 +21,6 @@ import datetime as dt
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Final
 
 from cryptography import x509
@@ -29,6 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
+from ecard._files import read_file
 from ecard.errors import BadCertificateError, BadKeyError
 from ecard.signing.algorithms import (
     DEFAULT_ALGORITHM,
@@ -337,10 +337,7 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
 
 def load_certificate_file(path: str | os.PathLike[str]) -> list[x509.Certificate]:
     """Read certificates (PEM or DER) from a file; :class:`BadCertificateError` if unusable."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise BadCertificateError(f"cannot read {os.fspath(path)!r}: {exc.strerror}") from None
+    data = read_file(path, BadCertificateError)
     try:
         return load_certificates(data)
     except BadCertificateError as exc:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from ecard._files import read_file
 from ecard.errors import BadKeyError, EcardError
 from ecard.signing.algorithms import (
     Algorithm,
@@ -75,10 +75,7 @@ def load_private_key_file(
     path: str | os.PathLike[str], *, password: bytes | None = None
 ) -> PrivateKey:
     """Read and :func:`load_private_key` a PEM file."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise BadKeyError(f"cannot read key file {os.fspath(path)!r}: {exc.strerror}") from None
+    data = read_file(path, BadKeyError, max_size=1024 * 1024)
     try:
         return load_private_key(data, password=password)
     except EcardError as exc:

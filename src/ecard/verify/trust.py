@@ -24,6 +24,7 @@ from typing import Final
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from ecard._files import read_file
 from ecard.errors import BadCertificateError, BadListError, EcardError
 from ecard.formats.lists import TRUST_LIST
 from ecard.formats.trustlist import TrustListEntry, decode_trust_body
@@ -245,13 +246,7 @@ def _scoped(entry: TrustListEntry) -> bool:
 
 
 def _read(path: Path, *, skip_non_certificates: bool = False) -> list[x509.Certificate]:
-    try:
-        size = path.stat().st_size
-        if size > MAX_CERTIFICATE_FILE:
-            raise BadCertificateError(f"{path}: file too large ({size} bytes)")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise BadCertificateError(f"cannot read {str(path)!r}: {exc.strerror}") from None
+    data = read_file(path, BadCertificateError, max_size=MAX_CERTIFICATE_FILE)
     if skip_non_certificates and b"-----BEGIN" in data and b"-----BEGIN CERTIFICATE" not in data:
         return []
     try:
