@@ -2,8 +2,9 @@
 
 The ``>>>`` examples in ``docs/*.md`` run as doctests (``--doctest-glob=*.md``); these tests
 check what a doctest cannot: that every result code is documented for the counter with its exact
-Chinese message, that relative links and their anchors resolve, and that every ``ecard`` command
-line shown parses.
+Chinese message, that relative links and their anchors resolve, that every ``ecard`` command
+line shown parses, that the extended key usage OIDs quoted are the code's, and that every field
+of a trust-list manifest is documented.
 """
 
 from __future__ import annotations
@@ -61,7 +62,14 @@ def _code_rows() -> dict[str, list[str]]:
 
 
 def test_docs_exist() -> None:
-    for name in ("format.md", "verifying.md", "issuing.md", "threat-model.md"):
+    for name in (
+        "format.md",
+        "verifying.md",
+        "issuing.md",
+        "threat-model.md",
+        "trust.md",
+        "operations.md",
+    ):
         assert (DOCS / name).is_file(), name
 
 
@@ -112,6 +120,9 @@ def test_readme_links_every_guide_it_names() -> None:
         assert (DOCS / name).is_file(), name
 
 
+_SHELL_OPERATORS = frozenset({"|", "||", "&&", ";", "&"})
+
+
 def _commands() -> list[tuple[Path, str]]:
     found = []
     for path in MARKDOWN:
@@ -122,6 +133,10 @@ def _commands() -> list[tuple[Path, str]]:
                 words = shlex.split(line, comments=True)
                 while words and re.fullmatch(r"[A-Z_][A-Z0-9_]*=.*", words[0]):
                     words.pop(0)  # VAR=value prefixes
+                for i, word in enumerate(words):  # the command ends at a redirection or pipe
+                    if word in _SHELL_OPERATORS or re.fullmatch(r"\d?[<>].*", word):
+                        del words[i:]
+                        break
                 if words[:1] == ["ecard"] and not any(w.startswith("[") for w in words):
                     found.append((path, shlex.join(words[1:])))
     return found
@@ -136,3 +151,29 @@ def test_documented_commands_parse(source: Path, command: str) -> None:
         parser.parse_args(shlex.split(command))
     except SystemExit as exc:  # argparse exits 2 on a usage error
         pytest.fail(f"{_rel(source)}: `ecard {command}` does not parse (exit {exc.code})")
+
+
+def test_extended_key_usages_quoted_in_the_docs_are_the_codes() -> None:
+    from ecard.signing.pki import ECARD_LIST_SIGNING_EKU, ECARD_SIGNING_EKU
+
+    known = {ECARD_SIGNING_EKU.dotted_string, ECARD_LIST_SIGNING_EKU.dotted_string}
+    for path in MARKDOWN:
+        for oid in re.findall(r"\b2\.25\.\d+", path.read_text(encoding="utf-8")):
+            assert oid in known, f"{_rel(path)}: unknown extended key usage {oid}"
+
+
+def test_trust_list_manifest_fields_are_documented() -> None:
+    from ecard.cli import _manifest_entry
+    from ecard.formats.trustlist import TrustListEntry
+    from ecard.signing.pki import create_document_signer, create_root_ca
+
+    text = (DOCS / "trust.md").read_text(encoding="utf-8")
+    ds = create_document_signer(create_root_ca("Docs Root"), "Docs Signer")
+    keys = [
+        "sequence",
+        "next_update_days",
+        "signers",
+        *_manifest_entry(TrustListEntry(ds.certificate)),
+    ]
+    for key in keys:
+        assert re.search(rf"^\|[^|\n]*`{key}`", text, re.MULTILINE), key

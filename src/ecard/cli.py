@@ -3,8 +3,11 @@
     ecard demo   [--out DIR] [--alg ALG]          issue and verify a sample card (demo issuer)
     ecard issue  --key K --cert C CARD.json       print the QR text of a signed card
     ecard verify --trust PATH [TEXT]              verify texts (or stdin lines, or --image)
+    ecard verify --trust-list F --root R ...      the same against a signed trust list
     ecard inspect TEXT                            decode without verifying (for support)
-    ecard pki root|ca|signer ...                  a self-managed CA for pilots
+    ecard trust build|sign|show|verify            signed trust lists
+    ecard revoke --text QR --out LIST ...         signed revocation lists
+    ecard pki root|ca|signer|list-signer|crl      a self-managed CA for pilots
 
 Exit status: 0 success (every input valid), 1 failure (any input invalid, or an unusable
 file), 2 usage error. Bad input never produces a traceback.
@@ -213,10 +216,17 @@ def _stdin_lines() -> Iterable[str]:
 
 def _validator(args: argparse.Namespace) -> PathValidator | None:
     if not args.root:
+        if args.crl or args.ca:
+            raise BadInputError("--crl and --ca need --root (the trust anchor)")
         return None
     roots = [c for path in args.root for c in load_certificate_file(path)]
+    cas = [c for path in (args.ca or []) for c in load_certificate_file(path)]
     crls = [crl for path in (args.crl or []) for crl in load_crl_file(path)]
-    return PathValidator(roots, crls=crls, revocation="require" if crls else "off")
+    if not crls:
+        print("ecard: note: no --crl given: certificate revocation is NOT checked", file=sys.stderr)
+    return PathValidator(
+        roots, intermediates=cas, crls=crls, revocation="require" if crls else "off"
+    )
 
 
 def _state(args: argparse.Namespace) -> ListState | None:
@@ -252,8 +262,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return _usage("give --trust PATH or --trust-list FILE")
     if args.trust and args.trust_list:
         return _usage("give either --trust or --trust-list, not both")
-    if (args.trust_list or args.revocation_list) and not args.root:
-        return _usage("--trust-list and --revocation-list need --root (the trust anchor)")
+    if (args.trust_list or args.revocation_list or args.crl or args.ca) and not args.root:
+        return _usage("--trust-list, --revocation-list, --crl and --ca need --root")
     verifier = _load_verifier(args)
     now: datetime | None = args.now
     results_ok = True
@@ -459,9 +469,14 @@ def cmd_trust_verify(args: argparse.Namespace) -> int:
         f"trust list OK: sequence {signed.info.sequence}, signed by "
         f"{signed.signer.subject.rfc4514_string()}, next update {signed.next_update.isoformat()}"
     )
+    unfit = 0
     for issuer in store:
         status = "usable" if issuer.unfit is None else f"UNFIT: {issuer.unfit}"
+        unfit += issuer.unfit is not None
         print(f"  {issuer.kid.hex()}  {issuer.subject}  {status}")
+    if unfit:
+        print(f"ecard: {unfit} signer(s) in the list cannot be used", file=sys.stderr)
+        return EXIT_FAIL
     return EXIT_OK
 
 
@@ -576,6 +591,12 @@ def _list_options(p: argparse.ArgumentParser) -> None:
         action="append",
         metavar="CERT",
         help="trust anchor (root CA certificate) for certificate paths and lists",
+    )
+    p.add_argument(
+        "--ca",
+        action="append",
+        metavar="CERT",
+        help="issuing CA certificates that paths may go through (repeatable)",
     )
     p.add_argument(
         "--crl",

@@ -21,7 +21,7 @@ class ErrorCode(StrEnum):
     """Stable result codes. ``OK`` means the credential verified."""
 
     OK = "OK"
-    # verification pipeline, in the order the stages run
+    # verification pipeline (docs/verifying.md lists the order in which stages run)
     BAD_PREFIX = "BAD_PREFIX"
     BAD_BASE45 = "BAD_BASE45"
     BAD_COMPRESSION = "BAD_COMPRESSION"

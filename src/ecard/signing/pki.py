@@ -287,7 +287,9 @@ def signing_unfitness(cert: x509.Certificate) -> str | None:
     """Why ``cert`` may not sign cards, or ``None`` if it may.
 
     A document signer is an end-entity certificate (not ``CA:TRUE``) whose key usage, if
-    present, includes ``digitalSignature``. Issuer and verifier apply this same rule.
+    present, includes ``digitalSignature`` and whose extended key usage, if present, includes
+    :data:`ECARD_SIGNING_EKU` (so a list signer cannot sign cards). Issuer and verifier apply
+    this same rule.
     """
     try:
         exts = cert.extensions
@@ -301,6 +303,12 @@ def signing_unfitness(cert: x509.Certificate) -> str | None:
     try:
         if not exts.get_extension_for_class(x509.KeyUsage).value.digital_signature:
             return "key usage lacks digitalSignature"
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        eku = exts.get_extension_for_class(x509.ExtendedKeyUsage).value
+        if ECARD_SIGNING_EKU not in eku:
+            return "extended key usage does not include e-card signing"
     except x509.ExtensionNotFound:
         pass
     return None

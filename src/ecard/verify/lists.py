@@ -7,7 +7,8 @@
 3. the signature, with the leaf's key, through the algorithm registry;
 4. the payload: a list of the expected type (a revocation list is never taken for a trust list);
 5. the signer's certificate path to a trusted root, with the list-signing extended key usage,
-   at the list's ``issued_at``; a path with any revoked certificate is refused outright, since
+   at the list's ``issued_at``, issued directly by the root (an issuing CA cannot appoint list
+   signers); a path with any revoked certificate is refused outright, since
    a compromised list-signing key could claim any ``issued_at``.
 
 Any failure is a :class:`~ecard.errors.BadListError`.
@@ -102,6 +103,13 @@ def open_list(data: bytes, *, expected_type: str, validator: PathValidator) -> S
         )
     except EcardError as exc:
         raise BadListError(f"list signer certificate: {exc.detail}") from None
+    if len(path.certificates) != 2:
+        # only the root may appoint list signers: an issuing CA (a province) must not be able to
+        # publish trust lists for everyone, nor lock verifiers out with a high sequence number
+        raise BadListError(
+            "list signer certificate must be issued directly by a trust anchor (root), "
+            f"not through {len(path.certificates) - 2} intermediate CA(s)"
+        )
     if path.revoked_at is not None:
         # a revoked list-signing key could sign a list with any issued_at: refuse them all
         raise BadListError(

@@ -24,6 +24,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "credential": ("Credential valid", "凭证有效期"),
     "kid": ("Key id", "密钥标识"),
     "code": ("Code", "代码"),
+    "warning": ("WARNING", "警告"),
 }
 
 
@@ -64,6 +65,7 @@ def render_text(result: VerificationResult, lang: Lang = "en", *, reveal: bool =
             rows.append(("kid", result.kid.hex()))
         width = max(_width(_label(k, lang)) for k, _ in rows)
         lines.extend(f"  {_pad(_label(k, lang), width)}  {v}" for k, v in rows)
+        lines.extend(f"  {_label('warning', lang)}: {w}" for w in result.warnings)
     else:
         lines.append(f"[{_label('invalid', lang)}] {result.message(lang)}")
         lines.append(f"  {_label('code', lang)}: {result.code.value}")
