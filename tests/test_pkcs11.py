@@ -751,3 +751,52 @@ def test_no_private_key_material_anywhere(
     # the scan itself works: it would have caught the key
     with pytest.raises(AssertionError):
         assert_no_secret(plain.decode(), bad, "the PEM itself")
+
+
+def test_command_line_issues_with_a_key_in_the_token(
+    hsm: Hsm, hsm_certs: dict[str, x509.Certificate], tmp_path: Path
+) -> None:
+    """`ecard issue --pkcs11-module ...`: the key stays in the token, the card verifies."""
+    from ecard.cli import sample_card
+
+    cert = tmp_path / "ds.pem"
+    cert.write_bytes(hsm_certs["ES256"].public_bytes(serialization.Encoding.PEM))
+    card = tmp_path / "card.json"
+    card.write_text(sample_card().model_dump_json())
+    env = {**hsm.env(), "ECARD_TEST_PIN": hsm.pin}
+    base = [sys.executable, "-m", "ecard.cli"]
+    hsm_args = [
+        "--pkcs11-module",
+        hsm.module,
+        "--token",
+        hsm.token,
+        "--key-label",
+        "ds-ES256",
+        "--pin-env",
+        "ECARD_TEST_PIN",
+    ]
+    issued = subprocess.run(
+        [*base, "issue", *hsm_args, "--cert", str(cert), str(card)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert issued.returncode == 0, issued.stderr
+    checked = subprocess.run(
+        [*base, "verify", "--json", "--trust", str(cert), issued.stdout.strip()],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert json.loads(checked.stdout)["code"] == "OK"
+    wrong = subprocess.run(
+        [*base, "issue", *hsm_args, "--cert", str(cert), str(card)],
+        env={**env, "ECARD_TEST_PIN": "wrong-pin-000"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert wrong.returncode == 1 and "[BAD_KEY]" in wrong.stderr
+    assert "wrong-pin-000" not in wrong.stderr and "Traceback" not in wrong.stderr

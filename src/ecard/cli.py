@@ -50,7 +50,7 @@ from ecard.signing.pki import (
     private_key_to_pem,
 )
 from ecard.signing.revocation import revoke
-from ecard.signing.signers import KeySigner, load_private_key_file
+from ecard.signing.signers import KeySigner, Signer, load_private_key_file
 from ecard.signing.trustlist import sign_trust_list
 from ecard.verify.lists import ListState
 from ecard.verify.paths import PathValidator
@@ -91,6 +91,32 @@ def _write(path: Path, data: bytes | str, *, private: bool = False) -> None:
 
 def _read_text(path: str) -> bytes:
     return read_file(path, BadInputError, max_size=MAX_LIST_SIZE)
+
+
+def _signer(args: argparse.Namespace, algorithm: str | None = None) -> Signer:
+    """The signer the options name: a PEM key file, or a key in a PKCS#11 token."""
+    if args.pkcs11_module:
+        if args.key:
+            raise BadInputError("give either --key or --pkcs11-module, not both")
+        if not (args.token and args.key_label and args.pin_env):
+            raise BadInputError("--pkcs11-module needs --token, --key-label and --pin-env")
+        pin = os.environ.get(args.pin_env)
+        if pin is None:
+            raise BadInputError(f"environment variable {args.pin_env} is not set")
+        from ecard.signing.pkcs11 import Pkcs11Signer
+
+        return Pkcs11Signer.open(
+            args.pkcs11_module,
+            token_label=args.token,
+            pin=pin,
+            key_label=args.key_label,
+            algorithm=algorithm,
+        )
+    if not args.key:
+        raise BadInputError("give --key FILE (or --pkcs11-module ... for a key in an HSM)")
+    return KeySigner.from_file(
+        args.key, password=_password(args.key_password_env), algorithm=algorithm
+    )
 
 
 def _password(env: str | None) -> bytes | None:
@@ -169,9 +195,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"ecard: error [BAD_INPUT] {args.card}: invalid card record:\n{exc}", file=sys.stderr)
         return EXIT_FAIL
-    signer = KeySigner.from_file(
-        args.key, password=_password(args.key_password_env), algorithm=args.alg
-    )
+    signer = _signer(args, algorithm=args.alg)
     certs = load_certificate_file(args.cert)
     validity = timedelta(days=args.validity_days) if args.validity_days is not None else None
     issued = Issuer(signer, certs[0], iss=args.iss, validity=validity).issue(card)
@@ -401,7 +425,7 @@ def cmd_trust_sign(args: argparse.Namespace) -> int:
     except (ValueError, KeyError, TypeError) as exc:
         raise BadInputError(f"{args.manifest}: not a trust-list manifest ({exc})") from None
     entries = [_entry_from_manifest(item) for item in items]
-    signer = KeySigner.from_file(args.key, password=_password(args.key_password_env))
+    signer = _signer(args)
     certs = load_certificate_file(args.cert)
     chain = [c for path in (args.chain or []) for c in load_certificate_file(path)]
     now = datetime.now(UTC).replace(microsecond=0)
@@ -507,7 +531,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
             "ecard: nothing to revoke: the list is re-signed with the next sequence number",
             file=sys.stderr,
         )
-    signer = KeySigner.from_file(args.key, password=_password(args.key_password_env))
+    signer = _signer(args)
     certs = load_certificate_file(args.cert)
     chain = [*certs[1:], *(c for path in (args.chain or []) for c in load_certificate_file(path))]
     now = datetime.now(UTC).replace(microsecond=0)
@@ -585,6 +609,14 @@ def cmd_pki(args: argparse.Namespace) -> int:
 # -- parser -----------------------------------------------------------------------------------
 
 
+def _hsm_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("key in an HSM or smart card (PKCS#11, extra 'hsm')")
+    g.add_argument("--pkcs11-module", metavar="LIB", help="PKCS#11 library (.so)")
+    g.add_argument("--token", metavar="LABEL", help="token label")
+    g.add_argument("--key-label", metavar="LABEL", help="label of the private key")
+    g.add_argument("--pin-env", metavar="VAR", help="env variable holding the user PIN")
+
+
 def _list_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--root",
@@ -626,7 +658,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("issue", help="sign a card record and print its QR text")
     i.add_argument("card", metavar="CARD.json", help="card record (as written by `ecard demo`)")
-    i.add_argument("--key", required=True, help="document signer private key (PEM)")
+    i.add_argument("--key", help="document signer private key (PEM), or use --pkcs11-module")
+    _hsm_options(i)
     i.add_argument(
         "--key-password-env", metavar="VAR", help="env variable holding the key password"
     )
@@ -679,7 +712,8 @@ def build_parser() -> argparse.ArgumentParser:
     tb.set_defaults(func=cmd_trust_build)
     ts = tsub.add_parser("sign", help="sign a manifest into a trust list")
     ts.add_argument("manifest", metavar="MANIFEST.json")
-    ts.add_argument("--key", required=True, help="list signer private key (PEM)")
+    ts.add_argument("--key", help="list signer private key (PEM), or use --pkcs11-module")
+    _hsm_options(ts)
     ts.add_argument("--key-password-env", metavar="VAR")
     ts.add_argument("--cert", required=True, help="list signer certificate")
     ts.add_argument("--chain", action="append", metavar="CERT", help="CA certificates above it")
@@ -700,7 +734,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--entry", action="append", metavar="KID:CTI", help="revoke by ids (hex)")
     r.add_argument("--unrevoke-text", action="append", metavar="QR", help="take one off")
     r.add_argument("--unrevoke-entry", action="append", metavar="KID:CTI")
-    r.add_argument("--key", required=True, help="list signer private key (PEM)")
+    r.add_argument("--key", help="list signer private key (PEM), or use --pkcs11-module")
+    _hsm_options(r)
     r.add_argument("--key-password-env", metavar="VAR")
     r.add_argument("--cert", required=True, help="list signer certificate")
     r.add_argument("--chain", action="append", metavar="CERT", help="CA certificates above it")

@@ -1201,6 +1201,111 @@ def _check_heads(
     return valid, count
 
 
+_TIME_PART: Final = "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"
+_H64: Final = "[0-9a-f]{64}"
+_FAST_CARD: Final = re.compile(
+    f"card\x00((?:[0-9a-f]{{2}}){{{MIN_CTI},{MAX_CTI}}})\x00({_H64})\x00([0-9a-f]{{16}})"
+    f"\x00{_TIME_PART}\x00({_H64})\x00({_H64})\x00({_H64})"
+)
+_FAST_LIST: Final = re.compile(
+    f"(?:trust-list|revocation-list)\x00(0|[1-9][0-9]{{0,18}})\x00\x00([0-9a-f]{{16}})"
+    f"\x00{_TIME_PART}\x00({_H64})\x00({_H64})\x00({_H64})"
+)
+_good_times: dict[str, bool] = {}
+_good_operators: dict[str, bool] = {}
+
+
+def _cbor_head(major: int, n: int) -> bytes:
+    if n < 24:
+        return bytes((major << 5 | n,))
+    for ai, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
+        if n < 1 << (8 * size):
+            return bytes((major << 5 | ai,)) + n.to_bytes(size, "big")
+    raise ValueError("too large for CBOR")
+
+
+def _cbor_text(value: str) -> bytes:
+    raw = value.encode()
+    return _cbor_head(3, len(raw)) + raw
+
+
+_HASH_PREFIX: Final = _cbor_head(4, 10) + _cbor_text(FORMAT)
+_NULL: Final = b"\xf6"
+_BSTR8: Final = _cbor_head(2, 8)
+_BSTR32: Final = _cbor_head(2, 32)
+
+
+def _cached(cache: dict[str, bool], value: str, check: Callable[[str], object]) -> bool:
+    known = cache.get(value)
+    if known is None:
+        try:
+            check(value)
+            known = True
+        except (_Malformed, ValueError):
+            known = False
+        if len(cache) > 100_000:
+            cache.clear()
+        cache[value] = known
+    return known
+
+
+def _check_row(raw: Sequence[object]) -> tuple[bytes, bytes, bool] | str:
+    """The verifier's fast path over one stored row: ``(prev_hash, record_hash, hash_ok)``,
+    or why the row is malformed. Same rules as :func:`_parse_record_row`, same hash as
+    :meth:`JournalRecord.hash_input` (a test holds them equal)."""
+    if len(raw) == len(RECORD_COLUMNS):
+        seq, kind, cid, holder, kid, at, op, content, prev, record = raw
+        text = (kind, cid, kid, at, content, prev, record)
+        card = kind == "card"
+        if (
+            type(seq) is int
+            and 1 <= seq < _INT64
+            and all(type(v) is str for v in text)
+            and (type(holder) is str if card else holder is None)
+            and type(op) is str
+        ):
+            assert isinstance(cid, str) and isinstance(kind, str) and isinstance(at, str)
+            joined = "\x00".join((kind, cid, holder or "", kid, at, content, prev, record))  # type: ignore[arg-type]
+            match = (_FAST_CARD if card else _FAST_LIST).fullmatch(joined)
+            if (
+                match is not None
+                and (card or int(cid) < _INT64)
+                and _cached(_good_times, at, lambda t: datetime.fromisoformat(t[:-1]))
+                and _cached(_good_operators, op, _check_operator)
+            ):
+                if card:
+                    _, holder_hex, kid_hex, content_hex, prev_hex, record_hex = match.groups()
+                    holder_item = _BSTR32 + bytes.fromhex(holder_hex)
+                else:
+                    _, kid_hex, content_hex, prev_hex, record_hex = match.groups()
+                    holder_item = _NULL
+                prev_hash = bytes.fromhex(prev_hex)
+                record_hash = bytes.fromhex(record_hex)
+                data = b"".join(
+                    (
+                        _HASH_PREFIX,
+                        _cbor_head(0, seq),
+                        _cbor_text(kind),
+                        _cbor_text(cid),
+                        holder_item,
+                        _BSTR8,
+                        bytes.fromhex(kid_hex),
+                        _cbor_text(at),
+                        _cbor_text(op),
+                        _BSTR32,
+                        bytes.fromhex(content_hex),
+                        _BSTR32,
+                        prev_hash,
+                    )
+                )
+                return prev_hash, record_hash, hashlib.sha256(data).digest() == record_hash
+    try:  # the slow path says exactly what is wrong
+        record = _parse_record_row(raw)
+    except _Malformed as exc:
+        return str(exc)
+    return record.prev_hash, record.record_hash, record.computed_hash() == record.record_hash
+
+
 def _hex_list(values: Iterable[bytes]) -> list[str]:
     return [f"'{v.hex()}'" for v in values]  # only [0-9a-f]: safe as SQL literals
 
@@ -1307,7 +1412,7 @@ def _verify_records(
     present = _Ranges()
     failed: list[JournalRecord] = []
     stored_at: dict[int, bytes | None] = {}
-    prev_rec: JournalRecord | None = None
+    prev_hash: bytes | None = None  # record_hash of the previous row, if it is well-formed
     prev_seq: int | None = None
     prev_clean = False
     count = 0
@@ -1323,30 +1428,30 @@ def _verify_records(
             else:
                 gap = seq != (1 if prev_seq is None else prev_seq + 1)
                 present.add(seq)
-        try:
-            rec: JournalRecord | None = _parse_record_row(raw)
-        except _Malformed as exc:
-            rec = None
-            issues.append(_Issue(FindingCode.MALFORMED, seq, None, (_span(seq, None), str(exc))))
+        checked = _check_row(raw)
+        if isinstance(checked, str):
+            issues.append(_Issue(FindingCode.MALFORMED, seq, None, (_span(seq, None), checked)))
             event = True
-        if rec is not None:
-            if rec.computed_hash() != rec.record_hash:
+            record_hash = None
+        else:
+            link, record_hash, hash_ok = checked
+            if not hash_ok:
                 if len(failed) < MAX_CLASSIFIED:
-                    failed.append(rec)
+                    failed.append(_parse_record_row(raw))
                 else:
-                    issues.append(_Issue(FindingCode.ALTERED, rec.seq, None))
+                    issues.append(_Issue(FindingCode.ALTERED, seq, None))
                 event = True
-            elif not event and not gap:
-                if prev_seq is None and rec.prev_hash != GENESIS_HASH:
+            elif not event and not gap and seq is not None:
+                if prev_seq is None and link != GENESIS_HASH:
                     issues.append(_Issue(FindingCode.BROKEN_LINK, 1, None, ("genesis",)))
                     event = True
-                elif prev_clean and prev_rec is not None and rec.prev_hash != prev_rec.record_hash:
-                    issues.append(_Issue(FindingCode.BROKEN_LINK, rec.seq - 1, rec.seq))
+                elif prev_clean and prev_hash is not None and link != prev_hash:
+                    issues.append(_Issue(FindingCode.BROKEN_LINK, seq - 1, seq))
                     event = True
-        if seq is not None and seq in needed and seq != prev_seq:
-            stored_at[seq] = rec.record_hash if rec is not None else None
         if seq is not None and seq != prev_seq:
-            prev_seq, prev_rec, prev_clean = seq, rec, not event
+            if seq in needed:
+                stored_at[seq] = record_hash
+            prev_seq, prev_hash, prev_clean = seq, record_hash, not event
         elif seq is not None:
             prev_clean = False
 
