@@ -576,3 +576,69 @@ def test_trust_lifecycle_from_the_command_line(tmp_path: Path, demo_dir: Path) -
     verify_v2 = ["verify", "--json", "--trust-list", str(d / "v2.ectl"), *lists]
     out = json.loads(run([*verify_v2, text]).stdout)
     assert out["code"] == "ISSUER_CERT_INVALID" and "revoked" in out["message"], out
+
+
+def test_journal_from_the_command_line(tmp_path: Path, demo_dir: Path) -> None:
+    """Issuance recorded before release, head signed, auditor verifies; tampering is found."""
+    import sqlite3
+
+    db = tmp_path / "journal.db"
+    env = {**os.environ, "ECARD_PSEUDO_KEY": "00" * 32}
+    key, cert = str(demo_dir / "issuer-key.pem"), str(demo_dir / "issuer-cert.pem")
+    journal = ["--journal", str(db), "--operator", "window-7"]
+
+    def ecard(args: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*ECARD, *args], capture_output=True, text=True, timeout=60, cwd=ROOT, env=env
+        )
+
+    for _ in range(3):
+        proc = ecard(
+            [
+                "issue",
+                "--key",
+                key,
+                "--cert",
+                cert,
+                *journal,
+                "--pseudonym-key-env",
+                "ECARD_PSEUDO_KEY",
+                str(demo_dir / "card.json"),
+            ]
+        )
+        assert proc.returncode == 0, proc.stderr
+    missing = ecard(["issue", "--key", key, "--cert", cert, *journal, str(demo_dir / "card.json")])
+    assert missing.returncode == 1 and "pseudonym" in missing.stderr and not missing.stdout
+    assert (
+        ecard(
+            ["journal", "sign-head", str(db), "--key", key, "--cert", cert, "--out", str(tmp_path)]
+        ).returncode
+        == 0
+    )
+    ok = ecard(["journal", "verify", "--json", "--key-cert", cert, str(db)])
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert json.loads(ok.stdout)["ok"] is True
+    raw = db.read_bytes()
+    assert b"11010519491231002" not in raw and "张三丰".encode() not in raw
+    shown = ecard(
+        [
+            "journal",
+            "show",
+            "--holder",
+            "11010519491231002X",
+            "--pseudonym-key-env",
+            "ECARD_PSEUDO_KEY",
+            str(db),
+        ]
+    )
+    assert len(shown.stdout.splitlines()) == 3
+    with sqlite3.connect(db) as conn:  # an insider edits a record behind the journal's back
+        triggers = [
+            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'")
+        ]
+        for name in triggers:
+            conn.execute(f"DROP TRIGGER {name}")
+        conn.execute("UPDATE journal_records SET operator = 'someone-else' WHERE seq = 2")
+    bad = ecard(["journal", "verify", "--json", "--key-cert", cert, str(db)])
+    assert bad.returncode == 1
+    assert any(f["seq"] == 2 for f in json.loads(bad.stdout)["findings"])

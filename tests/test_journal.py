@@ -41,9 +41,13 @@ from ecard.journal import (
     JournalReport,
     RecordKind,
     SignedHead,
+    _check_row,
+    _Malformed,
+    _parse_record_row,
     build_record,
     encode_head_payload,
     holder_pseudonym,
+    pseudonym_key_from_hex,
     verify_connection,
     verify_journal,
 )
@@ -694,6 +698,11 @@ def test_pseudonyms() -> None:
     assert "110105194912310021" not in str(info.value)
     with pytest.raises(BadKeyError):
         holder_pseudonym(b"short", ID_1)
+    assert pseudonym_key_from_hex(f" {KEY.hex()}\n") == KEY
+    for bad in ("zz" * 32, "00" * 15):
+        with pytest.raises(BadKeyError) as err:
+            pseudonym_key_from_hex(bad)
+        assert bad not in str(err.value)
 
 
 def test_cards_need_the_pseudonym_key(tmp_path: Path, cards: list[IssuedCard]) -> None:
@@ -791,6 +800,12 @@ def test_unusable_inputs(tmp_path: Path, built: Built, cards: list[IssuedCard]) 
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
     with pytest.raises(BadInputError, match="not a readable ecard journal"):
         verify_journal(other)
+    tamper(built.path, "UPDATE journal_meta SET value = 'ecard-journal/2'")
+    with pytest.raises(BadInputError, match="another format"):
+        Journal.open(built.path)
+    with pytest.raises(BadInputError, match="not an ecard-journal/1 journal"):
+        verify_journal(built.path)
+    tamper(built.path, "UPDATE journal_meta SET value = 'ecard-journal/1'")
     with pytest.raises(BadInputError, match="PostgreSQL"):
         Journal.open("postgresql://ecard@db/journal")
     with pytest.raises(BadInputError, match="sqlite:///"):
@@ -947,3 +962,50 @@ def test_any_single_change_is_detected(
             conn.close()
         report = verify_journal(path, head_certificates=[head_signer.certificate])
         assert not report.ok, (table, columns[index], value, report.render())
+
+
+_operators = st.text(min_size=1, max_size=12).filter(
+    lambda s: s == s.strip() and s.isprintable() and all(ord(c) < 0xE000 for c in s)
+)
+
+
+@given(data=st.data())
+def test_fast_and_strict_row_checks_agree(data: st.DataObject) -> None:
+    """The verifier's fast path never accepts what the strict parser refuses, and computes the
+    same hash as the generic CBOR encoder."""
+    kind = data.draw(st.sampled_from(list(RecordKind)))
+    card = kind is RecordKind.CARD
+    record = build_record(
+        seq=data.draw(st.integers(1, 2**63 - 1)),
+        kind=kind,
+        credential_id=(
+            data.draw(st.binary(min_size=8, max_size=64)).hex()
+            if card
+            else str(data.draw(st.integers(0, 2**63 - 1)))
+        ),
+        holder=data.draw(st.binary(min_size=32, max_size=32)).hex() if card else None,
+        kid=data.draw(st.binary(min_size=8, max_size=8)),
+        recorded_at=data.draw(
+            st.datetimes(
+                dt.datetime(1970, 1, 1), dt.datetime(9999, 12, 31), timezones=st.just(dt.UTC)
+            )
+        ),
+        operator=data.draw(_operators),
+        content_hash=data.draw(st.binary(min_size=32, max_size=32)),
+        prev_hash=data.draw(st.binary(min_size=32, max_size=32)),
+    )
+    row: list[object] = list(record.to_row())
+    assert _check_row(row) == (record.prev_hash, record.record_hash, True)
+    index = data.draw(st.integers(0, len(row) - 1))
+    row[index] = data.draw(changed(row[index]))
+    fast = _check_row(row)
+    try:
+        strict = _parse_record_row(row)
+    except _Malformed:
+        assert isinstance(fast, str)
+    else:
+        assert fast == (
+            strict.prev_hash,
+            strict.record_hash,
+            strict.computed_hash() == strict.record_hash,
+        )

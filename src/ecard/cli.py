@@ -7,6 +7,7 @@
     ecard inspect TEXT                            decode without verifying (for support)
     ecard trust build|sign|show|verify            signed trust lists
     ecard revoke --text QR --out LIST ...         signed revocation lists
+    ecard journal verify|sign-head|show          the hash-chained issuance journal
     ecard pki root|ca|signer|list-signer|crl      a self-managed CA for pilots
 
 Exit status: 0 success (every input valid), 1 failure (any input invalid, or an unusable
@@ -34,6 +35,7 @@ from ecard.formats import qrtext
 from ecard.formats.cwt import decode_claims
 from ecard.formats.lists import MAX_LIST_SIZE, REVOCATION_LIST, TRUST_LIST, decode_list
 from ecard.formats.trustlist import TrustListEntry, decode_trust_body
+from ecard.journal import Journal, pseudonym_key_from_hex, verify_journal
 from ecard.signing.algorithms import ALGORITHMS, get_algorithm
 from ecard.signing.cose import kid_for_certificate, parse_sign1
 from ecard.signing.crl import create_crl, crl_to_pem, load_crl_file
@@ -199,6 +201,14 @@ def cmd_issue(args: argparse.Namespace) -> int:
     certs = load_certificate_file(args.cert)
     validity = timedelta(days=args.validity_days) if args.validity_days is not None else None
     issued = Issuer(signer, certs[0], iss=args.iss, validity=validity).issue(card)
+    if args.journal:  # recorded before it is released; if recording fails, nothing is released
+        key_env = args.pseudonym_key_env
+        if not key_env or key_env not in os.environ:
+            raise BadInputError("--journal needs --pseudonym-key-env VAR (a hex key in VAR)")
+        with Journal.open(
+            args.journal, pseudonym_key=pseudonym_key_from_hex(os.environ[key_env])
+        ) as journal:
+            journal.append_card(issued, operator=_operator(args))
     if args.png:
         _write(Path(args.png), issued.png(level=args.level))
     if args.svg:
@@ -343,6 +353,69 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         "claims": plain(claims),
     }
     print(json.dumps(info, ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+# -- journal ----------------------------------------------------------------------------------
+
+
+def _operator(args: argparse.Namespace) -> str:
+    if not args.operator:
+        raise BadInputError("--journal needs --operator ID (who issued)")
+    return str(args.operator)
+
+
+def _journal_list(args: argparse.Namespace, data: bytes) -> None:
+    if args.journal:
+        with Journal.open(args.journal) as journal:
+            journal.append_list(data, operator=_operator(args))
+
+
+def _journal_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--journal", metavar="DB", help="issuance journal to record in (SQLite)")
+    p.add_argument("--operator", metavar="ID", help="operator id recorded in the journal")
+
+
+def cmd_journal_verify(args: argparse.Namespace) -> int:
+    if not Path(args.db).is_file():
+        raise BadInputError(f"no journal at {args.db!r}")
+    certs = [c for path in (args.key_cert or []) for c in load_certificate_file(path)]
+    heads = [read_file(path, BadInputError, max_size=8192) for path in (args.head or [])]
+    report = verify_journal(args.db, head_certificates=certs, heads=heads)
+    print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.render())
+    return EXIT_OK if report.ok else EXIT_FAIL
+
+
+def cmd_journal_sign_head(args: argparse.Namespace) -> int:
+    if not Path(args.db).is_file():
+        raise BadInputError(f"no journal at {args.db!r}")
+    signer = _signer(args)
+    cert = load_certificate_file(args.cert)[0]
+    with Journal.open(args.db) as journal:
+        head = journal.sign_head(signer, cert)
+    if args.out:
+        _write(Path(args.out) / f"head-{head.seq:012d}-{head.kid.hex()}.cose", head.cose)
+    print(f"signed journal head at record {head.seq}")
+    return EXIT_OK
+
+
+def cmd_journal_show(args: argparse.Namespace) -> int:
+    if not Path(args.db).is_file():
+        raise BadInputError(f"no journal at {args.db!r}")
+    key = None
+    if args.holder:
+        env = args.pseudonym_key_env
+        if not env or env not in os.environ:
+            raise BadInputError("--holder needs --pseudonym-key-env VAR (the hex key in VAR)")
+        key = pseudonym_key_from_hex(os.environ[env])
+    with Journal.open(args.db, pseudonym_key=key) as journal:
+        records = (
+            journal.records_for(args.holder)
+            if args.holder
+            else journal.records(credential_id=args.credential)
+        )
+    for record in records:
+        print(json.dumps(record.to_dict(), ensure_ascii=False))
     return EXIT_OK
 
 
@@ -546,6 +619,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         issued_at=now,
         next_update=now + timedelta(days=args.next_update_days),
     )
+    _journal_list(args, data)
     _write(Path(args.out), data)
     info, _ = decode_list(parse_sign1(data, max_size=MAX_LIST_SIZE).payload, REVOCATION_LIST)
     print(
@@ -660,6 +734,8 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("card", metavar="CARD.json", help="card record (as written by `ecard demo`)")
     i.add_argument("--key", help="document signer private key (PEM), or use --pkcs11-module")
     _hsm_options(i)
+    _journal_options(i)
+    i.add_argument("--pseudonym-key-env", metavar="VAR", help="hex holder-pseudonym key (journal)")
     i.add_argument(
         "--key-password-env", metavar="VAR", help="env variable holding the key password"
     )
@@ -714,6 +790,7 @@ def build_parser() -> argparse.ArgumentParser:
     ts.add_argument("manifest", metavar="MANIFEST.json")
     ts.add_argument("--key", help="list signer private key (PEM), or use --pkcs11-module")
     _hsm_options(ts)
+    _journal_options(ts)
     ts.add_argument("--key-password-env", metavar="VAR")
     ts.add_argument("--cert", required=True, help="list signer certificate")
     ts.add_argument("--chain", action="append", metavar="CERT", help="CA certificates above it")
@@ -727,6 +804,29 @@ def build_parser() -> argparse.ArgumentParser:
     _list_options(tv)
     tv.set_defaults(func=cmd_trust_verify)
 
+    j = sub.add_parser("journal", help="the hash-chained issuance journal")
+    jsub = j.add_subparsers(dest="journal_cmd", required=True, parser_class=_Parser)
+    jv = jsub.add_parser("verify", help="check the chain and signed heads (auditors)")
+    jv.add_argument("db", metavar="DB")
+    jv.add_argument("--key-cert", action="append", metavar="CERT", help="head-signing certificate")
+    jv.add_argument("--head", action="append", metavar="FILE", help="signed head kept elsewhere")
+    jv.add_argument("--json", action="store_true")
+    jv.set_defaults(func=cmd_journal_verify)
+    jh = jsub.add_parser("sign-head", help="sign the journal's current head")
+    jh.add_argument("db", metavar="DB")
+    jh.add_argument("--key", help="head-signing private key (PEM), or use --pkcs11-module")
+    jh.add_argument("--key-password-env", metavar="VAR")
+    _hsm_options(jh)
+    jh.add_argument("--cert", required=True, help="head-signing certificate")
+    jh.add_argument("--out", metavar="DIR", help="also write the signed head there")
+    jh.set_defaults(func=cmd_journal_sign_head)
+    js = jsub.add_parser("show", help="print records (by holder or credential id)")
+    js.add_argument("db", metavar="DB")
+    js.add_argument("--holder", metavar="ID", help="citizen ID (needs --pseudonym-key-env)")
+    js.add_argument("--pseudonym-key-env", metavar="VAR")
+    js.add_argument("--credential", metavar="CTI_HEX")
+    js.set_defaults(func=cmd_journal_show)
+
     r = sub.add_parser("revoke", help="add credentials to a signed revocation list")
     r.add_argument("--list", metavar="FILE", help="the current revocation list (omit to start)")
     r.add_argument("--out", required=True, help="the new revocation list to write")
@@ -736,6 +836,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--unrevoke-entry", action="append", metavar="KID:CTI")
     r.add_argument("--key", help="list signer private key (PEM), or use --pkcs11-module")
     _hsm_options(r)
+    _journal_options(r)
     r.add_argument("--key-password-env", metavar="VAR")
     r.add_argument("--cert", required=True, help="list signer certificate")
     r.add_argument("--chain", action="append", metavar="CERT", help="CA certificates above it")

@@ -368,6 +368,18 @@ def holder_pseudonym(key: bytes, citizen_id: str) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
+def pseudonym_key_from_hex(text: str) -> bytes:
+    """Decode a pseudonym key given in hex (e.g. from an environment variable);
+    :class:`~ecard.errors.BadKeyError`, never echoing the text, if it is not hex or too short."""
+    try:
+        key = bytes.fromhex(text.strip())
+    except (ValueError, AttributeError):
+        raise BadKeyError("the pseudonym key must be given in hex") from None
+    if len(key) < MIN_PSEUDONYM_KEY:
+        raise BadKeyError(f"the pseudonym key must be at least {MIN_PSEUDONYM_KEY} bytes")
+    return key
+
+
 # -- signed heads ------------------------------------------------------------------------------
 
 
@@ -624,8 +636,8 @@ class Journal:
             _check_operator(operator)
         except _Malformed as exc:
             raise BadInputError(str(exc)) from None
-        now = self._now()
         with self._transaction() as conn:
+            now = self._now()  # under the lock: with one clock, times follow seq
             last = conn.execute(f"{_RECORD_SELECT} ORDER BY seq DESC LIMIT 1").fetchone()
             if last is None:
                 seq, prev = 1, GENESIS_HASH
@@ -1070,6 +1082,17 @@ def _message(issue: _Issue) -> str:
     return f"{issue.data[0]}: {issue.data[1]}"  # head findings: (label, detail)
 
 
+_HEAD_CODES: Final = frozenset(
+    {
+        FindingCode.HEAD_MISMATCH,
+        FindingCode.HEAD_ALTERED,
+        FindingCode.BAD_HEAD_SIGNATURE,
+        FindingCode.UNKNOWN_HEAD_KEY,
+        FindingCode.TRUNCATED,
+    }
+)
+
+
 def _merge(issues: list[_Issue]) -> list[_Issue]:
     """Sort and merge consecutive issues of the same code and data into ranges."""
     issues.sort(
@@ -1098,17 +1121,6 @@ def _merge(issues: list[_Issue]) -> list[_Issue]:
             continue
         merged.append(dataclasses.replace(issue))
     return merged
-
-
-_HEAD_CODES: Final = frozenset(
-    {
-        FindingCode.HEAD_MISMATCH,
-        FindingCode.HEAD_ALTERED,
-        FindingCode.BAD_HEAD_SIGNATURE,
-        FindingCode.UNKNOWN_HEAD_KEY,
-        FindingCode.TRUNCATED,
-    }
-)
 
 
 def _rows(cursor: Any, sql: str) -> Iterator[Sequence[object]]:
@@ -1265,7 +1277,10 @@ def _check_row(raw: Sequence[object]) -> tuple[bytes, bytes, bool] | str:
             and type(op) is str
         ):
             assert isinstance(cid, str) and isinstance(kind, str) and isinstance(at, str)
-            joined = "\x00".join((kind, cid, holder or "", kid, at, content, prev, record))  # type: ignore[arg-type]
+            assert isinstance(kid, str) and isinstance(content, str)
+            assert isinstance(prev, str) and isinstance(record, str)
+            holder_text = holder if isinstance(holder, str) else ""
+            joined = "\x00".join((kind, cid, holder_text, kid, at, content, prev, record))
             match = (_FAST_CARD if card else _FAST_LIST).fullmatch(joined)
             if (
                 match is not None
@@ -1611,6 +1626,7 @@ __all__ = [
     "encode_head_payload",
     "format_time",
     "holder_pseudonym",
+    "pseudonym_key_from_hex",
     "verify_connection",
     "verify_journal",
 ]
