@@ -60,9 +60,7 @@ from types import TracebackType
 from typing import Any, Final, NoReturn
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.x509.oid import NameOID
 
 from ecard.errors import BadKeyError, EcardError
 from ecard.signing.algorithms import (
@@ -75,7 +73,7 @@ from ecard.signing.algorithms import (
     algorithm_for_key,
     get_algorithm,
 )
-from ecard.signing.pki import ECARD_SIGNING_EKU, CertifiedKey
+from ecard.signing.pki import ECARD_SIGNING_EKU, CertifiedKey, certify_document_signer
 from ecard.signing.signers import public_key_fingerprint
 
 #: What to install when python-pkcs11 is missing.
@@ -778,14 +776,6 @@ def _generate(pkcs11: Any, login: _Login, alg: Algorithm, label: str, key_id: by
 # --- certificates for HSM keys ----------------------------------------------------------------
 
 
-def _signature_hash(key: object) -> hashes.SHA256 | hashes.SHA384 | None:
-    if isinstance(key, ed25519.Ed25519PrivateKey):
-        return None
-    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size > 256:
-        return hashes.SHA384()
-    return hashes.SHA256()
-
-
 def certify_public_key(
     ca: CertifiedKey,
     public_key: PublicKey,
@@ -808,41 +798,16 @@ def certify_public_key(
     if not isinstance(public_key, PublicKey):
         raise BadKeyError(f"unsupported public key type {type(public_key).__name__}")
     algorithm_for_key(public_key)  # a key no algorithm can use is refused here, not by verifiers
-    start = (not_before or dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).astimezone(dt.UTC)
-    attrs = [x509.NameAttribute(NameOID.COUNTRY_NAME, country)]
-    if organization:
-        attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
-    attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name(attrs))
-        .issuer_name(ca.certificate.subject)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + dt.timedelta(days=days))
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), False
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([eku]), False)
+    return certify_document_signer(
+        ca,
+        public_key,
+        common_name,
+        organization=organization,
+        country=country,
+        not_before=not_before,
+        days=days,
+        eku=eku,
     )
-    return builder.sign(ca.key, _signature_hash(ca.key))
 
 
 __all__ = [

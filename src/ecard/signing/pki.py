@@ -37,6 +37,7 @@ from ecard.signing.algorithms import (
     Algorithm,
     EcdsaAlgorithm,
     EdDsaAlgorithm,
+    PublicKey,
     RsaPssAlgorithm,
     get_algorithm,
 )
@@ -116,6 +117,39 @@ class CertifiedKey:
         return f"CertifiedKey(subject={self.certificate.subject.rfc4514_string()!r})"
 
 
+def _certificate(
+    *,
+    subject: x509.Name,
+    public_key: PublicKey,
+    issuer: CertifiedKey | None,
+    self_key: PrivateKey | None,
+    not_before: dt.datetime | None,
+    days: int,
+    extensions: Iterable[tuple[x509.ExtensionType, bool]],
+) -> x509.Certificate:
+    """A certificate for ``public_key`` signed by ``issuer`` (or self-signed with ``self_key``)."""
+    start = (not_before or dt.datetime.now(_UTC) - dt.timedelta(hours=1)).astimezone(_UTC)
+    signing_key = issuer.key if issuer else self_key
+    assert signing_key is not None
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer.certificate.subject if issuer else subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=days))
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), False)
+    )
+    if issuer is not None:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), False
+        )
+    for ext, critical in extensions:
+        builder = builder.add_extension(ext, critical)
+    return builder.sign(signing_key, _cert_hash(signing_key))
+
+
 def _build(
     *,
     subject: x509.Name,
@@ -125,26 +159,15 @@ def _build(
     days: int,
     extensions: Iterable[tuple[x509.ExtensionType, bool]],
 ) -> CertifiedKey:
-    start = (not_before or dt.datetime.now(_UTC) - dt.timedelta(hours=1)).astimezone(_UTC)
-    signing_key = issuer.key if issuer else key
-    issuer_name = issuer.certificate.subject if issuer else subject
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + dt.timedelta(days=days))
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+    cert = _certificate(
+        subject=subject,
+        public_key=key.public_key(),
+        issuer=issuer,
+        self_key=key,
+        not_before=not_before,
+        days=days,
+        extensions=extensions,
     )
-    if issuer is not None:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), False
-        )
-    for ext, critical in extensions:
-        builder = builder.add_extension(ext, critical)
-    cert = builder.sign(signing_key, _cert_hash(signing_key))
     chain = (issuer.certificate, *issuer.chain) if issuer else ()
     return CertifiedKey(key=key, certificate=cert, chain=chain)
 
@@ -233,10 +256,38 @@ def create_document_signer(
     default a fresh key for ``algorithm`` is made.
     """
     key = key if key is not None else generate_private_key(algorithm)
-    return _build(
+    cert = certify_document_signer(
+        ca,
+        key.public_key(),
+        common_name,
+        organization=organization,
+        country=country,
+        not_before=not_before,
+        days=days,
+        eku=eku,
+    )
+    return CertifiedKey(key=key, certificate=cert, chain=(ca.certificate, *ca.chain))
+
+
+def certify_document_signer(
+    ca: CertifiedKey,
+    public_key: PublicKey,
+    common_name: str,
+    *,
+    organization: str | None = None,
+    country: str = "CN",
+    not_before: dt.datetime | None = None,
+    days: int = 2 * 365,
+    eku: x509.ObjectIdentifier = ECARD_SIGNING_EKU,
+) -> x509.Certificate:
+    """The document-signer (or, with ``eku=ECARD_LIST_SIGNING_EKU``, list-signer) certificate
+    for a public key whose private half is elsewhere (an HSM): ``CA:FALSE`` and
+    ``digitalSignature``, both critical, and the extended key usage ``eku``."""
+    return _certificate(
         subject=_name(common_name, organization, country),
-        key=key,
+        public_key=public_key,
         issuer=ca,
+        self_key=None,
         not_before=not_before,
         days=days,
         extensions=[
@@ -357,6 +408,7 @@ __all__ = [
     "ECARD_SIGNING_EKU",
     "CertifiedKey",
     "certificate_to_pem",
+    "certify_document_signer",
     "create_document_signer",
     "create_issuing_ca",
     "create_list_signer",
