@@ -642,3 +642,55 @@ def test_journal_from_the_command_line(tmp_path: Path, demo_dir: Path) -> None:
     bad = ecard(["journal", "verify", "--json", "--key-cert", cert, str(db)])
     assert bad.returncode == 1
     assert any(f["seq"] == 2 for f in json.loads(bad.stdout)["findings"])
+
+
+def test_pdf_command_writes_a_signed_card(tmp_path: Path, demo_dir: Path) -> None:
+    """`ecard pdf`: a signed PDF whose signature pyHanko validates, and a QR text that verifies."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    from ecard.signing.pki import load_certificate_file
+
+    out = tmp_path / "card.pdf"
+    key, cert = str(demo_dir / "issuer-key.pem"), str(demo_dir / "issuer-cert.pem")
+    proc = run(
+        [
+            "pdf",
+            "--key",
+            key,
+            "--cert",
+            cert,
+            "--page",
+            "card",
+            str(demo_dir / "card.json"),
+            str(out),
+        ]
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout.strip()
+    check = run(["verify", "--json", "--trust", cert, text])
+    assert json.loads(check.stdout)["code"] == "OK"
+    with out.open("rb") as fh:
+        (sig,) = PdfFileReader(fh).embedded_signatures
+        root = load_certificate_file(demo_dir / "root-cert.pem")[0]
+        from asn1crypto import x509 as asn1_x509
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        anchor = asn1_x509.Certificate.load(root.public_bytes(Encoding.DER))
+        status = validate_pdf_signature(sig, ValidationContext(trust_roots=[anchor]))
+    assert status.intact and status.valid
+    no_tsa = run(
+        [
+            "pdf",
+            "--key",
+            key,
+            "--cert",
+            cert,
+            "--level",
+            "B-T",
+            str(demo_dir / "card.json"),
+            str(tmp_path / "x.pdf"),
+        ]
+    )
+    assert no_tsa.returncode == 1 and "Traceback" not in no_tsa.stderr

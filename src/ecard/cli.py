@@ -7,6 +7,7 @@
     ecard inspect TEXT                            decode without verifying (for support)
     ecard trust build|sign|show|verify            signed trust lists
     ecard revoke --text QR --out LIST ...         signed revocation lists
+    ecard pdf --key K --cert C CARD.json OUT.pdf  a printable, PAdES-signed PDF card
     ecard journal verify|sign-head|show          the hash-chained issuance journal
     ecard pki root|ca|signer|list-signer|crl      a self-managed CA for pilots
 
@@ -39,7 +40,7 @@ from ecard.journal import Journal, pseudonym_key_from_hex, verify_journal
 from ecard.signing.algorithms import ALGORITHMS, get_algorithm
 from ecard.signing.cose import kid_for_certificate, parse_sign1
 from ecard.signing.crl import create_crl, crl_to_pem, load_crl_file
-from ecard.signing.issuer import Issuer
+from ecard.signing.issuer import IssuedCard, Issuer
 from ecard.signing.pki import (
     CertifiedKey,
     certificate_to_pem,
@@ -201,14 +202,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
     certs = load_certificate_file(args.cert)
     validity = timedelta(days=args.validity_days) if args.validity_days is not None else None
     issued = Issuer(signer, certs[0], iss=args.iss, validity=validity).issue(card)
-    if args.journal:  # recorded before it is released; if recording fails, nothing is released
-        key_env = args.pseudonym_key_env
-        if not key_env or key_env not in os.environ:
-            raise BadInputError("--journal needs --pseudonym-key-env VAR (a hex key in VAR)")
-        with Journal.open(
-            args.journal, pseudonym_key=pseudonym_key_from_hex(os.environ[key_env])
-        ) as journal:
-            journal.append_card(issued, operator=_operator(args))
+    _record_card(args, issued)  # recorded before release: if recording fails, nothing is released
     if args.png:
         _write(Path(args.png), issued.png(level=args.level))
     if args.svg:
@@ -356,7 +350,67 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- pdf --------------------------------------------------------------------------------------
+
+
+def cmd_pdf(args: argparse.Namespace) -> int:
+    try:
+        from ecard.pdf import http_timestamper, local_timestamper, signed_card_pdf
+    except ImportError:
+        raise BadInputError("PDF cards need the optional extra: pip install 'ecard[pdf]'") from None
+    try:
+        card = Card.model_validate_json(_read_text(args.card))
+    except ValueError as exc:
+        print(f"ecard: error [BAD_INPUT] {args.card}: invalid card record:\n{exc}", file=sys.stderr)
+        return EXIT_FAIL
+    if args.tsa_url and (args.tsa_key or args.tsa_cert):
+        raise BadInputError("give either --tsa-url or --tsa-key with --tsa-cert, not both")
+    if bool(args.tsa_key) != bool(args.tsa_cert):
+        raise BadInputError("--tsa-key and --tsa-cert go together")
+    signer = _signer(args, algorithm=args.alg)
+    certs = load_certificate_file(args.cert)
+    chain = [*certs[1:], *(c for path in (args.chain or []) for c in load_certificate_file(path))]
+    issued = Issuer(signer, certs[0], iss=args.iss).issue(card)
+    timestamper = None
+    if args.tsa_url:
+        timestamper = http_timestamper(args.tsa_url)
+    elif args.tsa_key:
+        tsa_certs = load_certificate_file(args.tsa_cert)
+        tsa = CertifiedKey(load_private_key_file(args.tsa_key), tsa_certs[0], tuple(tsa_certs[1:]))
+        timestamper = local_timestamper(tsa)
+    pdf = signed_card_pdf(
+        issued,
+        signer=signer,
+        certificate=certs[0],
+        chain=chain,
+        level=args.level,
+        timestamper=timestamper,
+        validation_crls=[crl for path in (args.crl or []) for crl in load_crl_file(path)],
+        trust_roots=[c for path in (args.root or []) for c in load_certificate_file(path)],
+        page=args.page,
+        reveal=args.reveal,
+        issuer_name=args.issuer_name,
+    )
+    _record_card(args, issued)
+    _write(Path(args.out), pdf)
+    print(issued.text)
+    return EXIT_OK
+
+
 # -- journal ----------------------------------------------------------------------------------
+
+
+def _record_card(args: argparse.Namespace, issued: IssuedCard) -> None:
+    """Record an issued card in the journal, if one is named, before it is released."""
+    if not args.journal:
+        return
+    key_env = args.pseudonym_key_env
+    if not key_env or key_env not in os.environ:
+        raise BadInputError("--journal needs --pseudonym-key-env VAR (a hex key in VAR)")
+    with Journal.open(
+        args.journal, pseudonym_key=pseudonym_key_from_hex(os.environ[key_env])
+    ) as journal:
+        journal.append_card(issued, operator=_operator(args))
 
 
 def _operator(args: argparse.Namespace) -> str:
@@ -826,6 +880,34 @@ def build_parser() -> argparse.ArgumentParser:
     js.add_argument("--pseudonym-key-env", metavar="VAR")
     js.add_argument("--credential", metavar="CTI_HEX")
     js.set_defaults(func=cmd_journal_show)
+
+    f = sub.add_parser("pdf", help="issue a card and write it as a printable PAdES-signed PDF")
+    f.add_argument("card", metavar="CARD.json", help="card record (as written by `ecard demo`)")
+    f.add_argument("out", metavar="OUT.pdf", help="the signed PDF to write")
+    f.add_argument("--key", help="document signer private key (PEM), or use --pkcs11-module")
+    _hsm_options(f)
+    f.add_argument("--key-password-env", metavar="VAR", help="env variable holding the password")
+    f.add_argument("--cert", required=True, help="document signer certificate (PEM or DER)")
+    f.add_argument("--chain", action="append", metavar="CERT", help="CA certificates above it")
+    f.add_argument("--alg", choices=ALG_NAMES, help="algorithm (default: the key's natural one)")
+    f.add_argument("--iss", default="CN", help="issuer claim (default: CN)")
+    f.add_argument(
+        "--level",
+        default="B-B",
+        choices=["B-B", "B-T", "B-LT", "B-LTA"],
+        help="PAdES level (B-T and up need a TSA; B-LT and up --crl)",
+    )
+    f.add_argument("--tsa-url", metavar="URL", help="RFC 3161 time-stamp authority")
+    f.add_argument("--tsa-key", metavar="KEY", help="in-process TSA key (PEM, RSA; demos/tests)")
+    f.add_argument("--tsa-cert", metavar="CERT", help="in-process TSA certificate (+ chain)")
+    f.add_argument("--crl", action="append", metavar="FILE", help="CRL to embed (B-LT, B-LTA)")
+    f.add_argument("--root", action="append", metavar="CERT", help="extra trust anchor (TSA root)")
+    f.add_argument("--page", default="both", choices=["card", "a4", "both"], help="pages")
+    f.add_argument("--reveal", action="store_true", help="print name and numbers unmasked")
+    f.add_argument("--issuer-name", metavar="NAME", help="issuing authority as printed")
+    _journal_options(f)
+    f.add_argument("--pseudonym-key-env", metavar="VAR", help="hex holder-pseudonym key (journal)")
+    f.set_defaults(func=cmd_pdf)
 
     r = sub.add_parser("revoke", help="add credentials to a signed revocation list")
     r.add_argument("--list", metavar="FILE", help="the current revocation list (omit to start)")
