@@ -694,3 +694,43 @@ def test_pdf_command_writes_a_signed_card(tmp_path: Path, demo_dir: Path) -> Non
         ]
     )
     assert no_tsa.returncode == 1 and "Traceback" not in no_tsa.stderr
+
+
+def test_audit_command(tmp_path: Path, demo_dir: Path) -> None:
+    """`ecard audit`: QR text, QR picture and a signed PDF, with ETSI indications and Art. 13."""
+    key, cert = str(demo_dir / "issuer-key.pem"), str(demo_dir / "issuer-cert.pem")
+    pdf = tmp_path / "card.pdf"
+    assert (
+        run(
+            [
+                "pdf",
+                "--key",
+                key,
+                "--cert",
+                cert,
+                "--page",
+                "card",
+                str(demo_dir / "card.json"),
+                str(pdf),
+            ]
+        ).returncode
+        == 0
+    )
+    files = [str(demo_dir / "card.txt"), str(demo_dir / "card.png"), str(pdf)]
+    proc = run(
+        ["audit", "--json", "--trust", cert, "--root", str(demo_dir / "root-cert.pem"), *files]
+    )
+    report = json.loads(proc.stdout)
+    assert [f["kind"] for f in report["findings"]] == ["qr-text", "qr-image", "pdf"], report
+    assert [f["indication"] for f in report["findings"][:2]] == ["TOTAL-PASSED", "TOTAL-PASSED"]
+    assert all(len(f["art13"]) == 4 for f in report["findings"])
+    zh = run(["audit", "--lang", "zh", "--trust", cert, str(demo_dir / "card.txt")])
+    assert zh.returncode == 0 and any("\u4e00" <= ch <= "\u9fff" for ch in zh.stdout)
+    tampered = tmp_path / "tampered.pdf"
+    data = bytearray(pdf.read_bytes())
+    data[data.index(b"/Producer") + 12] ^= 1
+    tampered.write_bytes(bytes(data))
+    bad = run(["audit", "--json", "--root", str(demo_dir / "root-cert.pem"), str(tampered)])
+    assert bad.returncode == 1
+    (finding,) = json.loads(bad.stdout)["findings"]
+    assert (finding["indication"], finding["sub_indication"]) == ("TOTAL-FAILED", "HASH_FAILURE")

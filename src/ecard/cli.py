@@ -5,6 +5,7 @@
     ecard verify --trust PATH [TEXT]              verify texts (or stdin lines, or --image)
     ecard verify --trust-list F --root R ...      the same against a signed trust list
     ecard inspect TEXT                            decode without verifying (for support)
+    ecard audit FILE...                           ETSI indications and Art. 13 evidence
     ecard trust build|sign|show|verify            signed trust lists
     ecard revoke --text QR --out LIST ...         signed revocation lists
     ecard pdf --key K --cert C CARD.json OUT.pdf  a printable, PAdES-signed PDF card
@@ -395,6 +396,36 @@ def cmd_pdf(args: argparse.Namespace) -> int:
     _write(Path(args.out), pdf)
     print(issued.text)
     return EXIT_OK
+
+
+# -- audit ------------------------------------------------------------------------------------
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from ecard.verify.audit import audit
+
+    if args.trust and args.trust_list:
+        return _usage("give either --trust or --trust-list, not both")
+    if (args.trust_list or args.revocation_list or args.crl or args.ca) and not args.root:
+        return _usage("--trust-list, --revocation-list, --crl and --ca need --root")
+    validator = _validator(args)
+    trust = None
+    if args.trust_list:
+        assert validator is not None
+        trust = TrustStore.from_trust_list(_read_text(args.trust_list), validator=validator)
+    elif args.trust:
+        trust = TrustStore.from_paths(args.trust, validator=validator)
+    revocations = None
+    if args.revocation_list:
+        assert validator is not None
+        revocations = RevocationList.load(_read_text(args.revocation_list), validator=validator)
+    roots = [c for path in (args.root or []) for c in load_certificate_file(path)]
+    crls = [crl for path in (args.crl or []) for crl in load_crl_file(path)]
+    report = audit(
+        args.files, trust=trust, roots=roots, crls=crls, revocations=revocations, now=args.now
+    )
+    print(report.to_json() if args.json else report.render(args.lang))
+    return EXIT_OK if report.all_passed else EXIT_FAIL
 
 
 # -- journal ----------------------------------------------------------------------------------
@@ -824,6 +855,20 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--now", type=_parse_now, metavar="ISO8601", help="verify as of this time")
     v.add_argument("--reveal", action="store_true", help="show the full ID number")
     v.set_defaults(func=cmd_verify)
+
+    a = sub.add_parser(
+        "audit",
+        help="audit signatures (QR texts and pictures, PDFs, lists): ETSI indications, Art. 13",
+    )
+    a.add_argument("files", nargs="+", metavar="FILE")
+    a.add_argument("--trust", action="append", metavar="PATH", help="trusted issuer certificates")
+    a.add_argument("--trust-list", metavar="FILE", help="signed trust list (needs --root)")
+    a.add_argument("--revocation-list", metavar="FILE", help="signed revocation list")
+    _list_options(a)
+    a.add_argument("--json", action="store_true", help="machine-readable report")
+    a.add_argument("--lang", default="en", choices=["en", "zh"])
+    a.add_argument("--now", type=_parse_now, metavar="ISO8601", help="validate as of this time")
+    a.set_defaults(func=cmd_audit)
 
     n = sub.add_parser("inspect", help="decode a QR text WITHOUT verifying it")
     n.add_argument("text", metavar="TEXT")

@@ -1,0 +1,259 @@
+"""The audit report: ETSI EN 319 102-1 indications for QR credentials and PAdES PDFs.
+
+Nothing is mocked: real keys and certificates, real PDFs signed with ecard.pdf.sign_pdf, real
+RFC 3161 tokens from the in-process TSA, real CRLs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from reportlab.pdfgen import canvas
+from tests.conftest import T0
+
+from ecard.card import Card
+from ecard.pdf import create_tsa, local_timestamper, sign_pdf
+from ecard.signing.crl import create_crl
+from ecard.signing.issuer import Issuer
+from ecard.signing.pki import (
+    CertifiedKey,
+    create_document_signer,
+    create_issuing_ca,
+    create_root_ca,
+)
+from ecard.verify.audit import AuditReport, audit
+from ecard.verify.trust import TrustStore
+
+NOW = dt.datetime.now(dt.UTC)
+MARK = b"Audit marker 0123456789"
+
+
+@dataclass(frozen=True)
+class Pki:
+    root: CertifiedKey
+    ca: CertifiedKey
+    signer: CertifiedKey
+    revoked: CertifiedKey
+    expired: CertifiedKey
+    tsa_root: CertifiedKey
+    tsa: CertifiedKey
+    crls: tuple[x509.CertificateRevocationList, ...]
+
+    @property
+    def roots(self) -> list[x509.Certificate]:
+        return [self.root.certificate, self.tsa_root.certificate]
+
+
+@pytest.fixture(scope="module")
+def pki() -> Pki:
+    root = create_root_ca("Audit Root CA", not_before=NOW - dt.timedelta(days=30))
+    ca = create_issuing_ca(root, "Audit Issuing CA", not_before=NOW - dt.timedelta(days=30))
+    signer = create_document_signer(ca, "Audit Signer", not_before=NOW - dt.timedelta(days=1))
+    revoked = create_document_signer(ca, "Revoked Signer", not_before=NOW - dt.timedelta(days=1))
+    expired = create_document_signer(
+        ca, "Expired Signer", not_before=NOW - dt.timedelta(days=10), days=1
+    )
+    tsa_root = create_root_ca("Audit TSA Root", algorithm="PS256",
+                              not_before=NOW - dt.timedelta(days=30))  # fmt: skip
+    tsa = create_tsa(tsa_root, "Audit TSA", not_before=NOW - dt.timedelta(days=1))
+    crls = (
+        create_crl(root),
+        create_crl(ca, [(revoked.certificate, NOW - dt.timedelta(hours=1))]),
+        create_crl(tsa_root),
+    )
+    return Pki(root, ca, signer, revoked, expired, tsa_root, tsa, crls)
+
+
+@pytest.fixture(scope="module")
+def plain_pdf() -> bytes:
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pageCompression=0, invariant=1)
+    c.drawString(72, 720, MARK.decode())
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def sign(pki: Pki, pdf: bytes, signer: CertifiedKey, level: str = "B-B") -> bytes:
+    return sign_pdf(
+        pdf,
+        signer=signer,
+        level=level,  # type: ignore[arg-type]
+        timestamper=None if level == "B-B" else local_timestamper(pki.tsa),
+    )
+
+
+@pytest.fixture(scope="module")
+def signed(pki: Pki, plain_pdf: bytes) -> dict[str, bytes]:
+    return {lvl: sign(pki, plain_pdf, pki.signer, lvl) for lvl in ("B-B", "B-T")}
+
+
+def one(report: AuditReport) -> tuple[str, str | None]:
+    assert len(report.findings) == 1, report.render()
+    f = report.findings[0]
+    return f.indication, f.sub_indication
+
+
+# --- QR credentials -----------------------------------------------------------------------------
+
+
+def test_qr_text_ok_and_tampered(
+    issuer: Issuer, card: Card, trust: TrustStore, tmp_path: Path
+) -> None:
+    text = issuer.issue(card).text
+    path = tmp_path / "codes.txt"
+    path.write_text(f"{text}\n")
+    report = audit([path], trust=trust, now=T0 + dt.timedelta(hours=1))
+    assert one(report) == ("TOTAL-PASSED", None)
+    f = report.findings[0]
+    assert f.kind == "qr-text" and f.signer and f.kid and f.algorithm == "ES256"
+    assert f.signing_time_claimed == T0
+    assert f.covered.startswith("the whole credential")
+    assert [c.status for c in f.art13] == ["met", "unknown", "met", "met"]
+    # one changed character in the signature part
+    tampered = text[:-3] + ("A" if text[-3] != "A" else "B") + text[-2:]
+    f = audit([tampered.encode()], trust=trust, now=T0 + dt.timedelta(hours=1)).findings[0]
+    assert f.indication == "TOTAL-FAILED"
+    assert f.sub_indication in ("SIG_CRYPTO_FAILURE", "FORMAT_FAILURE")
+    assert f.art13[2].status == "not_met"
+
+
+def test_qr_expired_credential_is_credential_validity_not_signature(
+    issuer: Issuer, card: Card, trust: TrustStore
+) -> None:
+    text = issuer.issue(card).text
+    f = audit([text.encode()], trust=trust, now=T0 + dt.timedelta(days=365 * 30)).findings[0]
+    assert f.indication == "TOTAL-PASSED"  # the signature is fine
+    assert f.credential_status and f.credential_status.startswith("EXPIRED")
+
+
+def test_qr_unknown_issuer(issuer: Issuer, card: Card) -> None:
+    other = create_document_signer(create_root_ca("Other"), "Other Signer")
+    f = audit([issuer.issue(card).text.encode()], trust=TrustStore([other.certificate]),
+              now=T0).findings[0]  # fmt: skip
+    assert (f.indication, f.sub_indication) == ("INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND")
+
+
+# --- PDFs ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("level", ["B-B", "B-T"])
+def test_pdf_ok(pki: Pki, signed: dict[str, bytes], level: str) -> None:
+    report = audit([signed[level]], roots=pki.roots, crls=pki.crls)
+    assert one(report) == ("TOTAL-PASSED", None), report.render()
+    f = report.findings[0]
+    assert f.kind == "pdf" and f.signer == "CN=Audit Signer,C=CN"
+    assert f.certificate_path[-1] == pki.root.certificate.subject.rfc4514_string()
+    assert f.covers_whole_file is True
+    assert "not revoked" in f.revocation_at_signing
+    assert (f.timestamp_time is not None) == (level == "B-T")
+    assert all(c.status in ("met", "unknown") for c in f.art13)
+    assert f.art13[3].status == "met"
+
+
+def test_pdf_one_changed_byte_is_hash_failure(pki: Pki, signed: dict[str, bytes]) -> None:
+    pdf = signed["B-T"]
+    at = pdf.index(MARK) + 5
+    bad = pdf[:at] + bytes([pdf[at] ^ 0x01]) + pdf[at + 1 :]
+    report = audit([bad], roots=pki.roots, crls=pki.crls)
+    assert one(report) == ("TOTAL-FAILED", "HASH_FAILURE"), report.render()
+    assert report.findings[0].art13[3].status == "not_met"
+
+
+def test_pdf_untrusted_root(pki: Pki, signed: dict[str, bytes]) -> None:
+    other = create_root_ca("Some Other Root")
+    report = audit([signed["B-B"]], roots=[other.certificate, pki.tsa_root.certificate],
+                   crls=pki.crls)  # fmt: skip
+    assert one(report) == ("INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND"), report.render()
+
+
+def test_pdf_revoked_before_signing(pki: Pki, plain_pdf: bytes) -> None:
+    pdf = sign(pki, plain_pdf, pki.revoked, "B-T")
+    report = audit([pdf], roots=pki.roots, crls=pki.crls)
+    assert one(report) == ("TOTAL-FAILED", "REVOKED"), report.render()
+    assert "before the time-stamp" in report.findings[0].revocation_at_signing
+
+
+def test_pdf_expired_signer_without_time_stamp(pki: Pki, signed: dict[str, bytes]) -> None:
+    later = NOW + dt.timedelta(days=3 * 365)
+    report = audit([signed["B-B"]], roots=pki.roots, crls=pki.crls, now=later)
+    assert one(report) == ("INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"), report.render()
+
+
+def test_pdf_time_stamp_outside_certificate_validity(pki: Pki, plain_pdf: bytes) -> None:
+    pdf = sign(pki, plain_pdf, pki.expired, "B-T")
+    report = audit([pdf], roots=pki.roots, crls=pki.crls)
+    f = report.findings[0]
+    assert (f.indication, f.sub_indication) == ("INDETERMINATE", "OUT_OF_BOUNDS_NO_POE")
+    assert any("after the signer certificate's notAfter" in c for c in f.own_checks), f.own_checks
+
+
+# --- report shapes and bad input ----------------------------------------------------------------
+
+
+def test_json_and_chinese_rendering(
+    pki: Pki, signed: dict[str, bytes], issuer: Issuer, card: Card, trust: TrustStore
+) -> None:
+    report = audit(
+        [signed["B-T"], issuer.issue(card).text.encode(), b"garbage"],
+        trust=trust, roots=pki.roots, crls=pki.crls,
+    )  # fmt: skip
+    data = json.loads(json.dumps(report.to_dict(), ensure_ascii=False))
+    assert [f["kind"] for f in data["findings"]] == ["pdf", "qr-text", "unknown"]
+    assert data["findings"][2]["sub_indication"] == "FORMAT_FAILURE"
+    assert len(data["findings"][0]["art13"]) == 4
+    assert json.loads(report.to_json()) == data
+    zh = report.render("zh")
+    assert "电子签名法" in zh and "通过" in zh
+    assert "Electronic Signature Law" in report.render("en")
+
+
+def test_bad_inputs_never_raise(tmp_path: Path) -> None:
+    report = audit(
+        [b"%PDF-1.7 broken", b"\xd2\x84garbage", tmp_path / "missing.pdf", b"\x89PNG\r\n\x1a\n"]
+    )
+    assert len(report.findings) == 4
+    assert all(f.indication == "TOTAL-FAILED" for f in report.findings), report.render()
+
+
+def test_qr_picture_is_audited(
+    issuer: Issuer, card: Card, trust: TrustStore, tmp_path: Path
+) -> None:
+    picture = tmp_path / "card.png"
+    picture.write_bytes(issuer.issue(card).png())
+    report = audit([picture], trust=trust, now=T0 + dt.timedelta(hours=1))
+    (finding,) = report.findings
+    assert finding.indication == "TOTAL-PASSED", finding.to_dict()
+    assert report.all_passed
+
+
+def test_signed_lists_are_audited() -> None:
+    from tests.test_trustlist import PKI
+
+    from ecard.signing.revocation import sign_revocation_list
+
+    lists = PKI()
+    trust_list = lists.sign()
+    revocation_list = sign_revocation_list(
+        [(b"\1" * 8, b"\2" * 8)],
+        sequence=1,
+        issued_at=T0,
+        next_update=T0 + dt.timedelta(days=1),
+        signer=lists.tl.signer(),
+        certificate=lists.tl.certificate,
+    )
+    report = audit([trust_list, revocation_list], roots=[lists.root.certificate])
+    assert [f.kind for f in report.findings] == ["trust-list", "revocation-list"]
+    assert all(f.indication == "TOTAL-PASSED" for f in report.findings), report.to_dict()
+    tampered = bytearray(trust_list)
+    tampered[-3] ^= 1
+    (bad,) = audit([bytes(tampered)], roots=[lists.root.certificate]).findings
+    assert (bad.indication, bad.sub_indication) == ("TOTAL-FAILED", "SIG_CRYPTO_FAILURE")
+    (foreign,) = audit([trust_list], roots=[lists.other_root.certificate]).findings
+    assert foreign.indication == "INDETERMINATE"
