@@ -86,12 +86,14 @@ def sign(pki: Pki, pdf: bytes, signer: CertifiedKey, level: str = "B-B") -> byte
         signer=signer,
         level=level,  # type: ignore[arg-type]
         timestamper=None if level == "B-B" else local_timestamper(pki.tsa),
+        validation_crls=pki.crls if level in ("B-LT", "B-LTA") else (),
+        trust_roots=pki.roots if level in ("B-LT", "B-LTA") else (),
     )
 
 
 @pytest.fixture(scope="module")
 def signed(pki: Pki, plain_pdf: bytes) -> dict[str, bytes]:
-    return {lvl: sign(pki, plain_pdf, pki.signer, lvl) for lvl in ("B-B", "B-T")}
+    return {lvl: sign(pki, plain_pdf, pki.signer, lvl) for lvl in ("B-B", "B-T", "B-LT", "B-LTA")}
 
 
 def one(report: AuditReport) -> tuple[str, str | None]:
@@ -143,16 +145,19 @@ def test_qr_unknown_issuer(issuer: Issuer, card: Card) -> None:
 # --- PDFs ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("level", ["B-B", "B-T"])
+@pytest.mark.parametrize("level", ["B-B", "B-T", "B-LT", "B-LTA"])
 def test_pdf_ok(pki: Pki, signed: dict[str, bytes], level: str) -> None:
     report = audit([signed[level]], roots=pki.roots, crls=pki.crls)
     assert one(report) == ("TOTAL-PASSED", None), report.render()
     f = report.findings[0]
     assert f.kind == "pdf" and f.signer == "CN=Audit Signer,C=CN"
     assert f.certificate_path[-1] == pki.root.certificate.subject.rfc4514_string()
-    assert f.covers_whole_file is True
+    # B-LT and B-LTA append validation data (and a document time-stamp) after the signature:
+    # the report must say the signature does not cover those later revisions
+    assert f.covers_whole_file is (level in ("B-B", "B-T"))
+    assert f.later_revisions == (None if level in ("B-B", "B-T") else "LTA_UPDATES")
     assert "not revoked" in f.revocation_at_signing
-    assert (f.timestamp_time is not None) == (level == "B-T")
+    assert (f.timestamp_time is not None) == (level != "B-B")
     assert all(c.status in ("met", "unknown") for c in f.art13)
     assert f.art13[3].status == "met"
 

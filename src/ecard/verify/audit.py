@@ -101,6 +101,9 @@ class AuditFinding:
     revocation_at_signing: str = "unknown"
     covered: str = ""
     covers_whole_file: bool | None = None
+    #: What later revisions do (PDF, pyHanko difference analysis): ``"LTA_UPDATES"`` means they
+    #: only add validation data and time-stamps; ``None`` when there are none or unknown.
+    later_revisions: str | None = None
     credential_status: str | None = None
     own_checks: tuple[str, ...] = ()
     art13: tuple[Art13Condition, ...] = ()
@@ -126,6 +129,7 @@ class AuditFinding:
             "revocation_at_signing": self.revocation_at_signing,
             "covered": self.covered,
             "covers_whole_file": self.covers_whole_file,
+            "later_revisions": self.later_revisions,
             "credential_status": self.credential_status,
             "own_checks": list(self.own_checks),
             "art13": [c.to_dict() for c in self.art13],
@@ -237,6 +241,7 @@ def _art13(
     path: Sequence[str],
     covered: str,
     whole: bool | None,
+    later: str | None = None,
 ) -> tuple[Art13Condition, ...]:
     crypto_ok = sub not in ("SIG_CRYPTO_FAILURE", "HASH_FAILURE", "FORMAT_FAILURE") and (
         indication == PASSED or signer is not None
@@ -266,6 +271,13 @@ def _art13(
         c4 = Art13Condition(4, "not_met", "the signed data was changed (digest mismatch)")
     elif crypto_ok and whole is not False:
         c4 = Art13Condition(4, "met", f"signature covers {covered}")
+    elif crypto_ok and later in ("NONE", "LTA_UPDATES"):
+        c4 = Art13Condition(
+            4,
+            "met",
+            f"signature covers {covered}; difference analysis shows the later revisions only "
+            "add validation data and time-stamps",
+        )
     elif crypto_ok:
         c4 = Art13Condition(
             4, "unknown", f"signature covers {covered}; later revisions are not covered"
@@ -279,7 +291,7 @@ def _finding(**kw: Any) -> AuditFinding:
     f = AuditFinding(**kw)
     art = _art13(
         f.indication, f.sub_indication, f.signer, f.certificate_path, f.covered,
-        f.covers_whole_file,
+        f.covers_whole_file, f.later_revisions,
     )  # fmt: skip
     return AuditFinding(**{**kw, "art13": art})
 
@@ -687,6 +699,16 @@ def _one_pdf_signature(
                    f"{'the whole file' if whole else 'not the whole file: later revisions follow'})")  # fmt: skip
     except Exception as exc:
         covered = f"unknown ({type(exc).__name__})"
+    later: str | None = None
+    if whole is False:
+        try:
+            from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, ModificationLevel
+
+            sig.compute_integrity_info(DEFAULT_DIFF_POLICY)  # sets coverage and diff_result
+            mod = getattr(sig.diff_result, "modification_level", None)
+            later = mod.name if isinstance(mod, ModificationLevel) else "SUSPICIOUS"
+        except Exception as exc:  # a suspicious modification is reported, never raised
+            later = f"SUSPICIOUS ({type(exc).__name__})"
     algo = sig.signer_info["signature_algorithm"]["algorithm"].native
     return _finding(
         source=source,
@@ -702,6 +724,7 @@ def _one_pdf_signature(
         revocation_at_signing=revocation,
         covered=covered,
         covers_whole_file=whole,
+        later_revisions=later,
         own_checks=tuple(checks),
     )
 
