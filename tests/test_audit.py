@@ -262,3 +262,23 @@ def test_signed_lists_are_audited() -> None:
     assert (bad.indication, bad.sub_indication) == ("TOTAL-FAILED", "SIG_CRYPTO_FAILURE")
     (foreign,) = audit([trust_list], roots=[lists.other_root.certificate]).findings
     assert foreign.indication == "INDETERMINATE"
+
+
+def test_pdf_changed_in_a_later_revision_is_not_passed_off_as_validation_data(
+    pki: Pki, signed: dict[str, bytes]
+) -> None:
+    """An incremental update that alters the document after signing keeps the signature itself
+    intact, but Art. 13(4) must not be reported as met."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(signed["B-B"]))
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    page["/Rotate"] = generic.NumberObject(90)  # a visible change to the signed page
+    writer.update_container(page)
+    out = io.BytesIO()
+    writer.write(out)
+    (finding,) = audit([out.getvalue()], roots=pki.roots, crls=pki.crls).findings
+    assert finding.covers_whole_file is False
+    assert finding.later_revisions not in (None, "NONE", "LTA_UPDATES"), finding.to_dict()
+    assert finding.art13[3].status != "met"
