@@ -55,10 +55,10 @@ from asn1crypto import crl as asn1_crl
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -80,7 +80,7 @@ from ecard.signing.algorithms import (
     certificate_public_key,
 )
 from ecard.signing.issuer import IssuedCard
-from ecard.signing.pki import CertifiedKey
+from ecard.signing.pki import CertifiedKey, certify_end_entity
 from ecard.signing.signers import Signer
 
 __all__ = [
@@ -344,48 +344,19 @@ def create_tsa(
     ``extendedKeyUsage timeStamping`` (critical, as RFC 3161 requires).
     """
     key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
-    start = (not_before or dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).astimezone(dt.UTC)
-    attrs = [x509.NameAttribute(NameOID.COUNTRY_NAME, country)]
-    if organization:
-        attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
-    attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name(attrs))
-        .issuer_name(ca.certificate.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + dt.timedelta(days=days))
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), False
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), True)
-        .sign(ca.key, None if _is_ed25519(ca) else hashes.SHA256())
+    cert = certify_end_entity(
+        ca,
+        key.public_key(),
+        common_name,
+        organization=organization,
+        country=country,
+        not_before=not_before,
+        days=days,
+        eku=ExtendedKeyUsageOID.TIME_STAMPING,
+        eku_critical=True,
+        non_repudiation=True,
     )
     return CertifiedKey(key=key, certificate=cert, chain=(ca.certificate, *ca.chain))
-
-
-def _is_ed25519(ca: CertifiedKey) -> bool:
-    from cryptography.hazmat.primitives.asymmetric import ed25519
-
-    return isinstance(ca.key, ed25519.Ed25519PrivateKey)
 
 
 # --- signing ------------------------------------------------------------------------------------

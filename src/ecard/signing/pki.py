@@ -283,6 +283,34 @@ def certify_document_signer(
     """The document-signer (or, with ``eku=ECARD_LIST_SIGNING_EKU``, list-signer) certificate
     for a public key whose private half is elsewhere (an HSM): ``CA:FALSE`` and
     ``digitalSignature``, both critical, and the extended key usage ``eku``."""
+    return certify_end_entity(
+        ca,
+        public_key,
+        common_name,
+        organization=organization,
+        country=country,
+        not_before=not_before,
+        days=days,
+        eku=eku,
+    )
+
+
+def certify_end_entity(
+    ca: CertifiedKey,
+    public_key: PublicKey,
+    common_name: str,
+    *,
+    organization: str | None = None,
+    country: str = "CN",
+    not_before: dt.datetime | None = None,
+    days: int = 2 * 365,
+    eku: x509.ObjectIdentifier = ECARD_SIGNING_EKU,
+    eku_critical: bool = False,
+    non_repudiation: bool = False,
+) -> x509.Certificate:
+    """An end-entity certificate under ``ca``: ``CA:FALSE`` and ``keyUsage digitalSignature``
+    (plus ``nonRepudiation`` if asked), both critical, and the single extended key usage
+    ``eku`` (critical if asked, as RFC 3161 wants for a time-stamping authority)."""
     return _certificate(
         subject=_name(common_name, organization, country),
         public_key=public_key,
@@ -295,7 +323,7 @@ def certify_document_signer(
             (
                 x509.KeyUsage(
                     digital_signature=True,
-                    content_commitment=False,
+                    content_commitment=non_repudiation,
                     key_encipherment=False,
                     data_encipherment=False,
                     key_agreement=False,
@@ -306,7 +334,7 @@ def certify_document_signer(
                 ),
                 True,
             ),
-            (x509.ExtendedKeyUsage([eku]), False),
+            (x509.ExtendedKeyUsage([eku]), eku_critical),
         ],
     )
 
@@ -409,6 +437,7 @@ __all__ = [
     "CertifiedKey",
     "certificate_to_pem",
     "certify_document_signer",
+    "certify_end_entity",
     "create_document_signer",
     "create_issuing_ca",
     "create_list_signer",
