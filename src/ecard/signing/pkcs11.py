@@ -73,7 +73,7 @@ from ecard.signing.algorithms import (
     algorithm_for_key,
     get_algorithm,
 )
-from ecard.signing.pki import ECARD_SIGNING_EKU, CertifiedKey, certify_document_signer
+from ecard.signing.pki import ECARD_SIGNING_EKU, CertifiedKey, certify_end_entity
 from ecard.signing.signers import public_key_fingerprint
 
 #: What to install when python-pkcs11 is missing.
@@ -798,7 +798,7 @@ def certify_public_key(
     if not isinstance(public_key, PublicKey):
         raise BadKeyError(f"unsupported public key type {type(public_key).__name__}")
     algorithm_for_key(public_key)  # a key no algorithm can use is refused here, not by verifiers
-    return certify_document_signer(
+    return certify_end_entity(
         ca,
         public_key,
         common_name,

@@ -256,7 +256,7 @@ def create_document_signer(
     default a fresh key for ``algorithm`` is made.
     """
     key = key if key is not None else generate_private_key(algorithm)
-    cert = certify_document_signer(
+    cert = certify_end_entity(
         ca,
         key.public_key(),
         common_name,
@@ -267,32 +267,6 @@ def create_document_signer(
         eku=eku,
     )
     return CertifiedKey(key=key, certificate=cert, chain=(ca.certificate, *ca.chain))
-
-
-def certify_document_signer(
-    ca: CertifiedKey,
-    public_key: PublicKey,
-    common_name: str,
-    *,
-    organization: str | None = None,
-    country: str = "CN",
-    not_before: dt.datetime | None = None,
-    days: int = 2 * 365,
-    eku: x509.ObjectIdentifier = ECARD_SIGNING_EKU,
-) -> x509.Certificate:
-    """The document-signer (or, with ``eku=ECARD_LIST_SIGNING_EKU``, list-signer) certificate
-    for a public key whose private half is elsewhere (an HSM): ``CA:FALSE`` and
-    ``digitalSignature``, both critical, and the extended key usage ``eku``."""
-    return certify_end_entity(
-        ca,
-        public_key,
-        common_name,
-        organization=organization,
-        country=country,
-        not_before=not_before,
-        days=days,
-        eku=eku,
-    )
 
 
 def certify_end_entity(
@@ -308,9 +282,11 @@ def certify_end_entity(
     eku_critical: bool = False,
     non_repudiation: bool = False,
 ) -> x509.Certificate:
-    """An end-entity certificate under ``ca``: ``CA:FALSE`` and ``keyUsage digitalSignature``
-    (plus ``nonRepudiation`` if asked), both critical, and the single extended key usage
-    ``eku`` (critical if asked, as RFC 3161 wants for a time-stamping authority)."""
+    """An end-entity certificate under ``ca`` for a public key whose private half may be
+    elsewhere (an HSM): ``CA:FALSE`` and ``keyUsage digitalSignature`` (plus ``nonRepudiation``
+    if asked), both critical, and the single extended key usage ``eku``: the document-signer
+    profile by default, ``ECARD_LIST_SIGNING_EKU`` for a list signer, ``timeStamping``
+    (critical, as RFC 3161 wants) for a time-stamping authority."""
     return _certificate(
         subject=_name(common_name, organization, country),
         public_key=public_key,
@@ -436,7 +412,6 @@ __all__ = [
     "ECARD_SIGNING_EKU",
     "CertifiedKey",
     "certificate_to_pem",
-    "certify_document_signer",
     "certify_end_entity",
     "create_document_signer",
     "create_issuing_ca",
