@@ -8,15 +8,40 @@ the extended key usage :data:`~ecard.signing.pki.ECARD_LIST_SIGNING_EKU`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from ecard.errors import BadInputError, BadListError
 from ecard.formats.lists import ListInfo, encode_list
 from ecard.signing.cose import HEADER_X5CHAIN, build_sign1, kid_for_certificate
 from ecard.signing.signers import Signer
+
+
+def _timestamp(value: datetime, name: str) -> int:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise BadInputError(f"{name} must be a timezone-aware datetime")
+    return math.floor(value.timestamp())
+
+
+def list_info(
+    list_type: str, sequence: int, issued_at: datetime, next_update: datetime
+) -> ListInfo:
+    """The header of a list about to be signed; :class:`~ecard.errors.BadInputError` if the
+    times are naive or the values out of range."""
+    try:
+        return ListInfo(
+            type=list_type,
+            sequence=sequence,
+            issued_at=_timestamp(issued_at, "issued_at"),
+            next_update=_timestamp(next_update, "next_update"),
+        )
+    except BadListError as exc:
+        raise BadInputError(exc.detail) from None
 
 
 def sign_list(
@@ -40,4 +65,4 @@ def sign_list(
     )
 
 
-__all__ = ["sign_list"]
+__all__ = ["list_info", "sign_list"]

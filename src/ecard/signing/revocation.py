@@ -14,7 +14,6 @@ previous list.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -26,7 +25,7 @@ from ecard.formats.cwt import MAX_CTI, MIN_CTI
 from ecard.formats.lists import MAX_LIST_SIZE, REVOCATION_LIST, ListInfo, decode_list
 from ecard.signing.algorithms import certificate_public_key, get_algorithm
 from ecard.signing.cose import KID_SIZE, parse_sign1
-from ecard.signing.lists import sign_list
+from ecard.signing.lists import list_info, sign_list
 from ecard.signing.signers import Signer
 from ecard.verify.paths import PathValidator
 from ecard.verify.revocation import (
@@ -115,24 +114,6 @@ def revocation_delta(old: RevocationSet, new: RevocationSet) -> tuple[Revocation
     return RevocationSet.from_hashes(added), RevocationSet.from_hashes(removed)
 
 
-def _timestamp(value: datetime, name: str) -> int:
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        raise BadInputError(f"{name} must be a timezone-aware datetime")
-    return math.floor(value.timestamp())
-
-
-def _info(sequence: int, issued_at: datetime, next_update: datetime) -> ListInfo:
-    try:
-        return ListInfo(
-            type=REVOCATION_LIST,
-            sequence=sequence,
-            issued_at=_timestamp(issued_at, "issued_at"),
-            next_update=_timestamp(next_update, "next_update"),
-        )
-    except BadListError as exc:
-        raise BadInputError(exc.detail) from None
-
-
 def _sign(
     info: ListInfo,
     body: dict[int, Any],
@@ -163,7 +144,7 @@ def sign_revocation_list(
     :data:`~ecard.signing.pki.ECARD_LIST_SIGNING_EKU`), ``chain`` the CA certificates above it.
     Times must be timezone-aware; ``next_update`` after ``issued_at``.
     """
-    info = _info(sequence, issued_at, next_update)
+    info = list_info(REVOCATION_LIST, sequence, issued_at, next_update)
     return _sign(info, build_revocation_body(entry_set(entries)), signer, certificate, chain)
 
 
@@ -184,7 +165,7 @@ def sign_revocation_delta(
     """
     if type(base_sequence) is not int or type(sequence) is not int or sequence <= base_sequence:
         raise BadInputError("a delta's sequence must be greater than its base_sequence")
-    info = _info(sequence, issued_at, next_update)
+    info = list_info(REVOCATION_LIST, sequence, issued_at, next_update)
     body = build_delta_body(entry_set(added), entry_set(removed), base_sequence)
     return _sign(info, body, signer, certificate, chain)
 

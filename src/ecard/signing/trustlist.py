@@ -22,10 +22,9 @@ from datetime import datetime
 
 from cryptography import x509
 
-from ecard.errors import BadInputError
-from ecard.formats.lists import TRUST_LIST, ListInfo
+from ecard.formats.lists import TRUST_LIST
 from ecard.formats.trustlist import TrustListEntry, encode_trust_body
-from ecard.signing.lists import sign_list
+from ecard.signing.lists import list_info, sign_list
 from ecard.signing.signers import Signer
 
 
@@ -44,14 +43,7 @@ def sign_trust_list(
     ``certificate`` is the list signer's (extended key usage ``ECARD_LIST_SIGNING_EKU``) and
     ``chain`` the CA certificates above it.
     """
-    if issued_at.tzinfo is None or next_update.tzinfo is None:
-        raise BadInputError("issued_at and next_update must be timezone-aware")
-    info = ListInfo(
-        type=TRUST_LIST,
-        sequence=sequence,
-        issued_at=int(issued_at.timestamp()),
-        next_update=int(next_update.timestamp()),
-    )
+    info = list_info(TRUST_LIST, sequence, issued_at, next_update)
     return sign_list(info, encode_trust_body(entries), signer, certificate, chain)
 
 
