@@ -48,7 +48,6 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from ecard.errors import (
     BadCertificateError,
@@ -64,7 +63,7 @@ from ecard.identifiers import normalize_citizen_id
 from ecard.signing.algorithms import certificate_public_key, get_algorithm
 from ecard.signing.cose import KID_SIZE, build_sign1, kid_for_certificate, parse_sign1
 from ecard.signing.issuer import IssuedCard
-from ecard.signing.signers import Signer
+from ecard.signing.signers import Signer, require_certified_key
 
 #: Format name: the first element of every hashed record and the ``journal_meta`` value.
 FORMAT: Final = "ecard-journal/1"
@@ -845,12 +844,7 @@ class Journal:
         Copy :attr:`SignedHead.cose` out of the database too (to the auditors, a WORM store):
         a head kept only next to the records can be deleted with them.
         """
-        spki = serialization.PublicFormat.SubjectPublicKeyInfo
-        der = serialization.Encoding.DER
-        cert_key = certificate_public_key(certificate)
-        if cert_key.public_bytes(der, spki) != signer.public_key().public_bytes(der, spki):
-            raise BadKeyError("the head-signing key does not belong to the certificate")
-        signer.algorithm.require_key(cert_key)
+        require_certified_key(signer, certificate, "head-signing key")
         now = self._now()
         if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
             raise BadCertificateError(

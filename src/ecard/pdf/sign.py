@@ -77,11 +77,10 @@ from ecard.signing.algorithms import (
     EcdsaAlgorithm,
     EdDsaAlgorithm,
     RsaPssAlgorithm,
-    certificate_public_key,
 )
 from ecard.signing.issuer import IssuedCard
 from ecard.signing.pki import CertifiedKey, certify_end_entity
-from ecard.signing.signers import Signer
+from ecard.signing.signers import Signer, require_certified_key
 
 __all__ = [
     "DEFAULT_FIELD_NAME",
@@ -228,12 +227,7 @@ class EcardPdfSigner(signers.Signer):
         if not isinstance(signer, Signer):
             raise BadInputError("signer must be an ecard Signer or CertifiedKey")
         certificate, chain = _check_certificates(certificate, chain, "signer")
-        spki = serialization.PublicFormat.SubjectPublicKeyInfo
-        der = serialization.Encoding.DER
-        cert_key = certificate_public_key(certificate)
-        if cert_key.public_bytes(der, spki) != signer.public_key().public_bytes(der, spki):
-            raise BadKeyError("the signing key does not belong to the certificate")
-        signer.algorithm.require_key(cert_key)
+        require_certified_key(signer, certificate, "signing key")
         mechanism, md = _mechanism(signer)
         super().__init__(
             signing_cert=_asn1_cert(certificate),
@@ -243,7 +237,7 @@ class EcardPdfSigner(signers.Signer):
         )
         self.ecard_signer = signer
         self.md_algorithm = md
-        self._placeholder = self._dry_run_signature(cert_key)
+        self._placeholder = self._dry_run_signature(signer.public_key())
 
     def _dry_run_signature(self, public: Any) -> bytes:
         alg = self.ecard_signer.algorithm

@@ -1,7 +1,9 @@
 """The algorithm registry: COSE algorithm id <-> hash, key type and raw signature size.
 
 Every place that signs, verifies or loads a public key goes through this registry, so a new
-family (SM2 with SM3 arrives later under a private-use COSE id) plugs in here and nowhere else.
+family plugs in here and nowhere else. SM2 with SM3 (GB/T 32918, GB/T 32905) is registered under
+the private-use COSE id :data:`SM2_COSE_ID` (no id is registered for it at IANA); its keys live
+in :mod:`ecard.signing.sm2`, over the system libcrypto, since ``cryptography`` has no SM2.
 
 Signatures are in COSE form: raw ``r || s`` (fixed size, left-padded) for ECDSA, the 64-byte
 signature for Ed25519, and the modulus-sized signature for RSASSA-PSS (RFC 8230).
@@ -18,19 +20,36 @@ import abc
 from collections.abc import Callable
 from typing import Any, Final
 
+from asn1crypto import keys as asn1_keys  # type: ignore[import-untyped, unused-ignore]
+from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped, unused-ignore]
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
 
-from ecard.errors import AlgKeyMismatchError, BadCertificateError, UnsupportedAlgorithmError
+from ecard.errors import (
+    AlgKeyMismatchError,
+    BadCertificateError,
+    EcardError,
+    UnsupportedAlgorithmError,
+)
+from ecard.signing.sm2 import DEFAULT_ID, Sm2PrivateKey, Sm2PublicKey
 
 #: Public key types the registry can verify with.
-PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
+PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey | Sm2PublicKey
+
+#: The private-use COSE algorithm id ecard gives SM2 with SM3 and the default distinguishing ID
+#: ``1234567812345678`` (RFC 9053 reserves ids below -65536 for private use).
+SM2_COSE_ID: Final = -65538
+
+#: Object identifiers of the SM2 curve (sm2p256v1) and of the X.509 signature algorithm
+#: SM2-with-SM3 (GM/T 0006).
+SM2_CURVE_OID: Final = "1.2.156.10197.1.301"
+SM2_WITH_SM3_OID: Final = "1.2.156.10197.1.501"
 
 #: A verification function bound to one public key: ``(signature, data) -> bool``.
 BoundVerifier = Callable[[bytes, bytes], bool]
@@ -98,6 +117,8 @@ def _describe(key: object) -> str:
         return f"an RSA-{key.key_size} key"
     if isinstance(key, ed25519.Ed25519PublicKey | ed25519.Ed25519PrivateKey):
         return "an Ed25519 key"
+    if isinstance(key, Sm2PublicKey | Sm2PrivateKey):
+        return "an SM2 key"
     return f"a {type(key).__name__}"
 
 
@@ -235,13 +256,53 @@ class RsaPssAlgorithm(Algorithm):
         return signature
 
 
+class Sm2Algorithm(Algorithm):
+    """SM2 signatures with SM3 (GB/T 32918.2, GB/T 32905) on the curve sm2p256v1.
+
+    COSE has no registered id for SM2, so ecard uses the private-use id :data:`SM2_COSE_ID`.
+    The signature is raw ``r || s`` (64 bytes, each half left-padded), as for ECDSA in COSE;
+    the message hashed is ``Z_A || data`` with ``Z_A`` from the fixed distinguishing ID
+    ``1234567812345678`` (GB/T 35276, the value every SM2 stack defaults to).
+    """
+
+    name = "SM2"
+    cose_id = SM2_COSE_ID
+    hash_name = "SM3"
+    key_type = "SM2 (sm2p256v1)"
+    signature_size = 64
+
+    def __init__(self, uid: bytes = DEFAULT_ID) -> None:
+        self.uid = uid
+
+    def accepts_key(self, key: object) -> bool:
+        return isinstance(key, Sm2PublicKey | Sm2PrivateKey)
+
+    def bind(self, public_key: PublicKey) -> BoundVerifier:
+        self.require_key(public_key)
+        assert isinstance(public_key, Sm2PublicKey)
+        key_verify, uid = public_key.verify, self.uid
+
+        def verify(signature: bytes, data: bytes) -> bool:
+            if len(signature) != 64:
+                return False
+            return key_verify(signature, data, uid=uid)
+
+        return verify
+
+    def sign(self, private_key: Any, data: bytes) -> bytes:
+        self.require_key(private_key)
+        signature: bytes = private_key.sign(data, uid=self.uid)
+        return signature
+
+
 ES256: Final[Algorithm] = EcdsaAlgorithm("ES256", -7, ec.SECP256R1(), hashes.SHA256())
 ES384: Final[Algorithm] = EcdsaAlgorithm("ES384", -35, ec.SECP384R1(), hashes.SHA384())
 EDDSA: Final[Algorithm] = EdDsaAlgorithm()
 PS256: Final[Algorithm] = RsaPssAlgorithm()
+SM2: Final[Algorithm] = Sm2Algorithm()
 
 #: Every algorithm ecard knows, by COSE id. The default for issuing is ES256.
-ALGORITHMS: Final[dict[int, Algorithm]] = {a.cose_id: a for a in (ES256, ES384, EDDSA, PS256)}
+ALGORITHMS: Final[dict[int, Algorithm]] = {a.cose_id: a for a in (ES256, ES384, EDDSA, PS256, SM2)}
 _BY_NAME: Final[dict[str, Algorithm]] = {a.name.upper(): a for a in ALGORITHMS.values()}
 DEFAULT_ALGORITHM: Final[Algorithm] = ES256
 
@@ -272,12 +333,57 @@ def algorithm_for_key(key: object) -> Algorithm:
     raise AlgKeyMismatchError(f"no supported algorithm for {_describe(key)}")
 
 
+def public_key_der(key: PublicKey) -> bytes:
+    """The DER SubjectPublicKeyInfo of any public key the registry knows."""
+    if isinstance(key, Sm2PublicKey):
+        return key.der()
+    return key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def certificate_spki(cert: x509.Certificate) -> bytes:
+    """The DER SubjectPublicKeyInfo of ``cert``, read without loading the key (so it works for
+    key types ``cryptography`` cannot load, such as SM2)."""
+    try:
+        return bytes(
+            asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))[
+                "tbs_certificate"
+            ]["subject_public_key_info"].dump()
+        )
+    except Exception as exc:  # asn1crypto raises ValueError, TypeError, KeyError...
+        raise BadCertificateError(f"certificate public key cannot be read: {exc}") from None
+
+
+def is_sm2_spki(spki: bytes) -> bool:
+    """Whether a DER SubjectPublicKeyInfo is an EC key on the SM2 curve (sm2p256v1)."""
+    try:
+        info = asn1_keys.PublicKeyInfo.load(spki)
+        if info["algorithm"]["algorithm"].dotted != "1.2.840.10045.2.1":
+            return False
+        params = info["algorithm"]["parameters"]
+        return bool(params.name == "named" and params.chosen.dotted == SM2_CURVE_OID)
+    except Exception:  # malformed: not SM2 (the caller's own loading reports the error)
+        return False
+
+
 def certificate_public_key(cert: x509.Certificate) -> PublicKey:
     """Load the public key of ``cert`` through the registry.
 
-    Raises :class:`~ecard.errors.BadCertificateError` if the key type is one no registered
-    algorithm can use (cryptography cannot load some types at all, e.g. SM2).
+    SM2 keys, which ``cryptography`` cannot load, are read from the certificate's
+    SubjectPublicKeyInfo by :class:`~ecard.signing.sm2.Sm2PublicKey`. Raises
+    :class:`~ecard.errors.BadCertificateError` if the key type is one no registered algorithm
+    can use, or the key cannot be loaded.
     """
+    if cert.public_key_algorithm_oid.dotted_string == "1.2.840.10045.2.1":
+        spki = certificate_spki(cert)
+        if is_sm2_spki(spki):
+            try:
+                return Sm2PublicKey.from_der(spki)
+            except EcardError as exc:
+                raise BadCertificateError(
+                    f"certificate SM2 public key cannot be loaded: {exc.detail}"
+                ) from None
     try:
         key = cert.public_key()
     except (UnsupportedAlgorithm, ValueError) as exc:
@@ -295,13 +401,21 @@ __all__ = [
     "ES384",
     "MIN_RSA_BITS",
     "PS256",
+    "SM2",
+    "SM2_COSE_ID",
+    "SM2_CURVE_OID",
+    "SM2_WITH_SM3_OID",
     "Algorithm",
     "BoundVerifier",
     "EcdsaAlgorithm",
     "EdDsaAlgorithm",
     "PublicKey",
     "RsaPssAlgorithm",
+    "Sm2Algorithm",
     "algorithm_for_key",
     "certificate_public_key",
+    "certificate_spki",
     "get_algorithm",
+    "is_sm2_spki",
+    "public_key_der",
 ]

@@ -22,17 +22,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from ecard.card import Card, day_start_timestamp
-from ecard.errors import BadCertificateError, BadInputError, BadKeyError
+from ecard.errors import BadCertificateError, BadInputError
 from ecard.formats import qrtext
 from ecard.formats.cwt import MAX_CTI, MIN_CTI, Claims, encode_claims
 from ecard.formats.qrimage import ErrorLevel, qr_version, render_png, render_svg
-from ecard.signing.algorithms import certificate_public_key
 from ecard.signing.cose import build_sign1, kid_for_certificate
 from ecard.signing.pki import signing_unfitness
-from ecard.signing.signers import Signer
+from ecard.signing.signers import Signer, require_certified_key
 
 #: Default size of a random credential id (64 bits): per document signer, 10 million
 #: credentials collide with probability below 3e-6; raise it for larger volumes.
@@ -97,12 +95,7 @@ class Issuer:
         clock: Callable[[], datetime] | None = None,
         cti_size: int = DEFAULT_CTI_SIZE,
     ) -> None:
-        spki = serialization.PublicFormat.SubjectPublicKeyInfo
-        der = serialization.Encoding.DER
-        cert_key = certificate_public_key(certificate)
-        if cert_key.public_bytes(der, spki) != signer.public_key().public_bytes(der, spki):
-            raise BadKeyError("the signing key does not belong to the certificate")
-        signer.algorithm.require_key(cert_key)
+        require_certified_key(signer, certificate, "signing key")
         unfit = signing_unfitness(certificate)
         if unfit:
             raise BadCertificateError(unfit)

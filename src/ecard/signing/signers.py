@@ -13,6 +13,8 @@ import hashlib
 import os
 from typing import Any, Protocol, runtime_checkable
 
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
@@ -22,10 +24,15 @@ from ecard.signing.algorithms import (
     Algorithm,
     PublicKey,
     algorithm_for_key,
+    certificate_public_key,
     get_algorithm,
+    public_key_der,
 )
+from ecard.signing.sm2 import Sm2PrivateKey
 
-PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
+PrivateKey = (
+    ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey | Sm2PrivateKey
+)
 
 
 @runtime_checkable
@@ -49,19 +56,31 @@ class Signer(Protocol):
 
 def public_key_fingerprint(key: PublicKey) -> str:
     """Short SHA-256 fingerprint (hex, 16 chars) of a public key's SubjectPublicKeyInfo DER."""
-    der = key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return hashlib.sha256(der).hexdigest()[:16]
+    return hashlib.sha256(public_key_der(key)).hexdigest()[:16]
+
+
+def require_certified_key(signer: Signer, certificate: x509.Certificate, what: str) -> None:
+    """Check that ``signer``'s key is the one ``certificate`` certifies and that the signer's
+    algorithm fits it: :class:`BadKeyError` naming ``what`` (e.g. ``"signing key"``) if not,
+    :class:`~ecard.errors.BadCertificateError` if the certificate's key cannot be loaded."""
+    cert_key = certificate_public_key(certificate)
+    if public_key_der(cert_key) != public_key_der(signer.public_key()):
+        raise BadKeyError(f"the {what} does not belong to the certificate")
+    signer.algorithm.require_key(cert_key)
 
 
 def load_private_key(data: bytes, *, password: bytes | None = None) -> PrivateKey:
     """Load a PEM private key of a supported type; :class:`BadKeyError` if unusable.
 
-    The error message never echoes the key material.
+    SM2 keys (which ``cryptography`` cannot load) are read by
+    :class:`~ecard.signing.sm2.Sm2PrivateKey`. The error message never echoes the key material.
     """
     try:
         key: Any = serialization.load_pem_private_key(data, password=password)
+    except UnsupportedAlgorithm as exc:
+        if "1.2.156.10197.1.301" not in str(exc):  # not the SM2 curve
+            raise BadKeyError(f"cannot load private key ({type(exc).__name__})") from None
+        return Sm2PrivateKey.from_pem(data, password=password)
     except (ValueError, TypeError) as exc:
         raise BadKeyError(f"cannot load private key ({type(exc).__name__}: {exc})") from None
     except Exception as exc:  # cryptography raises UnsupportedAlgorithm for unknown key types
@@ -86,7 +105,7 @@ class KeySigner:
     """A :class:`Signer` over an in-memory private key.
 
     ``algorithm`` defaults to the natural one for the key (P-256 -> ES256, P-384 -> ES384,
-    Ed25519 -> EdDSA, RSA -> PS256); an explicit one must fit the key or
+    Ed25519 -> EdDSA, RSA -> PS256, SM2 -> SM2); an explicit one must fit the key or
     :class:`~ecard.errors.AlgKeyMismatchError` is raised.
 
     >>> from cryptography.hazmat.primitives.asymmetric import ec
@@ -160,4 +179,5 @@ __all__ = [
     "load_private_key",
     "load_private_key_file",
     "public_key_fingerprint",
+    "require_certified_key",
 ]
