@@ -25,12 +25,13 @@ from typing import Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from ecard._files import read_file
 from ecard.errors import BadCertificateError
 from ecard.signing.pki import CertifiedKey
-from ecard.signing.signers import PrivateKey
+from ecard.signing.sm2 import Sm2PrivateKey
+from ecard.signing.x509sm2 import CrlEntry, ExtensionSpec, build_crl, public_key_identifier
 
 #: Refuse absurd CRL inputs before parsing them.
 MAX_CRL_BYTES: Final = 16 * 1024 * 1024
@@ -45,7 +46,9 @@ Revocation = (
 )
 
 
-def _crl_hash(key: PrivateKey) -> hashes.SHA256 | hashes.SHA384 | None:
+def _crl_hash(
+    key: ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey,
+) -> hashes.SHA256 | hashes.SHA384 | None:
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return None
     if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size > 256:
@@ -71,27 +74,49 @@ def create_crl(
     ``this_update`` defaults to now, ``next_update`` to ``this_update + days``. The CRL carries
     a CRL number and the CA's authority key identifier. Naive datetimes are taken as UTC.
     A reason other than ``unspecified`` is written as a ``reasonCode`` entry extension.
+    An SM2 CA signs with SM2-with-SM3 (:func:`ecard.signing.x509sm2.build_crl`).
     """
     start = _utc(this_update) if this_update is not None else dt.datetime.now(dt.UTC)
     end = _utc(next_update) if next_update is not None else start + dt.timedelta(days=days)
+    extensions: list[ExtensionSpec] = [
+        (x509.CRLNumber(number), False),
+        # RFC 5280 4.2.1.2 method 1, what AuthorityKeyIdentifier.from_issuer_public_key computes
+        (
+            x509.AuthorityKeyIdentifier(public_key_identifier(ca.key.public_key()), None, None),
+            False,
+        ),
+    ]
+    entries: list[CrlEntry] = []
+    for entry in revoked:
+        subject, when = entry[0], entry[1]
+        serial = subject.serial_number if isinstance(subject, x509.Certificate) else subject
+        entry_extensions: list[ExtensionSpec] = []
+        if len(entry) == 3 and entry[2] is not x509.ReasonFlags.unspecified:
+            entry_extensions.append((x509.CRLReason(entry[2]), False))
+        entries.append((serial, _utc(when), entry_extensions))
+    if isinstance(ca.key, Sm2PrivateKey):  # cryptography cannot sign with SM2
+        return build_crl(
+            issuer_key=ca.key,
+            issuer_name=ca.certificate.subject,
+            this_update=start,
+            next_update=end,
+            entries=entries,
+            extensions=extensions,
+        )
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(ca.certificate.subject)
         .last_update(start)
         .next_update(end)
-        .add_extension(x509.CRLNumber(number), False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), False
-        )
     )
-    for entry in revoked:
-        subject, when = entry[0], entry[1]
-        serial = subject.serial_number if isinstance(subject, x509.Certificate) else subject
+    for ext, critical in extensions:
+        builder = builder.add_extension(ext, critical)
+    for serial, when, entry_exts in entries:
         revoked_builder = (
-            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(_utc(when))
+            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when)
         )
-        if len(entry) == 3 and entry[2] is not x509.ReasonFlags.unspecified:
-            revoked_builder = revoked_builder.add_extension(x509.CRLReason(entry[2]), False)
+        for ext, critical in entry_exts:
+            revoked_builder = revoked_builder.add_extension(ext, critical)
         builder = builder.add_revoked_certificate(revoked_builder.build())
     return builder.sign(ca.key, _crl_hash(ca.key))
 

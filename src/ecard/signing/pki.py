@@ -9,6 +9,10 @@ rest of the library can be exercised end to end:
 Document-signer certificates carry ``basicConstraints CA:FALSE``, ``keyUsage digitalSignature``
 (both critical) and the extended key usage :data:`ECARD_SIGNING_EKU`.
 
+Every level may use any registered algorithm, SM2 included, in any mix: certificates with an SM2
+key or an SM2 issuer are built by :mod:`ecard.signing.x509sm2` (SM2-with-SM3, GM/T 0015), the
+others by ``cryptography``; both write the same profile.
+
 >>> root = create_root_ca("Example Root CA")
 >>> signer = create_document_signer(root, "Example Document Signer")
 >>> len(signer.kid)
@@ -39,10 +43,13 @@ from ecard.signing.algorithms import (
     EdDsaAlgorithm,
     PublicKey,
     RsaPssAlgorithm,
+    Sm2Algorithm,
     get_algorithm,
 )
 from ecard.signing.cose import kid_for_certificate
 from ecard.signing.signers import KeySigner, PrivateKey
+from ecard.signing.sm2 import Sm2PrivateKey, Sm2PublicKey
+from ecard.signing.x509sm2 import build_certificate, public_key_identifier
 
 #: Extended key usage marking a certificate as an e-card document signer. An OID under the
 #: ``2.25`` (UUID) arc, which needs no registration (ITU-T X.667).
@@ -57,7 +64,8 @@ _UTC = dt.UTC
 
 
 def generate_private_key(algorithm: Algorithm | str | int = DEFAULT_ALGORITHM) -> PrivateKey:
-    """A fresh private key for ``algorithm`` (P-256 for ES256, Ed25519 for EdDSA, ...)."""
+    """A fresh private key for ``algorithm`` (P-256 for ES256, Ed25519 for EdDSA, an
+    :class:`~ecard.signing.sm2.Sm2PrivateKey` for SM2, ...)."""
     alg = get_algorithm(algorithm)
     if alg is ES256 or alg is ES384:
         assert isinstance(alg, EcdsaAlgorithm)
@@ -66,10 +74,14 @@ def generate_private_key(algorithm: Algorithm | str | int = DEFAULT_ALGORITHM) -
         return ed25519.Ed25519PrivateKey.generate()
     if isinstance(alg, RsaPssAlgorithm):
         return rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    if isinstance(alg, Sm2Algorithm):
+        return Sm2PrivateKey.generate()
     raise BadKeyError(f"no key generator for {alg.name}")  # pragma: no cover - registry is closed
 
 
-def _cert_hash(key: PrivateKey) -> hashes.SHA256 | hashes.SHA384 | None:
+def _cert_hash(
+    key: ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey,
+) -> hashes.SHA256 | hashes.SHA384 | None:
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return None
     if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size > 256:
@@ -127,25 +139,47 @@ def _certificate(
     days: int,
     extensions: Iterable[tuple[x509.ExtensionType, bool]],
 ) -> x509.Certificate:
-    """A certificate for ``public_key`` signed by ``issuer`` (or self-signed with ``self_key``)."""
+    """A certificate for ``public_key`` signed by ``issuer`` (or self-signed with ``self_key``).
+
+    When either key is SM2 (which ``cryptography`` can neither load nor sign with) the
+    certificate is built by :func:`ecard.signing.x509sm2.build_certificate`, with the same
+    fields and extensions in the same order.
+    """
     start = (not_before or dt.datetime.now(_UTC) - dt.timedelta(hours=1)).astimezone(_UTC)
     signing_key = issuer.key if issuer else self_key
     assert signing_key is not None
+    issuer_name = issuer.certificate.subject if issuer else subject
+    # RFC 5280 4.2.1.2 method 1, the value cryptography's from_public_key computes too
+    all_extensions: list[tuple[x509.ExtensionType, bool]] = [
+        (x509.SubjectKeyIdentifier(public_key_identifier(public_key)), False)
+    ]
+    if issuer is not None:
+        aki = public_key_identifier(issuer.key.public_key())
+        all_extensions.append((x509.AuthorityKeyIdentifier(aki, None, None), False))
+    all_extensions.extend(extensions)
+    serial = x509.random_serial_number()
+    end = start + dt.timedelta(days=days)
+    if isinstance(signing_key, Sm2PrivateKey) or isinstance(public_key, Sm2PublicKey):
+        return build_certificate(
+            issuer_key=signing_key,
+            issuer_name=issuer_name,
+            subject_name=subject,
+            subject_key=public_key,
+            serial_number=serial,
+            not_before=start,
+            not_after=end,
+            extensions=all_extensions,
+        )
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
-        .issuer_name(issuer.certificate.subject if issuer else subject)
+        .issuer_name(issuer_name)
         .public_key(public_key)
-        .serial_number(x509.random_serial_number())
+        .serial_number(serial)
         .not_valid_before(start)
-        .not_valid_after(start + dt.timedelta(days=days))
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), False)
+        .not_valid_after(end)
     )
-    if issuer is not None:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), False
-        )
-    for ext, critical in extensions:
+    for ext, critical in all_extensions:
         builder = builder.add_extension(ext, critical)
     return builder.sign(signing_key, _cert_hash(signing_key))
 
@@ -375,7 +409,12 @@ def certificate_to_pem(cert: x509.Certificate) -> bytes:
 
 
 def private_key_to_pem(key: PrivateKey, password: bytes | None = None) -> bytes:
-    """PKCS#8 PEM of a private key; encrypted with the best available scheme if ``password``."""
+    """PKCS#8 PEM of a private key; encrypted with the best available scheme if ``password``.
+
+    SM2 keys are written by :meth:`~ecard.signing.sm2.Sm2PrivateKey.private_pem`.
+    """
+    if isinstance(key, Sm2PrivateKey):
+        return key.private_pem(password=password) if password else key.private_pem()
     enc: serialization.KeySerializationEncryption = (
         serialization.BestAvailableEncryption(password)
         if password

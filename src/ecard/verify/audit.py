@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from ecard.errors import EcardError, ErrorCode, Lang
 from ecard.formats.lists import MAX_LIST_SIZE, REVOCATION_LIST, TRUST_LIST, decode_list
 from ecard.signing.cose import parse_sign1
+from ecard.signing.x509sm2 import is_signed_by
 from ecard.verify.lists import open_list
 from ecard.verify.paths import PathValidator
 from ecard.verify.revocation import RevocationList
@@ -503,10 +504,7 @@ def _crl_revocation(
         for crl in crls:
             if crl.issuer != issuer.subject:
                 continue
-            try:
-                if not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
-                    continue
-            except Exception:  # noqa: S112 - a CRL whose signature cannot be checked is ignored
+            if not is_signed_by(crl, issuer):  # SM2 included; False if it cannot be checked
                 continue
             entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
             if entry is not None:

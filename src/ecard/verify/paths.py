@@ -45,11 +45,14 @@ Behaviour of pyhanko-certvalidator (0.33) this module relies on, each covered by
 * **Trust anchors** are not checked for validity by the library; this module adds the root's
   validity to the verdict's window and refuses a moment outside it.
 
-Public keys: the path checks need only the CA keys, which ``pyhanko-certvalidator`` loads with
-its own backend (cryptography underneath). A document signer whose key cryptography cannot load
-(e.g. SM2) still gets its path validated when its CAs use supported algorithms; a certificate
-*signed* with an unsupported algorithm fails with ``"broken chain"``. The signer's own key is
-loaded elsewhere, through the algorithm registry.
+Signatures: certificate and CRL signatures are checked by
+:data:`ecard.signing.x509sm2.SIGNATURE_VALIDATOR`, handed to the library's
+``ValidationContext``: SM2-with-SM3 (GM/T 0015, distinguishing ID ``1234567812345678``) is
+verified over the system libcrypto, every other algorithm by the library's default validator
+(cryptography underneath). So SM2 roots, CAs, document signers and CRLs validate like the
+others, in any mix with ECDSA, EdDSA or RSA. A certificate signed with an algorithm neither
+supports, or whose signature does not verify, fails with ``"broken chain"``. The signer's own
+key is loaded elsewhere, through the algorithm registry.
 
 >>> import datetime as dt
 >>> from ecard.signing.crl import create_crl
@@ -81,7 +84,6 @@ from typing import Any, Final, Literal, TypeVar
 from asn1crypto import crl as asn1_crl  # type: ignore[import-untyped, unused-ignore]
 from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped, unused-ignore]
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator import errors as pkix_errors
@@ -91,6 +93,7 @@ from pyhanko_certvalidator.validate import async_validate_path, validate_usage
 from ecard.errors import BadCertificateError, EcardError, IssuerCertInvalidError
 from ecard.signing.crl import load_crls
 from ecard.signing.pki import ECARD_SIGNING_EKU
+from ecard.signing.x509sm2 import SIGNATURE_VALIDATOR, is_signed_by
 
 #: How revocation is checked: ``"require"`` (every certificate below the root needs a CRL from
 #: its issuer) or ``"off"`` (no revocation checking; for tests and pilots only).
@@ -426,6 +429,7 @@ class PathValidator:
             allow_fetching=False,
             revocation_mode="require" if require else "soft-fail",
             retroactive_revinfo=True,
+            signature_validator=SIGNATURE_VALIDATOR,  # adds SM2-with-SM3
         )
 
     async def _validate(self, session: _Session, leaf: _Cert, at: datetime | None) -> ValidatedPath:
@@ -549,15 +553,9 @@ class PathValidator:
         known = self._crl_signature_ok.get(key)
         if known is not None:
             return known
-        if crl.crypto.issuer != issuer.subject:
-            ok = False
-        else:
-            try:
-                ok = crl.crypto.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
-            except (UnsupportedAlgorithm, ValueError, TypeError, InvalidSignature):
-                # the issuer's key cannot be loaded here: count the CRL (fail closed); the
-                # library's own check decides whether the path itself is acceptable
-                ok = True
+        # a CRL whose signature cannot be verified is not counted; the library, which uses the
+        # same signature check, would not accept it either
+        ok = crl.crypto.issuer == issuer.subject and is_signed_by(crl.crypto, issuer)
         self._crl_signature_ok[key] = ok
         return ok
 
@@ -685,7 +683,8 @@ def _path_length(cert: x509.Certificate) -> int | None:
 
 
 def _explain(leaf: _Cert, others: Sequence[_Cert], roots: Sequence[_Cert], fallback: str) -> str:
-    """Why no path could be built: an untrusted root at the top, or a missing issuer."""
+    """Why no path could be built: an untrusted root at the top, a missing issuer, or an issuer
+    (by name) whose key did not sign."""
     root_ders = {c.der for c in roots}
     root_names = {c.crypto.subject for c in roots}
     pool: dict[x509.Name, list[_Cert]] = {}
@@ -701,13 +700,20 @@ def _explain(leaf: _Cert, others: Sequence[_Cert], roots: Sequence[_Cert], fallb
                 f"untrusted root: the chain of {_name(leaf.crypto)} ends at the self-signed "
                 f"{_name(current.crypto)}, which is not a trusted root"
             )
-        issuers = [c for c in pool.get(current.crypto.issuer, []) if c.der not in seen]
+        named = [c for c in pool.get(current.crypto.issuer, []) if c.der not in seen]
+        # follow only an issuer whose key signed the certificate (all algorithms, SM2 too)
+        issuers = [c for c in named if is_signed_by(current.crypto, c.crypto)]
         if not issuers:
             issuer = f"'{current.crypto.issuer.rfc4514_string()}'"
             if current.crypto.issuer in root_names:
                 return (
                     f"untrusted root: {_name(current.crypto)} names the trusted root {issuer} "
                     f"as its issuer but was not issued with that root's key"
+                )
+            if named:
+                return (
+                    f"broken chain: {_name(current.crypto)} names {issuer} as its issuer but "
+                    f"was not signed with that certificate's key"
                 )
             return (
                 f"broken chain: no certificate for {issuer}, the issuer of {_name(current.crypto)}"
