@@ -135,6 +135,11 @@ def _password(env: str | None) -> bytes | None:
 # -- demo -------------------------------------------------------------------------------------
 
 
+def _alg_label(name: str) -> str:
+    alg = get_algorithm(name)
+    return f"{alg.name}: {alg.key_type} with {alg.hash_name}"
+
+
 def sample_card(today: date | None = None) -> Card:
     """The sample card the demo issues (a fictitious holder with a valid ID number)."""
     today = today or datetime.now(UTC).date()
@@ -151,8 +156,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path.cwd() / "ecard-demo"
     lang: Lang = args.lang
     print(f"ecard demo — {DEMO_MARK}")
-    print(f"1. creating a demo root CA and document signer ({args.alg}) ...")
-    root = create_root_ca("ecard DEMO Root CA", organization="ecard demo (not a real issuer)")
+    print(f"1. creating a demo root CA and document signer ({_alg_label(args.alg)}) ...")
+    root = create_root_ca(
+        "ecard DEMO Root CA", organization="ecard demo (not a real issuer)", algorithm=args.alg
+    )
     signer = create_document_signer(
         root,
         "ecard DEMO Document Signer",

@@ -185,7 +185,10 @@ def _mechanism(signer: Signer) -> tuple[algos.SignedDigestAlgorithm, str]:
     if isinstance(alg, EcdsaAlgorithm):
         md = {"SHA-256": "sha256", "SHA-384": "sha384"}.get(alg.hash_name)
         if md is None:  # pragma: no cover - the registry has ES256 and ES384 only
-            raise BadKeyError(f"{alg.name} is not supported for PDF signatures")
+            raise BadKeyError(
+                f"{alg.name} is not supported for PDF signatures (pyHanko and PDF readers cannot make or "
+                "check them); sign the PDF with an ES256, ES384, EdDSA or PS256 key"
+            )
         return algos.SignedDigestAlgorithm({"algorithm": f"{md}_ecdsa"}), md
     if isinstance(alg, RsaPssAlgorithm):
         sha256 = algos.DigestAlgorithm({"algorithm": "sha256"})
@@ -204,7 +207,10 @@ def _mechanism(signer: Signer) -> tuple[algos.SignedDigestAlgorithm, str]:
         )
     if isinstance(alg, EdDsaAlgorithm):
         return algos.SignedDigestAlgorithm({"algorithm": "ed25519"}), "sha512"
-    raise BadKeyError(f"{alg.name} is not supported for PDF signatures")
+    raise BadKeyError(
+        f"{alg.name} is not supported for PDF signatures (pyHanko and PDF readers cannot make or "
+        "check them); sign the PDF with an ES256, ES384, EdDSA or PS256 key"
+    )
 
 
 class EcardPdfSigner(signers.Signer):

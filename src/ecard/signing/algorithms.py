@@ -77,6 +77,8 @@ class Algorithm(abc.ABC):
     key_type: str
     #: Size in bytes of a COSE signature, or ``None`` when it depends on the key (RSA).
     signature_size: int | None
+    #: What the algorithm is, for reports (``"ECDSA P-256 with SHA-256"``).
+    description: str
 
     @abc.abstractmethod
     def accepts_key(self, key: object) -> bool:
@@ -122,6 +124,9 @@ def _describe(key: object) -> str:
     return f"a {type(key).__name__}"
 
 
+_NIST_NAMES: Final = {"secp256r1": "P-256", "secp384r1": "P-384"}
+
+
 class EcdsaAlgorithm(Algorithm):
     """ECDSA on a NIST curve with raw ``r || s`` signatures (RFC 9053 §2.1)."""
 
@@ -133,6 +138,7 @@ class EcdsaAlgorithm(Algorithm):
         self.curve = curve
         self.hash_name = hash_alg.name.upper().replace("SHA", "SHA-")
         self.key_type = f"EC {curve.name}"
+        self.description = f"ECDSA {_NIST_NAMES.get(curve.name, curve.name)} with {self.hash_name}"
         self._coord = (curve.key_size + 7) // 8
         self.signature_size = 2 * self._coord
         self._ecdsa = ec.ECDSA(hash_alg)
@@ -185,6 +191,7 @@ class EdDsaAlgorithm(Algorithm):
     hash_name = "SHA-512"
     key_type = "Ed25519"
     signature_size = 64
+    description = "EdDSA with Ed25519"
 
     def accepts_key(self, key: object) -> bool:
         return isinstance(key, ed25519.Ed25519PublicKey | ed25519.Ed25519PrivateKey)
@@ -219,6 +226,7 @@ class RsaPssAlgorithm(Algorithm):
     hash_name = "SHA-256"
     key_type = f"RSA (at least {MIN_RSA_BITS} bits)"
     signature_size = None
+    description = "RSASSA-PSS with SHA-256"
 
     def __init__(self) -> None:
         self._hash = hashes.SHA256()
@@ -270,6 +278,7 @@ class Sm2Algorithm(Algorithm):
     hash_name = "SM3"
     key_type = "SM2 (sm2p256v1)"
     signature_size = 64
+    description = "SM2 with SM3 (GB/T 32918, GB/T 32905)"
 
     def __init__(self, uid: bytes = DEFAULT_ID) -> None:
         self.uid = uid
@@ -323,6 +332,20 @@ def get_algorithm(alg: int | str | Algorithm) -> Algorithm:
         known = ", ".join(sorted(_BY_NAME))
         raise UnsupportedAlgorithmError(f"algorithm {alg!r} is not supported (known: {known})")
     return found
+
+
+def describe_algorithm(alg: int | str) -> str:
+    """For reports: ``"SM2: SM2 with SM3 (GB/T 32918, GB/T 32905)"`` for a registry name or COSE
+    id; anything unknown as given (``"-9"``).
+
+    >>> describe_algorithm(-7)
+    'ES256: ECDSA P-256 with SHA-256'
+    """
+    try:
+        found = get_algorithm(alg)
+    except UnsupportedAlgorithmError:
+        return str(alg)
+    return f"{found.name}: {found.description}"
 
 
 def algorithm_for_key(key: object) -> Algorithm:
@@ -415,6 +438,7 @@ __all__ = [
     "algorithm_for_key",
     "certificate_public_key",
     "certificate_spki",
+    "describe_algorithm",
     "get_algorithm",
     "is_sm2_spki",
     "public_key_der",

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 
 from ecard.errors import EcardError, ErrorCode, Lang
 from ecard.formats.lists import MAX_LIST_SIZE, REVOCATION_LIST, TRUST_LIST, decode_list
+from ecard.signing.algorithms import describe_algorithm
 from ecard.signing.cose import parse_sign1
 from ecard.signing.x509sm2 import is_signed_by
 from ecard.verify.lists import open_list
@@ -390,7 +391,7 @@ def _qr_finding(
         detail=detail,
         signer=signer,
         kid=None if kid is None else kid.hex(),
-        algorithm=result.alg,
+        algorithm=None if result.alg is None else describe_algorithm(result.alg),
         certificate_path=path,
         signing_time_claimed=claimed,
         revocation_at_signing=revocation,
@@ -458,7 +459,7 @@ def _list_finding(
         indication=PASSED,
         signer=_subject(signed.signer),
         kid=msg.kid.hex(),
-        algorithm=str(msg.alg),
+        algorithm=describe_algorithm(msg.alg),
         certificate_path=tuple(_subject(c) for c in signed.path.certificates),
         signing_time_claimed=datetime.fromtimestamp(signed.info.issued_at, UTC),
         revocation_at_signing="not revoked (path validated with the CRLs at issued_at)",

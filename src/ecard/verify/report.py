@@ -9,6 +9,7 @@ from __future__ import annotations
 import unicodedata
 
 from ecard.errors import Lang
+from ecard.signing.algorithms import describe_algorithm
 from ecard.verify.verifier import VerificationResult
 
 _LABELS: dict[str, tuple[str, str]] = {
@@ -23,6 +24,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "issuer": ("Signed by", "签发者"),
     "credential": ("Credential valid", "凭证有效期"),
     "kid": ("Key id", "密钥标识"),
+    "alg": ("Algorithm", "签名算法"),
     "code": ("Code", "代码"),
     "warning": ("WARNING", "警告"),
 }
@@ -63,6 +65,8 @@ def render_text(result: VerificationResult, lang: Lang = "en", *, reveal: bool =
             )
         if result.kid:
             rows.append(("kid", result.kid.hex()))
+        if result.alg:
+            rows.append(("alg", describe_algorithm(result.alg)))
         width = max(_width(_label(k, lang)) for k, _ in rows)
         lines.extend(f"  {_pad(_label(k, lang), width)}  {v}" for k, v in rows)
         lines.extend(f"  {_label('warning', lang)}: {w}" for w in result.warnings)
