@@ -707,8 +707,11 @@ def test_sm2_signer_key_under_ecdsa_ca(h: Hierarchy, tmp_path: Path) -> None:
 
 
 @needs_sm2
-def test_sm2_signed_chain_fails_typed(tmp_path: Path) -> None:
-    """A certificate signed with SM2/SM3 cannot be checked here: a typed failure, no crash."""
+def test_sm2_chain_signed_with_the_empty_id_is_refused(tmp_path: Path) -> None:
+    """OpenSSL 3 signs SM2 certificates with an *empty* distinguishing ID unless told
+    ``-sigopt distid:1234567812345678``; GM/T 0015 certificates use the default ID, and so do
+    we, so such a chain is a "broken chain" (typed, no crash). The same chain made with the
+    default ID validates (tests/test_sm2_pki.py)."""
     _openssl(tmp_path, "genpkey", "-algorithm", "SM2", "-out", "root.key")
     _openssl(
         tmp_path, "req", "-new", "-x509", "-key", "root.key", "-subj", "/C=CN/CN=SM2 Root", "-sm3",
