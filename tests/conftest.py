@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 
 import pytest
@@ -22,7 +23,9 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.register_profile("thorough", parent=settings.get_profile("ecard"), max_examples=1000)
-settings.load_profile("ecard")
+# this module is imported after pytest's --hypothesis-profile is applied, so the choice is made
+# here: HYPOTHESIS_PROFILE=thorough python3 dev.py test for 1,000 examples per property
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ecard"))
 
 #: A fixed instant the fixtures' certificates and credentials are built around.
 T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
@@ -46,7 +49,7 @@ def signers(root: CertifiedKey) -> dict[str, CertifiedKey]:
             not_before=T0 - dt.timedelta(days=1),
             days=730,
         )
-        for alg in ("ES256", "ES384", "EdDSA", "PS256")
+        for alg in ("ES256", "ES384", "EdDSA", "PS256", "SM2")
     }
 
 

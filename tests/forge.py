@@ -18,6 +18,7 @@ from ecard.formats.cwt import CLAIM_CARD
 from ecard.signing.algorithms import get_algorithm
 from ecard.signing.cose import sig_structure
 from ecard.signing.pki import CertifiedKey
+from ecard.signing.sm2 import Sm2PrivateKey, raw_to_der
 
 _MISSING = object()
 
@@ -78,10 +79,21 @@ def sign1(
 
 
 def der_signature(signer: CertifiedKey, payload: bytes) -> bytes:
-    """A COSE_Sign1 whose ES256 signature is DER-encoded (as OpenSSL emits) instead of r||s."""
-    prot = cbor.encode({1: -7, 4: signer.kid})
-    assert isinstance(signer.key, ec.EllipticCurvePrivateKey)
-    der = signer.key.sign(sig_structure(prot, payload), ec.ECDSA(hashes.SHA256()))
+    """A COSE_Sign1 whose signature is DER-encoded (as OpenSSL emits) instead of raw r||s.
+
+    For an ES256 signer the DER comes straight from OpenSSL's ECDSA; for an SM2 signer it is
+    the genuine SM2 signature converted with :func:`ecard.signing.sm2.raw_to_der`. The
+    protected header names the signer's own algorithm, so only the encoding is wrong.
+    """
+    algorithm = get_algorithm(signer.signer().algorithm.name)
+    prot = cbor.encode({1: algorithm.cose_id, 4: signer.kid})
+    tbs = sig_structure(prot, payload)
+    if isinstance(signer.key, Sm2PrivateKey):
+        der = raw_to_der(signer.key.sign(tbs))
+    else:
+        assert isinstance(signer.key, ec.EllipticCurvePrivateKey)
+        assert algorithm.name == "ES256", algorithm
+        der = signer.key.sign(tbs, ec.ECDSA(hashes.SHA256()))
     return cbor.encode(cbor.Tag(18, [prot, {}, payload, der]))
 
 

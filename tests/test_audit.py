@@ -114,7 +114,12 @@ def test_qr_text_ok_and_tampered(
     report = audit([path], trust=trust, now=T0 + dt.timedelta(hours=1))
     assert one(report) == ("TOTAL-PASSED", None)
     f = report.findings[0]
-    assert f.kind == "qr-text" and f.signer and f.kid and f.algorithm == "ES256: ECDSA P-256 with SHA-256"
+    assert (
+        f.kind == "qr-text"
+        and f.signer
+        and f.kid
+        and f.algorithm == "ES256: ECDSA P-256 with SHA-256"
+    )
     assert f.signing_time_claimed == T0
     assert f.covered.startswith("the whole credential")
     assert [c.status for c in f.art13] == ["met", "unknown", "met", "met"]

@@ -2,6 +2,10 @@
 
 Each case builds a real credential (real keys, real signatures) with exactly one thing wrong
 and checks the verifier answers the expected code, with no exception and no card.
+
+The whole matrix runs once per document-signer algorithm in :data:`DS_ALGS` (ES256 and SM2):
+``ctx.ds`` is that algorithm's signer and every forged header names its algorithm. A case whose
+expected code depends on the algorithm says so with :class:`ByAlg`, which carries the reason.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import datetime as dt
 import struct
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from tests.conftest import T0, fixed_clock
@@ -20,7 +24,10 @@ from ecard.card import Card, CardStatus
 from ecard.errors import ErrorCode
 from ecard.formats import base45, cbor
 from ecard.formats.cwt import CLAIM_CARD
+from ecard.signing.algorithms import SM2_COSE_ID, get_algorithm
+from ecard.signing.cose import sig_structure
 from ecard.signing.pki import CertifiedKey, create_document_signer, create_root_ca
+from ecard.signing.sm2 import DEFAULT_ID, SM2_ORDER, Sm2PrivateKey
 from ecard.verify.policy import Policy
 from ecard.verify.trust import TrustStore
 from ecard.verify.verifier import Verifier
@@ -28,13 +35,30 @@ from ecard.verify.verifier import Verifier
 IAT = int(T0.timestamp())
 EXP = IAT + 30 * 86400
 
+#: The document-signer algorithms the whole matrix runs for.
+DS_ALGS = ("ES256", "SM2")
+#: Every algorithm with an "ok-<alg>" case.
+ALL_ALGS = ("ES256", "ES384", "EdDSA", "PS256", "SM2")
+#: Group order n of each document signer's curve (r and s must lie in [1, n-1]).
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+ORDERS = {"ES256": P256_ORDER, "SM2": SM2_ORDER}
+#: The other 64-byte-signature EC algorithm: labelling a credential with it is a key mismatch.
+SIBLING = {"ES256": "SM2", "SM2": "ES256"}
+
 
 @dataclass
 class Ctx:
+    alg: str
     ds: CertifiedKey
     signers: dict[str, CertifiedKey]
     card: Card
     outsider: CertifiedKey
+    alg_id: int = field(init=False)
+    order: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.alg_id = get_algorithm(self.alg).cose_id
+        self.order = ORDERS[self.alg]
 
     def payload(self, **kw: object) -> bytes:
         return cbor.encode(claims_map(self.card, iat=IAT, exp=EXP, **kw))  # type: ignore[arg-type]
@@ -43,20 +67,42 @@ class Ctx:
         return sign1(self.ds, self.payload(**kw))
 
 
-@pytest.fixture(scope="module")
-def ctx(ds: CertifiedKey, signers: dict[str, CertifiedKey], card: Card) -> Ctx:
-    outsider_root = create_root_ca("Outsider Root", not_before=T0 - dt.timedelta(days=10))
-    outsider = create_document_signer(
-        outsider_root, "Outsider Signer", not_before=T0 - dt.timedelta(days=1)
+@pytest.fixture(scope="module", params=DS_ALGS)
+def ctx(request: pytest.FixtureRequest, signers: dict[str, CertifiedKey], card: Card) -> Ctx:
+    alg: str = request.param
+    outsider_root = create_root_ca(
+        "Outsider Root", algorithm=alg, not_before=T0 - dt.timedelta(days=10)
     )
-    return Ctx(ds=ds, signers=signers, card=card, outsider=outsider)
+    outsider = create_document_signer(
+        outsider_root, "Outsider Signer", algorithm=alg, not_before=T0 - dt.timedelta(days=1)
+    )
+    return Ctx(alg=alg, ds=signers[alg], signers=signers, card=card, outsider=outsider)
+
+
+@dataclass(frozen=True)
+class ByAlg:
+    """An expected code that depends on the document signer's algorithm, and why."""
+
+    codes: dict[str, ErrorCode]
+    why: str
+
+    def __post_init__(self) -> None:
+        assert set(self.codes) == set(DS_ALGS), self.codes
+        assert self.why
+
+
+Expected = ErrorCode | ByAlg
+
+
+def expected_for(expected: Expected, alg: str) -> ErrorCode:
+    return expected.codes[alg] if isinstance(expected, ByAlg) else expected
 
 
 def _bomb() -> str:
     return "EC1:" + base45.encode(zlib.compress(b"\0" * 1_000_000, 9))
 
 
-def _dup_key_claims(c: Ctx) -> bytes:
+def _dup_key_claims(c: Ctx) -> str:
     # a claims map with key 6 (iat) twice: written by hand, no encoder would produce it
     body = cbor.encode(claims_map(c.card, iat=IAT, exp=EXP))
     assert body[0] == 0xA5
@@ -64,7 +110,7 @@ def _dup_key_claims(c: Ctx) -> bytes:
     return to_text(sign1(c.ds, dup))
 
 
-Case = tuple[str, Callable[[Ctx], str], ErrorCode]
+Case = tuple[str, Callable[[Ctx], str], Expected]
 
 CASES: list[Case] = [
     # --- OK, every algorithm
@@ -74,12 +120,19 @@ CASES: list[Case] = [
             (lambda a: lambda c: to_text(sign1(c.signers[a], c.payload())))(alg),
             ErrorCode.OK,
         )
-        for alg in ("ES256", "ES384", "EdDSA", "PS256")
+        for alg in ALL_ALGS
     ],
     ("ok-compressed", lambda c: to_text(c.valid(), compress=True), ErrorCode.OK),
-    # ECDSA signatures are malleable: (r, n - s) verifies too. Accepted (as every COSE stack
-    # does) because it cannot change what was signed; the credential id stays the same.
-    ("ok-high-s", lambda c: to_text(_high_s(c)), ErrorCode.OK),
+    (
+        "ok-high-s",
+        lambda c: to_text(_high_s(c)),
+        ByAlg(
+            {"ES256": ErrorCode.OK, "SM2": ErrorCode.BAD_SIGNATURE},
+            "ECDSA signatures are malleable: (r, n - s) verifies too, and is accepted (as every "
+            "COSE stack does) because it cannot change what was signed. SM2 is not: its check "
+            "uses t = r + s mod n, so (r, n - s) is simply a wrong signature",
+        ),
+    ),
     # --- prefix (DCC: EXPECTEDUNPREFIX)
     ("prefix-missing", lambda c: to_text(c.valid())[4:], ErrorCode.BAD_PREFIX),
     ("prefix-hc1", lambda c: "HC1:" + to_text(c.valid())[4:], ErrorCode.BAD_PREFIX),
@@ -153,7 +206,7 @@ CASES: list[Case] = [
             sign1(
                 c.ds,
                 c.payload(),
-                protected=b"\xa3\x01\x26\x04\x48" + c.ds.kid + b"\x04\x48" + c.ds.kid,
+                protected=b"\xa3\x01" + cbor.encode(c.alg_id) + (b"\x04\x48" + c.ds.kid) * 2,
             )
         ),
         ErrorCode.BAD_CBOR,
@@ -189,7 +242,7 @@ CASES: list[Case] = [
     ),
     (
         "cose-alg-unprotected",
-        lambda c: to_text(sign1(c.ds, c.payload(), alg=None, unprotected={1: -7})),
+        lambda c: to_text(sign1(c.ds, c.payload(), alg=None, unprotected={1: c.alg_id})),
         ErrorCode.BAD_COSE,
     ),
     (
@@ -203,7 +256,9 @@ CASES: list[Case] = [
     (
         "cose-detached-payload",
         lambda c: to_text(
-            cbor.encode(cbor.Tag(18, [cbor.encode({1: -7, 4: c.ds.kid}), {}, None, b"\0" * 64]))
+            cbor.encode(
+                cbor.Tag(18, [cbor.encode({1: c.alg_id, 4: c.ds.kid}), {}, None, b"\0" * 64])
+            )
         ),
         ErrorCode.BAD_COSE,
     ),
@@ -215,7 +270,9 @@ CASES: list[Case] = [
     (
         "cose-signature-not-bytes",
         lambda c: to_text(
-            cbor.encode(cbor.Tag(18, [cbor.encode({1: -7, 4: c.ds.kid}), {}, c.payload(), "sig"]))
+            cbor.encode(
+                cbor.Tag(18, [cbor.encode({1: c.alg_id, 4: c.ds.kid}), {}, c.payload(), "sig"])
+            )
         ),
         ErrorCode.BAD_COSE,
     ),
@@ -241,18 +298,49 @@ CASES: list[Case] = [
         ErrorCode.ALG_KEY_MISMATCH,
     ),
     (
-        "alg-es384-on-p256-key",
+        "alg-es384-on-ds-key",
         lambda c: to_text(sign1(c.ds, c.payload(), alg=-35, signature=b"\1" * 96)),
         ErrorCode.ALG_KEY_MISMATCH,
     ),
     (
-        "alg-eddsa-on-p256-key",
+        "alg-eddsa-on-ds-key",
         lambda c: to_text(sign1(c.ds, c.payload(), alg=-8, signature=b"\1" * 64)),
         ErrorCode.ALG_KEY_MISMATCH,
     ),
     (
-        "alg-ps256-on-ec-key",
+        "alg-ps256-on-ds-key",
         lambda c: to_text(sign1(c.ds, c.payload(), alg=-37, signature=b"\1" * 256)),
+        ErrorCode.ALG_KEY_MISMATCH,
+    ),
+    # A P-256 key's genuine signature labelled SM2, and an SM2 key's labelled ES256: same
+    # signature size, both "EC", but the label must match the key's curve.
+    (
+        "alg-sibling-on-ds-key-genuine-sig",
+        lambda c: to_text(sign1(c.ds, c.payload(), alg=get_algorithm(SIBLING[c.alg]).cose_id)),
+        ErrorCode.ALG_KEY_MISMATCH,
+    ),
+    (
+        "alg-sm2-on-p256-key",
+        lambda c: to_text(sign1(c.signers["ES256"], c.payload(), alg=SM2_COSE_ID)),
+        ErrorCode.ALG_KEY_MISMATCH,
+    ),
+    (
+        "alg-es256-on-sm2-key",
+        lambda c: to_text(sign1(c.signers["SM2"], c.payload(), alg=-7)),
+        ErrorCode.ALG_KEY_MISMATCH,
+    ),
+    (
+        "alg-sm2-on-ed25519-key",
+        lambda c: to_text(
+            sign1(c.signers["EdDSA"], c.payload(), alg=SM2_COSE_ID, signature=b"\1" * 64)
+        ),
+        ErrorCode.ALG_KEY_MISMATCH,
+    ),
+    (
+        "alg-sm2-on-rsa-key",
+        lambda c: to_text(
+            sign1(c.signers["PS256"], c.payload(), alg=SM2_COSE_ID, signature=b"\1" * 64)
+        ),
         ErrorCode.ALG_KEY_MISMATCH,
     ),
     (
@@ -309,10 +397,37 @@ CASES: list[Case] = [
         ErrorCode.BAD_SIGNATURE,
     ),
     (
+        "sig-s-zero",
+        lambda c: to_text(sign1(c.ds, c.payload(), signature=sign1_sig(c)[:32] + bytes(32))),
+        ErrorCode.BAD_SIGNATURE,
+    ),
+    (
         "sig-r-ge-n",
         lambda c: to_text(sign1(c.ds, c.payload(), signature=b"\xff" * 32 + sign1_sig(c)[32:])),
         ErrorCode.BAD_SIGNATURE,
     ),
+    (
+        "sig-s-ge-n",
+        lambda c: to_text(sign1(c.ds, c.payload(), signature=sign1_sig(c)[:32] + b"\xff" * 32)),
+        ErrorCode.BAD_SIGNATURE,
+    ),
+    # r = n or s = n exactly, with the order of the signer's own curve (P-256 or sm2p256v1):
+    # the smallest out-of-range value, which a mod-n reduction would turn into 0.
+    (
+        "sig-r-eq-n",
+        lambda c: to_text(sign1(c.ds, c.payload(), signature=_int32(c.order) + sign1_sig(c)[32:])),
+        ErrorCode.BAD_SIGNATURE,
+    ),
+    (
+        "sig-s-eq-n",
+        lambda c: to_text(sign1(c.ds, c.payload(), signature=sign1_sig(c)[:32] + _int32(c.order))),
+        ErrorCode.BAD_SIGNATURE,
+    ),
+    # A genuine r with s = n - r: for SM2 t = (r + s) mod n = 0, which GB/T 32918.2 rejects
+    # explicitly; for ECDSA it is just a wrong s.
+    ("sig-r-plus-s-eq-n", lambda c: to_text(_r_plus_s_n(c)), ErrorCode.BAD_SIGNATURE),
+    # (r + n, s) or (r, s + n) is not a case: for a genuine r or s it almost never fits the
+    # 32 bytes the COSE encoding gives each half (2**256 - n is about 2**224 for both curves).
     (
         "sig-65-bytes",
         lambda c: to_text(sign1(c.ds, c.payload(), signature=sign1_sig(c) + b"\0")),
@@ -471,25 +586,38 @@ def _swap_payload(c: Ctx) -> bytes:
     return cbor.encode(cbor.Tag(18, [genuine[0], {}, other, genuine[3]]))
 
 
+def _int32(value: int) -> bytes:
+    return value.to_bytes(32, "big")
+
+
 def _high_s(c: Ctx) -> bytes:
-    n = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551  # P-256 order
+    """A genuine signature (r, s) rewritten to (r, n - s), n the order of the signer's curve."""
     genuine = cbor.decode(c.valid(), allowed_tags=frozenset({18})).value
     r, s_ = genuine[3][:32], int.from_bytes(genuine[3][32:], "big")
-    genuine[3] = r + (n - s_).to_bytes(32, "big")
+    genuine[3] = r + _int32(c.order - s_)
+    return cbor.encode(cbor.Tag(18, genuine))
+
+
+def _r_plus_s_n(c: Ctx) -> bytes:
+    """A genuine r with s replaced by n - r."""
+    genuine = cbor.decode(c.valid(), allowed_tags=frozenset({18})).value
+    r = int.from_bytes(genuine[3][:32], "big")
+    genuine[3] = _int32(r) + _int32(c.order - r)
     return cbor.encode(cbor.Tag(18, genuine))
 
 
 def _protected_reordered(c: Ctx) -> bytes:
     """Same header content, other key order: different bytes, so the signature breaks."""
     genuine = cbor.decode(c.valid(), allowed_tags=frozenset({18})).value
-    prot = b"\xa2\x04\x48" + c.ds.kid + b"\x01\x26"
+    prot = b"\xa2\x04\x48" + c.ds.kid + b"\x01" + cbor.encode(c.alg_id)
+    assert cbor.decode(prot) == cbor.decode(genuine[0]) and prot != genuine[0]
     return cbor.encode(cbor.Tag(18, [prot, {}, genuine[2], genuine[3]]))
 
 
 def _protected_changed(c: Ctx) -> bytes:
     """Protected header rewritten (an extra label) after signing: the signature covers it."""
     genuine = cbor.decode(c.valid(), allowed_tags=frozenset({18})).value
-    prot = cbor.encode({1: -7, 4: c.ds.kid, 3: 0})
+    prot = cbor.encode({1: c.alg_id, 4: c.ds.kid, 3: 0})
     return cbor.encode(cbor.Tag(18, [prot, {}, genuine[2], genuine[3]]))
 
 
@@ -502,11 +630,13 @@ def _float_iat(c: Ctx) -> bytes:
 
 @pytest.mark.parametrize(("name", "build", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_failure_matrix(
-    name: str, build: Callable[[Ctx], str], expected: ErrorCode, ctx: Ctx, verifier: Verifier
+    name: str, build: Callable[[Ctx], str], expected: Expected, ctx: Ctx, verifier: Verifier
 ) -> None:
     text = build(ctx)
     result = verifier.verify(text)
-    assert result.code is expected, f"{name}: got {result.code} ({result.detail})"
+    why = f" [{ctx.alg}: {expected.why}]" if isinstance(expected, ByAlg) else ""
+    expected = expected_for(expected, ctx.alg)
+    assert result.code is expected, f"{name}/{ctx.alg}: got {result.code} ({result.detail}){why}"
     assert result.valid is (expected is ErrorCode.OK)
     if expected is ErrorCode.OK:
         assert result.card == ctx.card
@@ -519,7 +649,7 @@ def test_failure_matrix(
 def test_every_pipeline_code_is_covered() -> None:
     """Every code a credential can get has a failing case somewhere: here, or (for what needs a
     trust list or a revocation list) in tests/test_trustlist.py."""
-    covered = {c[2] for c in CASES}
+    covered = {expected_for(c[2], alg) for c in CASES for alg in DS_ALGS}
     with_lists = {  # tested in tests/test_trustlist.py
         ErrorCode.REVOKED,
         ErrorCode.ISSUER_NOT_AUTHORISED,
@@ -532,15 +662,16 @@ def test_every_pipeline_code_is_covered() -> None:
 
 
 def test_policy_disallowed_algorithm(ctx: Ctx, trust: TrustStore) -> None:
+    """A policy accepting only the signer's algorithm refuses every other, SM2/ES256 included."""
     strict = Verifier(
         trust,
-        Policy(algorithms=frozenset({"ES256"}), clock=fixed_clock(T0 + dt.timedelta(hours=1))),
+        Policy(algorithms=frozenset({ctx.alg}), clock=fixed_clock(T0 + dt.timedelta(hours=1))),
     )
     assert strict.verify(to_text(sign1(ctx.ds, ctx.payload()))).code is ErrorCode.OK
-    eddsa = to_text(sign1(ctx.signers["EdDSA"], ctx.payload()))
-    result = strict.verify(eddsa)
-    assert result.code is ErrorCode.UNSUPPORTED_ALG
-    assert "policy" in result.detail
+    for other in ("EdDSA", SIBLING[ctx.alg]):
+        result = strict.verify(to_text(sign1(ctx.signers[other], ctx.payload())))
+        assert result.code is ErrorCode.UNSUPPORTED_ALG, other
+        assert "policy" in result.detail
 
 
 def test_clock_skew_boundaries(ctx: Ctx, trust: TrustStore) -> None:
@@ -558,8 +689,13 @@ def test_clock_skew_boundaries(ctx: Ctx, trust: TrustStore) -> None:
     assert at(exp + skew) is ErrorCode.EXPIRED
 
 
-def test_unfit_certificates_are_reported(root: CertifiedKey, card: Card) -> None:
+@pytest.mark.parametrize("alg", DS_ALGS)
+def test_unfit_certificates_are_reported(root: CertifiedKey, card: Card, alg: str) -> None:
     """A CA certificate used as a document signer is refused even with a valid signature."""
+    if alg != "ES256":  # the shared root is ES256; make a root CA of the other algorithm
+        root = create_root_ca(
+            f"Test Root CA {alg}", algorithm=alg, not_before=T0 - dt.timedelta(days=30)
+        )
     payload = cbor.encode(claims_map(card, iat=IAT, exp=EXP))
     text = to_text(sign1(root, payload))
     v = Verifier(
@@ -568,3 +704,25 @@ def test_unfit_certificates_are_reported(root: CertifiedKey, card: Card) -> None
     result = v.verify(text)
     assert result.code is ErrorCode.ISSUER_CERT_INVALID
     assert "CA certificate" in result.detail
+
+
+def test_sm2_signature_binds_the_distinguishing_id(
+    signers: dict[str, CertifiedKey], card: Card, verifier: Verifier
+) -> None:
+    """SM2 hashes Z_A (from the signer's ID) with the message: a genuine signature made with
+    any ID but the fixed 1234567812345678 -- e.g. the empty ID OpenSSL 3 uses when none is
+    set -- is BAD_SIGNATURE, never accepted."""
+    ds = signers["SM2"]
+    assert isinstance(ds.key, Sm2PrivateKey)
+    payload = cbor.encode(claims_map(card, iat=IAT, exp=EXP))
+    prot = cbor.encode({1: SM2_COSE_ID, 4: ds.kid})
+    tbs = sig_structure(prot, payload)
+    for uid, expected in (
+        (DEFAULT_ID, ErrorCode.OK),
+        (b"", ErrorCode.BAD_SIGNATURE),
+        (b"ALICE123@YAHOO.COM", ErrorCode.BAD_SIGNATURE),
+        (DEFAULT_ID + b"\0", ErrorCode.BAD_SIGNATURE),
+    ):
+        text = to_text(sign1(ds, payload, protected=prot, signature=ds.key.sign(tbs, uid=uid)))
+        result = verifier.verify(text)
+        assert result.code is expected, (uid, result.detail)
