@@ -361,7 +361,8 @@ def test_inspect_is_labelled_unverified(demo_dir: Path) -> None:
     assert proc.returncode == 0
     info = json.loads(proc.stdout)
     assert "UNVERIFIED" in info["WARNING"]
-    assert info["alg"] == -7 and len(info["kid"]) == 16
+    assert info["alg"] == -7 and info["alg_name"] == "ES256: ECDSA P-256 with SHA-256"
+    assert len(info["kid"]) == 16
     bad = run(["inspect", "EC1:%%%"])
     assert bad.returncode == 1 and "[BAD_BASE45]" in bad.stderr and "Traceback" not in bad.stderr
 

@@ -38,7 +38,7 @@ from ecard.formats.cwt import decode_claims
 from ecard.formats.lists import MAX_LIST_SIZE, REVOCATION_LIST, TRUST_LIST, decode_list
 from ecard.formats.trustlist import TrustListEntry, decode_trust_body
 from ecard.journal import Journal, pseudonym_key_from_hex, verify_journal
-from ecard.signing.algorithms import ALGORITHMS, get_algorithm
+from ecard.signing.algorithms import ALGORITHMS, describe_algorithm, get_algorithm
 from ecard.signing.cose import kid_for_certificate, parse_sign1
 from ecard.signing.crl import create_crl, crl_to_pem, load_crl_file
 from ecard.signing.issuer import IssuedCard, Issuer
@@ -350,6 +350,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         "WARNING": "UNVERIFIED: decoded without checking the signature or the issuer",
         "cose_bytes": len(cose),
         "alg": msg.alg,
+        "alg_name": describe_algorithm(msg.alg),
         "kid": msg.kid.hex(),
         "signature_bytes": len(msg.signature),
         "claims": plain(claims),
