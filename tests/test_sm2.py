@@ -696,3 +696,32 @@ def test_fallback_threads(key: Sm2PrivateKey, gmalg_only: None) -> None:
     for t in threads:
         t.join()
     assert failures == []
+
+
+@needs_openssl
+def test_private_key_der_round_trip_and_openssl_reads_it(tmp_path: Path) -> None:
+    key = Sm2PrivateKey.generate()
+    plain = key.private_der()
+    again = Sm2PrivateKey.from_der(plain)
+    assert again.public_key().der() == key.public_key().der()
+    assert key.public_key().verify(again.sign(b"m"), b"m")
+    secret = key.private_der(password=b"pw 1")
+    assert secret != plain and b"pw 1" not in secret
+    assert (
+        Sm2PrivateKey.from_der(secret, password=b"pw 1").public_key().der()
+        == key.public_key().der()
+    )
+    with pytest.raises(BadKeyError):
+        Sm2PrivateKey.from_der(secret, password=b"pw 2")
+    with pytest.raises(BadKeyError):
+        Sm2PrivateKey.from_der(secret)
+    for junk in (b"", b"\x30", b"\x02\x01\x00", plain + b"\x00", plain[:-1]):
+        with pytest.raises(BadKeyError):
+            Sm2PrivateKey.from_der(junk)
+    (tmp_path / "k.der").write_bytes(secret)
+    out = subprocess.run(
+        ["openssl", "pkey", "-inform", "DER", "-in", str(tmp_path / "k.der"), "-passin",
+         "pass:pw 1", "-pubout", "-outform", "DER"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    assert out == key.public_key().der()

@@ -481,6 +481,15 @@ def _pem_body(data: bytes) -> bytes:
         raise BadKeyError(f"cannot load SM2 public key from PEM: bad base64 ({exc})") from None
 
 
+def _pem_wrap(label: bytes, der: bytes) -> bytes:
+    """``der`` as a PEM block with ``label``, 64 base64 characters a line."""
+    body = base64.b64encode(der)
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    return b"\n".join(
+        [b"-----BEGIN " + label + b"-----", *lines, b"-----END " + label + b"-----", b""]
+    )
+
+
 def compute_z(
     public_key: Sm2PublicKey | bytes, *, uid: bytes = DEFAULT_ID, curve: Sm2Curve = SM2P256V1
 ) -> bytes:
@@ -785,6 +794,28 @@ class Sm2PrivateKey(_Key):
             return _bio_bytes(lib, bio)
         finally:
             lib.BIO_free(bio)
+
+    @classmethod
+    def from_der(cls, data: bytes, password: bytes | None = None) -> Sm2PrivateKey:
+        """Load a DER PKCS#8 private key, encrypted (``EncryptedPrivateKeyInfo``, needs
+        ``password``) or not; :class:`~ecard.errors.BadKeyError` if unusable."""
+        data = bytes(data)
+        # PrivateKeyInfo starts with its version INTEGER, EncryptedPrivateKeyInfo with the
+        # encryption AlgorithmIdentifier SEQUENCE
+        try:
+            tag, start, end = _der_item(data, 0)
+            if tag != 0x30 or end != len(data) or start >= end:
+                raise ValueError("not one SEQUENCE")
+            encrypted = data[start] == 0x30
+        except ValueError as exc:
+            raise BadKeyError(f"cannot load SM2 private key from DER: not PKCS#8 ({exc})") from None
+        label = b"ENCRYPTED PRIVATE KEY" if encrypted else b"PRIVATE KEY"
+        return cls.from_pem(_pem_wrap(label, data), password=password)
+
+    def private_der(self, password: bytes | None = None) -> bytes:
+        """DER PKCS#8, encrypted as :meth:`private_pem` does when ``password`` is given."""
+        pem = self.private_pem(password)
+        return base64.b64decode(b"".join(pem.splitlines()[1:-1]))
 
     def public_key(self) -> Sm2PublicKey:
         """The public half, as an independent object."""
