@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,8 +20,9 @@ from hypothesis import strategies as st
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator import errors as pkix_errors
 from tests.conftest import T0
+from tests.pkitools import DAY, HOUR, Hierarchy, R, build, fails
 
-from ecard.errors import BadCertificateError, ErrorCode, IssuerCertInvalidError
+from ecard.errors import BadCertificateError, IssuerCertInvalidError
 from ecard.signing.algorithms import certificate_public_key
 from ecard.signing.crl import create_crl, crl_to_pem, load_crl_file
 from ecard.signing.pki import (
@@ -33,60 +33,7 @@ from ecard.signing.pki import (
     create_root_ca,
 )
 from ecard.signing.sm2 import Sm2PrivateKey, Sm2PublicKey
-from ecard.verify.paths import REASONS, PathValidator, ValidatedPath, load_crls
-
-DAY = dt.timedelta(days=1)
-HOUR = dt.timedelta(hours=1)
-#: Revocation time used throughout: ten days after T0.
-R = T0 + 10 * DAY
-
-
-@dataclass(frozen=True)
-class Hierarchy:
-    root: CertifiedKey
-    ca: CertifiedKey
-    ds: CertifiedKey
-
-    def crls(
-        self,
-        this_update: dt.datetime,
-        *,
-        root_revokes: tuple[x509.Certificate, ...] = (),
-        ca_revokes: tuple[x509.Certificate, ...] = (),
-        when: dt.datetime = R,
-        days: int = 30,
-    ) -> list[x509.CertificateRevocationList]:
-        """The root's and the issuing CA's CRLs, issued at ``this_update``."""
-        nxt = this_update + days * DAY
-        return [
-            create_crl(
-                self.root,
-                [(c, when) for c in root_revokes],
-                this_update=this_update,
-                next_update=nxt,
-            ),
-            create_crl(
-                self.ca, [(c, when) for c in ca_revokes], this_update=this_update, next_update=nxt
-            ),
-        ]
-
-    def validator(
-        self, crls: list[x509.CertificateRevocationList], **kwargs: object
-    ) -> PathValidator:
-        return PathValidator(
-            [self.root.certificate],
-            intermediates=[self.ca.certificate],
-            crls=crls,
-            **kwargs,  # type: ignore[arg-type]
-        )
-
-
-def build(around: dt.datetime, name: str = "Test") -> Hierarchy:
-    """root (valid around-30d, 20y) -> issuing CA (around-20d, 10y) -> DS (around-1d, 2y)."""
-    root = create_root_ca(f"{name} Root CA", not_before=around - 30 * DAY)
-    ca = create_issuing_ca(root, f"{name} Province CA", not_before=around - 20 * DAY)
-    ds = create_document_signer(ca, f"{name} Signer", not_before=around - DAY, days=730)
-    return Hierarchy(root, ca, ds)
+from ecard.verify.paths import PathValidator, ValidatedPath, load_crls
 
 
 @pytest.fixture(scope="module")
@@ -105,18 +52,6 @@ def live() -> Hierarchy:
 def fresh(h: Hierarchy) -> PathValidator:
     """Validator with CRLs issued at T0 - 1 day (usable up to T0 + 29 days)."""
     return h.validator(h.crls(T0 - DAY))
-
-
-def fails(reason: str, call: object, *args: object, **kwargs: object) -> str:
-    """Assert ``call`` raises IssuerCertInvalidError whose detail starts with ``reason``."""
-    assert reason in REASONS
-    assert callable(call)
-    with pytest.raises(IssuerCertInvalidError) as info:
-        call(*args, **kwargs)
-    err = info.value
-    assert err.code is ErrorCode.ISSUER_CERT_INVALID
-    assert err.detail.startswith(reason + ":"), err.detail
-    return err.detail
 
 
 def issue(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,9 +22,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from tests.conftest import T0
+from tests.pkitools import DAY, Hierarchy, R, build, fails
 
 from ecard.card import Card
-from ecard.errors import BadKeyError, ErrorCode, IssuerCertInvalidError
+from ecard.errors import BadKeyError, ErrorCode
 from ecard.signing.algorithms import (
     SM2_WITH_SM3_OID,
     certificate_public_key,
@@ -64,7 +64,7 @@ from ecard.signing.x509sm2 import (
     key_identifier,
 )
 from ecard.verify.audit import _crl_revocation
-from ecard.verify.paths import REASONS, PathValidator
+from ecard.verify.paths import PathValidator
 from ecard.verify.policy import Policy
 from ecard.verify.trust import TrustStore
 from ecard.verify.verifier import Verifier
@@ -73,9 +73,6 @@ pytestmark = pytest.mark.skipif(not sm2_available(), reason="libcrypto without S
 
 needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl CLI")
 
-DAY = dt.timedelta(days=1)
-#: Revocation time used throughout: ten days after T0.
-R = T0 + 10 * DAY
 ID_OPT = "distid:" + DEFAULT_ID.decode()
 DER = serialization.Encoding.DER
 
@@ -83,74 +80,15 @@ DER = serialization.Encoding.DER
 # -- helpers ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Hierarchy:
-    root: CertifiedKey
-    ca: CertifiedKey
-    ds: CertifiedKey
-
-    def crls(
-        self,
-        this_update: dt.datetime,
-        *,
-        root_revokes: tuple[x509.Certificate, ...] = (),
-        ca_revokes: tuple[x509.Certificate, ...] = (),
-        days: int = 30,
-    ) -> list[x509.CertificateRevocationList]:
-        nxt = this_update + days * DAY
-        return [
-            create_crl(
-                self.root,
-                [(c, R, x509.ReasonFlags.ca_compromise) for c in root_revokes],
-                this_update=this_update,
-                next_update=nxt,
-            ),
-            create_crl(
-                self.ca,
-                [(c, R, x509.ReasonFlags.key_compromise) for c in ca_revokes],
-                this_update=this_update,
-                next_update=nxt,
-            ),
-        ]
-
-    def validator(self, crls: list[x509.CertificateRevocationList]) -> PathValidator:
-        return PathValidator(
-            [self.root.certificate], intermediates=[self.ca.certificate], crls=crls
-        )
-
-
-def build(around: dt.datetime, algs: tuple[str, str, str], name: str = "SM2") -> Hierarchy:
-    """root (around-30d, 20y) -> issuing CA (around-20d, 10y) -> DS (around-1d, 2y)."""
-    root = create_root_ca(f"{name} Root CA", algorithm=algs[0], not_before=around - 30 * DAY)
-    ca = create_issuing_ca(
-        root, f"{name} Province CA", algorithm=algs[1], not_before=around - 20 * DAY
-    )
-    ds = create_document_signer(
-        ca, f"{name} Signer", algorithm=algs[2], not_before=around - DAY, days=730
-    )
-    return Hierarchy(root, ca, ds)
-
-
 @pytest.fixture(scope="module")
 def h() -> Hierarchy:
     """An all-SM2 hierarchy around T0."""
-    return build(T0, ("SM2", "SM2", "SM2"))
+    return build(T0, "SM2", ("SM2", "SM2", "SM2"))
 
 
 @pytest.fixture(scope="module")
 def fresh(h: Hierarchy) -> PathValidator:
     return h.validator(h.crls(T0 - DAY))
-
-
-def fails(reason: str, call: object, *args: object, **kwargs: object) -> str:
-    """Assert ``call`` raises IssuerCertInvalidError whose detail starts with ``reason``."""
-    assert reason in REASONS
-    assert callable(call)
-    with pytest.raises(IssuerCertInvalidError) as info:
-        call(*args, **kwargs)
-    assert info.value.code is ErrorCode.ISSUER_CERT_INVALID
-    assert info.value.detail.startswith(reason + ":"), info.value.detail
-    return info.value.detail
 
 
 def flip_last_byte(der: bytes) -> bytes:
@@ -519,11 +457,15 @@ MIXES = [
 
 @pytest.mark.parametrize("algs", MIXES, ids=["-".join(m) for m in MIXES])
 def test_mixed_hierarchies(algs: tuple[str, str, str]) -> None:
-    mixed = build(T0, algs, "Mixed")
+    mixed = build(T0, "Mixed", algs)
     assert is_signed_by(mixed.ds.certificate, mixed.ca.certificate)
     assert is_signed_by(mixed.ca.certificate, mixed.root.certificate)
     assert not is_signed_by(mixed.ca.certificate, mixed.ds.certificate)
-    validator = mixed.validator(mixed.crls(T0 - DAY, ca_revokes=(mixed.ds.certificate,)))
+    validator = mixed.validator(
+        mixed.crls(
+            T0 - DAY, ca_revokes=(mixed.ds.certificate,), ca_reason=x509.ReasonFlags.key_compromise
+        )
+    )
     path = validator.validate(mixed.ds.certificate, at=T0)
     assert path.certificates[0] == mixed.ds.certificate
     assert path.revoked_at == R and path.revocation_reason == "key_compromise"
@@ -570,7 +512,9 @@ def test_signed_by_impostor_key_with_the_right_names(h: Hierarchy, fresh: PathVa
 
 
 def test_revoked_signer_by_sm2_crl(h: Hierarchy) -> None:
-    validator = h.validator(h.crls(T0 - DAY, ca_revokes=(h.ds.certificate,)))
+    validator = h.validator(
+        h.crls(T0 - DAY, ca_revokes=(h.ds.certificate,), ca_reason=x509.ReasonFlags.key_compromise)
+    )
     path = validator.validate(h.ds.certificate, at=T0)
     assert path.revoked_at == R
     assert path.revocation_reason == "key_compromise"
@@ -580,7 +524,11 @@ def test_revoked_signer_by_sm2_crl(h: Hierarchy) -> None:
 
 
 def test_revoked_ca_by_sm2_root_crl(h: Hierarchy) -> None:
-    validator = h.validator(h.crls(T0 - DAY, root_revokes=(h.ca.certificate,)))
+    validator = h.validator(
+        h.crls(
+            T0 - DAY, root_revokes=(h.ca.certificate,), root_reason=x509.ReasonFlags.ca_compromise
+        )
+    )
     assert validator.validate(h.ds.certificate, at=T0).revoked_at == R
     detail = fails("revoked", validator.validate, h.ds.certificate, at=R + DAY)
     assert "SM2 Province CA" in detail and "ca_compromise" in detail
@@ -629,7 +577,7 @@ def test_expired_and_not_yet_valid(h: Hierarchy, fresh: PathValidator) -> None:
 
 
 def test_untrusted_sm2_root(h: Hierarchy, fresh: PathValidator) -> None:
-    other = build(T0, ("SM2", "SM2", "SM2"), "Other")
+    other = build(T0, "Other", ("SM2", "SM2", "SM2"))
     detail = fails(
         "untrusted root",
         fresh.validate,
@@ -638,7 +586,7 @@ def test_untrusted_sm2_root(h: Hierarchy, fresh: PathValidator) -> None:
         at=T0,
     )
     assert "Other Root CA" in detail
-    twin = build(T0, ("SM2", "SM2", "SM2"))  # same names, other keys
+    twin = build(T0, "SM2", ("SM2", "SM2", "SM2"))  # same names, other keys
     fails("untrusted root", fresh.validate, twin.ds.certificate, chain=[twin.ca.certificate], at=T0)
 
 
@@ -739,7 +687,9 @@ def test_sm2_card_verifies_end_to_end_under_sm2_hierarchy(h: Hierarchy, card: Ca
     issuer = Issuer(h.ds.signer(), h.ds.certificate)
     before = issuer.issue(card, iat=T0 + DAY, exp=T0 + 30 * DAY)
     after = issuer.issue(card, iat=R + DAY, exp=T0 + 30 * DAY)
-    crls = h.crls(T0 - DAY, ca_revokes=(h.ds.certificate,))
+    crls = h.crls(
+        T0 - DAY, ca_revokes=(h.ds.certificate,), ca_reason=x509.ReasonFlags.key_compromise
+    )
     store = TrustStore([h.ds.certificate], validator=h.validator(crls))
     verifier = Verifier(store, Policy(clock=lambda: R + 2 * DAY))
     ok = verifier.verify(before.text)
