@@ -25,7 +25,9 @@ from tests.conftest import T0
 from tests.pkitools import DAY, Hierarchy, R, build, fails
 
 from ecard.card import Card
+from ecard.cli import main, sample_card
 from ecard.errors import BadKeyError, ErrorCode
+from ecard.signing import sm2 as sm2_module
 from ecard.signing.algorithms import (
     SM2_WITH_SM3_OID,
     certificate_public_key,
@@ -907,3 +909,35 @@ def test_openssl_chain_with_another_sm2_id_is_refused(tmp_path: Path) -> None:
     assert not is_signed_by(crls[1], ca)
     validator = PathValidator([root], intermediates=[ca], revocation="off")
     fails("broken chain", validator.validate, ds)
+
+
+def test_a_counter_without_sm2_keeps_verifying_everything_else(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A platform with neither SM2 in libcrypto nor gmalg (simulated): a mixed trust list still
+    loads, ES256 cards still verify, SM2 cards are UNSUPPORTED_ALG naming the fix, and the
+    left-out signer is reported, not silently dropped."""
+    root = create_root_ca("Mixed Root", not_before=T0 - 30 * DAY)
+    es = create_document_signer(root, "ES256 Signer", not_before=T0 - DAY)
+    sm = create_document_signer(root, "SM2 Signer", algorithm="SM2", not_before=T0 - DAY)
+    card = sample_card(T0.date())
+    es_text = Issuer(es.signer(), es.certificate, clock=lambda: T0).issue(card).text
+    sm_text = Issuer(sm.signer(), sm.certificate, clock=lambda: T0).issue(card).text
+    for name, made in (("es", es), ("sm", sm)):
+        (tmp_path / f"{name}.pem").write_bytes(made.certificate_pem())
+
+    monkeypatch.setattr(sm2_module, "_load", lambda: "libcrypto without SM2 (simulated)")
+    monkeypatch.setattr(sm2_module, "_load_gmalg", lambda: "gmalg is not installed (simulated)")
+    store = TrustStore([es.certificate, sm.certificate])
+    assert len(store) == 1 and [s for s, _ in store.unusable] == ["CN=SM2 Signer,C=CN"]
+    assert "ecard[sm]" in store.unusable[0][1]
+    verifier = Verifier(store)
+    now = T0 + dt.timedelta(hours=1)
+    assert verifier.verify(es_text, now=now).code is ErrorCode.OK
+    result = verifier.verify(sm_text, now=now)
+    assert result.code is ErrorCode.UNSUPPORTED_ALG and result.card is None
+    assert "not available on this platform" in (result.detail or "")
+    assert "ecard[sm]" in (result.detail or "")
+    # the command line says which signer it left out
+    assert main(["verify", "--trust", str(tmp_path), "--now", now.isoformat(), es_text]) == 0
+    assert "left out" in capsys.readouterr().err

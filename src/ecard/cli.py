@@ -279,6 +279,8 @@ def _load_verifier(args: argparse.Namespace) -> Verifier:
         )
     else:
         trust = TrustStore.from_paths(args.trust, validator=validator)
+    for subject, reason in trust.unusable:
+        print(f"ecard: warning: trusted signer {subject} left out: {reason}", file=sys.stderr)
     revocations = None
     if args.revocation_list:
         assert validator is not None

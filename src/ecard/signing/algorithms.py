@@ -37,7 +37,7 @@ from ecard.errors import (
     EcardError,
     UnsupportedAlgorithmError,
 )
-from ecard.signing.sm2 import DEFAULT_ID, Sm2PrivateKey, Sm2PublicKey
+from ecard.signing.sm2 import DEFAULT_ID, Sm2PrivateKey, Sm2PublicKey, sm2_verify_unavailable
 
 #: Public key types the registry can verify with.
 PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey | Sm2PublicKey
@@ -100,6 +100,11 @@ class Algorithm(abc.ABC):
     @abc.abstractmethod
     def sign(self, private_key: Any, data: bytes) -> bytes:
         """Sign ``data`` with an in-memory private key; return the COSE-form signature."""
+
+    def unavailable(self) -> str | None:
+        """``None`` if this platform can verify signatures of this algorithm, else why not and
+        how to fix it (SM2 needs libcrypto with SM2 or the ``sm`` extra)."""
+        return None
 
     def require_key(self, key: object) -> None:
         """Raise :class:`AlgKeyMismatchError` unless :meth:`accepts_key`."""
@@ -286,6 +291,9 @@ class Sm2Algorithm(Algorithm):
     def accepts_key(self, key: object) -> bool:
         return isinstance(key, Sm2PublicKey | Sm2PrivateKey)
 
+    def unavailable(self) -> str | None:
+        return sm2_verify_unavailable()
+
     def bind(self, public_key: PublicKey) -> BoundVerifier:
         self.require_key(public_key)
         assert isinstance(public_key, Sm2PublicKey)
@@ -396,11 +404,15 @@ def certificate_public_key(cert: x509.Certificate) -> PublicKey:
     SM2 keys, which ``cryptography`` cannot load, are read from the certificate's
     SubjectPublicKeyInfo by :class:`~ecard.signing.sm2.Sm2PublicKey`. Raises
     :class:`~ecard.errors.BadCertificateError` if the key type is one no registered algorithm
-    can use, or the key cannot be loaded.
+    can use, or the key cannot be loaded, and :class:`~ecard.errors.UnsupportedAlgorithmError`
+    if it is an SM2 key this platform cannot verify with (:meth:`Algorithm.unavailable`).
     """
     if cert.public_key_algorithm_oid.dotted_string == "1.2.840.10045.2.1":
         spki = certificate_spki(cert)
         if is_sm2_spki(spki):
+            reason = SM2.unavailable()
+            if reason is not None:
+                raise UnsupportedAlgorithmError(f"the certificate's key is SM2: {reason}")
             try:
                 return Sm2PublicKey.from_der(spki)
             except EcardError as exc:

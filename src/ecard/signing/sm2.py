@@ -80,6 +80,7 @@ __all__ = [
     "raw_to_der",
     "sm2_available",
     "sm2_verify_available",
+    "sm2_verify_unavailable",
 ]
 
 #: Default SM2 distinguishing ID (GB/T 35276-2017, section 5.3).
@@ -344,6 +345,19 @@ def _lib() -> _Lib:
     return lib
 
 
+def sm2_verify_unavailable() -> str | None:
+    """``None`` if SM2 signatures can be verified here, else why not and how to fix it."""
+    lib = _load()
+    if isinstance(lib, _Lib):
+        return None
+    gm = _load_gmalg()
+    if isinstance(gm, _Gmalg):
+        return None
+    return (
+        f"SM2 verification is unavailable (libcrypto: {lib}; {gm}); {_HOW_TO_FIX}; or, {_GMALG_FIX}"
+    )
+
+
 def _verifier() -> _Lib | _Gmalg:
     """The backend public keys use: libcrypto, else gmalg, else a :class:`BadKeyError`."""
     lib = _load()
@@ -352,9 +366,7 @@ def _verifier() -> _Lib | _Gmalg:
     gm = _load_gmalg()
     if isinstance(gm, _Gmalg):
         return gm
-    raise BadKeyError(
-        f"SM2 verification is unavailable (libcrypto: {lib}; {gm}); {_HOW_TO_FIX}; or, {_GMALG_FIX}"
-    )
+    raise BadKeyError(sm2_verify_unavailable() or "SM2 verification is unavailable")
 
 
 def _openssl_errors(lib: _Lib) -> str:

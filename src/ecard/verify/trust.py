@@ -13,6 +13,7 @@ Looking a ``kid`` up during verification is a dictionary access.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -25,7 +26,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from ecard._files import read_file
-from ecard.errors import BadCertificateError, BadListError, EcardError
+from ecard.errors import (
+    BadCertificateError,
+    BadListError,
+    EcardError,
+    UnsupportedAlgorithmError,
+)
 from ecard.formats.lists import TRUST_LIST
 from ecard.formats.trustlist import TrustListEntry, decode_trust_body
 from ecard.signing.algorithms import (
@@ -142,6 +148,7 @@ class TrustStore:
     ) -> None:
         by_kid: dict[bytes, list[TrustedIssuer]] = {}
         seen: set[bytes] = set()
+        unusable: list[tuple[str, str]] = []
         all_entries = [*(TrustListEntry(c) for c in certificates), *entries]
         for item in all_entries:
             cert = item.certificate
@@ -149,13 +156,21 @@ class TrustStore:
             if fingerprint in seen:
                 continue
             seen.add(fingerprint)
-            issuer = TrustedIssuer.from_certificate(
-                cert, entry=item if item.chain or _scoped(item) else None, validator=validator
-            )
+            try:
+                issuer = TrustedIssuer.from_certificate(
+                    cert, entry=item if item.chain or _scoped(item) else None, validator=validator
+                )
+            except UnsupportedAlgorithmError as exc:  # e.g. SM2 where the platform has none
+                unusable.append((cert.subject.rfc4514_string(), exc.detail))
+                continue
             by_kid.setdefault(issuer.kid, []).append(issuer)
         self._by_kid: dict[bytes, tuple[TrustedIssuer, ...]] = {
             k: tuple(v) for k, v in by_kid.items()
         }
+        #: Trusted certificates left out because this platform cannot verify their algorithm
+        #: (an SM2 signer without SM2 support): ``(subject, reason)``. Their cards are
+        #: ``UNSUPPORTED_ALG``; the other signers keep working.
+        self.unusable: tuple[tuple[str, str], ...] = tuple(unusable)
         #: The signed trust list this store came from, if any (sequence, next update, signer).
         self.trust_list = trust_list
         #: The list's next update as an integer timestamp, for the per-scan staleness check.
@@ -252,7 +267,9 @@ def _read(path: Path, *, skip_non_certificates: bool = False) -> list[x509.Certi
     try:
         certs = load_certificates(data)
         for cert in certs:
-            certificate_public_key(cert)
+            # a key this platform cannot use (SM2 without support) is recorded by TrustStore
+            with contextlib.suppress(UnsupportedAlgorithmError):
+                certificate_public_key(cert)
         return certs
     except BadCertificateError as exc:
         raise BadCertificateError(f"{path}: {exc.detail}") from None

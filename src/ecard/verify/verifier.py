@@ -150,7 +150,9 @@ class Verifier:
         self._lists: tuple[TrustStore, RevocationList | None] = (trust, revocations)
         self.policy = policy or Policy()
         self._algorithms: dict[int | str, Algorithm] = {
-            a.cose_id: a for a in ALGORITHMS.values() if a.name in self.policy.algorithms
+            a.cose_id: a
+            for a in ALGORITHMS.values()
+            if a.name in self.policy.algorithms and a.unavailable() is None
         }
         self._skew = int(self.policy.clock_skew.total_seconds())
         self._tl_grace = int(self.policy.trust_list_grace.total_seconds())
@@ -239,7 +241,12 @@ class Verifier:
         alg = self._algorithms.get(msg.alg)
         if alg is None:
             known = ALGORITHMS.get(msg.alg) if isinstance(msg.alg, int) else None
-            why = "not allowed by the verifier's policy" if known else "unknown"
+            if known is None:
+                why = "unknown"
+            elif known.name not in self.policy.algorithms:
+                why = "not allowed by the verifier's policy"
+            else:
+                why = f"{known.name}, not available on this platform: {known.unavailable()}"
             raise UnsupportedAlgorithmError(f"alg {msg.alg!r} is {why}")
         progress.alg = alg.name
         entry = self._check_signature(trust, msg, alg)
