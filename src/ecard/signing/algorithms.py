@@ -110,7 +110,7 @@ class Algorithm(abc.ABC):
         """Raise :class:`AlgKeyMismatchError` unless :meth:`accepts_key`."""
         if not self.accepts_key(key):
             raise AlgKeyMismatchError(
-                f"{self.name} needs a {self.key_type} key, not {_describe(key)}"
+                f"{self.name} needs a key of type {self.key_type}, not {_describe(key)}"
             )
 
     def __repr__(self) -> str:
