@@ -941,3 +941,30 @@ def test_a_counter_without_sm2_keeps_verifying_everything_else(
     # the command line says which signer it left out
     assert main(["verify", "--trust", str(tmp_path), "--now", now.isoformat(), es_text]) == 0
     assert "left out" in capsys.readouterr().err
+
+
+def test_verify_only_platform_verifies_sm2_cards_with_gmalg(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """libcrypto without SM2 but the ``sm`` extra (gmalg) installed (simulated): SM2 paths and
+    cards still verify, through gmalg, and a changed card is still refused."""
+    now = dt.datetime.now(dt.UTC)
+    live = build(now, "Live", ("SM2", "SM2", "SM2"))
+    card = sample_card(now.date())
+    text = Issuer(live.ds.signer(), live.ds.certificate, clock=lambda: now).issue(card).text
+    crls = live.crls(now - DAY)  # signed while libcrypto still signs
+    monkeypatch.setattr(sm2_module, "_load", lambda: "libcrypto without SM2 (simulated)")
+    store = TrustStore([live.ds.certificate], validator=live.validator(crls))
+    (issuer,) = store
+    assert store.unusable == () and issuer.unfit is None and issuer.path is not None
+    assert isinstance(issuer.public_key, Sm2PublicKey) and issuer.public_key.backend == "gmalg"
+    verifier = Verifier(store)
+    result = verifier.verify(text, now=now + dt.timedelta(minutes=1))
+    assert result.code is ErrorCode.OK and result.card == card
+    tbs_flip = text[:-3] + ("A" if text[-3] != "A" else "B") + text[-2:]
+    assert verifier.verify(tbs_flip, now=now).code in {
+        ErrorCode.BAD_SIGNATURE,
+        ErrorCode.BAD_BASE45,
+    }
+    with pytest.raises(BadKeyError, match="signing"):
+        live.ds.signer().sign(b"x")
