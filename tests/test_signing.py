@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import pickle
@@ -306,3 +307,33 @@ def test_trust_store_from_paths(
         TrustStore.from_paths([empty])
     with pytest.raises(BadCertificateError):
         TrustStore.from_pem(b"nonsense")
+
+
+@pytest.mark.parametrize("serial", [0, -5])
+def test_certificates_with_a_non_positive_serial_are_refused(
+    root: CertifiedKey, serial: int
+) -> None:
+    """cryptography only warns (and will refuse later): refused now, whatever the version."""
+    import warnings
+
+    from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped, unused-ignore]
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from ecard.errors import BadCertificateError
+    from ecard.signing.pki import load_certificates, load_der_certificate
+
+    parsed = asn1_x509.Certificate.load(root.certificate.public_bytes(Encoding.DER))
+    parsed["tbs_certificate"]["serial_number"] = serial
+    der = parsed.dump(force=True)
+    pem = (
+        b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(der) + b"-----END CERTIFICATE-----\n"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for load, data in (
+            (load_der_certificate, der),
+            (load_certificates, der),
+            (load_certificates, pem),
+        ):
+            with pytest.raises(BadCertificateError, match="serial number is not positive"):
+                load(data)

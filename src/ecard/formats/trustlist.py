@@ -26,8 +26,9 @@ from typing import Any, Final
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from ecard.errors import BadListError
+from ecard.errors import BadCertificateError, BadListError
 from ecard.identifiers import normalize_region_code
+from ecard.signing.pki import load_der_certificate
 
 _CERT, _CHAIN, _REGIONS, _SPECS, _RETIRED, _COMPROMISED = 1, 2, 3, 4, 5, 6
 _ENTRY_KEYS: Final = frozenset({1, 2, 3, 4, 5, 6})
@@ -118,9 +119,9 @@ def _cert(value: object, what: str) -> x509.Certificate:
     if not isinstance(value, bytes):
         raise BadListError(f"{what} must be a DER certificate")
     try:
-        return x509.load_der_x509_certificate(value)
-    except (ValueError, x509.InvalidVersion) as exc:
-        raise BadListError(f"{what} is not a certificate: {exc}") from None
+        return load_der_certificate(value)
+    except BadCertificateError as exc:
+        raise BadListError(f"{what} is not a certificate: {exc.detail}") from None
 
 
 def decode_trust_body(body: object) -> list[TrustListEntry]:

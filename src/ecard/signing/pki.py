@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable
+import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
 from ecard._files import read_file
@@ -423,18 +425,39 @@ def private_key_to_pem(key: PrivateKey, password: bytes | None = None) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
 
 
-def load_certificates(data: bytes) -> list[x509.Certificate]:
-    """Every certificate in ``data``: one or more PEM blocks, or a single DER certificate."""
-    try:
-        if b"-----BEGIN" in data:
-            certs = x509.load_pem_x509_certificates(data)
-        else:
-            certs = [x509.load_der_x509_certificate(data)]
-    except (ValueError, x509.InvalidVersion) as exc:
-        raise BadCertificateError(f"cannot parse certificate: {exc}") from None
-    if not certs:
-        raise BadCertificateError("no certificate found")
+def _checked(
+    load: Callable[[bytes], list[x509.Certificate]], data: bytes
+) -> list[x509.Certificate]:
+    # cryptography warns when the serial number is read (not when parsing): check it here
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        try:
+            certs = load(data)
+        except (ValueError, x509.InvalidVersion) as exc:
+            raise BadCertificateError(f"cannot parse certificate: {exc}") from None
+        if not certs:
+            raise BadCertificateError("no certificate found")
+        if any(cert.serial_number <= 0 for cert in certs):
+            raise BadCertificateError("cannot parse certificate: serial number is not positive")
     return certs
+
+
+def load_der_certificate(data: bytes) -> x509.Certificate:
+    """One DER certificate; :class:`BadCertificateError` if unusable.
+
+    A serial number that is not positive (RFC 5280 4.1.2.2; ``cryptography`` only warns, and
+    will refuse it in a later version) is refused now, so the outcome does not depend on the
+    version installed.
+    """
+    return _checked(lambda d: [x509.load_der_x509_certificate(d)], data)[0]
+
+
+def load_certificates(data: bytes) -> list[x509.Certificate]:
+    """Every certificate in ``data``: one or more PEM blocks, or a single DER certificate
+    (checked as :func:`load_der_certificate` does)."""
+    if b"-----BEGIN" in data:
+        return _checked(x509.load_pem_x509_certificates, data)
+    return [load_der_certificate(data)]
 
 
 def load_certificate_file(path: str | os.PathLike[str]) -> list[x509.Certificate]:
@@ -459,6 +482,7 @@ __all__ = [
     "generate_private_key",
     "load_certificate_file",
     "load_certificates",
+    "load_der_certificate",
     "private_key_to_pem",
     "signing_unfitness",
 ]

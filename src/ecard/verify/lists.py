@@ -33,11 +33,11 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from ecard.errors import BadListError, EcardError, ListRollbackError
+from ecard.errors import BadCertificateError, BadListError, EcardError, ListRollbackError
 from ecard.formats.lists import MAX_LIST_SIZE, ListInfo, decode_list
 from ecard.signing.algorithms import certificate_public_key, get_algorithm
 from ecard.signing.cose import HEADER_X5CHAIN, kid_for_certificate, parse_sign1
-from ecard.signing.pki import ECARD_LIST_SIGNING_EKU
+from ecard.signing.pki import ECARD_LIST_SIGNING_EKU, load_der_certificate
 from ecard.verify.paths import PathValidator, ValidatedPath
 
 
@@ -68,9 +68,9 @@ def _certificates(value: object) -> list[x509.Certificate]:
     if not isinstance(ders, list) or not ders or not all(isinstance(d, bytes) for d in ders):
         raise BadListError("x5chain must be a certificate or a non-empty array of certificates")
     try:
-        return [x509.load_der_x509_certificate(d) for d in ders]
-    except (ValueError, x509.InvalidVersion) as exc:
-        raise BadListError(f"x5chain holds an unparsable certificate: {exc}") from None
+        return [load_der_certificate(d) for d in ders]
+    except BadCertificateError as exc:
+        raise BadListError(f"x5chain holds an unparsable certificate: {exc.detail}") from None
 
 
 def open_list(data: bytes, *, expected_type: str, validator: PathValidator) -> SignedList:
