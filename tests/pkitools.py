@@ -89,6 +89,22 @@ def build(
     return Hierarchy(root, ca, ds)
 
 
+def key_usage(**flags: bool) -> x509.KeyUsage:
+    """A keyUsage with the named flags set and every other one clear."""
+    names = (
+        "digital_signature",
+        "content_commitment",
+        "key_encipherment",
+        "data_encipherment",
+        "key_agreement",
+        "key_cert_sign",
+        "crl_sign",
+        "encipher_only",
+        "decipher_only",
+    )
+    return x509.KeyUsage(**{n: flags.get(n, False) for n in names})
+
+
 def fails(reason: str, call: object, *args: object, **kwargs: object) -> str:
     """Assert ``call`` raises IssuerCertInvalidError whose detail starts with ``reason``."""
     assert reason in REASONS

@@ -21,6 +21,7 @@ from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator import errors as pkix_errors
 from tests.conftest import T0
 from tests.pkitools import DAY, HOUR, Hierarchy, R, build, fails
+from tests.pkitools import key_usage as ku
 
 from ecard.errors import BadCertificateError, IssuerCertInvalidError
 from ecard.signing.algorithms import certificate_public_key
@@ -66,21 +67,7 @@ def issue(
 ) -> CertifiedKey:
     """A certificate built directly with cryptography, for shapes pki.py refuses to make."""
     key = ec.generate_private_key(ec.SECP256R1())
-    flags = dict.fromkeys(
-        (
-            "digital_signature",
-            "content_commitment",
-            "key_encipherment",
-            "data_encipherment",
-            "key_agreement",
-            "key_cert_sign",
-            "crl_sign",
-            "encipher_only",
-            "decipher_only",
-        ),
-        False,
-    )
-    flags.update(key_usage if key_usage is not None else {"digital_signature": True})
+    flags = key_usage if key_usage is not None else {"digital_signature": True}
     builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
@@ -90,7 +77,7 @@ def issue(
         .not_valid_before(not_before)
         .not_valid_after(not_before + days * DAY)
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(**flags), critical=True)
+        .add_extension(ku(**flags), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),

@@ -22,7 +22,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from tests.conftest import T0
-from tests.pkitools import DAY, Hierarchy, R, build, fails
+from tests.pkitools import DAY, Hierarchy, R, build, fails, key_usage
 
 from ecard.card import Card
 from ecard.cli import main, sample_card
@@ -114,21 +114,6 @@ def name(cn: str) -> x509.Name:
             x509.NameAttribute(x509.NameOID.COMMON_NAME, cn),
         ]
     )
-
-
-def key_usage(**flags: bool) -> x509.KeyUsage:
-    names = (
-        "digital_signature",
-        "content_commitment",
-        "key_encipherment",
-        "data_encipherment",
-        "key_agreement",
-        "key_cert_sign",
-        "crl_sign",
-        "encipher_only",
-        "decipher_only",
-    )
-    return x509.KeyUsage(**{n: flags.get(n, False) for n in names})
 
 
 def issue(

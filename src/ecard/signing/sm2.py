@@ -347,15 +347,11 @@ def _lib() -> _Lib:
 
 def sm2_verify_unavailable() -> str | None:
     """``None`` if SM2 signatures can be verified here, else why not and how to fix it."""
-    lib = _load()
-    if isinstance(lib, _Lib):
-        return None
-    gm = _load_gmalg()
-    if isinstance(gm, _Gmalg):
-        return None
-    return (
-        f"SM2 verification is unavailable (libcrypto: {lib}; {gm}); {_HOW_TO_FIX}; or, {_GMALG_FIX}"
-    )
+    try:
+        _verifier()
+    except BadKeyError as exc:
+        return exc.detail
+    return None
 
 
 def _verifier() -> _Lib | _Gmalg:
@@ -366,7 +362,9 @@ def _verifier() -> _Lib | _Gmalg:
     gm = _load_gmalg()
     if isinstance(gm, _Gmalg):
         return gm
-    raise BadKeyError(sm2_verify_unavailable() or "SM2 verification is unavailable")
+    raise BadKeyError(
+        f"SM2 verification is unavailable (libcrypto: {lib}; {gm}); {_HOW_TO_FIX}; or, {_GMALG_FIX}"
+    )
 
 
 def _openssl_errors(lib: _Lib) -> str:
