@@ -102,6 +102,14 @@ def test_sm2_trust_lifecycle(
     code, out = ecard(capsys, *verify, texts["sm2"])
     assert code != 0 and json.loads(out)["code"] == "REVOKED"
     assert json.loads(ok(*verify, texts["es"]))["code"] == "OK"
+    # a national-algorithms-only counter: SM2 cards and SM2-signed lists only
+    sm2_only = (*verify, "--allow-alg", "SM2")
+    code, out = ecard(capsys, *sm2_only, texts["sm2"])  # lists accepted, card checked
+    assert code != 0 and json.loads(out)["code"] == "REVOKED", out
+    code, out = ecard(capsys, *sm2_only, texts["es"])
+    assert code != 0 and json.loads(out)["code"] == "UNSUPPORTED_ALG", out
+    code, out = ecard(capsys, *verify, "--allow-alg", "ES256", texts["es"])
+    assert code != 0 and "BAD_LIST" in out and "signed with SM2" in out, out
     # one changed signature byte of the SM2 trust list: refused before anything is read
     raw = bytearray((pub / "trust.ectl").read_bytes())
     raw[-5] ^= 0x01

@@ -272,10 +272,14 @@ def _state(args: argparse.Namespace) -> ListState | None:
 def _load_verifier(args: argparse.Namespace) -> Verifier:
     validator = _validator(args)
     state = _state(args)
+    policy = Policy(algorithms=frozenset(args.allow_alg)) if args.allow_alg else Policy()
     if args.trust_list:
         assert validator is not None
         trust = TrustStore.from_trust_list(
-            _read_text(args.trust_list), validator=validator, state=state
+            _read_text(args.trust_list),
+            validator=validator,
+            state=state,
+            algorithms=policy.algorithms,
         )
     else:
         trust = TrustStore.from_paths(args.trust, validator=validator)
@@ -285,9 +289,12 @@ def _load_verifier(args: argparse.Namespace) -> Verifier:
     if args.revocation_list:
         assert validator is not None
         revocations = RevocationList.load(
-            _read_text(args.revocation_list), validator=validator, state=state
+            _read_text(args.revocation_list),
+            validator=validator,
+            state=state,
+            algorithms=policy.algorithms,
         )
-    return Verifier(trust, Policy(), revocations=revocations)
+    return Verifier(trust, policy, revocations=revocations)
 
 
 def _usage(message: str) -> int:
@@ -864,6 +871,14 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--lang", default="en", choices=["en", "zh"], help="message language")
     v.add_argument("--now", type=_parse_now, metavar="ISO8601", help="verify as of this time")
     v.add_argument("--reveal", action="store_true", help="show the full ID number")
+    v.add_argument(
+        "--allow-alg",
+        action="append",
+        choices=ALG_NAMES,
+        metavar="ALG",
+        help="accept only these signature algorithms, for cards and lists (repeatable; "
+        f"default: all of {', '.join(ALG_NAMES)})",
+    )
     v.set_defaults(func=cmd_verify)
 
     a = sub.add_parser(

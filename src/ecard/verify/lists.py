@@ -4,7 +4,8 @@
 
 1. the COSE_Sign1 structure (tag 18, ``alg``/``kid``/``x5chain`` protected);
 2. ``kid`` is the SHA-256 prefix of the leaf of ``x5chain``;
-3. the signature, with the leaf's key, through the algorithm registry;
+3. the signature, with the leaf's key, through the algorithm registry (and, if the caller
+   limits them, only with an allowed algorithm);
 4. the payload: a list of the expected type (a revocation list is never taken for a trust list);
 5. the signer's certificate path to a trusted root, with the list-signing extended key usage,
    at the list's ``issued_at``, issued directly by the root (an issuing CA cannot appoint list
@@ -25,6 +26,7 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,8 +75,18 @@ def _certificates(value: object) -> list[x509.Certificate]:
         raise BadListError(f"x5chain holds an unparsable certificate: {exc.detail}") from None
 
 
-def open_list(data: bytes, *, expected_type: str, validator: PathValidator) -> SignedList:
-    """Authenticate a signed list; see the module docstring for the checks and their order."""
+def open_list(
+    data: bytes,
+    *,
+    expected_type: str,
+    validator: PathValidator,
+    algorithms: Collection[str] | None = None,
+) -> SignedList:
+    """Authenticate a signed list; see the module docstring for the checks and their order.
+
+    ``algorithms`` (names, e.g. a verifier's ``Policy.algorithms``) limits the algorithms the
+    list may be signed with; by default every registered one is accepted.
+    """
     if not isinstance(data, bytes):
         raise BadListError("a signed list must be bytes")
     try:
@@ -82,6 +94,8 @@ def open_list(data: bytes, *, expected_type: str, validator: PathValidator) -> S
         alg = get_algorithm(msg.alg)
     except EcardError as exc:
         raise BadListError(f"{exc.code.value}: {exc.detail}") from None
+    if algorithms is not None and alg.name not in algorithms:
+        raise BadListError(f"the list is signed with {alg.name}, which the policy does not allow")
     chain = _certificates(msg.headers.get(HEADER_X5CHAIN))
     leaf = chain[0]
     if kid_for_certificate(leaf) != msg.kid:

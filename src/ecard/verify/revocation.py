@@ -38,7 +38,7 @@ import operator
 import sys
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any, Final, NamedTuple
@@ -385,6 +385,7 @@ class RevocationList:
         validator: PathValidator,
         state: ListState | None = None,
         base: RevocationList | None = None,
+        algorithms: Collection[str] | None = None,
     ) -> RevocationList:
         """Authenticate and read a signed revocation list (full or delta).
 
@@ -401,9 +402,12 @@ class RevocationList:
            (:class:`~ecard.errors.ListRollbackError`). Content means the resulting set of
            hashes, so the full list ``N`` and the delta ``N-1 -> N`` may both be loaded.
 
-        Every other failure is a :class:`~ecard.errors.BadListError`.
+        ``algorithms`` limits what the list may be signed with (pass the verifier's
+        ``Policy.algorithms``). Every other failure is a :class:`~ecard.errors.BadListError`.
         """
-        signed = open_list(data, expected_type=REVOCATION_LIST, validator=validator)
+        signed = open_list(
+            data, expected_type=REVOCATION_LIST, validator=validator, algorithms=algorithms
+        )
         body = decode_revocation_body(signed.body)
         signed = dataclasses.replace(signed, body=None)
         seq = signed.info.sequence

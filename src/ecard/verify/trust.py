@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -183,15 +183,20 @@ class TrustStore:
         *,
         validator: PathValidator,
         state: ListState | None = None,
+        algorithms: Collection[str] | None = None,
     ) -> TrustStore:
         """Open and authenticate a signed trust list and build the store from it.
 
         ``validator`` holds the roots (and CRLs) the list signer and every document signer must
         chain to. With a ``state``, a list older than one accepted before is refused
         (:class:`~ecard.errors.ListRollbackError`); the list is recorded only after every entry
-        was loaded. Raises :class:`~ecard.errors.BadListError` for anything unauthentic.
+        was loaded. ``algorithms`` limits what the list may be signed with (pass the verifier's
+        ``Policy.algorithms``). Raises :class:`~ecard.errors.BadListError` for anything
+        unauthentic.
         """
-        signed = open_list(data, expected_type=TRUST_LIST, validator=validator)
+        signed = open_list(
+            data, expected_type=TRUST_LIST, validator=validator, algorithms=algorithms
+        )
         entries = decode_trust_body(signed.body)
         try:
             store = cls(entries=entries, validator=validator, trust_list=signed)
