@@ -61,7 +61,7 @@ from tests.conftest import T0
 from tests.test_pkcs11 import parse_exports, run_setup
 
 from ecard.card import Card
-from ecard.errors import BadCertificateError, BadInputError, BadKeyError
+from ecard.errors import BadCertificateError, BadInputError, BadKeyError, ErrorCode
 from ecard.formats.qrimage import read_texts
 from ecard.pdf import (
     CARD_SIZE,
@@ -84,6 +84,7 @@ from ecard.signing.pki import (
     create_issuing_ca,
     create_root_ca,
 )
+from ecard.verify.trust import TrustStore
 from ecard.verify.verifier import Verifier
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -790,3 +791,22 @@ def test_signed_card_pdf_is_layout_then_signature(
     assert len(page_sizes(path)) == 1
     text = pdftext(path)
     assert issued.card.holder.name in text and issued.card.holder.ssn not in text
+
+
+def test_an_sm2_card_in_a_pdf_signed_with_es256(
+    pki: Pki, signers: dict[str, CertifiedKey], card: Card, tools: Tools, tmp_path: Path
+) -> None:
+    """PDF readers and pyHanko have no SM2: an SM2 card is printed in a PDF signed with an
+    ES256 key; its QR, read back from the rendered page, still verifies as SM2. Signing the
+    PDF itself with SM2 is refused with the reason."""
+    sm2 = signers["SM2"]
+    issued_sm2 = Issuer(sm2.signer(), sm2.certificate, clock=lambda: T0).issue(card)
+    pdf = signed_card_pdf(issued_sm2, signer=pki.signer, validation_crls=pki.crls)
+    check_signature(pki, pdf, "B-B", pki.signer.certificate)
+    path = tmp_path / "sm2-card.pdf"
+    path.write_bytes(pdf)
+    (text,) = read_texts(rasterise(path, 300, page=1))
+    result = Verifier(TrustStore([sm2.certificate])).verify(text, now=T0 + dt.timedelta(hours=1))
+    assert (result.code, result.alg) == (ErrorCode.OK, "SM2")
+    with pytest.raises(BadKeyError, match="SM2 is not supported for PDF signatures"):
+        signed_card_pdf(issued_sm2, signer=sm2)
