@@ -126,3 +126,28 @@ def test_sm2_trust_lifecycle(
     assert [f["kind"] for f in findings] == ["trust-list", "revocation-list", "qr-text"], findings
     assert all(f["indication"] == "TOTAL-PASSED" for f in findings), findings
     assert all(f["algorithm"].startswith("SM2: SM2 with SM3") for f in findings), findings
+
+
+def test_issuance_journal_with_an_sm2_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal records SM2 issuances and its head is signed and checked with SM2."""
+    monkeypatch.setenv("PSEUDO", "11" * 32)
+    demo, db = tmp_path / "demo", tmp_path / "journal.db"
+    assert ecard(capsys, "demo", "--alg", "SM2", "--out", demo)[0] == 0
+    key, cert = demo / "issuer-key.pem", demo / "issuer-cert.pem"
+    for _ in range(2):
+        code, out = ecard(capsys, "issue", "--key", key, "--cert", cert, "--journal", db,
+                          "--operator", "window-3", "--pseudonym-key-env", "PSEUDO",
+                          demo / "card.json")  # fmt: skip
+        assert code == 0, out
+    code, out = ecard(capsys, "journal", "sign-head", db, "--key", key, "--cert", cert)
+    assert code == 0, out
+    code, out = ecard(capsys, "journal", "verify", "--json", "--key-cert", cert, db)
+    assert code == 0 and json.loads(out)["ok"] is True, out
+    # a head "signed" by another SM2 key under the same name is not accepted
+    other = tmp_path / "other"
+    assert ecard(capsys, "demo", "--alg", "SM2", "--out", other)[0] == 0
+    code, out = ecard(capsys, "journal", "verify", "--json", "--key-cert",
+                      other / "issuer-cert.pem", db)  # fmt: skip
+    assert code != 0 and json.loads(out)["ok"] is False, out
