@@ -725,3 +725,20 @@ def test_private_key_der_round_trip_and_openssl_reads_it(tmp_path: Path) -> None
         capture_output=True, check=True,
     ).stdout  # fmt: skip
     assert out == key.public_key().der()
+
+
+def test_is_sm2_spki(key: Sm2PrivateKey) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from ecard.signing.sm2 import is_sm2_spki
+
+    der = key.public_key().der()
+    p256 = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    assert is_sm2_spki(der)
+    for other in (p256, der + b"\x00", der[:-1], b"", b"\x30", b"not DER at all"):
+        assert not is_sm2_spki(other)

@@ -20,7 +20,6 @@ import abc
 from collections.abc import Callable
 from typing import Any, Final
 
-from asn1crypto import keys as asn1_keys  # type: ignore[import-untyped, unused-ignore]
 from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped, unused-ignore]
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -37,7 +36,13 @@ from ecard.errors import (
     EcardError,
     UnsupportedAlgorithmError,
 )
-from ecard.signing.sm2 import DEFAULT_ID, Sm2PrivateKey, Sm2PublicKey, sm2_verify_unavailable
+from ecard.signing.sm2 import (
+    DEFAULT_ID,
+    Sm2PrivateKey,
+    Sm2PublicKey,
+    is_sm2_spki,
+    sm2_verify_unavailable,
+)
 
 #: Public key types the registry can verify with.
 PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey | Sm2PublicKey
@@ -386,18 +391,6 @@ def certificate_spki(cert: x509.Certificate) -> bytes:
         raise BadCertificateError(f"certificate public key cannot be read: {exc}") from None
 
 
-def is_sm2_spki(spki: bytes) -> bool:
-    """Whether a DER SubjectPublicKeyInfo is an EC key on the SM2 curve (sm2p256v1)."""
-    try:
-        info = asn1_keys.PublicKeyInfo.load(spki)
-        if info["algorithm"]["algorithm"].dotted != "1.2.840.10045.2.1":
-            return False
-        params = info["algorithm"]["parameters"]
-        return bool(params.name == "named" and params.chosen.dotted == SM2_CURVE_OID)
-    except Exception:  # malformed: not SM2 (the caller's own loading reports the error)
-        return False
-
-
 def certificate_public_key(cert: x509.Certificate) -> PublicKey:
     """Load the public key of ``cert`` through the registry.
 
@@ -407,22 +400,24 @@ def certificate_public_key(cert: x509.Certificate) -> PublicKey:
     can use, or the key cannot be loaded, and :class:`~ecard.errors.UnsupportedAlgorithmError`
     if it is an SM2 key this platform cannot verify with (:meth:`Algorithm.unavailable`).
     """
-    if cert.public_key_algorithm_oid.dotted_string == "1.2.840.10045.2.1":
-        spki = certificate_spki(cert)
-        if is_sm2_spki(spki):
-            reason = SM2.unavailable()
-            if reason is not None:
-                raise UnsupportedAlgorithmError(f"the certificate's key is SM2: {reason}")
-            try:
-                return Sm2PublicKey.from_der(spki)
-            except EcardError as exc:
-                raise BadCertificateError(
-                    f"certificate SM2 public key cannot be loaded: {exc.detail}"
-                ) from None
     try:
         key = cert.public_key()
-    except (UnsupportedAlgorithm, ValueError) as exc:
+    except ValueError as exc:
         raise BadCertificateError(f"certificate public key cannot be loaded: {exc}") from None
+    except UnsupportedAlgorithm as exc:
+        # cryptography cannot load SM2 keys: read those from the SubjectPublicKeyInfo
+        spki = certificate_spki(cert)
+        if not is_sm2_spki(spki):
+            raise BadCertificateError(f"certificate public key cannot be loaded: {exc}") from None
+        reason = SM2.unavailable()
+        if reason is not None:
+            raise UnsupportedAlgorithmError(f"the certificate's key is SM2: {reason}") from None
+        try:
+            return Sm2PublicKey.from_der(spki)
+        except EcardError as err:
+            raise BadCertificateError(
+                f"certificate SM2 public key cannot be loaded: {err.detail}"
+            ) from None
     if not isinstance(key, PublicKey) or not any(a.accepts_key(key) for a in ALGORITHMS.values()):
         raise BadCertificateError(f"certificate holds {_describe(key)}, which no algorithm uses")
     return key
@@ -452,6 +447,5 @@ __all__ = [
     "certificate_spki",
     "describe_algorithm",
     "get_algorithm",
-    "is_sm2_spki",
     "public_key_der",
 ]

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from ecard._files import read_file
 from ecard.errors import BadKeyError, EcardError
 from ecard.signing.algorithms import (
+    SM2_CURVE_OID,
     Algorithm,
     PublicKey,
     algorithm_for_key,
@@ -78,7 +79,7 @@ def load_private_key(data: bytes, *, password: bytes | None = None) -> PrivateKe
     try:
         key: Any = serialization.load_pem_private_key(data, password=password)
     except UnsupportedAlgorithm as exc:
-        if "1.2.156.10197.1.301" not in str(exc):  # not the SM2 curve
+        if SM2_CURVE_OID not in str(exc):  # cryptography names the curve it cannot load
             raise BadKeyError(f"cannot load private key ({type(exc).__name__})") from None
         return Sm2PrivateKey.from_pem(data, password=password)
     except (ValueError, TypeError) as exc:

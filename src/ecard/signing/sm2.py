@@ -77,6 +77,7 @@ __all__ = [
     "Sm2PublicKey",
     "compute_z",
     "der_to_raw",
+    "is_sm2_spki",
     "raw_to_der",
     "sm2_available",
     "sm2_verify_available",
@@ -449,6 +450,31 @@ def _der_item(data: bytes, pos: int) -> tuple[int, int, int]:
     return tag, pos, pos + length
 
 
+def _spki_parts(data: bytes) -> tuple[bytes, bytes]:
+    """The AlgorithmIdentifier contents and the subjectPublicKey BIT STRING contents of a DER
+    SubjectPublicKeyInfo (one SEQUENCE, nothing after it); ValueError if malformed."""
+    tag, start, end = _der_item(data, 0)
+    if tag != 0x30 or end != len(data):
+        raise ValueError("not one DER SEQUENCE" + (" (trailing data)" if tag == 0x30 else ""))
+    tag, alg_start, alg_end = _der_item(data, start)
+    if tag != 0x30:
+        raise ValueError("no AlgorithmIdentifier")
+    tag, key_start, key_end = _der_item(data, alg_end)
+    if tag != 0x03 or key_end != end:
+        raise ValueError("no subjectPublicKey BIT STRING")
+    return data[alg_start:alg_end], data[key_start:key_end]
+
+
+def is_sm2_spki(data: bytes) -> bool:
+    """Whether ``data`` is a DER SubjectPublicKeyInfo of an EC key on the named curve sm2p256v1
+    (the point itself is not checked; loading the key does that). Never raises."""
+    try:
+        alg, _ = _spki_parts(bytes(data))
+    except (ValueError, TypeError):
+        return False
+    return alg == _ID_EC_PUBLIC_KEY + _SM2_CURVE_OID
+
+
 def _parse_spki(data: bytes) -> tuple[int, int]:
     """The point of a DER SubjectPublicKeyInfo for an SM2 key, or :class:`BadKeyError`.
 
@@ -456,25 +482,15 @@ def _parse_spki(data: bytes) -> tuple[int, int]:
     nothing after it, the point on sm2p256v1. Explicit curve parameters are refused.
     """
     try:
-        tag, start, end = _der_item(data, 0)
-        if tag != 0x30 or end != len(data):
-            raise ValueError("not one DER SEQUENCE" + (" (trailing data)" if tag == 0x30 else ""))
-        tag, alg_start, alg_end = _der_item(data, start)
-        if tag != 0x30:
-            raise ValueError("no AlgorithmIdentifier")
-        tag, key_start, key_end = _der_item(data, alg_end)
-        if tag != 0x03 or key_end != end:
-            raise ValueError("no subjectPublicKey BIT STRING")
+        alg, bits = _spki_parts(data)
     except ValueError as exc:
         raise BadKeyError(f"malformed SubjectPublicKeyInfo: {exc}") from None
-    alg = data[alg_start:alg_end]
     if not alg.startswith(_ID_EC_PUBLIC_KEY):
         raise BadKeyError("not an SM2 key: the SubjectPublicKeyInfo is not an EC key")
     if alg[len(_ID_EC_PUBLIC_KEY) :] != _SM2_CURVE_OID:
         raise BadKeyError(
             "not an SM2 key: the curve is not the named curve sm2p256v1 (OID 1.2.156.10197.1.301)"
         )
-    bits = data[key_start:key_end]
     if not bits or bits[0] != 0:
         raise BadKeyError("malformed SubjectPublicKeyInfo: bad BIT STRING")
     return SM2P256V1.decode_point(bits[1:])

@@ -59,11 +59,17 @@ from ecard.signing.algorithms import (
     SM2_WITH_SM3_OID,
     PublicKey,
     certificate_spki,
-    is_sm2_spki,
     public_key_der,
 )
 from ecard.signing.signers import PrivateKey
-from ecard.signing.sm2 import DEFAULT_ID, Sm2PrivateKey, Sm2PublicKey, der_to_raw, raw_to_der
+from ecard.signing.sm2 import (
+    DEFAULT_ID,
+    Sm2PrivateKey,
+    Sm2PublicKey,
+    der_to_raw,
+    is_sm2_spki,
+    raw_to_der,
+)
 
 #: The distinguishing ID for SM2 signatures on certificates and CRLs (GM/T 0015: the default).
 X509_SM2_ID: Final = DEFAULT_ID
