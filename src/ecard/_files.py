@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 from ecard.errors import EcardError
 
 #: Default cap on files ecard reads (keys, certificates, CRLs, card records).
 MAX_INPUT_FILE: Final = 64 * 1024 * 1024
+
+_T = TypeVar("_T")
 
 
 def read_file(
@@ -27,3 +30,19 @@ def read_file(
         return p.read_bytes()
     except OSError as exc:
         raise error(f"cannot read {os.fspath(path)!r}: {exc.strerror}") from None
+
+
+def load_file(
+    path: str | os.PathLike[str],
+    error: type[EcardError],
+    parse: Callable[[bytes], _T],
+    *,
+    max_size: int = MAX_INPUT_FILE,
+) -> _T:
+    """:func:`read_file`, then ``parse`` the bytes; an :class:`EcardError` from ``parse``
+    becomes ``error`` with the file's name in front of its detail."""
+    data = read_file(path, error, max_size=max_size)
+    try:
+        return parse(data)
+    except EcardError as exc:
+        raise error(f"{os.fspath(path)}: {exc.detail}") from None

@@ -27,7 +27,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from ecard._files import read_file
+from ecard._files import load_file
 from ecard.errors import BadCertificateError
 from ecard.signing.pki import CertifiedKey
 from ecard.signing.sm2 import Sm2PrivateKey
@@ -147,11 +147,7 @@ def load_crls(data: bytes) -> list[x509.CertificateRevocationList]:
 
 def load_crl_file(path: str | os.PathLike[str]) -> list[x509.CertificateRevocationList]:
     """Read CRLs (PEM or DER) from a file; :class:`BadCertificateError` naming it if unusable."""
-    data = read_file(path, BadCertificateError, max_size=MAX_CRL_BYTES)
-    try:
-        return load_crls(data)
-    except BadCertificateError as exc:
-        raise BadCertificateError(f"{os.fspath(path)}: {exc.detail}") from None
+    return load_file(path, BadCertificateError, load_crls, max_size=MAX_CRL_BYTES)
 
 
 __all__ = [

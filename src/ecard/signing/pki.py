@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
-from ecard._files import read_file
+from ecard._files import load_file
 from ecard.errors import BadCertificateError, BadKeyError
 from ecard.signing.algorithms import (
     DEFAULT_ALGORITHM,
@@ -462,11 +462,7 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
 
 def load_certificate_file(path: str | os.PathLike[str]) -> list[x509.Certificate]:
     """Read certificates (PEM or DER) from a file; :class:`BadCertificateError` if unusable."""
-    data = read_file(path, BadCertificateError)
-    try:
-        return load_certificates(data)
-    except BadCertificateError as exc:
-        raise BadCertificateError(f"{os.fspath(path)}: {exc.detail}") from None
+    return load_file(path, BadCertificateError, load_certificates)
 
 
 __all__ = [

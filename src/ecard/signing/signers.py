@@ -18,8 +18,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from ecard._files import read_file
-from ecard.errors import BadKeyError, EcardError
+from ecard._files import load_file
+from ecard.errors import BadKeyError
 from ecard.signing.algorithms import (
     SM2_CURVE_OID,
     Algorithm,
@@ -95,11 +95,12 @@ def load_private_key_file(
     path: str | os.PathLike[str], *, password: bytes | None = None
 ) -> PrivateKey:
     """Read and :func:`load_private_key` a PEM file."""
-    data = read_file(path, BadKeyError, max_size=1024 * 1024)
-    try:
-        return load_private_key(data, password=password)
-    except EcardError as exc:
-        raise BadKeyError(f"{os.fspath(path)}: {exc.detail}") from None
+    return load_file(
+        path,
+        BadKeyError,
+        lambda data: load_private_key(data, password=password),
+        max_size=1024 * 1024,
+    )
 
 
 class KeySigner:

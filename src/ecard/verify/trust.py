@@ -25,7 +25,7 @@ from typing import Final
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from ecard._files import read_file
+from ecard._files import load_file
 from ecard.errors import (
     BadCertificateError,
     BadListError,
@@ -266,18 +266,21 @@ def _scoped(entry: TrustListEntry) -> bool:
 
 
 def _read(path: Path, *, skip_non_certificates: bool = False) -> list[x509.Certificate]:
-    data = read_file(path, BadCertificateError, max_size=MAX_CERTIFICATE_FILE)
-    if skip_non_certificates and b"-----BEGIN" in data and b"-----BEGIN CERTIFICATE" not in data:
-        return []
-    try:
+    def parse(data: bytes) -> list[x509.Certificate]:
+        if (
+            skip_non_certificates
+            and b"-----BEGIN" in data
+            and b"-----BEGIN CERTIFICATE" not in data
+        ):
+            return []
         certs = load_certificates(data)
         for cert in certs:
             # a key this platform cannot use (SM2 without support) is recorded by TrustStore
             with contextlib.suppress(UnsupportedAlgorithmError):
                 certificate_public_key(cert)
         return certs
-    except BadCertificateError as exc:
-        raise BadCertificateError(f"{path}: {exc.detail}") from None
+
+    return load_file(path, BadCertificateError, parse, max_size=MAX_CERTIFICATE_FILE)
 
 
 __all__ = ["CERTIFICATE_SUFFIXES", "TrustStore", "TrustedIssuer"]
