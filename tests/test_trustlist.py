@@ -444,3 +444,23 @@ def test_revoked_credential_and_stale_revocation_list(pki: PKI) -> None:
         )
     )
     assert v.verify(gone.text).valid
+
+
+def test_a_list_too_large_to_read_is_not_signed(pki: PKI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Signing refuses a list above the size verifiers read, for trust and revocation lists
+    alike (the bound is lowered here: a real 256 MiB list would take minutes to build)."""
+    from ecard.errors import BadInputError
+    from ecard.signing import lists as signing_lists
+    from ecard.signing.revocation import sign_revocation_list
+
+    size = len(pki.sign())
+    monkeypatch.setattr(signing_lists, "MAX_LIST_SIZE", size - 1)
+    with pytest.raises(BadInputError, match="exceeds"):
+        pki.sign()
+    monkeypatch.setattr(signing_lists, "MAX_LIST_SIZE", 100)
+    with pytest.raises(BadInputError, match="exceeds"):
+        sign_revocation_list(
+            [(b"k" * 8, b"c" * 8)], sequence=1, issued_at=T0,
+            next_update=T0 + dt.timedelta(days=1), signer=pki.tl.signer(),
+            certificate=pki.tl.certificate,
+        )  # fmt: skip

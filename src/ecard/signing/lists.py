@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ecard.errors import BadInputError, BadListError
-from ecard.formats.lists import ListInfo, encode_list
+from ecard.formats.lists import MAX_LIST_SIZE, ListInfo, encode_list
 from ecard.signing.cose import HEADER_X5CHAIN, build_sign1, kid_for_certificate
 from ecard.signing.signers import Signer
 
@@ -54,15 +54,20 @@ def sign_list(
     """Sign a list: the COSE_Sign1 bytes over :func:`~ecard.formats.lists.encode_list`.
 
     ``chain`` holds the CA certificates above ``certificate`` (nearest first, root optional).
+    A list larger than verifiers read (:data:`~ecard.formats.lists.MAX_LIST_SIZE`) is a
+    :class:`~ecard.errors.BadInputError`, not a file nobody can open.
     """
     ders = [c.public_bytes(Encoding.DER) for c in (certificate, *chain)]
     x5chain: bytes | list[bytes] = ders[0] if len(ders) == 1 else ders
-    return build_sign1(
+    data = build_sign1(
         encode_list(info, body),
         signer,
         kid_for_certificate(certificate),
         extra_headers={HEADER_X5CHAIN: x5chain},
     )
+    if len(data) > MAX_LIST_SIZE:
+        raise BadInputError(f"signed list of {len(data)} bytes exceeds {MAX_LIST_SIZE}")
+    return data
 
 
 __all__ = ["list_info", "sign_list"]

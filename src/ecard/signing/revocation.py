@@ -114,19 +114,6 @@ def revocation_delta(old: RevocationSet, new: RevocationSet) -> tuple[Revocation
     return RevocationSet.from_hashes(added), RevocationSet.from_hashes(removed)
 
 
-def _sign(
-    info: ListInfo,
-    body: dict[int, Any],
-    signer: Signer,
-    certificate: x509.Certificate,
-    chain: Sequence[x509.Certificate],
-) -> bytes:
-    data = sign_list(info, body, signer, certificate, chain)
-    if len(data) > MAX_LIST_SIZE:
-        raise BadInputError(f"signed list of {len(data)} bytes exceeds {MAX_LIST_SIZE}")
-    return data
-
-
 def sign_revocation_list(
     entries: Entries,
     *,
@@ -145,7 +132,7 @@ def sign_revocation_list(
     Times must be timezone-aware; ``next_update`` after ``issued_at``.
     """
     info = list_info(REVOCATION_LIST, sequence, issued_at, next_update)
-    return _sign(info, build_revocation_body(entry_set(entries)), signer, certificate, chain)
+    return sign_list(info, build_revocation_body(entry_set(entries)), signer, certificate, chain)
 
 
 def sign_revocation_delta(
@@ -167,7 +154,7 @@ def sign_revocation_delta(
         raise BadInputError("a delta's sequence must be greater than its base_sequence")
     info = list_info(REVOCATION_LIST, sequence, issued_at, next_update)
     body = build_delta_body(entry_set(added), entry_set(removed), base_sequence)
-    return _sign(info, body, signer, certificate, chain)
+    return sign_list(info, body, signer, certificate, chain)
 
 
 def read_own_list(data: bytes, certificate: x509.Certificate) -> tuple[ListInfo, RevocationSet]:
