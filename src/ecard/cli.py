@@ -269,10 +269,20 @@ def _state(args: argparse.Namespace) -> ListState | None:
     return ListState(args.state) if args.state else None
 
 
-def _load_verifier(args: argparse.Namespace) -> Verifier:
+def _policy(args: argparse.Namespace) -> Policy:
+    allowed = getattr(args, "allow_alg", None)
+    return Policy(algorithms=frozenset(allowed)) if allowed else Policy()
+
+
+def _load_lists(
+    args: argparse.Namespace, policy: Policy
+) -> tuple[TrustStore | None, RevocationList | None]:
+    """The trust store (``--trust-list`` or ``--trust``, if given) and revocation list the
+    options name, lists authenticated under ``--root``/``--ca``/``--crl``, recorded in
+    ``--state`` and signed with an algorithm ``policy`` allows."""
     validator = _validator(args)
     state = _state(args)
-    policy = Policy(algorithms=frozenset(args.allow_alg)) if args.allow_alg else Policy()
+    trust = None
     if args.trust_list:
         assert validator is not None
         trust = TrustStore.from_trust_list(
@@ -281,9 +291,9 @@ def _load_verifier(args: argparse.Namespace) -> Verifier:
             state=state,
             algorithms=policy.algorithms,
         )
-    else:
+    elif args.trust:
         trust = TrustStore.from_paths(args.trust, validator=validator)
-    for subject, reason in trust.unusable:
+    for subject, reason in trust.unusable if trust else ():
         print(f"ecard: warning: trusted signer {subject} left out: {reason}", file=sys.stderr)
     revocations = None
     if args.revocation_list:
@@ -294,6 +304,13 @@ def _load_verifier(args: argparse.Namespace) -> Verifier:
             state=state,
             algorithms=policy.algorithms,
         )
+    return trust, revocations
+
+
+def _load_verifier(args: argparse.Namespace) -> Verifier:
+    policy = _policy(args)
+    trust, revocations = _load_lists(args, policy)
+    assert trust is not None  # cmd_verify requires --trust or --trust-list
     return Verifier(trust, policy, revocations=revocations)
 
 
@@ -425,17 +442,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return _usage("give either --trust or --trust-list, not both")
     if (args.trust_list or args.revocation_list or args.crl or args.ca) and not args.root:
         return _usage("--trust-list, --revocation-list, --crl and --ca need --root")
-    validator = _validator(args)
-    trust = None
-    if args.trust_list:
-        assert validator is not None
-        trust = TrustStore.from_trust_list(_read_text(args.trust_list), validator=validator)
-    elif args.trust:
-        trust = TrustStore.from_paths(args.trust, validator=validator)
-    revocations = None
-    if args.revocation_list:
-        assert validator is not None
-        revocations = RevocationList.load(_read_text(args.revocation_list), validator=validator)
+    trust, revocations = _load_lists(args, Policy())
     roots = [c for path in (args.root or []) for c in load_certificate_file(path)]
     crls = [crl for path in (args.crl or []) for crl in load_crl_file(path)]
     report = audit(
