@@ -29,9 +29,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 import ecard
 from ecard.cli import sample_card
 from ecard.formats import base45, cbor, qrtext
+from ecard.formats.cose import parse_sign1
 from ecard.formats.cwt import CLAIM_CARD, decode_claims
+from ecard.formats.revocation import RevocationSet
 from ecard.formats.trustlist import TrustListEntry
-from ecard.signing.cose import parse_sign1
 from ecard.signing.pki import (
     CertifiedKey,
     create_document_signer,
@@ -42,7 +43,7 @@ from ecard.signing.pki import (
 from ecard.signing.revocation import sign_revocation_list
 from ecard.signing.trustlist import sign_trust_list
 from ecard.verify.paths import PathValidator
-from ecard.verify.revocation import RevocationList, RevocationSet
+from ecard.verify.revocation import RevocationList
 
 
 def _calibrate(fn: Callable[[], object], seconds: float) -> int:

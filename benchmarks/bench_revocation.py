@@ -31,10 +31,11 @@ from collections.abc import Callable
 from hashlib import sha256
 from itertools import islice
 
+from ecard.formats.revocation import RevocationSet, revocation_hash
 from ecard.signing.pki import create_list_signer, create_root_ca
 from ecard.signing.revocation import sign_revocation_list
 from ecard.verify.paths import PathValidator
-from ecard.verify.revocation import RevocationList, RevocationSet, revocation_hash
+from ecard.verify.revocation import RevocationList
 
 MB = 1024 * 1024
 GOAL_MB = 100

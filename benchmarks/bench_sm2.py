@@ -7,7 +7,7 @@ Prints, pinned to one core where the OS allows:
 * size of the demo card signed with SM2 (COSE bytes, QR text, QR versions at M and Q), next to
   the same card signed with ES256;
 * full verification rate (QR text -> verdict) of SM2 cards and its ratio to one bare SM2 verify
-  (libcrypto through :class:`ecard.signing.sm2.Sm2PublicKey`) of the same to-be-signed bytes
+  (libcrypto through :class:`ecard.crypto.sm2.Sm2PublicKey`) of the same to-be-signed bytes
   (goal >= 0.9);
 * issuance rate and its ratio to one bare SM2 sign;
 * the rate of ``openssl speed``'s own loop is not reachable from Python; run
@@ -32,10 +32,11 @@ import ecard
 # the measuring helpers of bench_core.py, beside this file (on sys.path when run as a script)
 from bench_core import cycle, paired_rates  # type: ignore[import-not-found]
 from ecard.cli import sample_card
+from ecard.crypto.sm2 import sm2_available
 from ecard.formats import qrtext
-from ecard.signing.cose import parse_sign1
+from ecard.formats.cose import parse_sign1
 from ecard.signing.pki import create_document_signer, create_issuing_ca, create_root_ca
-from ecard.signing.sm2 import Sm2PrivateKey, sm2_available
+from ecard.signing.sm2 import Sm2PrivateKey
 
 
 def threaded_rate(fn: Callable[[], object], threads: int, seconds: float) -> float:

@@ -13,12 +13,13 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from ecard.card import Card
+from ecard.crypto.algorithms import get_algorithm
+from ecard.crypto.sm2 import raw_to_der
 from ecard.formats import base45, cbor
+from ecard.formats.cose import sig_structure
 from ecard.formats.cwt import CLAIM_CARD
-from ecard.signing.algorithms import get_algorithm
-from ecard.signing.cose import sig_structure
 from ecard.signing.pki import CertifiedKey
-from ecard.signing.sm2 import Sm2PrivateKey, raw_to_der
+from ecard.signing.sm2 import Sm2PrivateKey
 
 _MISSING = object()
 
@@ -82,7 +83,7 @@ def der_signature(signer: CertifiedKey, payload: bytes) -> bytes:
     """A COSE_Sign1 whose signature is DER-encoded (as OpenSSL emits) instead of raw r||s.
 
     For an ES256 signer the DER comes straight from OpenSSL's ECDSA; for an SM2 signer it is
-    the genuine SM2 signature converted with :func:`ecard.signing.sm2.raw_to_der`. The
+    the genuine SM2 signature converted with :func:`ecard.crypto.sm2.raw_to_der`. The
     protected header names the signer's own algorithm, so only the encoding is wrong.
     """
     algorithm = get_algorithm(signer.signer().algorithm.name)

@@ -651,7 +651,7 @@ def test_pdf_command_writes_a_signed_card(tmp_path: Path, demo_dir: Path) -> Non
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
-    from ecard.signing.pki import load_certificate_file
+    from ecard.crypto.x509 import load_certificate_file
 
     out = tmp_path / "card.pdf"
     key, cert = str(demo_dir / "issuer-key.pem"), str(demo_dir / "issuer-cert.pem")

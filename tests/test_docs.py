@@ -154,7 +154,7 @@ def test_documented_commands_parse(source: Path, command: str) -> None:
 
 
 def test_extended_key_usages_quoted_in_the_docs_are_the_codes() -> None:
-    from ecard.signing.pki import ECARD_LIST_SIGNING_EKU, ECARD_SIGNING_EKU
+    from ecard.crypto.x509 import ECARD_LIST_SIGNING_EKU, ECARD_SIGNING_EKU
 
     known = {ECARD_SIGNING_EKU.dotted_string, ECARD_LIST_SIGNING_EKU.dotted_string}
     for path in MARKDOWN:

@@ -43,6 +43,7 @@ from pycose.messages import Sign1Message
 from tests.conftest import T0, fixed_clock
 
 from ecard.card import Card
+from ecard.crypto.algorithms import ES256, get_algorithm
 from ecard.errors import (
     BadCoseError,
     ErrorCode,
@@ -50,10 +51,10 @@ from ecard.errors import (
     UnsupportedAlgorithmError,
 )
 from ecard.formats import base45, cbor, qrtext
+from ecard.formats.cose import kid_for_certificate, parse_sign1, sig_structure
+from ecard.formats.credential import IssuedCard
 from ecard.formats.cwt import CLAIM_CARD, Claims, encode_claims
-from ecard.signing.algorithms import ES256, get_algorithm
-from ecard.signing.cose import kid_for_certificate, parse_sign1, sig_structure
-from ecard.signing.issuer import IssuedCard, Issuer
+from ecard.signing.issuer import Issuer
 from ecard.signing.pki import CertifiedKey, private_key_to_pem
 from ecard.verify.verifier import Verifier
 

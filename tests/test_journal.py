@@ -28,6 +28,8 @@ from tests.conftest import T0
 
 from ecard.card import Card, Holder
 from ecard.errors import BadCertificateError, BadInputError, BadKeyError, ErrorCode
+from ecard.formats.cose import kid_for_certificate, parse_sign1
+from ecard.formats.credential import IssuedCard
 from ecard.formats.trustlist import TrustListEntry
 from ecard.identifiers import citizen_id_check_char
 from ecard.journal import (
@@ -51,10 +53,11 @@ from ecard.journal import (
     verify_connection,
     verify_journal,
 )
-from ecard.signing.cose import build_sign1, kid_for_certificate, parse_sign1
-from ecard.signing.issuer import IssuedCard, Issuer
+from ecard.publish.revocation import revoke
+from ecard.signing.cose import build_sign1
+from ecard.signing.issuer import Issuer
 from ecard.signing.pki import CertifiedKey, create_list_signer
-from ecard.signing.revocation import revoke, sign_revocation_delta
+from ecard.signing.revocation import sign_revocation_delta
 from ecard.signing.trustlist import sign_trust_list
 
 KEY = bytes(range(32))
@@ -857,10 +860,12 @@ def test_build_record_checks_its_fields() -> None:
         {"kid": b"\x01" * 7},
         {"content_hash": b"\x02" * 31},
         {"operator": "a\nb"},
-        {"recorded_at": dt.datetime(2026, 3, 1)},
     ):
         with pytest.raises(BadInputError):
             build_record(**{**good, **bad})
+    # a naive time is the caller's mistake, refused where it was made
+    with pytest.raises(TypeError, match="timezone-aware"):
+        build_record(**{**good, "recorded_at": dt.datetime(2026, 3, 1)})
 
 
 def test_report_rendering(built: Built, head_signer: CertifiedKey) -> None:

@@ -21,13 +21,14 @@ from tests.conftest import T0, fixed_clock
 from tests.forge import claims_map, der_signature, sign1, to_text
 
 from ecard.card import Card, CardStatus
+from ecard.crypto.algorithms import SM2_COSE_ID, get_algorithm
+from ecard.crypto.sm2 import DEFAULT_ID, SM2_ORDER
 from ecard.errors import ErrorCode
 from ecard.formats import base45, cbor
+from ecard.formats.cose import sig_structure
 from ecard.formats.cwt import CLAIM_CARD
-from ecard.signing.algorithms import SM2_COSE_ID, get_algorithm
-from ecard.signing.cose import sig_structure
 from ecard.signing.pki import CertifiedKey, create_document_signer, create_root_ca
-from ecard.signing.sm2 import DEFAULT_ID, SM2_ORDER, Sm2PrivateKey
+from ecard.signing.sm2 import Sm2PrivateKey
 from ecard.verify.policy import Policy
 from ecard.verify.trust import TrustStore
 from ecard.verify.verifier import Verifier

@@ -23,17 +23,19 @@ from tests.conftest import T0
 from tests.pkitools import DAY, HOUR, Hierarchy, R, build, fails
 from tests.pkitools import key_usage as ku
 
+from ecard.crypto.algorithms import certificate_public_key
+from ecard.crypto.crl import load_crl_file
+from ecard.crypto.sm2 import Sm2PublicKey
+from ecard.crypto.x509 import ECARD_SIGNING_EKU
 from ecard.errors import BadCertificateError, IssuerCertInvalidError
-from ecard.signing.algorithms import certificate_public_key
-from ecard.signing.crl import create_crl, crl_to_pem, load_crl_file
+from ecard.signing.crl import create_crl, crl_to_pem
 from ecard.signing.pki import (
-    ECARD_SIGNING_EKU,
     CertifiedKey,
     create_document_signer,
     create_issuing_ca,
     create_root_ca,
 )
-from ecard.signing.sm2 import Sm2PrivateKey, Sm2PublicKey
+from ecard.signing.sm2 import Sm2PrivateKey
 from ecard.verify.paths import PathValidator, ValidatedPath, load_crls
 
 
@@ -564,10 +566,15 @@ def test_create_crl_defaults(h: Hierarchy) -> None:
     assert crl.get_revoked_certificate_by_serial_number(h.ds.certificate.serial_number) is not None
 
 
-def test_covers_naive_datetime_is_utc(h: Hierarchy, fresh: PathValidator) -> None:
-    path = fresh.validate(h.ds.certificate, at=(T0 + HOUR).replace(tzinfo=None))
+def test_a_naive_moment_is_a_type_error(h: Hierarchy, fresh: PathValidator) -> None:
+    """A naive datetime has no zone: refused where it is passed, never guessed to be UTC."""
+    with pytest.raises(TypeError, match="at must be timezone-aware"):
+        fresh.validate(h.ds.certificate, at=(T0 + HOUR).replace(tzinfo=None))
+    path = fresh.validate(h.ds.certificate, at=T0 + HOUR)
     assert path.validated_at == T0 + HOUR
-    assert path.covers(T0.replace(tzinfo=None))
+    with pytest.raises(TypeError, match="when must be timezone-aware"):
+        path.covers(T0.replace(tzinfo=None))
+    assert path.covers(T0)
 
 
 # -- keys cryptography cannot load (SM2) ------------------------------------------------------

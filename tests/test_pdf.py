@@ -61,7 +61,9 @@ from tests.conftest import T0
 from tests.test_pkcs11 import parse_exports, run_setup
 
 from ecard.card import Card
+from ecard.crypto.x509 import certificate_to_pem
 from ecard.errors import BadCertificateError, BadInputError, BadKeyError, ErrorCode
+from ecard.formats.credential import IssuedCard
 from ecard.formats.qrimage import read_texts
 from ecard.pdf import (
     CARD_SIZE,
@@ -76,10 +78,9 @@ from ecard.pdf import (
     signed_card_pdf,
 )
 from ecard.signing.crl import create_crl, crl_to_pem
-from ecard.signing.issuer import IssuedCard, Issuer
+from ecard.signing.issuer import Issuer
 from ecard.signing.pki import (
     CertifiedKey,
-    certificate_to_pem,
     create_document_signer,
     create_issuing_ca,
     create_root_ca,
@@ -688,9 +689,11 @@ HSM_CHILD = textwrap.dedent(
     from pathlib import Path
     from cryptography import x509
     from ecard.pdf import local_timestamper, sign_pdf
-    from ecard.signing.crl import load_crls
-    from ecard.signing.pkcs11 import certify_public_key, generate_key
-    from ecard.signing.pki import CertifiedKey, load_certificates
+    from ecard.crypto.crl import load_crls
+    from ecard.signing.pkcs11 import generate_key
+    from ecard.signing.pki import certify_end_entity
+    from ecard.signing.pki import CertifiedKey
+    from ecard.crypto.x509 import load_certificates
     from ecard.signing.signers import load_private_key
 
     work = Path(sys.argv[1])
@@ -703,7 +706,7 @@ HSM_CHILD = textwrap.dedent(
     tsa_root = load_certificates((work / "tsa-root.crt").read_bytes())[0]
     signer = generate_key(os.environ["ECARD_PKCS11_MODULE"], token_label=os.environ["ECARD_PKCS11_TOKEN"],
                           pin=os.environ["ECARD_PKCS11_PIN"], key_label="pdf-signer-ES256")
-    cert = certify_public_key(ca, signer.public_key(), "HSM PDF Signer")
+    cert = certify_end_entity(ca, signer.public_key(), "HSM PDF Signer")
     (work / "hsm.crt").write_bytes(cert.public_bytes(__import__("cryptography.hazmat.primitives.serialization",
                                    fromlist=["Encoding"]).Encoding.PEM))
     pdf = (work / "card.pdf").read_bytes()

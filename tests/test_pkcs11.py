@@ -37,22 +37,23 @@ from tests.conftest import T0, fixed_clock
 
 import ecard
 from ecard.card import Card
+from ecard.crypto.algorithms import get_algorithm
+from ecard.crypto.x509 import ECARD_LIST_SIGNING_EKU, signing_unfitness
 from ecard.errors import AlgKeyMismatchError, BadKeyError, EcardError, ErrorCode
 from ecard.formats import qrtext
+from ecard.formats.cose import parse_sign1
 from ecard.formats.trustlist import TrustListEntry
+from ecard.publish.revocation import revoke
 from ecard.signing import pkcs11 as hsm_mod
-from ecard.signing.algorithms import get_algorithm
-from ecard.signing.cose import parse_sign1
 from ecard.signing.issuer import Issuer
-from ecard.signing.pkcs11 import Pkcs11Signer, certify_public_key, generate_key
+from ecard.signing.pkcs11 import Pkcs11Signer, generate_key
 from ecard.signing.pki import (
-    ECARD_LIST_SIGNING_EKU,
     CertifiedKey,
+    certify_end_entity,
     create_document_signer,
     private_key_to_pem,
-    signing_unfitness,
 )
-from ecard.signing.revocation import revoke, sign_revocation_list
+from ecard.signing.revocation import sign_revocation_list
 from ecard.signing.signers import KeySigner, load_private_key, load_private_key_file
 from ecard.signing.trustlist import sign_trust_list
 from ecard.verify.paths import PathValidator
@@ -152,7 +153,7 @@ def hsm_certs(
     root: CertifiedKey, hsm_signers: dict[str, Pkcs11Signer]
 ) -> dict[str, x509.Certificate]:
     return {
-        alg: certify_public_key(
+        alg: certify_end_entity(
             root, s.public_key(), f"HSM Signer {alg}", not_before=T0 - DAY, days=730
         )
         for alg, s in hsm_signers.items()
@@ -322,13 +323,13 @@ def test_certificate_profile_matches_pki(
     root_key = root.certificate.public_key()
     assert isinstance(root_key, ec.EllipticCurvePublicKey)
     root_key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(hashes.SHA256()))
-    listed = certify_public_key(
+    listed = certify_end_entity(
         root, hsm_signers["EdDSA"].public_key(), "HSM List Signer", eku=ECARD_LIST_SIGNING_EKU
     )
     eku = listed.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert list(eku) == [ECARD_LIST_SIGNING_EKU]
     with pytest.raises(BadKeyError):
-        certify_public_key(root, b"not a key", "X")  # type: ignore[arg-type]
+        certify_end_entity(root, b"not a key", "X")  # type: ignore[arg-type]
 
 
 # --- trust lists and revocation lists signed in the HSM ----------------------------------------
@@ -345,7 +346,7 @@ def test_trust_and_revocation_lists_signed_in_hsm(
     with generate_key(
         hsm.module, token_label=hsm.token, pin=hsm.pin, key_label="list-signer", algorithm="EdDSA"
     ) as tl:
-        tl_cert = certify_public_key(
+        tl_cert = certify_end_entity(
             root,
             tl.public_key(),
             "HSM List Signer",
@@ -690,7 +691,7 @@ def test_no_private_key_material_anywhere(
         "Issuer(HSM)": repr(
             Issuer(
                 hsm_signers[alg],
-                certify_public_key(root, hsm_signers[alg].public_key(), "Leak test"),
+                certify_end_entity(root, hsm_signers[alg].public_key(), "Leak test"),
             )
         ),
         "IssuedCard": repr(Issuer(ck.signer(), ck.certificate).issue(card)),

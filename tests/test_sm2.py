@@ -24,14 +24,11 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
-from ecard.errors import BadKeyError
-from ecard.signing import sm2
-from ecard.signing.sm2 import (
+from ecard.crypto.sm2 import (
     DEFAULT_ID,
     SIGNATURE_SIZE,
     SM2P256V1,
     Sm2Curve,
-    Sm2PrivateKey,
     Sm2PublicKey,
     compute_z,
     der_to_raw,
@@ -39,6 +36,9 @@ from ecard.signing.sm2 import (
     sm2_available,
     sm2_verify_available,
 )
+from ecard.crypto.sm2 import backend as sm2
+from ecard.errors import BadKeyError
+from ecard.signing.sm2 import Sm2PrivateKey
 
 pytestmark = pytest.mark.skipif(not sm2_available(), reason="libcrypto without SM2/SM3")
 
@@ -731,7 +731,7 @@ def test_is_sm2_spki(key: Sm2PrivateKey) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from ecard.signing.sm2 import is_sm2_spki
+    from ecard.crypto.sm2 import is_sm2_spki
 
     der = key.public_key().der()
     p256 = (

@@ -26,20 +26,27 @@ from tests.pkitools import DAY, Hierarchy, R, build, fails, key_usage
 
 from ecard.card import Card
 from ecard.cli import main, sample_card
-from ecard.errors import BadKeyError, ErrorCode
-from ecard.formats import qrtext
-from ecard.signing import sm2 as sm2_module
-from ecard.signing.algorithms import (
+from ecard.crypto.algorithms import (
     SM2_WITH_SM3_OID,
     certificate_public_key,
     certificate_spki,
     public_key_der,
 )
-from ecard.signing.crl import create_crl, crl_to_pem, load_crl_file
-from ecard.signing.issuer import Issuer
-from ecard.signing.pki import (
+from ecard.crypto.crl import load_crl_file
+from ecard.crypto.sm2 import DEFAULT_ID, Sm2PublicKey, der_to_raw, raw_to_der, sm2_available
+from ecard.crypto.sm2 import backend as sm2_module
+from ecard.crypto.x509 import (
     ECARD_LIST_SIGNING_EKU,
     ECARD_SIGNING_EKU,
+    key_identifier,
+    load_certificate_file,
+)
+from ecard.crypto.x509sig import SIGNATURE_VALIDATOR, is_signed_by
+from ecard.errors import BadKeyError, ErrorCode
+from ecard.formats import qrtext
+from ecard.signing.crl import create_crl, crl_to_pem
+from ecard.signing.issuer import Issuer
+from ecard.signing.pki import (
     CertifiedKey,
     certify_end_entity,
     create_document_signer,
@@ -47,25 +54,11 @@ from ecard.signing.pki import (
     create_list_signer,
     create_root_ca,
     generate_private_key,
-    load_certificate_file,
     private_key_to_pem,
 )
 from ecard.signing.signers import PrivateKey
-from ecard.signing.sm2 import (
-    DEFAULT_ID,
-    Sm2PrivateKey,
-    Sm2PublicKey,
-    der_to_raw,
-    raw_to_der,
-    sm2_available,
-)
-from ecard.signing.x509sm2 import (
-    SIGNATURE_VALIDATOR,
-    build_certificate,
-    build_crl,
-    is_signed_by,
-    key_identifier,
-)
+from ecard.signing.sm2 import Sm2PrivateKey
+from ecard.signing.x509build import build_certificate, build_crl
 from ecard.verify.audit import _crl_revocation
 from ecard.verify.paths import PathValidator
 from ecard.verify.policy import Policy

@@ -17,9 +17,9 @@ from tests.conftest import T0, fixed_clock
 from ecard.card import Card, Holder
 from ecard.errors import BadListError, ErrorCode, ListRollbackError
 from ecard.formats import cbor
+from ecard.formats.cose import HEADER_X5CHAIN
 from ecard.formats.lists import TRUST_LIST, ListInfo
 from ecard.formats.trustlist import TrustListEntry, decode_trust_body, region_prefix
-from ecard.signing.cose import HEADER_X5CHAIN
 from ecard.signing.issuer import Issuer
 from ecard.signing.lists import sign_list
 from ecard.signing.pki import (
@@ -383,7 +383,7 @@ def test_trust_list_type_constant() -> None:
 
 def test_revoked_credential_and_stale_revocation_list(pki: PKI) -> None:
     from ecard.formats import qrtext
-    from ecard.signing.cose import parse_sign1
+    from ecard.formats.cose import parse_sign1
     from ecard.signing.revocation import sign_revocation_list
     from ecard.verify.revocation import RevocationList
 

@@ -32,28 +32,34 @@ from cryptography import x509
 
 from ecard._files import read_file
 from ecard.card import Card, Holder
-from ecard.errors import BadInputError, BadListError, EcardError, Lang
+from ecard.crypto.algorithms import ALGORITHMS, describe_algorithm, get_algorithm
+from ecard.crypto.crl import load_crl_file
+from ecard.crypto.x509 import certificate_to_pem, load_certificate_file, load_certificates
+from ecard.errors import BadInputError, EcardError, Lang
 from ecard.formats import qrtext
+from ecard.formats.cose import kid_for_certificate, parse_sign1
+from ecard.formats.credential import IssuedCard
 from ecard.formats.cwt import decode_claims
-from ecard.formats.lists import MAX_LIST_SIZE, REVOCATION_LIST, TRUST_LIST, decode_list
+from ecard.formats.lists import (
+    MAX_LIST_SIZE,
+    REVOCATION_LIST,
+    TRUST_LIST,
+    decode_list,
+    read_unverified_list,
+)
 from ecard.formats.trustlist import TrustListEntry, decode_trust_body
 from ecard.journal import Journal, pseudonym_key_from_hex, verify_journal
-from ecard.signing.algorithms import ALGORITHMS, describe_algorithm, get_algorithm
-from ecard.signing.cose import kid_for_certificate, parse_sign1
-from ecard.signing.crl import create_crl, crl_to_pem, load_crl_file
-from ecard.signing.issuer import IssuedCard, Issuer
+from ecard.publish.revocation import revoke
+from ecard.signing.crl import create_crl, crl_to_pem
+from ecard.signing.issuer import Issuer
 from ecard.signing.pki import (
     CertifiedKey,
-    certificate_to_pem,
     create_document_signer,
     create_issuing_ca,
     create_list_signer,
     create_root_ca,
-    load_certificate_file,
-    load_certificates,
     private_key_to_pem,
 )
-from ecard.signing.revocation import revoke
 from ecard.signing.signers import KeySigner, Signer, load_private_key_file
 from ecard.signing.trustlist import sign_trust_list
 from ecard.verify.lists import ListState
@@ -629,15 +635,7 @@ def cmd_trust_sign(args: argparse.Namespace) -> int:
 
 
 def _show_list(data: bytes) -> dict[str, Any]:
-    msg = parse_sign1(data, max_size=MAX_LIST_SIZE)
-    for list_type in (TRUST_LIST, REVOCATION_LIST):
-        try:
-            info, body = decode_list(msg.payload, list_type)
-            break
-        except BadListError:
-            continue
-    else:
-        raise BadListError("neither a trust list nor a revocation list")
+    _, info, body = read_unverified_list(data)
     out: dict[str, Any] = {
         "WARNING": "UNVERIFIED: use `ecard trust verify --root ...` to authenticate",
         "type": info.type,

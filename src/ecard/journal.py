@@ -49,6 +49,8 @@ from typing import Any, Final, Protocol
 
 from cryptography import x509
 
+from ecard._time import utc
+from ecard.crypto.algorithms import certificate_public_key, get_algorithm
 from ecard.errors import (
     BadCertificateError,
     BadInputError,
@@ -57,12 +59,16 @@ from ecard.errors import (
     EcardError,
 )
 from ecard.formats import cbor
+from ecard.formats.cose import KID_SIZE, kid_for_certificate, parse_sign1
+from ecard.formats.credential import IssuedCard
 from ecard.formats.cwt import MAX_CTI, MIN_CTI
-from ecard.formats.lists import MAX_LIST_SIZE, REVOCATION_LIST, TRUST_LIST, decode_list
+from ecard.formats.lists import (
+    REVOCATION_LIST,
+    TRUST_LIST,
+    read_unverified_list,
+)
 from ecard.identifiers import normalize_citizen_id
-from ecard.signing.algorithms import certificate_public_key, get_algorithm
-from ecard.signing.cose import KID_SIZE, build_sign1, kid_for_certificate, parse_sign1
-from ecard.signing.issuer import IssuedCard
+from ecard.signing.cose import build_sign1
 from ecard.signing.signers import Signer, require_certified_key
 
 #: Format name: the first element of every hashed record and the ``journal_meta`` value.
@@ -173,9 +179,7 @@ _INT64: Final = 2**63
 
 def format_time(value: datetime) -> str:
     """The journal's time text: UTC, whole seconds, ``2026-03-01T08:00:00Z``."""
-    if value.tzinfo is None:
-        raise BadInputError("times must be timezone-aware")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc(value, "time").strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _parse_time(value: object, name: str) -> datetime:
@@ -590,9 +594,7 @@ class Journal:
 
     def _now(self) -> datetime:
         now = datetime.now(UTC) if self._clock is None else self._clock()
-        if now.tzinfo is None:
-            raise BadInputError("the journal clock must return timezone-aware times")
-        return now.astimezone(UTC).replace(microsecond=0)
+        return utc(now, "the journal clock").replace(microsecond=0)
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -698,7 +700,7 @@ class Journal:
         """Record a signed trust list or revocation list (full or delta), as returned by
         :func:`~ecard.signing.trustlist.sign_trust_list`,
         :func:`~ecard.signing.revocation.sign_revocation_list` or
-        :func:`~ecard.signing.revocation.revoke`.
+        :func:`~ecard.publish.revocation.revoke`.
 
         Kind, sequence and ``kid`` are read from the signed bytes themselves, so the record
         cannot disagree with what was published. :class:`~ecard.errors.BadInputError` if the
@@ -707,21 +709,11 @@ class Journal:
         if not isinstance(signed, bytes):
             raise BadInputError("append_list takes the signed list bytes")
         try:
-            msg = parse_sign1(signed, max_size=MAX_LIST_SIZE)
+            msg, info, _ = read_unverified_list(signed)
+        except BadListError as exc:
+            raise BadInputError(f"not a signed trust or revocation list: {exc.detail}") from None
         except EcardError as exc:
             raise BadInputError(f"not a signed list: {exc.detail}") from None
-        # the type text sits in the first bytes of the deterministic payload: try it first
-        head = msg.payload[:32]
-        types = sorted(_LIST_KINDS, key=lambda t: t.encode() not in head)
-        problem = ""
-        for list_type in types:
-            try:
-                info, _ = decode_list(msg.payload, list_type)
-                break
-            except BadListError as exc:
-                problem = exc.detail
-        else:
-            raise BadInputError(f"not a signed trust or revocation list: {problem}")
         return self._append(
             _LIST_KINDS[info.type],
             str(info.sequence),

@@ -38,7 +38,15 @@ from typing import Any, NamedTuple
 
 from ecard.errors import BadCborError
 
-__all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_ITEMS", "MAX_DEPTH_LIMIT", "Tag", "decode", "encode"]
+__all__ = [
+    "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_ITEMS",
+    "MAX_DEPTH_LIMIT",
+    "Tag",
+    "decode",
+    "encode",
+    "encode_head",
+]
 
 #: Default nesting limit of :func:`decode` (arrays, maps and tags each add one level).
 DEFAULT_MAX_DEPTH = 16
@@ -64,8 +72,9 @@ class Tag(NamedTuple):
 # Encoding
 
 
-def _head(major: int, arg: int) -> bytes:
-    """The shortest initial byte(s) for ``major`` type with argument ``arg`` (0 <= arg < 2**64)."""
+def encode_head(major: int, arg: int) -> bytes:
+    """The shortest initial byte(s) (RFC 8949 §3) for ``major`` type with argument ``arg``
+    (0 <= arg < 2**64): the one head encoder ecard has; writers of fast paths use it too."""
     mt = major << 5
     if arg < 24:
         return bytes((mt | arg,))
@@ -85,7 +94,7 @@ _PACK_64 = struct.Struct(">BQ").pack
 
 # Heads for arguments below 256, by major type: _HEADS[major][arg].
 _HEADS: tuple[tuple[bytes, ...], ...] = tuple(
-    tuple(_head(major, arg) for arg in range(256)) for major in range(8)
+    tuple(encode_head(major, arg) for arg in range(256)) for major in range(8)
 )
 _UINT_HEADS = _HEADS[0]
 _BYTES_HEADS = _HEADS[2]
@@ -99,24 +108,24 @@ def _encode_int(value: int) -> bytes:
             return _UINT_HEADS[value]
         if value >= _UINT64_LIMIT:
             raise ValueError(f"integer {value} is out of the CBOR range -2**64 .. 2**64-1")
-        return _head(0, value)
+        return encode_head(0, value)
     arg = -1 - value
     if arg < 256:
         return _HEADS[1][arg]
     if arg >= _UINT64_LIMIT:
         raise ValueError(f"integer {value} is out of the CBOR range -2**64 .. 2**64-1")
-    return _head(1, arg)
+    return encode_head(1, arg)
 
 
 def _encode_text(value: str) -> bytes:
     raw = value.encode()
     n = len(raw)
-    return (_TEXT_HEADS[n] if n < 256 else _head(3, n)) + raw
+    return (_TEXT_HEADS[n] if n < 256 else encode_head(3, n)) + raw
 
 
 def _encode_bytes(value: bytes) -> bytes:
     n = len(value)
-    return (_BYTES_HEADS[n] if n < 256 else _head(2, n)) + value
+    return (_BYTES_HEADS[n] if n < 256 else encode_head(2, n)) + value
 
 
 def _encode_key(key: Any) -> bytes:
@@ -190,7 +199,7 @@ def _encode_array(obj: list[Any] | tuple[Any, ...], out: list[bytes], depth: int
     depth += 1
     n = len(obj)
     append = out.append
-    append(_HEADS[4][n] if n < 256 else _head(4, n))
+    append(_HEADS[4][n] if n < 256 else encode_head(4, n))
     for value in obj:
         t = type(value)
         if t is int:
@@ -206,7 +215,7 @@ def _encode_map(obj: dict[Any, Any], out: list[bytes], depth: int) -> None:
     depth += 1
     n = len(obj)
     append = out.append
-    append(_HEADS[5][n] if n < 256 else _head(5, n))
+    append(_HEADS[5][n] if n < 256 else encode_head(5, n))
     pairs = [
         (_UINT_HEADS[k] if type(k) is int and 0 <= k < 256 else _encode_key(k), v)
         for k, v in obj.items()
@@ -234,7 +243,7 @@ def _encode_tag(obj: Tag, out: list[bytes], depth: int) -> None:
     if not 0 <= number < _UINT64_LIMIT:
         raise ValueError(f"tag number {number} is out of range 0 .. 2**64-1")
     _check_depth(depth)
-    out.append(_head(6, int(number)))
+    out.append(encode_head(6, int(number)))
     _encode_item(obj.value, out, depth + 1)
 
 

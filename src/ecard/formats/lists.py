@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from ecard.errors import BadCborError, BadListError
 from ecard.formats import cbor
+from ecard.formats.cose import Sign1Message, parse_sign1
 
 TRUST_LIST: Final = "ecard-trust-list"
 REVOCATION_LIST: Final = "ecard-revocation-list"
@@ -70,16 +71,19 @@ def encode_list(info: ListInfo, body: Any) -> bytes:
     )
 
 
-def decode_list(payload: bytes, expected_type: str) -> tuple[ListInfo, Any]:
+def decode_list(payload: bytes, expected_type: str | None = None) -> tuple[ListInfo, Any]:
     """Parse a list payload; :class:`~ecard.errors.BadListError` unless it is a well-formed list
-    of ``expected_type``."""
+    of ``expected_type`` (``None``: of any type in :data:`LIST_TYPES`)."""
     try:
         data = cbor.decode(payload, max_depth=8, max_items=MAX_LIST_ITEMS)
     except BadCborError as exc:
         raise BadListError(f"payload: {exc.detail}") from None
     if type(data) is not dict or data.keys() != _KEYS:
         raise BadListError("payload must be a map with exactly the keys 1..6")
-    if data[_TYPE] != expected_type:
+    if expected_type is None:
+        if data[_TYPE] not in LIST_TYPES:
+            raise BadListError(f"neither a trust list nor a revocation list (type {data[_TYPE]!r})")
+    elif data[_TYPE] != expected_type:
         raise BadListError(f"expected a {expected_type}, got {data[_TYPE]!r}")
     info = ListInfo(
         type=data[_TYPE],
@@ -89,6 +93,19 @@ def decode_list(payload: bytes, expected_type: str) -> tuple[ListInfo, Any]:
         next_update=data[_NEXT_UPDATE],
     )
     return info, data[_BODY]
+
+
+def read_unverified_list(data: bytes) -> tuple[Sign1Message, ListInfo, Any]:
+    """The COSE envelope, header and body of a signed list of any type, **without** checking
+    its signature or its signer: for showing, journaling or auditing a list, never for trusting
+    it (that is :func:`ecard.verify.lists.open_list`).
+
+    :class:`~ecard.errors.BadCoseError` / :class:`~ecard.errors.BadCborError` for a bad
+    envelope, :class:`~ecard.errors.BadListError` for a payload that is not a list.
+    """
+    msg = parse_sign1(data, max_size=MAX_LIST_SIZE)
+    info, body = decode_list(msg.payload)
+    return msg, info, body
 
 
 __all__ = [
@@ -101,4 +118,5 @@ __all__ = [
     "ListInfo",
     "decode_list",
     "encode_list",
+    "read_unverified_list",
 ]

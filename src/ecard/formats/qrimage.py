@@ -31,6 +31,7 @@ __all__ = [
     "MAX_IMAGE_PIXELS",
     "READABLE_FORMATS",
     "ErrorLevel",
+    "qr_matrix",
     "qr_version",
     "read_texts",
     "render_png",
@@ -95,6 +96,19 @@ def qr_version(text: str, level: ErrorLevel = DEFAULT_LEVEL) -> int:
     """
     qr = _build(text, level)
     return int(qr.version)
+
+
+def qr_matrix(text: str, level: ErrorLevel = DEFAULT_LEVEL) -> list[list[bool]]:
+    """The QR modules for ``text`` (``True`` = dark), without the quiet zone, encoded exactly as
+    :func:`render_png` and :func:`render_svg` encode it: for renderers of their own (a PDF, a
+    terminal, a page).
+
+    Raises:
+        ValueError: ``text`` is empty, too long for any version at ``level``, or ``level`` is
+            not one of L, M, Q, H.
+    """
+    qr = _build(text, level, border=0)
+    return [[bool(cell) for cell in row] for row in qr.get_matrix()]
 
 
 def render_png(

@@ -26,9 +26,9 @@ from typing import Any, Final
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from ecard.crypto.x509 import load_der_certificate
 from ecard.errors import BadCertificateError, BadListError
 from ecard.identifiers import normalize_region_code
-from ecard.signing.pki import load_der_certificate
 
 _CERT, _CHAIN, _REGIONS, _SPECS, _RETIRED, _COMPROMISED = 1, 2, 3, 4, 5, 6
 _ENTRY_KEYS: Final = frozenset({1, 2, 3, 4, 5, 6})

@@ -1,6 +1,6 @@
 """Printable card layout (reportlab): an ID-1 card page and an A4 certificate page. No keys.
 
-:func:`render_card_pdf` lays out an :class:`~ecard.signing.issuer.IssuedCard`:
+:func:`render_card_pdf` lays out an :class:`~ecard.formats.credential.IssuedCard`:
 
 * ``page="card"``: one page the size of an ID-1 card (ISO/IEC 7810, 85.60 x 53.98 mm) with the
   holder's fields, issuer, validity and the QR code, ready to print on card stock;
@@ -12,7 +12,7 @@ The holder's name, social security number and card number are masked unless reve
 (``reveal=True`` reveals all three, or name the ones to reveal). The QR code is drawn as vector
 rectangles (``qr="vector"``, one filled path, crisp at any zoom or printer resolution) or as a
 PNG image at ``qr_scale`` pixels per module (``qr="image"``); it encodes the same
-``EC1:`` text in the same QR mode as :meth:`IssuedCard.png <ecard.signing.issuer.IssuedCard.png>`.
+``EC1:`` text in the same QR mode as :meth:`IssuedCard.png <ecard.formats.credential.IssuedCard.png>`.
 
 All text, Latin and Chinese, is set in one embedded TrueType CJK font (subset), so the PDF
 shows the same glyphs everywhere and no viewer substitutes tofu. The font is, in order: the
@@ -34,12 +34,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
-import qrcode
-import qrcode.constants
-import qrcode.exceptions
-import qrcode.util
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -53,9 +49,9 @@ from reportlab.platypus.flowables import Flowable
 
 from ecard.card import CHINA_TZ, Card
 from ecard.errors import BadInputError
-from ecard.formats.qrimage import ALPHANUMERIC, ErrorLevel, render_png
+from ecard.formats.credential import IssuedCard
+from ecard.formats.qrimage import ErrorLevel, qr_matrix, render_png
 from ecard.identifiers import mask_card_number
-from ecard.signing.issuer import IssuedCard
 
 __all__ = [
     "A4_SIZE",
@@ -95,12 +91,6 @@ QrStyle = Literal["vector", "image"]
 RevealField = Literal["name", "ssn", "card_number"]
 _REVEALABLE: Final[frozenset[str]] = frozenset({"name", "ssn", "card_number"})
 
-_QR_LEVELS: Final = {
-    "L": qrcode.constants.ERROR_CORRECT_L,
-    "M": qrcode.constants.ERROR_CORRECT_M,
-    "Q": qrcode.constants.ERROR_CORRECT_Q,
-    "H": qrcode.constants.ERROR_CORRECT_H,
-}
 #: Quiet zone around the QR code, in modules (ISO/IEC 18004 asks for 4).
 _QUIET: Final = 4
 
@@ -234,18 +224,12 @@ def _fields(issued: IssuedCard, reveal: frozenset[str], issuer_name: str | None)
 
 def _qr_matrix(text: str, level: str) -> list[list[bool]]:
     """The QR modules for ``text`` (no quiet zone), encoded as :func:`render_png` encodes it."""
-    if level not in _QR_LEVELS:
+    if level not in get_args(ErrorLevel):
         raise BadInputError(f"QR error level must be one of L, M, Q, H, not {level!r}")
-    mode = (
-        qrcode.util.MODE_ALPHA_NUM if ALPHANUMERIC.issuperset(text) else qrcode.util.MODE_8BIT_BYTE
-    )
-    qr: Any = qrcode.QRCode(error_correction=_QR_LEVELS[level], border=0)
-    qr.add_data(qrcode.util.QRData(text, mode=mode))
     try:
-        qr.make(fit=True)
-    except qrcode.exceptions.DataOverflowError:
-        raise BadInputError(f"the text does not fit in a QR code at level {level}") from None
-    return [[bool(cell) for cell in row] for row in qr.get_matrix()]
+        return qr_matrix(text, level)  # type: ignore[arg-type]  # checked just above
+    except ValueError as exc:
+        raise BadInputError(f"the QR code cannot be made: {exc}") from None
 
 
 def _draw_qr(

@@ -71,15 +71,12 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from ecard._async import run_sync
+from ecard.crypto.algorithms import EcdsaAlgorithm, EdDsaAlgorithm, RsaPssAlgorithm
 from ecard.errors import BadCertificateError, BadInputError, BadKeyError, EcardError
+from ecard.formats.credential import IssuedCard
 from ecard.pdf.layout import PageChoice, RevealField, render_card_pdf
-from ecard.signing.algorithms import (
-    EcdsaAlgorithm,
-    EdDsaAlgorithm,
-    RsaPssAlgorithm,
-)
-from ecard.signing.issuer import IssuedCard
-from ecard.signing.pki import CertifiedKey, certify_end_entity
+from ecard.signing.pki import CertifiedKey
 from ecard.signing.signers import Signer, require_certified_key
 
 __all__ = [
@@ -90,7 +87,6 @@ __all__ = [
     "PadesLevel",
     "async_extend_pdf",
     "async_sign_pdf",
-    "create_tsa",
     "extend_pdf",
     "http_timestamper",
     "local_timestamper",
@@ -328,37 +324,6 @@ def local_timestamper(
     )
 
 
-def create_tsa(
-    ca: CertifiedKey,
-    common_name: str = "ecard Test TSA",
-    *,
-    organization: str | None = None,
-    country: str = "CN",
-    not_before: dt.datetime | None = None,
-    days: int = 5 * 365,
-    key_size: int = 2048,
-) -> CertifiedKey:
-    """A time-stamping authority certificate (RSA) under ``ca``, for :func:`local_timestamper`.
-
-    ``basicConstraints CA:FALSE``, ``keyUsage digitalSignature, nonRepudiation`` (critical) and
-    ``extendedKeyUsage timeStamping`` (critical, as RFC 3161 requires).
-    """
-    key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
-    cert = certify_end_entity(
-        ca,
-        key.public_key(),
-        common_name,
-        organization=organization,
-        country=country,
-        not_before=not_before,
-        days=days,
-        eku=ExtendedKeyUsageOID.TIME_STAMPING,
-        eku_critical=True,
-        non_repudiation=True,
-    )
-    return CertifiedKey(key=key, certificate=cert, chain=(ca.certificate, *ca.chain))
-
-
 # --- signing ------------------------------------------------------------------------------------
 
 
@@ -510,10 +475,11 @@ def sign_pdf(
         BadCertificateError: at B-LT/B-LTA, a path that does not validate now or lacks
             revocation data.
 
-    Runs its own event loop; from async code call :func:`async_sign_pdf`.
+    Works inside a running event loop too (on a worker thread); from async code prefer
+    :func:`async_sign_pdf`.
     """
-    return asyncio.run(
-        async_sign_pdf(
+    return run_sync(
+        lambda: async_sign_pdf(
             pdf_bytes,
             signer=signer,
             certificate=certificate,
@@ -639,8 +605,8 @@ def extend_pdf(
     its path (and of its time-stamp's) below ``trust_roots`` must be covered by
     ``validation_crls`` (:class:`~ecard.errors.BadCertificateError` otherwise).
     """
-    return asyncio.run(
-        async_extend_pdf(
+    return run_sync(
+        lambda: async_extend_pdf(
             pdf_bytes,
             level=level,
             trust_roots=trust_roots,

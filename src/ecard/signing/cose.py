@@ -1,109 +1,15 @@
-"""COSE_Sign1 (RFC 9052 §4.2) build and strict parse.
-
-The ecard profile (fixed by the design brief):
-
-* the message is tagged with CBOR tag 18 (COSE_Sign1); untagged or CWT-tag-61-wrapped
-  messages are rejected;
-* ``alg`` (label 1) and ``kid`` (label 4) live in the **protected** header only; a message that
-  carries ``alg``, ``kid`` or ``crit`` in the unprotected header is rejected, so nothing the
-  signature does not cover can steer a decision; other unprotected labels are ignored;
-* ``crit`` (label 2) may only name labels this module understands (``alg`` and ``kid``);
-* the payload is attached (detached payloads are rejected);
-* the signature is the raw COSE form (``r || s`` for ECDSA), checked by the algorithm.
-
-``kid`` is the first 8 bytes of SHA-256 over the issuer certificate's DER, as in the EU DCC.
+"""Signing COSE_Sign1 messages (RFC 9052 §4.2) in the ecard profile: ``alg`` and ``kid`` in the
+protected header, the payload attached, the signature in raw COSE form. The message format and
+its strict parser are :mod:`ecard.formats.cose`; this module adds only the step that needs a key.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
-
-from ecard.errors import BadCoseError
-from ecard.formats import cbor
-
-if TYPE_CHECKING:
-    from ecard.signing.signers import Signer
-
-#: CBOR tag of a COSE_Sign1 message.
-COSE_SIGN1_TAG: Final = 18
-#: CBOR tag of a CWT (RFC 8392 §6); not accepted around our messages.
-CWT_TAG: Final = 61
-#: Header labels (IANA COSE Header Parameters).
-HEADER_ALG: Final = 1
-HEADER_CRIT: Final = 2
-HEADER_KID: Final = 4
-#: x5chain (RFC 9360): the signer's certificate, or an array of certificates leaf first.
-HEADER_X5CHAIN: Final = 33
-#: Length of our ``kid``.
-KID_SIZE: Final = 8
-#: Largest COSE message accepted (a QR code cannot carry more than 2953 bytes).
-MAX_MESSAGE_SIZE: Final = 8192
-
-_SIGN1_ONLY: Final = frozenset({COSE_SIGN1_TAG})
-_UNDERSTOOD_CRIT: Final = frozenset({HEADER_ALG, HEADER_KID})
-_FORBIDDEN_UNPROTECTED: Final = frozenset({HEADER_ALG, HEADER_CRIT, HEADER_KID})
-_SIG1_CONTEXT: Final = b"\x84\x6aSignature1"  # array(4), text(10) "Signature1"
-
-
-@dataclass(frozen=True, slots=True)
-class Sign1Message:
-    """A parsed COSE_Sign1: the raw protected header bytes and the fields decisions rest on.
-
-    ``alg`` and ``kid`` come from the protected header only.
-    """
-
-    protected: bytes
-    alg: int | str
-    kid: bytes
-    payload: bytes
-    signature: bytes
-    #: The whole protected header map (covered by the signature).
-    headers: Mapping[int | str, Any] = field(default_factory=dict)
-
-    def to_be_signed(self) -> bytes:
-        """The ``Sig_structure`` bytes the signature covers."""
-        return sig_structure(self.protected, self.payload)
-
-
-def _bstr_head(n: int) -> bytes:
-    if n < 24:
-        return bytes((0x40 | n,))
-    if n < 0x100:
-        return bytes((0x58, n))
-    if n < 0x10000:
-        return b"\x59" + n.to_bytes(2, "big")
-    return b"\x5a" + n.to_bytes(4, "big")
-
-
-def sig_structure(protected: bytes, payload: bytes, external_aad: bytes = b"") -> bytes:
-    """Encode ``["Signature1", protected, external_aad, payload]`` (RFC 9052 §4.4)."""
-    return b"".join(
-        (
-            _SIG1_CONTEXT,
-            _bstr_head(len(protected)),
-            protected,
-            _bstr_head(len(external_aad)),
-            external_aad,
-            _bstr_head(len(payload)),
-            payload,
-        )
-    )
-
-
-def kid_for_certificate(cert: x509.Certificate) -> bytes:
-    """The ``kid`` of an issuer certificate: SHA-256 over its DER, first 8 bytes."""
-    return hashlib.sha256(cert.public_bytes(Encoding.DER)).digest()[:KID_SIZE]
-
-
-def encode_protected(alg: int, kid: bytes) -> bytes:
-    """The protected header bytes: the deterministic CBOR map ``{1: alg, 4: kid}``."""
-    return cbor.encode({HEADER_ALG: alg, HEADER_KID: kid})
+from ecard.formats.cose import assemble_sign1, protected_header, sig_structure
+from ecard.signing.signers import Signer
 
 
 def build_sign1(
@@ -113,125 +19,9 @@ def build_sign1(
 
     ``extra_headers`` adds protected header parameters (e.g. ``x5chain``) next to alg and kid.
     """
-    if extra_headers:
-        headers = {**extra_headers, HEADER_ALG: signer.algorithm.cose_id, HEADER_KID: kid}
-        protected = cbor.encode(headers)
-    else:
-        protected = encode_protected(signer.algorithm.cose_id, kid)
+    protected = protected_header(signer.algorithm.cose_id, kid, extra_headers)
     signature = signer.sign(sig_structure(protected, payload))
-    return cbor.encode(cbor.Tag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
+    return assemble_sign1(protected, payload, signature)
 
 
-def parse_sign1(data: bytes, *, max_size: int = MAX_MESSAGE_SIZE) -> Sign1Message:
-    """Parse a tagged COSE_Sign1 strictly; see the module docstring for the profile.
-
-    Raises :class:`~ecard.errors.BadCborError` for malformed CBOR (the message or the
-    protected header) and
-    :class:`~ecard.errors.BadCoseError` for a well-formed item that is not an acceptable
-    COSE_Sign1. The signature is *not* checked here.
-    """
-    if len(data) > max_size:
-        raise BadCoseError(f"message of {len(data)} bytes exceeds {max_size}")
-    outer = _outer_tag(data)
-    if outer is None:
-        raise BadCoseError("message is not tagged as COSE_Sign1 (tag 18)")
-    if outer != COSE_SIGN1_TAG:
-        raise BadCoseError(f"outer tag {outer} is not COSE_Sign1 (18)")
-    item = cbor.decode(data, max_depth=8, allowed_tags=_SIGN1_ONLY)
-    assert isinstance(item, cbor.Tag)  # guaranteed by the tag header just read
-    body = item.value
-    if not isinstance(body, list) or len(body) != 4:
-        raise BadCoseError("COSE_Sign1 must be an array of 4 elements")
-    protected, unprotected, payload, signature = body
-    if not isinstance(protected, bytes):
-        raise BadCoseError("protected header must be a byte string")
-    if not isinstance(unprotected, dict):
-        raise BadCoseError("unprotected header must be a map")
-    if payload is None:
-        raise BadCoseError("detached payloads are not supported")
-    if not isinstance(payload, bytes):
-        raise BadCoseError("payload must be a byte string")
-    if not isinstance(signature, bytes):
-        raise BadCoseError("signature must be a byte string")
-    if any(isinstance(v, cbor.Tag) for v in (protected, payload, signature)) or _has_tag(
-        unprotected
-    ):
-        raise BadCoseError("unexpected tag inside COSE_Sign1")
-
-    headers = cbor.decode(protected, max_depth=4) if protected else {}
-    if not isinstance(headers, dict):
-        raise BadCoseError("protected header must encode a map")
-    misplaced = _FORBIDDEN_UNPROTECTED.intersection(k for k in unprotected if isinstance(k, int))
-    if misplaced:
-        names = ", ".join({1: "alg", 2: "crit", 4: "kid"}[k] for k in sorted(misplaced))
-        raise BadCoseError(f"{names} must be in the protected header only")
-    crit = headers.get(HEADER_CRIT)
-    if crit is not None:
-        if not isinstance(crit, list) or not crit:
-            raise BadCoseError("crit must be a non-empty array")
-        unknown = [c for c in crit if c not in _UNDERSTOOD_CRIT or isinstance(c, bool)]
-        if unknown:
-            raise BadCoseError(f"critical header(s) not understood: {unknown!r}")
-    alg = headers.get(HEADER_ALG)
-    if alg is None:
-        raise BadCoseError("protected header has no alg")
-    if isinstance(alg, bool) or not isinstance(alg, int | str):
-        raise BadCoseError("alg must be an integer or text")
-    kid = headers.get(HEADER_KID)
-    if kid is None:
-        raise BadCoseError("protected header has no kid")
-    if not isinstance(kid, bytes):
-        raise BadCoseError("kid must be a byte string")
-    return Sign1Message(
-        protected=protected,
-        alg=alg,
-        kid=kid,
-        payload=payload,
-        signature=signature,
-        headers=headers,
-    )
-
-
-def _outer_tag(data: bytes) -> int | None:
-    """The number of the tag ``data`` starts with, or None if it does not start with a tag.
-
-    Read before decoding so that any wrong outer tag (CWT 61, COSE_Sign 98, unknown ones) is
-    a precise ``BAD_COSE`` rather than a generic CBOR error.
-    """
-    if not data or data[0] >> 5 != 6:
-        return None
-    ai = data[0] & 0x1F
-    if ai < 24:
-        return ai
-    size = {24: 1, 25: 2, 26: 4, 27: 8}.get(ai)
-    if size is None or len(data) < 1 + size:
-        return -1  # malformed tag header: reported as a wrong tag
-    return int.from_bytes(data[1 : 1 + size], "big")
-
-
-def _has_tag(value: object) -> bool:
-    if isinstance(value, cbor.Tag):
-        return True
-    if isinstance(value, list):
-        return any(_has_tag(v) for v in value)
-    if isinstance(value, dict):
-        return any(_has_tag(k) or _has_tag(v) for k, v in value.items())
-    return False
-
-
-__all__ = [
-    "COSE_SIGN1_TAG",
-    "CWT_TAG",
-    "HEADER_ALG",
-    "HEADER_CRIT",
-    "HEADER_KID",
-    "HEADER_X5CHAIN",
-    "KID_SIZE",
-    "MAX_MESSAGE_SIZE",
-    "Sign1Message",
-    "build_sign1",
-    "encode_protected",
-    "kid_for_certificate",
-    "parse_sign1",
-    "sig_structure",
-]
+__all__ = ["build_sign1"]

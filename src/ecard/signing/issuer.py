@@ -17,19 +17,20 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from cryptography import x509
 
+from ecard._time import utc
 from ecard.card import Card, day_start_timestamp
+from ecard.crypto.x509 import signing_unfitness
 from ecard.errors import BadCertificateError, BadInputError
 from ecard.formats import qrtext
+from ecard.formats.cose import kid_for_certificate
+from ecard.formats.credential import IssuedCard
 from ecard.formats.cwt import MAX_CTI, MIN_CTI, Claims, encode_claims
-from ecard.formats.qrimage import ErrorLevel, qr_version, render_png, render_svg
-from ecard.signing.cose import build_sign1, kid_for_certificate
-from ecard.signing.pki import signing_unfitness
+from ecard.signing.cose import build_sign1
 from ecard.signing.signers import Signer, require_certified_key
 
 #: Default size of a random credential id (64 bits): per document signer, 10 million
@@ -37,39 +38,8 @@ from ecard.signing.signers import Signer, require_certified_key
 DEFAULT_CTI_SIZE: Final = 8
 
 
-@dataclass(frozen=True)
-class IssuedCard:
-    """One signed credential: the COSE bytes, the QR text and what went into them."""
-
-    card: Card
-    cose: bytes
-    text: str
-    kid: bytes
-    cti: bytes
-    iat: datetime
-    exp: datetime
-
-    def png(self, *, level: ErrorLevel = "Q", scale: int = 8) -> bytes:
-        """The QR code as a PNG picture."""
-        return render_png(self.text, level=level, scale=scale)
-
-    def svg(self, *, level: ErrorLevel = "Q", scale: int = 8) -> str:
-        """The QR code as a standalone SVG document."""
-        return render_svg(self.text, level=level, scale=scale)
-
-    def qr_version(self, level: ErrorLevel = "Q") -> int:
-        """The QR version (1..40) the text needs at ``level``."""
-        return qr_version(self.text, level)
-
-
 def _iso(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat()
-
-
-def _utc(value: datetime, name: str) -> datetime:
-    if value.tzinfo is None:
-        raise BadInputError(f"{name} must be timezone-aware")
-    return value.astimezone(UTC)
 
 
 class Issuer:
@@ -134,11 +104,11 @@ class Issuer:
         if not isinstance(card, Card):
             raise BadInputError("card must be an ecard.Card")
         if iat is not None:
-            issued = int(_utc(iat, "iat").timestamp())
+            issued = int(utc(iat, "iat").timestamp())
         elif self._clock is None:
             issued = int(time.time())
         else:
-            issued = int(_utc(self._clock(), "clock").timestamp())
+            issued = int(utc(self._clock(), "the issuer's clock").timestamp())
         if not self._not_before <= issued <= self._not_after:
             raise BadCertificateError(
                 f"signer certificate is not valid at {_iso(issued)} "
@@ -146,7 +116,7 @@ class Issuer:
             )
         card_end = day_start_timestamp(card.expires) + 86400
         if exp is not None:
-            expires = int(_utc(exp, "exp").timestamp())
+            expires = int(utc(exp, "exp").timestamp())
             if expires > self._not_after:
                 raise BadInputError("exp is after the signer certificate's notAfter")
             if expires > card_end:
@@ -180,4 +150,4 @@ class Issuer:
         )
 
 
-__all__ = ["DEFAULT_CTI_SIZE", "IssuedCard", "Issuer"]
+__all__ = ["DEFAULT_CTI_SIZE", "Issuer"]

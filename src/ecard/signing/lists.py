@@ -3,7 +3,7 @@
 A list is a COSE_Sign1 whose protected header carries ``alg``, ``kid`` and ``x5chain``
 (RFC 9360: the list signer's certificate, then the CA certificates above it), so a verifier
 holding only the root can validate the signer's path. The list signer's certificate must carry
-the extended key usage :data:`~ecard.signing.pki.ECARD_LIST_SIGNING_EKU`.
+the extended key usage :data:`~ecard.crypto.x509.ECARD_LIST_SIGNING_EKU`.
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from ecard._time import utc
 from ecard.errors import BadInputError, BadListError
+from ecard.formats.cose import HEADER_X5CHAIN, kid_for_certificate
 from ecard.formats.lists import MAX_LIST_SIZE, ListInfo, encode_list
-from ecard.signing.cose import HEADER_X5CHAIN, build_sign1, kid_for_certificate
+from ecard.signing.cose import build_sign1
 from ecard.signing.signers import Signer
 
 
 def _timestamp(value: datetime, name: str) -> int:
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        raise BadInputError(f"{name} must be a timezone-aware datetime")
-    return math.floor(value.timestamp())
+    return math.floor(utc(value, name).timestamp())
 
 
 def list_info(

@@ -38,19 +38,19 @@ Threads. python-pkcs11 initialises a module without locking callbacks, which PKC
 "no concurrent calls into the module"; every call into one module is therefore serialised by a
 per-module lock, and a signer may be shared freely between threads.
 
-Certificates: :func:`certify_public_key` issues a document-signer (or list-signer) certificate
-for a *public* key, signed by a CA :class:`~ecard.signing.pki.CertifiedKey`, so a root CA in
-memory can certify a key that lives in the HSM::
+Certificates: :func:`ecard.signing.pki.certify_end_entity` issues a document-signer (or
+list-signer) certificate for a *public* key, signed by a CA
+:class:`~ecard.signing.pki.CertifiedKey`, so a root CA in memory can certify a key that lives in
+the HSM::
 
     signer = generate_key(module, token_label="ecard", pin=pin, key_label="ds-2026")
-    cert = certify_public_key(root, signer.public_key(), "Beijing Document Signer 2026")
+    cert = certify_end_entity(root, signer.public_key(), "Beijing Document Signer 2026")
     issuer = Issuer(signer, cert)
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import hmac
 import os
@@ -59,11 +59,9 @@ import weakref
 from types import TracebackType
 from typing import Any, Final, NoReturn
 
-from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from ecard.errors import BadKeyError, EcardError
-from ecard.signing.algorithms import (
+from ecard.crypto.algorithms import (
     Algorithm,
     BoundVerifier,
     EcdsaAlgorithm,
@@ -73,7 +71,7 @@ from ecard.signing.algorithms import (
     algorithm_for_key,
     get_algorithm,
 )
-from ecard.signing.pki import ECARD_SIGNING_EKU, CertifiedKey, certify_end_entity
+from ecard.errors import BadKeyError, EcardError
 from ecard.signing.signers import public_key_fingerprint
 
 #: What to install when python-pkcs11 is missing.
@@ -773,47 +771,9 @@ def _generate(pkcs11: Any, login: _Login, alg: Algorithm, label: str, key_id: by
             _fail(f"cannot generate a {alg.key_type} key {what}", exc)
 
 
-# --- certificates for HSM keys ----------------------------------------------------------------
-
-
-def certify_public_key(
-    ca: CertifiedKey,
-    public_key: PublicKey,
-    common_name: str,
-    *,
-    organization: str | None = None,
-    country: str = "CN",
-    not_before: dt.datetime | None = None,
-    days: int = 2 * 365,
-    eku: x509.ObjectIdentifier = ECARD_SIGNING_EKU,
-) -> x509.Certificate:
-    """A document-signer certificate for ``public_key`` (typically ``Pkcs11Signer.public_key()``),
-    signed by the CA ``ca``: the same profile as
-    :func:`~ecard.signing.pki.create_document_signer` (``CA:FALSE`` and ``digitalSignature``,
-    both critical; extended key usage ``eku``, :data:`~ecard.signing.pki.ECARD_LIST_SIGNING_EKU`
-    for a trust-list / revocation-list signer), for a key whose private half is not here.
-
-    The chain above it is ``(ca.certificate, *ca.chain)``.
-    """
-    if not isinstance(public_key, PublicKey):
-        raise BadKeyError(f"unsupported public key type {type(public_key).__name__}")
-    algorithm_for_key(public_key)  # a key no algorithm can use is refused here, not by verifiers
-    return certify_end_entity(
-        ca,
-        public_key,
-        common_name,
-        organization=organization,
-        country=country,
-        not_before=not_before,
-        days=days,
-        eku=eku,
-    )
-
-
 __all__ = [
     "INSTALL_HINT",
     "RSA_KEY_BITS",
     "Pkcs11Signer",
-    "certify_public_key",
     "generate_key",
 ]

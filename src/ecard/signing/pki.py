@@ -10,7 +10,7 @@ Document-signer certificates carry ``basicConstraints CA:FALSE``, ``keyUsage dig
 (both critical) and the extended key usage :data:`ECARD_SIGNING_EKU`.
 
 Every level may use any registered algorithm, SM2 included, in any mix: certificates with an SM2
-key or an SM2 issuer are built by :mod:`ecard.signing.x509sm2` (SM2-with-SM3, GM/T 0015), the
+key or an SM2 issuer are built by :mod:`ecard.signing.x509build` (SM2-with-SM3, GM/T 0015), the
 others by ``cryptography``; both write the same profile.
 
 >>> root = create_root_ca("Example Root CA")
@@ -22,21 +22,15 @@ others by ``cryptography``; both write the same profile.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Final
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.utils import CryptographyDeprecationWarning
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ecard._files import load_file
-from ecard.errors import BadCertificateError, BadKeyError
-from ecard.signing.algorithms import (
+from ecard.crypto.algorithms import (
     DEFAULT_ALGORITHM,
     ES256,
     ES384,
@@ -46,21 +40,21 @@ from ecard.signing.algorithms import (
     PublicKey,
     RsaPssAlgorithm,
     Sm2Algorithm,
+    algorithm_for_key,
     get_algorithm,
 )
-from ecard.signing.cose import kid_for_certificate
-from ecard.signing.signers import KeySigner, PrivateKey
-from ecard.signing.sm2 import Sm2PrivateKey, Sm2PublicKey
-from ecard.signing.x509sm2 import build_certificate, public_key_identifier
-
-#: Extended key usage marking a certificate as an e-card document signer. An OID under the
-#: ``2.25`` (UUID) arc, which needs no registration (ITU-T X.667).
-ECARD_SIGNING_EKU: Final = x509.ObjectIdentifier("2.25.195694343038541748388501671871302853963")
-
-#: Extended key usage marking a certificate as a trust-list / revocation-list signer.
-ECARD_LIST_SIGNING_EKU: Final = x509.ObjectIdentifier(
-    "2.25.143130585279462153787950431096932367043"
+from ecard.crypto.sm2 import Sm2PublicKey
+from ecard.crypto.x509 import (
+    ECARD_LIST_SIGNING_EKU,
+    ECARD_SIGNING_EKU,
+    certificate_to_pem,
+    public_key_identifier,
 )
+from ecard.errors import BadKeyError
+from ecard.formats.cose import kid_for_certificate
+from ecard.signing.signers import KeySigner, PrivateKey
+from ecard.signing.sm2 import Sm2PrivateKey
+from ecard.signing.x509build import build_certificate, signature_hash
 
 _UTC = dt.UTC
 
@@ -79,16 +73,6 @@ def generate_private_key(algorithm: Algorithm | str | int = DEFAULT_ALGORITHM) -
     if isinstance(alg, Sm2Algorithm):
         return Sm2PrivateKey.generate()
     raise BadKeyError(f"no key generator for {alg.name}")  # pragma: no cover - registry is closed
-
-
-def _cert_hash(
-    key: ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey,
-) -> hashes.SHA256 | hashes.SHA384 | None:
-    if isinstance(key, ed25519.Ed25519PrivateKey):
-        return None
-    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size > 256:
-        return hashes.SHA384()
-    return hashes.SHA256()
 
 
 def _name(common_name: str, organization: str | None, country: str) -> x509.Name:
@@ -144,7 +128,7 @@ def _certificate(
     """A certificate for ``public_key`` signed by ``issuer`` (or self-signed with ``self_key``).
 
     When either key is SM2 (which ``cryptography`` can neither load nor sign with) the
-    certificate is built by :func:`ecard.signing.x509sm2.build_certificate`, with the same
+    certificate is built by :func:`ecard.signing.x509build.build_certificate`, with the same
     fields and extensions in the same order.
     """
     start = (not_before or dt.datetime.now(_UTC) - dt.timedelta(hours=1)).astimezone(_UTC)
@@ -183,7 +167,7 @@ def _certificate(
     )
     for ext, critical in all_extensions:
         builder = builder.add_extension(ext, critical)
-    return builder.sign(signing_key, _cert_hash(signing_key))
+    return builder.sign(signing_key, signature_hash(signing_key))
 
 
 def _build(
@@ -322,7 +306,15 @@ def certify_end_entity(
     elsewhere (an HSM): ``CA:FALSE`` and ``keyUsage digitalSignature`` (plus ``nonRepudiation``
     if asked), both critical, and the single extended key usage ``eku``: the document-signer
     profile by default, ``ECARD_LIST_SIGNING_EKU`` for a list signer, ``timeStamping``
-    (critical, as RFC 3161 wants) for a time-stamping authority."""
+    (critical, as RFC 3161 wants) for a time-stamping authority.
+
+    A key no registered algorithm can use is a :class:`~ecard.errors.BadKeyError` here, not a
+    failure at every verifier later. The chain above the certificate is
+    ``(ca.certificate, *ca.chain)``.
+    """
+    if not isinstance(public_key, PublicKey):
+        raise BadKeyError(f"unsupported public key type {type(public_key).__name__}")
+    algorithm_for_key(public_key)
     return _certificate(
         subject=_name(common_name, organization, country),
         public_key=public_key,
@@ -374,40 +366,36 @@ def create_list_signer(
     )
 
 
-def signing_unfitness(cert: x509.Certificate) -> str | None:
-    """Why ``cert`` may not sign cards, or ``None`` if it may.
+def create_tsa(
+    ca: CertifiedKey,
+    common_name: str = "ecard Test TSA",
+    *,
+    organization: str | None = None,
+    country: str = "CN",
+    not_before: dt.datetime | None = None,
+    days: int = 5 * 365,
+    key_size: int = 2048,
+) -> CertifiedKey:
+    """A time-stamping authority certificate (RSA) under ``ca``, for
+    :func:`ecard.pdf.local_timestamper`.
 
-    A document signer is an end-entity certificate (not ``CA:TRUE``) whose key usage, if
-    present, includes ``digitalSignature`` and whose extended key usage, if present, includes
-    :data:`ECARD_SIGNING_EKU` (so a list signer cannot sign cards). Issuer and verifier apply
-    this same rule.
+    ``basicConstraints CA:FALSE``, ``keyUsage digitalSignature, nonRepudiation`` (critical) and
+    ``extendedKeyUsage timeStamping`` (critical, as RFC 3161 requires).
     """
-    try:
-        exts = cert.extensions
-    except ValueError as exc:  # duplicate or malformed extensions
-        return f"malformed extensions: {exc}"
-    try:
-        if exts.get_extension_for_class(x509.BasicConstraints).value.ca:
-            return "a CA certificate may not sign cards directly"
-    except x509.ExtensionNotFound:
-        pass
-    try:
-        if not exts.get_extension_for_class(x509.KeyUsage).value.digital_signature:
-            return "key usage lacks digitalSignature"
-    except x509.ExtensionNotFound:
-        pass
-    try:
-        eku = exts.get_extension_for_class(x509.ExtendedKeyUsage).value
-        if ECARD_SIGNING_EKU not in eku:
-            return "extended key usage does not include e-card signing"
-    except x509.ExtensionNotFound:
-        pass
-    return None
-
-
-def certificate_to_pem(cert: x509.Certificate) -> bytes:
-    """PEM encoding of a certificate."""
-    return cert.public_bytes(serialization.Encoding.PEM)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
+    cert = certify_end_entity(
+        ca,
+        key.public_key(),
+        common_name,
+        organization=organization,
+        country=country,
+        not_before=not_before,
+        days=days,
+        eku=ExtendedKeyUsageOID.TIME_STAMPING,
+        eku_critical=True,
+        non_repudiation=True,
+    )
+    return CertifiedKey(key=key, certificate=cert, chain=(ca.certificate, *ca.chain))
 
 
 def private_key_to_pem(key: PrivateKey, password: bytes | None = None) -> bytes:
@@ -425,60 +413,14 @@ def private_key_to_pem(key: PrivateKey, password: bytes | None = None) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
 
 
-def _checked(
-    load: Callable[[bytes], list[x509.Certificate]], data: bytes
-) -> list[x509.Certificate]:
-    # cryptography warns when the serial number is read (not when parsing): check it here
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        try:
-            certs = load(data)
-        except (ValueError, x509.InvalidVersion) as exc:
-            raise BadCertificateError(f"cannot parse certificate: {exc}") from None
-        if not certs:
-            raise BadCertificateError("no certificate found")
-        if any(cert.serial_number <= 0 for cert in certs):
-            raise BadCertificateError("cannot parse certificate: serial number is not positive")
-    return certs
-
-
-def load_der_certificate(data: bytes) -> x509.Certificate:
-    """One DER certificate; :class:`BadCertificateError` if unusable.
-
-    A serial number that is not positive (RFC 5280 4.1.2.2; ``cryptography`` only warns, and
-    will refuse it in a later version) is refused now, so the outcome does not depend on the
-    version installed.
-    """
-    return _checked(lambda d: [x509.load_der_x509_certificate(d)], data)[0]
-
-
-def load_certificates(data: bytes) -> list[x509.Certificate]:
-    """Every certificate in ``data``: one or more PEM blocks, or a single DER certificate
-    (checked as :func:`load_der_certificate` does)."""
-    if b"-----BEGIN" in data:
-        return _checked(x509.load_pem_x509_certificates, data)
-    return [load_der_certificate(data)]
-
-
-def load_certificate_file(path: str | os.PathLike[str]) -> list[x509.Certificate]:
-    """Read certificates (PEM or DER) from a file; :class:`BadCertificateError` if unusable."""
-    return load_file(path, BadCertificateError, load_certificates)
-
-
 __all__ = [
-    "ECARD_LIST_SIGNING_EKU",
-    "ECARD_SIGNING_EKU",
     "CertifiedKey",
-    "certificate_to_pem",
     "certify_end_entity",
     "create_document_signer",
     "create_issuing_ca",
     "create_list_signer",
     "create_root_ca",
+    "create_tsa",
     "generate_private_key",
-    "load_certificate_file",
-    "load_certificates",
-    "load_der_certificate",
     "private_key_to_pem",
-    "signing_unfitness",
 ]

@@ -19,8 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from ecard._files import load_file
-from ecard.errors import BadKeyError
-from ecard.signing.algorithms import (
+from ecard.crypto.algorithms import (
     SM2_CURVE_OID,
     Algorithm,
     PublicKey,
@@ -29,6 +28,7 @@ from ecard.signing.algorithms import (
     get_algorithm,
     public_key_der,
 )
+from ecard.errors import BadKeyError
 from ecard.signing.sm2 import Sm2PrivateKey
 
 PrivateKey = (

@@ -22,11 +22,11 @@ from typing import Any, Final, Literal
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from ecard.errors import EcardError, ErrorCode, Lang
-from ecard.formats.lists import MAX_LIST_SIZE, REVOCATION_LIST, TRUST_LIST, decode_list
-from ecard.signing.algorithms import describe_algorithm
-from ecard.signing.cose import parse_sign1
-from ecard.signing.x509sm2 import is_signed_by
+from ecard.crypto.algorithms import describe_algorithm
+from ecard.crypto.x509sig import is_signed_by
+from ecard.errors import BadListError, EcardError, ErrorCode, Lang
+from ecard.formats.cose import parse_sign1
+from ecard.formats.lists import TRUST_LIST, read_unverified_list
 from ecard.verify.lists import open_list
 from ecard.verify.paths import PathValidator
 from ecard.verify.revocation import RevocationList
@@ -411,20 +411,15 @@ def _list_finding(
     crls: Sequence[x509.CertificateRevocationList],
 ) -> AuditFinding:
     try:
-        msg = parse_sign1(data, max_size=MAX_LIST_SIZE)
-    except EcardError as exc:
-        return _failure(source, "unknown", exc.message("en"))
-    kind, expected = "unknown", ""
-    for name, ltype in (("trust-list", TRUST_LIST), ("revocation-list", REVOCATION_LIST)):
-        try:
-            decode_list(msg.payload, ltype)
-        except EcardError:
-            continue
-        kind, expected = name, ltype
-    if not expected:
+        msg, info, _ = read_unverified_list(data)
+    except BadListError:
         return _failure(
             source, "unknown", "a COSE_Sign1 that is neither a trust nor a revocation list"
         )
+    except EcardError as exc:
+        return _failure(source, "unknown", exc.message("en"))
+    expected = info.type
+    kind = "trust-list" if expected == TRUST_LIST else "revocation-list"
     if not roots:
         return _finding(
             source=source, kind=kind, indication=INDETERMINATE,

@@ -35,11 +35,11 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from ecard.crypto.algorithms import certificate_public_key, get_algorithm
+from ecard.crypto.x509 import ECARD_LIST_SIGNING_EKU, load_der_certificate
 from ecard.errors import BadCertificateError, BadListError, EcardError, ListRollbackError
+from ecard.formats.cose import HEADER_X5CHAIN, kid_for_certificate, parse_sign1
 from ecard.formats.lists import MAX_LIST_SIZE, ListInfo, decode_list
-from ecard.signing.algorithms import certificate_public_key, get_algorithm
-from ecard.signing.cose import HEADER_X5CHAIN, kid_for_certificate, parse_sign1
-from ecard.signing.pki import ECARD_LIST_SIGNING_EKU, load_der_certificate
 from ecard.verify.paths import PathValidator, ValidatedPath
 
 

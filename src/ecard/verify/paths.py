@@ -46,7 +46,7 @@ Behaviour of pyhanko-certvalidator (0.33) this module relies on, each covered by
   validity to the verdict's window and refuses a moment outside it.
 
 Signatures: certificate and CRL signatures are checked by
-:data:`ecard.signing.x509sm2.SIGNATURE_VALIDATOR`, handed to the library's
+:data:`ecard.crypto.x509sig.SIGNATURE_VALIDATOR`, handed to the library's
 ``ValidationContext``: SM2-with-SM3 (GM/T 0015, distinguishing ID ``1234567812345678``) is
 verified over the system libcrypto, every other algorithm by the library's default validator
 (cryptography underneath). So SM2 roots, CAs, document signers and CRLs validate like the
@@ -71,14 +71,12 @@ key is loaded elsewhere, through the algorithm registry.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import math
 import re
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal, TypeVar
 
 from asn1crypto import crl as asn1_crl  # type: ignore[import-untyped, unused-ignore]
@@ -90,10 +88,12 @@ from pyhanko_certvalidator import errors as pkix_errors
 from pyhanko_certvalidator.path import ValidationPath
 from pyhanko_certvalidator.validate import async_validate_path, validate_usage
 
+from ecard._async import run_sync
+from ecard._time import Clock, system_clock, utc
+from ecard.crypto.crl import load_crls
+from ecard.crypto.x509 import ECARD_SIGNING_EKU
+from ecard.crypto.x509sig import SIGNATURE_VALIDATOR, is_signed_by
 from ecard.errors import BadCertificateError, EcardError, IssuerCertInvalidError
-from ecard.signing.crl import load_crls
-from ecard.signing.pki import ECARD_SIGNING_EKU
-from ecard.signing.x509sm2 import SIGNATURE_VALIDATOR, is_signed_by
 
 #: How revocation is checked: ``"require"`` (every certificate below the root needs a CRL from
 #: its issuer) or ``"off"`` (no revocation checking; for tests and pilots only).
@@ -115,11 +115,6 @@ REASONS: Final = (
 
 _ONE_SECOND: Final = timedelta(seconds=1)
 _T = TypeVar("_T")
-
-
-def _aware(when: datetime) -> datetime:
-    """``when`` in UTC; a naive datetime is taken as UTC."""
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def _name(cert: x509.Certificate) -> str:
@@ -173,9 +168,9 @@ class ValidatedPath:
     def covers(self, when: datetime) -> bool:
         """True if ``valid_from <= when <= valid_until`` and ``when`` is before ``revoked_at``.
 
-        A naive ``when`` is taken as UTC.
+        A naive ``when`` is a :class:`TypeError`.
         """
-        when = _aware(when)
+        when = utc(when, "when")
         if not self.valid_from <= when <= self.valid_until:
             return False
         return self.revoked_at is None or when < self.revoked_at
@@ -248,28 +243,6 @@ def _prepare_crl(crl: x509.CertificateRevocationList) -> _Crl:
     return _Crl(crl, parsed)
 
 
-def _run_async(factory: Callable[[], Awaitable[_T]]) -> _T:
-    """Run a coroutine to completion, also when called from inside a running event loop."""
-
-    async def main() -> _T:
-        return await factory()
-
-    def run() -> _T:
-        return asyncio.run(main())
-
-    try:
-        asyncio.get_running_loop()
-        in_loop = True
-    except RuntimeError:
-        in_loop = False
-    if not in_loop:
-        return run()
-    # a loop is running in this thread: asyncio.run() would refuse, so use a worker thread
-    # (blocking the caller's loop meanwhile, as any synchronous call does)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecard-paths") as pool:
-        return pool.submit(run).result()
-
-
 class _Session:
     """One validate call (or batch): the certificates in play and a library context per moment.
 
@@ -281,7 +254,7 @@ class _Session:
         self.validator = validator
         self.others = (*validator._intermediates, *extra)
         self.by_der = {**{c.der: c for c in extra}, **validator._by_der}
-        self.now = datetime.now(UTC)
+        self.now = utc(validator.clock(), "the path validator's clock")
         self._contexts: dict[datetime, ValidationContext] = {}
 
     def context(self, moment: datetime) -> ValidationContext:
@@ -311,10 +284,13 @@ class PathValidator:
         intermediates: Iterable[x509.Certificate] = (),
         crls: Iterable[x509.CertificateRevocationList] = (),
         revocation: RevocationMode = "require",
+        clock: Clock = system_clock,
     ) -> None:
         if revocation not in ("require", "off"):
             raise ValueError(f"revocation must be 'require' or 'off', not {revocation!r}")
         self._revocation: RevocationMode = revocation
+        #: The current instant: the default validation moment (a fixed one in tests and audits).
+        self.clock = clock
         self._roots = tuple(_prepare_certificate(c) for c in roots)
         if not self._roots:
             raise BadCertificateError("no trusted root certificate")
@@ -348,7 +324,7 @@ class PathValidator:
         ``chain`` adds intermediate certificates for this call. The leaf must have key usage
         ``digitalSignature`` and, unless ``eku`` is ``None``, the extended key usage ``eku``.
 
-        ``at`` is the validation moment (naive = UTC). Given, every path certificate must be
+        ``at`` is the validation moment (aware; naive is a :class:`TypeError`). Given, every path certificate must be
         valid and unrevoked at ``at``. By default the moment is now, clamped into the path's
         validity window; if a path certificate was revoked before it, the moment moves to just
         before the revocation, so the verdict reports ``revoked_at`` and the caller decides
@@ -358,12 +334,12 @@ class PathValidator:
         with one of :data:`REASONS`; unusable input raises
         :class:`~ecard.errors.BadCertificateError`.
         """
-        moment = None if at is None else _aware(at)
+        moment = None if at is None else utc(at, "at")
         target = _prepare_certificate(leaf)
         extra = tuple(_prepare_certificate(c) for c in chain)
         self._check_usage(target, eku)
         session = _Session(self, extra)
-        return _run_async(lambda: self._validate(session, target, moment))
+        return run_sync(lambda: self._validate(session, target, moment))
 
     def validate_all(
         self,
@@ -380,7 +356,7 @@ class PathValidator:
         CA certificates, checked CRLs) is shared, which makes a batch several times cheaper
         per signer than separate calls.
         """
-        moment = None if at is None else _aware(at)
+        moment = None if at is None else utc(at, "at")
         extra = tuple(_prepare_certificate(c) for c in chain)
         session = _Session(self, extra)
         items = list(leaves)
@@ -396,7 +372,7 @@ class PathValidator:
                     results.append(exc)
             return results
 
-        return _run_async(run_all)
+        return run_sync(run_all)
 
     # -- usage -------------------------------------------------------------------------------
 
@@ -511,7 +487,7 @@ class PathValidator:
                 break
             except pkix_errors.RevokedError as exc:
                 # a revocation our own CRL reading missed (e.g. differently encoded names)
-                when = _aware(exc.revocation_dt)
+                when = utc(exc.revocation_dt, "revocation date")
                 if revoked_at is None or when < revoked_at:
                     revoked_at = when
                     revocation = _Revocation(
@@ -630,13 +606,15 @@ def _mapped_reason(exc: pkix_errors.ValidationError, from_root: Sequence[x509.Ce
         who = "a CRL issuer"
     if isinstance(exc, pkix_errors.RevokedError):
         return (
-            f"revoked: {who} revoked {_fmt(_aware(exc.revocation_dt))} "
+            f"revoked: {who} revoked {_fmt(utc(exc.revocation_dt, 'revocation date'))} "
             f"(reason: {exc.reason.native})"
         )
     if isinstance(exc, pkix_errors.ExpiredError):
-        return f"expired: {who} expired {_fmt(_aware(exc.expired_dt))}"
+        return f"expired: {who} expired {_fmt(utc(exc.expired_dt, 'expiry date'))}"
     if isinstance(exc, pkix_errors.NotYetValidError):
-        return f"not yet valid: {who} is not valid until {_fmt(_aware(exc.valid_from))}"
+        return (
+            f"not yet valid: {who} is not valid until {_fmt(utc(exc.valid_from, 'validity start'))}"
+        )
     if isinstance(exc, pkix_errors.StaleRevinfoError):
         return f"no revocation data: the CRL for {who} is stale ({message})"
     if isinstance(exc, pkix_errors.InsufficientRevinfoError):

@@ -12,21 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
+from ecard._time import system_clock
 from ecard.card import CardStatus
-from ecard.signing.algorithms import ALGORITHMS, get_algorithm
+from ecard.crypto.algorithms import ALGORITHMS, get_algorithm
 
 #: Every registered algorithm, by name.
 ALL_ALGORITHMS: Final = frozenset(a.name for a in ALGORITHMS.values())
 #: Largest clock skew a policy may allow.
 MAX_CLOCK_SKEW: Final = timedelta(hours=24)
-
-
-def system_clock() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from ecard.crypto.algorithms import describe_algorithm
 from ecard.errors import Lang
-from ecard.signing.algorithms import describe_algorithm
 from ecard.verify.verifier import VerificationResult
 
 _LABELS: dict[str, tuple[str, str]] = {

@@ -26,22 +26,17 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from ecard._files import load_file
+from ecard.crypto.algorithms import ALGORITHMS, BoundVerifier, PublicKey, certificate_public_key
+from ecard.crypto.x509 import ECARD_SIGNING_EKU, load_certificates, signing_unfitness
 from ecard.errors import (
     BadCertificateError,
     BadListError,
     EcardError,
     UnsupportedAlgorithmError,
 )
+from ecard.formats.cose import kid_for_certificate
 from ecard.formats.lists import TRUST_LIST
 from ecard.formats.trustlist import TrustListEntry, decode_trust_body
-from ecard.signing.algorithms import (
-    ALGORITHMS,
-    BoundVerifier,
-    PublicKey,
-    certificate_public_key,
-)
-from ecard.signing.cose import kid_for_certificate
-from ecard.signing.pki import ECARD_SIGNING_EKU, load_certificates, signing_unfitness
 from ecard.verify.lists import ListState, SignedList, open_list
 from ecard.verify.paths import PathValidator, ValidatedPath
 

@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ecard.card import Card, day_start_timestamp
+from ecard.crypto.algorithms import ALGORITHMS, Algorithm
 from ecard.errors import (
     AlgKeyMismatchError,
     BadInputError,
@@ -56,9 +57,8 @@ from ecard.errors import (
     describe,
 )
 from ecard.formats import qrtext
+from ecard.formats.cose import Sign1Message, parse_sign1
 from ecard.formats.cwt import Claims, decode_claims
-from ecard.signing.algorithms import ALGORITHMS, Algorithm
-from ecard.signing.cose import Sign1Message, parse_sign1
 from ecard.verify.policy import Policy, system_clock
 from ecard.verify.revocation import RevocationList
 from ecard.verify.trust import TrustedIssuer, TrustStore

@@ -2,13 +2,14 @@
 
 Every place that signs, verifies or loads a public key goes through this registry, so a new
 family plugs in here and nowhere else. SM2 with SM3 (GB/T 32918, GB/T 32905) is registered under
-the private-use COSE id :data:`SM2_COSE_ID` (no id is registered for it at IANA); its keys live
-in :mod:`ecard.signing.sm2`, over the system libcrypto, since ``cryptography`` has no SM2.
+the private-use COSE id :data:`SM2_COSE_ID` (no id is registered for it at IANA); its public keys
+live in :mod:`ecard.crypto.sm2` and its private keys in :mod:`ecard.signing.sm2`, over the system
+libcrypto, since ``cryptography`` has no SM2.
 
 Signatures are in COSE form: raw ``r || s`` (fixed size, left-padded) for ECDSA, the 64-byte
 signature for Ed25519, and the modulus-sized signature for RSASSA-PSS (RFC 8230).
 
->>> from ecard.signing.algorithms import get_algorithm
+>>> from ecard.crypto.algorithms import get_algorithm
 >>> alg = get_algorithm("ES256")
 >>> (alg.cose_id, alg.hash_name, alg.signature_size)
 (-7, 'SHA-256', 64)
@@ -30,18 +31,18 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
+from ecard.crypto.sm2 import (
+    DEFAULT_ID,
+    Sm2Key,
+    Sm2PublicKey,
+    is_sm2_spki,
+    sm2_verify_unavailable,
+)
 from ecard.errors import (
     AlgKeyMismatchError,
     BadCertificateError,
     EcardError,
     UnsupportedAlgorithmError,
-)
-from ecard.signing.sm2 import (
-    DEFAULT_ID,
-    Sm2PrivateKey,
-    Sm2PublicKey,
-    is_sm2_spki,
-    sm2_verify_unavailable,
 )
 
 #: Public key types the registry can verify with.
@@ -129,7 +130,7 @@ def _describe(key: object) -> str:
         return f"an RSA-{key.key_size} key"
     if isinstance(key, ed25519.Ed25519PublicKey | ed25519.Ed25519PrivateKey):
         return "an Ed25519 key"
-    if isinstance(key, Sm2PublicKey | Sm2PrivateKey):
+    if isinstance(key, Sm2Key):
         return "an SM2 key"
     return f"a {type(key).__name__}"
 
@@ -294,7 +295,7 @@ class Sm2Algorithm(Algorithm):
         self.uid = uid
 
     def accepts_key(self, key: object) -> bool:
-        return isinstance(key, Sm2PublicKey | Sm2PrivateKey)
+        return isinstance(key, Sm2Key)
 
     def unavailable(self) -> str | None:
         return sm2_verify_unavailable()
@@ -395,7 +396,7 @@ def certificate_public_key(cert: x509.Certificate) -> PublicKey:
     """Load the public key of ``cert`` through the registry.
 
     SM2 keys, which ``cryptography`` cannot load, are read from the certificate's
-    SubjectPublicKeyInfo by :class:`~ecard.signing.sm2.Sm2PublicKey`. Raises
+    SubjectPublicKeyInfo by :class:`~ecard.crypto.sm2.Sm2PublicKey`. Raises
     :class:`~ecard.errors.BadCertificateError` if the key type is one no registered algorithm
     can use, or the key cannot be loaded, and :class:`~ecard.errors.UnsupportedAlgorithmError`
     if it is an SM2 key this platform cannot verify with (:meth:`Algorithm.unavailable`).

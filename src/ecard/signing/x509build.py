@@ -1,4 +1,4 @@
-"""X.509 certificates and CRLs signed with SM2-with-SM3 (or carrying SM2 keys): build and check.
+"""Building X.509 certificates and CRLs signed with SM2-with-SM3 (or carrying SM2 keys).
 
 ``cryptography`` parses SM2 certificates and CRLs but can neither load an SM2 key nor sign with
 one, so its builders refuse any hierarchy with an SM2 key in it. This module builds the
@@ -12,28 +12,18 @@ signs as ``cryptography`` would (``ecdsa-with-SHA256/384``, ``Ed25519``,
 :class:`cryptography.x509.Certificate` / :class:`~cryptography.x509.CertificateRevocationList`
 objects.
 
-Checking: :func:`is_signed_by` says whether a certificate or CRL was signed by an issuer
-certificate's key, for every algorithm (SM2 here, everything else through
-``pyhanko-certvalidator``'s default validator), and :data:`SIGNATURE_VALIDATOR` is the same check
-as a ``pyhanko_certvalidator`` :class:`~pyhanko_certvalidator.sig_validate.SignatureValidator`,
-which path validation passes to its ``ValidationContext`` for certificate and CRL signatures.
+Checking signatures on certificates and CRLs is :mod:`ecard.crypto.x509sig`.
 
 >>> from ecard.signing.pki import create_root_ca, create_document_signer
 >>> root = create_root_ca("SM2 Root", algorithm="SM2")
 >>> signer = create_document_signer(root, "SM2 Signer", algorithm="SM2")
 >>> signer.certificate.signature_algorithm_oid.dotted_string
 '1.2.156.10197.1.501'
->>> is_signed_by(signer.certificate, root.certificate)
-True
->>> is_signed_by(root.certificate, signer.certificate)
-False
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
@@ -43,36 +33,16 @@ from asn1crypto import crl as asn1_crl  # type: ignore[import-untyped, unused-ig
 from asn1crypto import keys as asn1_keys  # type: ignore[import-untyped, unused-ignore]
 from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped, unused-ignore]
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from pyhanko_certvalidator.errors import AlgorithmNotSupported
-from pyhanko_certvalidator.sig_validate import (
-    DEFAULT_SIGNATURE_VALIDATOR,
-    DEFAULT_VALIDATION_CONTEXT,
-    SignatureValidationContext,
-    SignatureValidator,
-)
 
-from ecard.errors import BadCertificateError, BadKeyError, EcardError
-from ecard.signing.algorithms import (
-    SM2_WITH_SM3_OID,
-    PublicKey,
-    certificate_spki,
-    public_key_der,
-)
+from ecard._time import utc
+from ecard.crypto.algorithms import PublicKey, public_key_der
+from ecard.crypto.sm2 import raw_to_der
+from ecard.crypto.x509sig import X509_SM2_ID
+from ecard.errors import BadCertificateError, BadKeyError
 from ecard.signing.signers import PrivateKey
-from ecard.signing.sm2 import (
-    DEFAULT_ID,
-    Sm2PrivateKey,
-    Sm2PublicKey,
-    der_to_raw,
-    is_sm2_spki,
-    raw_to_der,
-)
-
-#: The distinguishing ID for SM2 signatures on certificates and CRLs (GM/T 0015: the default).
-X509_SM2_ID: Final = DEFAULT_ID
+from ecard.signing.sm2 import Sm2PrivateKey
 
 # DER AlgorithmIdentifiers, exactly as cryptography writes them for the same keys.
 _ALG_DER: Final[dict[str, bytes]] = {
@@ -90,24 +60,17 @@ ExtensionSpec = tuple[x509.ExtensionType, bool]
 CrlEntry = tuple[int, dt.datetime, Sequence[ExtensionSpec]]
 
 
-def key_identifier(spki: bytes) -> bytes:
-    """The RFC 5280 (section 4.2.1.2, method 1) key identifier of a DER SubjectPublicKeyInfo:
-    SHA-1 of the ``subjectPublicKey`` BIT STRING contents, as ``cryptography`` computes it.
-
-    :class:`~ecard.errors.BadKeyError` if ``spki`` is not a SubjectPublicKeyInfo.
-    """
-    try:
-        bits = asn1_keys.PublicKeyInfo.load(bytes(spki))["public_key"]
-        contents = bytes(bits.contents)
-    except Exception as exc:  # asn1crypto raises ValueError, TypeError, KeyError...
-        raise BadKeyError(f"not a SubjectPublicKeyInfo: {exc}") from None
-    # the BIT STRING contents start with the unused-bits count, which the identifier leaves out
-    return hashlib.sha1(contents[1:], usedforsecurity=False).digest()
-
-
-def public_key_identifier(key: PublicKey) -> bytes:
-    """:func:`key_identifier` of a registry public key (SM2 included)."""
-    return key_identifier(public_key_der(key))
+def signature_hash(
+    key: ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey,
+) -> hashes.SHA256 | hashes.SHA384 | None:
+    """The hash ``cryptography``'s certificate and CRL builders sign with for ``key``: SHA-384
+    for EC keys above 256 bits, none for Ed25519, else SHA-256 (the same choice
+    :func:`build_certificate` and :func:`build_crl` make for their algorithm identifiers)."""
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return None
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size > 256:
+        return hashes.SHA384()
+    return hashes.SHA256()
 
 
 def _algorithm_key(key: PrivateKey) -> str:
@@ -136,8 +99,7 @@ def _sign(key: PrivateKey, kind: str, data: bytes) -> bytes:
 
 def _time(when: dt.datetime) -> asn1_x509.Time:
     """RFC 5280 time: UTCTime through 2049, GeneralizedTime after; whole seconds, UTC."""
-    when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
-    when = when.replace(microsecond=0)
+    when = utc(when, "certificate time").replace(microsecond=0)
     if when.year < 2050:
         return asn1_x509.Time({"utc_time": when})
     return asn1_x509.Time({"general_time": when})
@@ -281,116 +243,11 @@ def build_crl(
     return x509.load_der_x509_crl(crl.dump())
 
 
-# --- checking ---------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=256)
-def _sm2_key(spki: bytes) -> Sm2PublicKey | None:
-    if not is_sm2_spki(spki):
-        return None
-    try:
-        return Sm2PublicKey.from_der(spki)
-    except EcardError:
-        return None
-
-
-def _verify_sm2(signature: bytes, signed_data: bytes, spki: bytes, algorithm: Any) -> None:
-    params = algorithm["parameters"]
-    if params.native is not None:  # absent or NULL; anything else is not SM2-with-SM3
-        raise InvalidSignature("SM2-with-SM3 takes no algorithm parameters")
-    key = _sm2_key(bytes(spki))
-    if key is None:
-        raise InvalidSignature("SM2-with-SM3 signature, but the issuer key is not an SM2 key")
-    try:
-        raw = der_to_raw(bytes(signature))
-    except ValueError:
-        raise InvalidSignature("malformed SM2 signature") from None
-    if not key.verify(raw, bytes(signed_data), uid=X509_SM2_ID):
-        raise InvalidSignature("SM2 signature does not verify")
-
-
-class X509SignatureValidator(SignatureValidator):
-    """``pyhanko-certvalidator``'s signature check with SM2-with-SM3 added.
-
-    SM2-with-SM3 signatures are verified here (SM2 issuer key, DER signature, distinguishing
-    ID ``1234567812345678``); an SM2 issuer key under any other algorithm is refused; every
-    other algorithm goes to the library's :class:`DefaultSignatureValidator`. Raises
-    :class:`cryptography.exceptions.InvalidSignature` for a signature that does not verify, as
-    the library expects.
-    """
-
-    def validate_signature(
-        self,
-        signature: bytes,
-        signed_data: bytes,
-        public_key_info: asn1_keys.PublicKeyInfo,
-        signature_algorithm: asn1_algos.SignedDigestAlgorithm,
-        context: SignatureValidationContext = DEFAULT_VALIDATION_CONTEXT,
-    ) -> None:
-        """Check ``signature`` over ``signed_data`` with ``public_key_info``; raise
-        :class:`~cryptography.exceptions.InvalidSignature` if it does not verify."""
-        spki = bytes(public_key_info.dump())
-        if signature_algorithm["algorithm"].dotted == SM2_WITH_SM3_OID:
-            if context.prehashed:  # Z_A || message is hashed inside SM2: no pre-hashing
-                raise AlgorithmNotSupported("SM2-with-SM3 cannot verify a pre-hashed message")
-            _verify_sm2(signature, signed_data, spki, signature_algorithm)
-            return
-        if is_sm2_spki(spki):
-            raise InvalidSignature(
-                f"an SM2 key signs only with SM2-with-SM3 ({SM2_WITH_SM3_OID}), not "
-                f"{signature_algorithm['algorithm'].dotted}"
-            )
-        DEFAULT_SIGNATURE_VALIDATOR.validate_signature(
-            signature, signed_data, public_key_info, signature_algorithm, context
-        )
-
-
-#: The validator :class:`ecard.verify.paths.PathValidator` gives ``pyhanko-certvalidator``.
-SIGNATURE_VALIDATOR: Final = X509SignatureValidator()
-
-
-def _signed_parts(signed: x509.Certificate | x509.CertificateRevocationList) -> tuple[Any, ...]:
-    der = signed.public_bytes(serialization.Encoding.DER)
-    if isinstance(signed, x509.Certificate):
-        cert = asn1_x509.Certificate.load(der)
-        return (
-            cert["signature_value"].native,
-            cert["tbs_certificate"].dump(),
-            cert["signature_algorithm"],
-        )
-    crl = asn1_crl.CertificateList.load(der)
-    return crl["signature"].native, crl["tbs_cert_list"].dump(), crl["signature_algorithm"]
-
-
-def is_signed_by(
-    signed: x509.Certificate | x509.CertificateRevocationList, issuer: x509.Certificate
-) -> bool:
-    """Whether ``signed`` (a certificate or a CRL) carries a valid signature by the key of the
-    certificate ``issuer``, for every algorithm ecard knows (SM2-with-SM3 included).
-
-    Only the signature is checked, not names or validity. ``False`` also when the signature
-    cannot be checked at all (malformed structures, a key or algorithm no one here supports).
-    """
-    try:
-        signature, tbs, algorithm = _signed_parts(signed)
-        spki = certificate_spki(issuer)
-        SIGNATURE_VALIDATOR.validate_signature(
-            signature, tbs, asn1_keys.PublicKeyInfo.load(spki), algorithm
-        )
-    except Exception:  # InvalidSignature; unsupported algorithm or key; malformed input
-        return False
-    return True
-
-
 __all__ = [
-    "SIGNATURE_VALIDATOR",
     "X509_SM2_ID",
     "CrlEntry",
     "ExtensionSpec",
-    "X509SignatureValidator",
     "build_certificate",
     "build_crl",
-    "is_signed_by",
-    "key_identifier",
-    "public_key_identifier",
+    "signature_hash",
 ]
