@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from tests.strategies import cards
 
-from ecard.card import CLAIM_KEYS, Card, CardStatus, Holder
+from ecard.card import CLAIM_KEYS, REDACTED, Card, CardStatus, Holder
 
 SSN = "11010519491231002X"
 NAME = "张三丰"
@@ -436,3 +436,55 @@ def test_from_claim_rejects_bytes_for_text(card: Card, key: int) -> None:
     claim[key] = value.encode() if isinstance(value, str) else str(value)
     with pytest.raises(ValueError):
         Card.from_claim(claim)
+
+
+# --- PIPL: validation errors never carry the rejected name or ID number ------------------------
+
+
+_NAME, _SSN = "张三丰", "11010519491231002X"
+_GOOD = {
+    "holder": {"name": _NAME, "ssn": _SSN},
+    "card_number": "A12345678",
+    "region": "110105",
+    "issued": "2024-01-15",
+    "expires": "2034-01-15",
+}
+
+
+def _everything_it_shows(exc: ValidationError) -> str:
+    return (
+        str(exc.errors()) + exc.json() + str(exc) + repr(exc) + str(exc.errors(include_url=False))
+    )
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: Holder(name=_NAME, ssn=_SSN[:-1] + "5"), "ssn"),
+        (lambda: Holder(name=_NAME + "1", ssn=_SSN), "name"),
+        (lambda: Card.model_validate({**_GOOD, "expires": "2020-01-15"}), "expires"),
+        (lambda: Card.model_validate({**_GOOD, "region": "99"}), "region"),
+        (
+            lambda: Card.model_validate_json(
+                json.dumps({**_GOOD, "holder": {"name": _NAME, "ssn": _SSN[:16]}})
+            ),
+            "ssn",
+        ),
+        (
+            lambda: Card.model_validate_strings(
+                {**_GOOD, "holder": {"name": _NAME, "ssn": _SSN[:-1] + "1"}}
+            ),
+            "ssn",
+        ),
+        (lambda: Card(**{**_GOOD, "holder": {"name": _NAME, "ssn": "x" + _SSN[1:]}}), "ssn"),
+        (lambda: Card.from_claim({**Card.model_validate(_GOOD).to_claim(), 6: 99999}), "expires"),
+    ],
+)
+def test_validation_errors_carry_no_name_or_id_number(build: Any, field: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        build()
+    shown = _everything_it_shows(info.value)
+    assert _SSN[:14] not in shown and _NAME not in shown, shown
+    # ...yet they still say which field failed and why
+    assert any(field in map(str, e["loc"]) for e in info.value.errors()), info.value.errors()
+    assert all(e["input"] == REDACTED for e in info.value.errors())

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
 from enum import IntEnum
 from types import MappingProxyType
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -29,6 +29,7 @@ from pydantic import (
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     StrictStr,
+    ValidationError,
     ValidationInfo,
     field_validator,
 )
@@ -163,7 +164,72 @@ _CardNumberStr = Annotated[StrictStr, AfterValidator(normalize_card_number)]
 _RegionCodeStr = Annotated[StrictStr, AfterValidator(normalize_region_code)]
 
 
-class Holder(BaseModel):
+#: What stands in a validation error where pydantic would copy the rejected value.
+REDACTED: Final = "[redacted]"
+
+
+def redact_validation_error(exc: ValidationError) -> ValidationError:
+    """``exc`` with every rejected value replaced by :data:`REDACTED`.
+
+    pydantic copies the input of each failing field into ``errors()`` and ``json()`` (a name, an
+    ID number, or the whole holder), whatever ``hide_input_in_errors`` says (that setting only
+    shortens ``str()``); error reports and logs must never carry them (PIPL). Locations, error
+    types and messages stay, so the caller still learns which field failed and why.
+    """
+    details: list[Any] = []
+    for error in exc.errors(include_url=False):
+        detail: dict[str, Any] = {"type": error["type"], "loc": error["loc"], "input": REDACTED}
+        if "ctx" in error:
+            detail["ctx"] = error["ctx"]
+        details.append(detail)
+    try:
+        return ValidationError.from_exception_data(exc.title, details, hide_input=True)
+    except (TypeError, ValueError, KeyError):  # an error type pydantic cannot rebuild
+        generic: list[Any] = [
+            {"type": "value_error", "loc": d["loc"], "input": REDACTED,
+             "ctx": {"error": ValueError("invalid value")}}
+            for d in details
+        ]  # fmt: skip
+        return ValidationError.from_exception_data(exc.title, generic, hide_input=True)
+
+
+class _PersonalModel(BaseModel):
+    """A model holding personal data: its validation errors never carry the rejected values
+    (see :func:`redact_validation_error`), however it is built (constructor, ``model_validate``,
+    ``model_validate_json``, ``model_validate_strings``)."""
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise redact_validation_error(exc) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        """:meth:`pydantic.BaseModel.model_validate`, with redacted errors."""
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except ValidationError as exc:
+            raise redact_validation_error(exc) from None
+
+    @classmethod
+    def model_validate_json(cls, json_data: Any, *args: Any, **kwargs: Any) -> Self:
+        """:meth:`pydantic.BaseModel.model_validate_json`, with redacted errors."""
+        try:
+            return super().model_validate_json(json_data, *args, **kwargs)
+        except ValidationError as exc:
+            raise redact_validation_error(exc) from None
+
+    @classmethod
+    def model_validate_strings(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        """:meth:`pydantic.BaseModel.model_validate_strings`, with redacted errors."""
+        try:
+            return super().model_validate_strings(obj, *args, **kwargs)
+        except ValidationError as exc:
+            raise redact_validation_error(exc) from None
+
+
+class Holder(_PersonalModel):
     """The card holder: name and social security number (the citizen ID number).
 
     ``repr`` and ``str`` show only the masked forms.
@@ -260,7 +326,7 @@ def _claim_problem(claim: dict[Any, Any]) -> str:
     return "card claim is malformed"  # pragma: no cover - only called after a failed check
 
 
-class Card(BaseModel):
+class Card(_PersonalModel):
     """An electronic social security card. Immutable; every field is validated.
 
     Cross-field rules: ``expires`` after ``issued``; the holder born on or before ``issued``;
@@ -397,17 +463,20 @@ class Card(BaseModel):
             raise ValueError(_claim_problem(claim))
         first17 = str(ssn) if ssn >= _SHORTEST_17 else f"{ssn:017d}"
         # Same as cls.model_validate(...), minus one Python-level call on the hot path.
-        card: Card = cls.__pydantic_validator__.validate_python(
-            {
-                "holder": {"name": name, "ssn": first17 + _check_char(first17)},
-                "card_number": card_number,
-                "region": str(region),
-                "spec_version": _SPEC_TEXT[spec],
-                "issued": date.fromordinal(_EPOCH_ORDINAL + issued),
-                "expires": date.fromordinal(_EPOCH_ORDINAL + expires),
-                "status": status,
-            }
-        )
+        try:
+            card: Card = cls.__pydantic_validator__.validate_python(
+                {
+                    "holder": {"name": name, "ssn": first17 + _check_char(first17)},
+                    "card_number": card_number,
+                    "region": str(region),
+                    "spec_version": _SPEC_TEXT[spec],
+                    "issued": date.fromordinal(_EPOCH_ORDINAL + issued),
+                    "expires": date.fromordinal(_EPOCH_ORDINAL + expires),
+                    "status": status,
+                }
+            )
+        except ValidationError as exc:
+            raise redact_validation_error(exc) from None
         if card.holder.name != name:
             raise ValueError("card claim 1 (name) is not in canonical form")
         if card.card_number != card_number:
