@@ -134,10 +134,14 @@ def test_qr_text_ok_and_tampered(
 def test_qr_expired_credential_is_credential_validity_not_signature(
     issuer: Issuer, card: Card, trust: TrustStore
 ) -> None:
-    text = issuer.issue(card).text
-    f = audit([text.encode()], trust=trust, now=T0 + dt.timedelta(days=365 * 30)).findings[0]
+    text = issuer.issue(card, exp=T0 + dt.timedelta(days=30)).text
+    f = audit([text.encode()], trust=trust, now=T0 + dt.timedelta(days=40)).findings[0]
     assert f.indication == "TOTAL-PASSED"  # the signature is fine
     assert f.credential_status and f.credential_status.startswith("EXPIRED")
+    # thirty years on the card itself has ended too: that is what is reported then
+    f = audit([text.encode()], trust=trust, now=T0 + dt.timedelta(days=365 * 30)).findings[0]
+    assert f.indication == "TOTAL-PASSED"
+    assert f.credential_status and f.credential_status.startswith("CARD_EXPIRED")
 
 
 def test_qr_unknown_issuer(issuer: Issuer, card: Card) -> None:

@@ -138,18 +138,27 @@ CASES: list[Case] = [
     ("prefix-missing", lambda c: to_text(c.valid())[4:], ErrorCode.BAD_PREFIX),
     ("prefix-hc1", lambda c: "HC1:" + to_text(c.valid())[4:], ErrorCode.BAD_PREFIX),
     ("prefix-lowercase", lambda c: "ec1:" + to_text(c.valid())[4:], ErrorCode.BAD_PREFIX),
-    ("prefix-leading-space", lambda c: " " + to_text(c.valid()), ErrorCode.BAD_PREFIX),
+    # --- what scanners and files add around a code is removed, nothing inside it
+    ("scan-leading-space", lambda c: " " + to_text(c.valid()), ErrorCode.OK),
+    ("scan-bom", lambda c: "\ufeff" + to_text(c.valid()), ErrorCode.OK),
+    ("scan-crlf", lambda c: to_text(c.valid()) + "\r\n", ErrorCode.OK),
+    ("scan-cr-only", lambda c: to_text(c.valid()) + "\r", ErrorCode.OK),
+    ("scan-trailing-blanks", lambda c: to_text(c.valid()) + " \t", ErrorCode.OK),
+    ("prefix-space-inside", lambda c: "EC1 :" + to_text(c.valid())[4:], ErrorCode.BAD_PREFIX),
+    ("prefix-bom-inside", lambda c: "EC1:\ufeff" + to_text(c.valid())[4:], ErrorCode.BAD_BASE45),
     ("empty-text", lambda c: "", ErrorCode.BAD_PREFIX),
     ("prefix-ec2", lambda c: "EC2:" + to_text(c.valid())[4:], ErrorCode.BAD_PREFIX),
     ("prefix-semicolon", lambda c: "EC1;" + to_text(c.valid())[4:], ErrorCode.BAD_PREFIX),
-    ("prefix-bom", lambda c: "\ufeff" + to_text(c.valid()), ErrorCode.BAD_PREFIX),
     # --- Base45 (DCC: EXPECTEDB45DECODE)
     (
         "b45-lowercase",
         lambda c: to_text(c.valid())[:10] + "a" + to_text(c.valid())[11:],
         ErrorCode.BAD_BASE45,
     ),
-    ("b45-length-mod3", lambda c: to_text(c.valid()) + "A", ErrorCode.BAD_BASE45),
+    # a text cut short (3k + 1 valid characters) is a scan to repeat, not a forgery
+    ("b45-length-mod3", lambda c: to_text(c.valid()) + "A", ErrorCode.TRUNCATED),
+    ("scan-cut-short-mod3", lambda c: to_text(c.valid())[:-2], ErrorCode.TRUNCATED),
+    ("b45-length-mod3-bad-char", lambda c: to_text(c.valid()) + "a", ErrorCode.BAD_BASE45),
     ("b45-triple-overflow", lambda c: to_text(c.valid()) + "GGW", ErrorCode.BAD_BASE45),
     ("b45-empty", lambda c: "EC1:", ErrorCode.BAD_BASE45),
     ("b45-pair-overflow", lambda c: to_text(c.valid()) + "::", ErrorCode.BAD_BASE45),
@@ -162,7 +171,7 @@ CASES: list[Case] = [
     (
         "zlib-truncated",
         lambda c: "EC1:" + base45.encode(zlib.compress(c.valid(), 9)[:-6]),
-        ErrorCode.BAD_COMPRESSION,
+        ErrorCode.TRUNCATED,
     ),
     (
         "zlib-trailing",
@@ -178,7 +187,9 @@ CASES: list[Case] = [
     # --- CBOR
     ("cbor-garbage", lambda c: to_text(b"\xd2\xff\xff\xff"), ErrorCode.BAD_CBOR),
     ("cbor-trailing-bytes", lambda c: to_text(c.valid() + b"\x00"), ErrorCode.BAD_CBOR),
-    ("cbor-truncated", lambda c: to_text(c.valid()[:-1]), ErrorCode.BAD_CBOR),
+    ("cbor-truncated", lambda c: to_text(c.valid()[:-1]), ErrorCode.TRUNCATED),
+    ("cbor-cut-in-half", lambda c: to_text(c.valid()[: len(c.valid()) // 2]), ErrorCode.TRUNCATED),
+    # a declared length no message can have is forged, not cut short
     (
         "cbor-deep-nesting",
         lambda c: to_text(b"\xd2" + b"\x81" * 1000 + b"\x00"),
@@ -544,7 +555,7 @@ CASES: list[Case] = [
                 ),
             )
         ),
-        ErrorCode.EXPIRED,
+        ErrorCode.CARD_EXPIRED,
     ),
     (
         "card-issued-in-future",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from tests.conftest import T0, fixed_clock
 
 from ecard.card import Card, Holder
+from ecard.crypto.x509 import certificate_to_pem
 from ecard.errors import BadListError, ErrorCode, ListRollbackError
 from ecard.formats import cbor
 from ecard.formats.cose import HEADER_X5CHAIN
@@ -464,3 +466,16 @@ def test_a_list_too_large_to_read_is_not_signed(pki: PKI, monkeypatch: pytest.Mo
             next_update=T0 + dt.timedelta(days=1), signer=pki.tl.signer(),
             certificate=pki.tl.certificate,
         )  # fmt: skip
+
+
+def test_from_paths_takes_one_path_as_one_path(tmp_path: Path, ds: CertifiedKey) -> None:
+    """A folder given as a string is one folder (it used to be iterated letter by letter), and an
+    empty path (an unset variable) is refused instead of meaning the current directory."""
+    (tmp_path / "ds.pem").write_bytes(certificate_to_pem(ds.certificate))
+    for one in (str(tmp_path), tmp_path):
+        store = TrustStore.from_paths(one)
+        assert [i.kid for i in store] == [ds.kid]
+    with pytest.raises(ValueError, match="empty path"):
+        TrustStore.from_paths([""])
+    with pytest.raises(ValueError, match="empty path"):
+        TrustStore.from_paths("")

@@ -23,6 +23,7 @@ class ErrorCode(StrEnum):
     OK = "OK"
     # verification pipeline (docs/verifying.md lists the order in which stages run)
     BAD_PREFIX = "BAD_PREFIX"
+    TRUNCATED = "TRUNCATED"
     BAD_BASE45 = "BAD_BASE45"
     BAD_COMPRESSION = "BAD_COMPRESSION"
     BAD_CBOR = "BAD_CBOR"
@@ -35,6 +36,7 @@ class ErrorCode(StrEnum):
     ISSUER_CERT_INVALID = "ISSUER_CERT_INVALID"
     NOT_YET_VALID = "NOT_YET_VALID"
     EXPIRED = "EXPIRED"
+    CARD_EXPIRED = "CARD_EXPIRED"
     REVOKED = "REVOKED"
     CARD_INACTIVE = "CARD_INACTIVE"
     ISSUER_NOT_AUTHORISED = "ISSUER_NOT_AUTHORISED"
@@ -56,6 +58,10 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.BAD_PREFIX: (
         "not an e-card code (wrong or missing 'EC1:' prefix)",
         "不是电子社保卡二维码（前缀“EC1:”错误或缺失）",
+    ),
+    ErrorCode.TRUNCATED: (
+        "the code was read only in part: scan it again",
+        "二维码只读取了一部分：请重新扫描",
     ),
     ErrorCode.BAD_BASE45: (
         "the code text is damaged (invalid Base45)",
@@ -95,7 +101,14 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         "签发机构证书无效或不覆盖此卡",
     ),
     ErrorCode.NOT_YET_VALID: ("the card is not yet valid", "卡片尚未生效"),
-    ErrorCode.EXPIRED: ("the card has expired", "卡片已过期"),
+    ErrorCode.EXPIRED: (
+        "the code has expired: refresh the code in the app (the card itself may still be valid)",
+        "二维码已过期：请在应用中刷新二维码（卡片本身可能仍有效）",
+    ),
+    ErrorCode.CARD_EXPIRED: (
+        "the card itself has expired: the holder must renew the card",
+        "卡片本身已过期：持卡人需换领新卡",
+    ),
     ErrorCode.REVOKED: ("the card has been revoked", "卡片已被吊销"),
     ErrorCode.CARD_INACTIVE: (
         "the card is suspended or cancelled",
@@ -172,6 +185,12 @@ class BadPrefixError(FormatError):
     code = ErrorCode.BAD_PREFIX
 
 
+class TruncatedError(FormatError):
+    """The code ends before its end: a scanner (or a copy) delivered only part of it."""
+
+    code = ErrorCode.TRUNCATED
+
+
 class BadBase45Error(FormatError):
     """The text after the prefix is not valid Base45 (RFC 9285)."""
 
@@ -188,6 +207,16 @@ class BadCborError(FormatError):
     """The CBOR is malformed or breaks the strict profile (duplicates, limits, tags...)."""
 
     code = ErrorCode.BAD_CBOR
+
+
+class TruncatedCborError(BadCborError):
+    """The CBOR input ends inside an item (still ``BAD_CBOR``; a COSE message cut short this way
+    is reported as :class:`TruncatedError` by the COSE parser)."""
+
+    def __init__(self, detail: str = "", *, needed: int = 0) -> None:
+        super().__init__(detail)
+        #: The input length the item that ran past the end would need (at least).
+        self.needed = needed
 
 
 class BadCoseError(FormatError):
@@ -242,6 +271,12 @@ class ExpiredError(EcardError):
     """The verifier's clock is past the credential's ``exp``, beyond the skew."""
 
     code = ErrorCode.EXPIRED
+
+
+class CardExpiredError(EcardError):
+    """The card's own expiry date has passed (the credential may still be within its ``exp``)."""
+
+    code = ErrorCode.CARD_EXPIRED
 
 
 class RevokedError(EcardError):
@@ -327,6 +362,7 @@ __all__ = [
     "BadListError",
     "BadPrefixError",
     "BadSignatureError",
+    "CardExpiredError",
     "CardInactiveError",
     "EcardError",
     "ErrorCode",
@@ -339,6 +375,8 @@ __all__ = [
     "NotYetValidError",
     "RevocationListStaleError",
     "RevokedError",
+    "TruncatedCborError",
+    "TruncatedError",
     "TrustListStaleError",
     "UnknownKidError",
     "UnsupportedAlgorithmError",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 
-from ecard.errors import BadBase45Error
+from ecard.errors import BadBase45Error, TruncatedError
 
 __all__ = ["ALPHABET", "decode", "encode"]
 
@@ -43,20 +43,21 @@ def decode(text: str) -> bytes:
 
     Raises:
         BadBase45Error: ``text`` is not a ``str``, holds a character outside the alphabet
-            (lower case included), has a length of the form ``3k + 1``, or a group encodes a value
-            too large for its bytes.
+            (lower case included), or a group encodes a value too large for its bytes.
+        TruncatedError: only valid characters, but a length of the form ``3k + 1``: the text
+            was cut short (a scanner that stopped early).
     """
     if not isinstance(text, str):
         raise BadBase45Error(f"expected text, got {type(text).__name__}")
     n = len(text)
     rest = n % 3
-    if rest == 1:
-        raise BadBase45Error(f"invalid length {n} (3k + 1)")
     if not text.isascii():
         raise BadBase45Error("character outside the Base45 alphabet")
     values = text.encode("ascii").translate(_VALUES)  # 0xFF marks characters not in ALPHABET
     if b"\xff" in values:
         raise BadBase45Error("character outside the Base45 alphabet")
+    if rest == 1:  # valid characters, one too few or too many: a text cut short
+        raise TruncatedError(f"invalid length {n} (3k + 1): the text was cut short")
     full = n - rest
     groups = full // 3
     out = bytearray(2 * groups)

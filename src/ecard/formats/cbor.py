@@ -36,7 +36,7 @@ import struct
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from ecard.errors import BadCborError
+from ecard.errors import BadCborError, TruncatedCborError
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",
@@ -353,7 +353,7 @@ def _read(
     append = items.append
     for _ in range(2 * count if is_map else count):
         if pos >= end:
-            raise BadCborError("truncated: expected another data item")
+            raise TruncatedCborError("truncated: expected another data item", needed=pos + 1)
         ib = data[pos]
         pos += 1
         # Fast paths for the commonest items: small unsigned integers and short text strings.
@@ -363,7 +363,9 @@ def _read(
         if 0x60 <= ib < 0x78:
             stop = pos + ib - 0x60
             if stop > end:
-                raise BadCborError("truncated: text string longer than the remaining input")
+                raise TruncatedCborError(
+                    "truncated: text string longer than the remaining input", needed=stop
+                )
             try:
                 append(data[pos:stop].decode())  # bytes.decode() is always UTF-8, strict
             except UnicodeDecodeError:
@@ -384,28 +386,28 @@ def _read(
             raise BadCborError(f"reserved additional information value {ai}")
         elif ai == 24:
             if pos >= end:
-                raise BadCborError("truncated argument")
+                raise TruncatedCborError("truncated argument", needed=end + 1)
             arg = data[pos]
             pos += 1
             if arg < 24:
                 raise BadCborError("argument not in shortest form")
         elif ai == 25:
             if pos + 2 > end:
-                raise BadCborError("truncated argument")
+                raise TruncatedCborError("truncated argument", needed=end + 1)
             arg = _U16(data, pos)[0]
             pos += 2
             if arg < 0x100:
                 raise BadCborError("argument not in shortest form")
         elif ai == 26:
             if pos + 4 > end:
-                raise BadCborError("truncated argument")
+                raise TruncatedCborError("truncated argument", needed=end + 1)
             arg = _U32(data, pos)[0]
             pos += 4
             if arg < 0x10000:
                 raise BadCborError("argument not in shortest form")
         elif ai == 27:
             if pos + 8 > end:
-                raise BadCborError("truncated argument")
+                raise TruncatedCborError("truncated argument", needed=end + 1)
             arg = _U64(data, pos)[0]
             pos += 8
             if arg < 0x100000000:
@@ -420,7 +422,9 @@ def _read(
         elif major == 3:
             stop = pos + arg
             if stop > end:
-                raise BadCborError("truncated: text string longer than the remaining input")
+                raise TruncatedCborError(
+                    "truncated: text string longer than the remaining input", needed=stop
+                )
             try:
                 append(data[pos:stop].decode())
             except UnicodeDecodeError:
@@ -429,7 +433,9 @@ def _read(
         elif major == 2:
             stop = pos + arg
             if stop > end:
-                raise BadCborError("truncated: byte string longer than the remaining input")
+                raise TruncatedCborError(
+                    "truncated: byte string longer than the remaining input", needed=stop
+                )
             append(data[pos:stop])
             pos = stop
         elif major == 1:
@@ -437,11 +443,15 @@ def _read(
         elif major == 5 or major == 4:
             if major == 5:
                 if arg > (end - pos) >> 1:  # every pair takes at least two bytes
-                    raise BadCborError("truncated: map longer than the remaining input")
+                    raise TruncatedCborError(
+                        "truncated: map longer than the remaining input", needed=pos + 2 * arg
+                    )
                 budget -= 2 * arg
             else:
                 if arg > end - pos:  # every element takes at least one byte
-                    raise BadCborError("truncated: array longer than the remaining input")
+                    raise TruncatedCborError(
+                        "truncated: array longer than the remaining input", needed=pos + arg
+                    )
                 budget -= arg
             if budget < 0:
                 raise BadCborError("too many data items")

@@ -25,7 +25,7 @@ from typing import Any, Final
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from ecard.errors import BadCoseError
+from ecard.errors import BadCborError, BadCoseError, TruncatedCborError, TruncatedError
 from ecard.formats import cbor
 
 #: CBOR tag of a COSE_Sign1 message.
@@ -110,8 +110,9 @@ def assemble_sign1(protected: bytes, payload: bytes, signature: bytes) -> bytes:
 def parse_sign1(data: bytes, *, max_size: int = MAX_MESSAGE_SIZE) -> Sign1Message:
     """Parse a tagged COSE_Sign1 strictly; see the module docstring for the profile.
 
-    Raises :class:`~ecard.errors.BadCborError` for malformed CBOR (the message or the
-    protected header) and
+    Raises :class:`~ecard.errors.TruncatedError` when the message ends inside its outer
+    structure (a text cut short), :class:`~ecard.errors.BadCborError` for malformed CBOR (the
+    message or the protected header) and
     :class:`~ecard.errors.BadCoseError` for a well-formed item that is not an acceptable
     COSE_Sign1. The signature is *not* checked here.
     """
@@ -122,7 +123,13 @@ def parse_sign1(data: bytes, *, max_size: int = MAX_MESSAGE_SIZE) -> Sign1Messag
         raise BadCoseError("message is not tagged as COSE_Sign1 (tag 18)")
     if outer != COSE_SIGN1_TAG:
         raise BadCoseError(f"outer tag {outer} is not COSE_Sign1 (18)")
-    item = cbor.decode(data, max_depth=8, allowed_tags=_SIGN1_ONLY)
+    try:
+        item = cbor.decode(data, max_depth=8, allowed_tags=_SIGN1_ONLY)
+    except TruncatedCborError as exc:
+        if exc.needed > max_size:  # a length no message can have: forged, not cut short
+            raise BadCborError(exc.detail) from None
+        # the message itself ends early: a text cut short (a scanner that stopped)
+        raise TruncatedError(f"the message ends before its end ({exc.detail})") from None
     assert isinstance(item, cbor.Tag)  # guaranteed by the tag header just read
     body = item.value
     if not isinstance(body, list) or len(body) != 4:

@@ -12,21 +12,26 @@ Decoding is bounded: text longer than :data:`MAX_TEXT_LENGTH` (the largest alpha
 payload) is rejected before any work, and inflating stops at :data:`MAX_INFLATED` bytes, so a
 zlib bomb is an error, not a hang.
 
-The text is taken exactly as given: callers reading from a keyboard-wedge scanner strip the line
-ending first.
+:func:`decode` takes the text exactly as given. What scanners and files add around a code
+(a UTF-8 byte-order mark, a leading space, a line ending CR, LF or CR LF, trailing blanks) is
+removed by :func:`clean_scanned`, which says what it removed; nothing inside the code is ever
+changed. That is safe: a Base45 payload never ends with a space (the last character of a group
+encodes at most 65535 // 2025 = 32 or 255 // 45 = 5, never the space's 36), and the prefix
+``EC1:`` starts with a letter.
 """
 
 from __future__ import annotations
 
 import zlib
 
-from ecard.errors import BadBase45Error, BadCompressionError, BadPrefixError
+from ecard.errors import BadBase45Error, BadCompressionError, BadPrefixError, TruncatedError
 from ecard.formats import base45
 
 __all__ = [
     "MAX_INFLATED",
     "MAX_TEXT_LENGTH",
     "PREFIX",
+    "clean_scanned",
     "decode",
     "decompress",
     "encode",
@@ -95,12 +100,13 @@ def decompress(payload: bytes | bytearray | memoryview) -> bytes:
 
     Raises:
         BadCompressionError: a bad header (checksum, method, window size, preset dictionary),
-            a corrupt or truncated stream, trailing bytes after it, or more than
-            :data:`MAX_INFLATED` bytes of output.
+            a corrupt stream, trailing bytes after it, or more than :data:`MAX_INFLATED` bytes
+            of output.
+        TruncatedError: the stream (or its header) ends before its end: a text cut short.
     """
     data = bytes(payload)
     if len(data) < 2:
-        raise BadCompressionError("zlib header truncated")
+        raise TruncatedError("zlib header truncated")
     cmf, flg = data[0], data[1]
     if cmf & 0x0F != 8:
         raise BadCompressionError("zlib compression method is not deflate")
@@ -118,10 +124,41 @@ def decompress(payload: bytes | bytearray | memoryview) -> bytes:
     if len(out) > MAX_INFLATED or inflater.unconsumed_tail:
         raise BadCompressionError(f"inflates to more than {MAX_INFLATED} bytes")
     if not inflater.eof:
-        raise BadCompressionError("zlib stream is truncated")
+        raise TruncatedError("zlib stream is truncated")
     if inflater.unused_data:
         raise BadCompressionError(f"{len(inflater.unused_data)} trailing byte(s) after zlib stream")
     return out
+
+
+_BOM = "\ufeff"
+_BLANKS = " \t\r\n\v\f"
+
+
+def clean_scanned(text: str) -> tuple[str, tuple[str, ...]]:
+    r"""``text`` without what a scanner, a terminal or a file put around the code, and notes on
+    what was removed where it matters (a line ending is expected and not noted).
+
+    >>> clean_scanned("\ufeff EC1:ABC\r\n")
+    ('EC1:ABC', ('removed a UTF-8 byte-order mark', 'removed 1 blank character(s) before the code'))
+    >>> clean_scanned("EC1:ABC\n")
+    ('EC1:ABC', ())
+    """
+    if not isinstance(text, str):
+        return text, ()
+    notes: list[str] = []
+    body = text
+    if body.startswith(_BOM):
+        body = body[1:]
+        notes.append("removed a UTF-8 byte-order mark")
+    stripped = body.lstrip(_BLANKS)
+    if len(stripped) != len(body):
+        notes.append(f"removed {len(body) - len(stripped)} blank character(s) before the code")
+    body = stripped.rstrip(_BLANKS)
+    trailing = stripped[len(body) :]
+    blanks = sum(1 for c in trailing if c in " \t\v\f")
+    if blanks:
+        notes.append(f"removed {blanks} blank character(s) after the code")
+    return body, tuple(notes)
 
 
 def decode(text: str) -> bytes:

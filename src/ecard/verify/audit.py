@@ -42,6 +42,7 @@ INDETERMINATE: Final = "INDETERMINATE"
 _CODE_MAP: Final[dict[ErrorCode, tuple[str, str | None]]] = {
     ErrorCode.OK: (PASSED, None),
     ErrorCode.BAD_PREFIX: (FAILED, "FORMAT_FAILURE"),
+    ErrorCode.TRUNCATED: (FAILED, "FORMAT_FAILURE"),
     ErrorCode.BAD_BASE45: (FAILED, "FORMAT_FAILURE"),
     ErrorCode.BAD_COMPRESSION: (FAILED, "FORMAT_FAILURE"),
     ErrorCode.BAD_CBOR: (FAILED, "FORMAT_FAILURE"),
@@ -65,6 +66,7 @@ _CREDENTIAL_CODES: Final = frozenset(
         ErrorCode.BAD_CLAIMS,
         ErrorCode.NOT_YET_VALID,
         ErrorCode.EXPIRED,
+        ErrorCode.CARD_EXPIRED,
         ErrorCode.REVOKED,
         ErrorCode.CARD_INACTIVE,
     }

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
-from ecard._time import system_clock
+from ecard._time import system_clock, utc
 from ecard.card import CardStatus
 from ecard.crypto.algorithms import ALGORITHMS, get_algorithm
 
@@ -32,7 +32,8 @@ class Policy:
     * ``algorithms``: names of the algorithms accepted (default: all registered ones);
       anything else is ``UNSUPPORTED_ALG``.
     * ``clock_skew``: tolerance applied to ``iat``/``nbf`` and ``exp`` (default 5 minutes).
-    * ``clock``: returns the current aware time; inject one for tests and audits.
+    * ``clock``: returns the current aware time; inject one for tests and audits (it is
+      called once here: a clock returning naive datetimes is a :class:`TypeError`).
     * ``accepted_statuses``: card statuses reported valid (default: active only); a card whose
       signed status is suspended or cancelled is reported as ``CARD_INACTIVE``.
     * ``trust_list_grace`` / ``revocation_list_grace``: how long past a list's next-update
@@ -57,6 +58,8 @@ class Policy:
         for name in ("trust_list_grace", "revocation_list_grace"):
             if getattr(self, name) < timedelta(0):
                 raise ValueError(f"{name} must not be negative")
+        if self.clock is not system_clock:  # a naive clock is refused here, not at every scan
+            utc(self.clock(), "the policy's clock")
 
 
 __all__ = ["ALL_ALGORITHMS", "MAX_CLOCK_SKEW", "Policy", "system_clock"]

@@ -218,11 +218,19 @@ class TrustStore:
         In a folder, PEM files holding no certificate (private keys, requests) are skipped; a
         named file must hold certificates.
 
+        A single path (``"certs/"``) is taken as one path, not as a sequence of one-letter
+        paths; an empty path (``""``, an unset variable) is a :class:`ValueError`, never the
+        current directory.
+
         Raises :class:`~ecard.errors.BadCertificateError` naming the file that cannot be used,
         or if no certificate was found at all.
         """
+        if isinstance(paths, str | os.PathLike):
+            paths = [paths]
         certs: list[x509.Certificate] = []
         for path in paths:
+            if not os.fspath(path):
+                raise ValueError("an empty path names no certificate (an unset variable?)")
             p = Path(path)
             if p.is_dir():
                 # a folder may also hold keys or CSRs: read the certificate files only

@@ -35,12 +35,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ecard._time import utc
 from ecard.card import Card, day_start_timestamp
 from ecard.crypto.algorithms import ALGORITHMS, Algorithm
 from ecard.errors import (
     AlgKeyMismatchError,
     BadInputError,
     BadSignatureError,
+    CardExpiredError,
     CardInactiveError,
     EcardError,
     ErrorCode,
@@ -182,11 +184,16 @@ class Verifier:
     def verify(self, text: str | bytes, *, now: datetime | None = None) -> VerificationResult:
         """Verify one QR text (``EC1:...``). Never raises for bad input.
 
-        ``now`` overrides the policy's clock for this call (aware datetime).
+        ``now`` overrides the policy's clock for this call (aware datetime; a naive one is a
+        :class:`TypeError` here, as is a policy clock that returns one: a mistake of the
+        caller's, not a bad code). What a scanner or a file adds around a code (a byte-order
+        mark, blanks, the line ending) is removed first; the result's ``warnings`` say so when
+        more than a line ending was removed.
         """
+        t = self._now(now)
         progress = _Progress()
         try:
-            claims, entry = self._run(text, now, progress)
+            claims, entry = self._run(text, t, progress)
         except EcardError as exc:
             return self._failure(exc.code, exc.detail, progress)
         except Exception as exc:  # a bug must not crash a counter; tests assert this never occurs
@@ -226,15 +233,21 @@ class Verifier:
     # -- pipeline ---------------------------------------------------------------------------
 
     def _run(
-        self, text: str | bytes, now: datetime | None, progress: _Progress
+        self, text: str | bytes, t: float, progress: _Progress
     ) -> tuple[Claims, TrustedIssuer]:
         if isinstance(text, bytes | bytearray):
+            raw = bytes(text)
+            if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark: cleaned below
+                raw = raw[3:]
+                progress.warnings.append("input: removed a UTF-8 byte-order mark")
             try:
-                text = bytes(text).decode("ascii")
+                text = raw.decode("ascii")
             except UnicodeDecodeError:
                 raise BadInputError("QR text must be ASCII") from None
         if not isinstance(text, str):
             raise BadInputError(f"expected QR text, got {type(text).__name__}")
+        text, cleaned = qrtext.clean_scanned(text)
+        progress.warnings.extend(f"input: {note}" for note in cleaned)
         trust, revocations = self._lists  # one read: a concurrent update() is all or nothing
         msg = parse_sign1(qrtext.decode(text))
         progress.kid = msg.kid
@@ -253,7 +266,6 @@ class Verifier:
         progress.issuer = entry.subject
         claims = decode_claims(msg.payload)
         progress.claims = claims
-        t = self._now(now)
         self._check_lists(trust, revocations, t, progress)
         self._check_certificate(entry, claims)
         self._check_scope(entry, claims)
@@ -368,10 +380,8 @@ class Verifier:
         if now is None:
             if self.policy.clock is system_clock:
                 return time.time()
-            now = self.policy.clock()
-        if now.tzinfo is None:
-            raise BadInputError("the verifier's clock must return an aware datetime")
-        return now.timestamp()
+            return utc(self.policy.clock(), "the verifier's clock").timestamp()
+        return utc(now, "now").timestamp()
 
     def _check_time(self, claims: Claims, t: float) -> None:
         skew = self._skew
@@ -379,12 +389,13 @@ class Verifier:
             raise NotYetValidError(f"issued at {claims.issued_at.isoformat()}, now {_iso(t)}")
         if claims.nbf is not None and t + skew < claims.nbf:
             raise NotYetValidError(f"not before {_iso(claims.nbf)}, now {_iso(t)}")
-        if t - skew >= claims.exp:
-            raise ExpiredError(f"expired at {claims.expires_at.isoformat()}, now {_iso(t)}")
-        # the card's own dates bind too, whatever exp an issuer wrote
+        # the card's own dates bind too, whatever exp an issuer wrote; an expired card is told
+        # apart from a code that only needs refreshing (staff act differently on each)
         card = claims.card
         if t - skew >= day_start_timestamp(card.expires) + 86400:
-            raise ExpiredError(f"card expired on {card.expires.isoformat()} (China time)")
+            raise CardExpiredError(f"card expired on {card.expires.isoformat()} (China time)")
+        if t - skew >= claims.exp:
+            raise ExpiredError(f"code expired at {claims.expires_at.isoformat()}, now {_iso(t)}")
         if t + skew < day_start_timestamp(card.issued):
             raise NotYetValidError(f"card valid from {card.issued.isoformat()} (China time)")
 
