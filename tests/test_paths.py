@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -573,24 +572,10 @@ def test_covers_naive_datetime_is_utc(h: Hierarchy, fresh: PathValidator) -> Non
 # -- keys cryptography cannot load (SM2) ------------------------------------------------------
 
 
-def _openssl_sm2() -> bool:
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        return False
-    probe = subprocess.run(
-        [openssl, "genpkey", "-algorithm", "SM2"], capture_output=True, check=False
-    )
-    return probe.returncode == 0
-
-
-needs_sm2 = pytest.mark.skipif(not _openssl_sm2(), reason="openssl without SM2")
-
-
 def _openssl(cwd: Path, *args: str) -> None:
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
 
 
-@needs_sm2
 def test_sm2_signer_key_under_ecdsa_ca(h: Hierarchy, tmp_path: Path) -> None:
     """The path of an SM2 signer under an ECDSA CA (made by the openssl CLI) validates, and the
     registry loads its SM2 key."""
@@ -628,7 +613,6 @@ def test_sm2_signer_key_under_ecdsa_ca(h: Hierarchy, tmp_path: Path) -> None:
     assert path.leaf == cert
 
 
-@needs_sm2
 def test_sm2_chain_signed_with_the_empty_id_is_refused(tmp_path: Path) -> None:
     """OpenSSL 3 signs SM2 certificates with an *empty* distinguishing ID unless told
     ``-sigopt distid:1234567812345678``; GM/T 0015 certificates use the default ID, and so do

@@ -5,8 +5,6 @@ and the gmalg verify-only fallback used when libcrypto has no SM2."""
 from __future__ import annotations
 
 import base64
-import importlib.util
-import shutil
 import subprocess
 import threading
 from collections.abc import Callable
@@ -38,13 +36,6 @@ from ecard.signing.sm2 import (
     raw_to_der,
     sm2_available,
     sm2_verify_available,
-)
-
-pytestmark = pytest.mark.skipif(not sm2_available(), reason="libcrypto without SM2/SM3")
-
-needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl CLI")
-needs_gmalg = pytest.mark.skipif(
-    importlib.util.find_spec("gmalg") is None, reason="gmalg not installed (extra 'sm')"
 )
 
 MSG = b"electronic social security card \xe7\xa4\xbe\xe4\xbf\x9d"
@@ -256,7 +247,6 @@ def test_threads(key: Sm2PrivateKey) -> None:
     assert failures == []
 
 
-@needs_openssl
 def test_openssl_genpkey_key_loads(tmp_path: Path) -> None:
     keyfile = tmp_path / "key.pem"
     assert openssl("genpkey", "-algorithm", "SM2", "-out", keyfile).returncode == 0
@@ -274,7 +264,6 @@ def test_openssl_genpkey_key_loads(tmp_path: Path) -> None:
         Sm2PrivateKey.from_pem(enc.read_bytes(), password=b"wrong")
 
 
-@needs_openssl
 def test_openssl_verifies_ours(key: Sm2PrivateKey, tmp_path: Path) -> None:
     (tmp_path / "pub.pem").write_bytes(key.public_key().pem())
     (tmp_path / "msg").write_bytes(MSG)
@@ -289,7 +278,6 @@ def test_openssl_verifies_ours(key: Sm2PrivateKey, tmp_path: Path) -> None:
     assert openssl(*args, "-pkeyopt", "distid:ALICE123@YAHOO.COM").returncode != 0
 
 
-@needs_openssl
 def test_we_verify_openssl(tmp_path: Path) -> None:
     keyfile = tmp_path / "key.pem"
     assert openssl("genpkey", "-algorithm", "SM2", "-out", keyfile).returncode == 0
@@ -326,7 +314,6 @@ def test_z_gbt32918_2_example_curve() -> None:
     assert compute_z(compressed, uid=EX_ID, curve=EXAMPLE_CURVE) == z
 
 
-@needs_gmalg
 def test_signature_gbt32918_2_example_curve_with_gmalg() -> None:
     # libcrypto (OpenSSL 3.0) cannot hold an SM2 key on this curve: its SM2 key manager
     # refuses any group but sm2p256v1. gmalg, with the curve passed in, checks the vector.
@@ -360,7 +347,6 @@ def test_z_gbt32918_5_annex_a() -> None:
     assert pub.verify(bytes.fromhex(KAT_R + KAT_S), b"message digest")
 
 
-@needs_gmalg
 def test_gmalg_reproduces_annex_a() -> None:
     pub = (int(KAT_X, 16), int(KAT_Y, 16))
     core = gmalg_core(k=KAT_K)
@@ -380,7 +366,6 @@ def test_compute_z_rejects_bad_points() -> None:
         compute_z(good, uid=b"x" * 8192)
 
 
-@needs_gmalg
 def test_compute_z_matches_gmalg(key: Sm2PrivateKey) -> None:
     keys = [key.public_key(), Sm2PrivateKey.generate().public_key()]
     for pub in keys:
@@ -415,7 +400,6 @@ def test_compressed_public_key(backend: str) -> None:
 # --- cross-checks with gmalg ---------------------------------------------------------------
 
 
-@needs_gmalg
 @pytest.mark.parametrize("uid", [DEFAULT_ID, b"ALICE123@YAHOO.COM", "社保卡".encode()])
 def test_gmalg_verifies_ours(key: Sm2PrivateKey, uid: bytes) -> None:
     from gmalg import SM2
@@ -429,7 +413,6 @@ def test_gmalg_verifies_ours(key: Sm2PrivateKey, uid: bytes) -> None:
     assert not gmalg_core().verify(MSG, *map(_int, (sig[:32], sig[32:])), b"", point_of(key))
 
 
-@needs_gmalg
 def test_gmalg_verifies_ours_empty_id(key: Sm2PrivateKey) -> None:
     sig = key.sign(MSG, uid=b"")
     r, s = _int(sig[:32]), _int(sig[32:])
@@ -438,7 +421,6 @@ def test_gmalg_verifies_ours_empty_id(key: Sm2PrivateKey) -> None:
     assert not gmalg_core().verify(MSG, r, s, DEFAULT_ID, pub)
 
 
-@needs_gmalg
 @pytest.mark.parametrize("uid", [DEFAULT_ID, b"ALICE123@YAHOO.COM", b""])
 def test_we_verify_gmalg(uid: bytes) -> None:
     core = gmalg_core()
@@ -458,7 +440,6 @@ def test_we_verify_gmalg(uid: bytes) -> None:
         assert pub.verify(rb.rjust(32, b"\0") + sb.rjust(32, b"\0"), MSG, uid=uid)
 
 
-@needs_gmalg
 def test_gmalg_signs_with_our_key(key: Sm2PrivateKey) -> None:
     d = private_scalar(key)
     core = gmalg_core()
@@ -504,7 +485,6 @@ def test_encrypted_pem_wrong_or_missing_password(key: Sm2PrivateKey) -> None:
         key.private_pem(password=b"")
 
 
-@needs_openssl
 def test_openssl_reads_our_encrypted_key(key: Sm2PrivateKey, tmp_path: Path) -> None:
     enc = tmp_path / "enc.pem"
     enc.write_bytes(key.private_pem(password=b"pa ss\xc3\xa9"))
@@ -543,8 +523,6 @@ def _write(tmp_path: Path, data: bytes) -> Path:
 @pytest.fixture
 def gmalg_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the module believe the platform libcrypto has no SM2 (gmalg, if installed, stays)."""
-    if importlib.util.find_spec("gmalg") is None:
-        pytest.skip("gmalg not installed (extra 'sm')")
     monkeypatch.setattr(sm2, "_load", lambda: "libcrypto without SM2 (simulated by the test)")
 
 
@@ -602,8 +580,6 @@ def test_fallback_verifies_real_signatures(
     sig_empty = key.sign(MSG, uid=b"")
     sig_long = key.sign(MSG, uid=b"u" * 4095)
     assert sm2_verify_available()
-    if importlib.util.find_spec("gmalg") is None:
-        pytest.skip("gmalg not installed (extra 'sm')")
 
     monkeypatch.setattr(sm2, "_load", lambda: "libcrypto without SM2 (simulated by the test)")
     assert not sm2_available()
@@ -679,7 +655,6 @@ def test_no_backend_at_all(key: Sm2PrivateKey, monkeypatch: pytest.MonkeyPatch) 
     assert compute_z(bytes.fromhex("04" + KAT_X + KAT_Y)).hex().upper() == KAT_Z
 
 
-@needs_gmalg
 def test_fallback_threads(key: Sm2PrivateKey, gmalg_only: None) -> None:
     pub = Sm2PublicKey.from_der(SPKI_PREFIX + bytes.fromhex(KAT_X + KAT_Y))
     sig = bytes.fromhex(KAT_R + KAT_S)
@@ -698,7 +673,6 @@ def test_fallback_threads(key: Sm2PrivateKey, gmalg_only: None) -> None:
     assert failures == []
 
 
-@needs_openssl
 def test_private_key_der_round_trip_and_openssl_reads_it(tmp_path: Path) -> None:
     key = Sm2PrivateKey.generate()
     plain = key.private_der()

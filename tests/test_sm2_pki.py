@@ -7,7 +7,6 @@ what we make and makes chains we check. Nothing is mocked.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -57,7 +56,6 @@ from ecard.signing.sm2 import (
     Sm2PublicKey,
     der_to_raw,
     raw_to_der,
-    sm2_available,
 )
 from ecard.signing.x509sm2 import (
     SIGNATURE_VALIDATOR,
@@ -71,10 +69,6 @@ from ecard.verify.paths import PathValidator
 from ecard.verify.policy import Policy
 from ecard.verify.trust import TrustStore
 from ecard.verify.verifier import Verifier
-
-pytestmark = pytest.mark.skipif(not sm2_available(), reason="libcrypto without SM2/SM3")
-
-needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl CLI")
 
 ID_OPT = "distid:" + DEFAULT_ID.decode()
 DER = serialization.Encoding.DER
@@ -708,7 +702,6 @@ def _write(tmp_path: Path, h: Hierarchy, crl: x509.CertificateRevocationList) ->
     (tmp_path / "ca.crl").write_bytes(crl_to_pem(crl))
 
 
-@needs_openssl
 def test_openssl_reads_our_sm2_certificates_and_crl(h: Hierarchy, tmp_path: Path) -> None:
     crl = create_crl(h.ca, [(h.ds.certificate, R, x509.ReasonFlags.key_compromise)], number=4)
     _write(tmp_path, h, crl)
@@ -722,7 +715,6 @@ def test_openssl_reads_our_sm2_certificates_and_crl(h: Hierarchy, tmp_path: Path
     assert f"{h.ds.certificate.serial_number:X}" in text.replace(":", "").upper()
 
 
-@needs_openssl
 def test_openssl_verify_accepts_our_sm2_chain(h: Hierarchy, tmp_path: Path) -> None:
     """OpenSSL 3 takes ``-vfyopt distid:`` for the target certificate's signature only
     (openssl/openssl#23471), so the chain is checked one link at a time, each link with the
@@ -757,7 +749,6 @@ def _pkeyutl_verify(tmp_path: Path, issuer: x509.Certificate, tbs: bytes, sig: b
     return done.returncode == 0 and "Signature Verified Successfully" in done.stdout
 
 
-@needs_openssl
 def test_openssl_verifies_our_crl_and_root_signatures(h: Hierarchy, tmp_path: Path) -> None:
     """``openssl crl -verify`` and ``-check_ss_sig`` cannot be given the SM2 ID in OpenSSL 3.0
     (they verify with an empty ID), so the CRL's and the root's signatures are checked with
@@ -844,7 +835,6 @@ def _openssl_chain(tmp_path: Path, distid: str) -> None:
             "-keyfile", f"{who}.key", *sigopts, "-crldays", "30", "-out", f"{who}.crl")  # fmt: skip
 
 
-@needs_openssl
 def test_we_validate_an_openssl_made_sm2_chain(tmp_path: Path) -> None:
 
     _openssl_chain(tmp_path, DEFAULT_ID.decode())
@@ -876,7 +866,6 @@ def test_we_validate_an_openssl_made_sm2_chain(tmp_path: Path) -> None:
     )
 
 
-@needs_openssl
 def test_openssl_chain_with_another_sm2_id_is_refused(tmp_path: Path) -> None:
     """GM/T 0015 signs certificates with the ID ``1234567812345678``; a chain signed with any
     other ID (OpenSSL 3's own default is the empty ID) does not verify here: a broken chain."""
