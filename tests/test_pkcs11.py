@@ -690,10 +690,13 @@ def test_no_private_key_material_anywhere(
         "Issuer(HSM)": repr(
             Issuer(
                 hsm_signers[alg],
-                certify_public_key(root, hsm_signers[alg].public_key(), "Leak test"),
+                certify_public_key(
+                    root, hsm_signers[alg].public_key(), "Leak test", not_before=T0 - DAY
+                ),
+                clock=fixed_clock(T0),
             )
         ),
-        "IssuedCard": repr(Issuer(ck.signer(), ck.certificate).issue(card)),
+        "IssuedCard": repr(Issuer(ck.signer(), ck.certificate, clock=fixed_clock(T0)).issue(card)),
     }
     key_file = tmp_path / "key.pem"
     key_file.write_bytes(encrypted)
@@ -754,13 +757,21 @@ def test_no_private_key_material_anywhere(
 
 
 def test_command_line_issues_with_a_key_in_the_token(
-    hsm: Hsm, hsm_certs: dict[str, x509.Certificate], tmp_path: Path
+    hsm: Hsm, root: CertifiedKey, hsm_signers: dict[str, Pkcs11Signer], tmp_path: Path
 ) -> None:
-    """`ecard issue --pkcs11-module ...`: the key stays in the token, the card verifies."""
+    """`ecard issue --pkcs11-module ...`: the key stays in the token, the card verifies.
+
+    `ecard issue` takes no clock: it issues at the real time, and `ecard verify` here checks at
+    the real time too. The certificate therefore spans a century from T0 instead of the
+    fixtures' two years, which would make this test fail from 2028 on."""
     from ecard.cli import sample_card
 
     cert = tmp_path / "ds.pem"
-    cert.write_bytes(hsm_certs["ES256"].public_bytes(serialization.Encoding.PEM))
+    century = certify_public_key(
+        root, hsm_signers["ES256"].public_key(), "HSM Signer ES256 (CLI)",
+        not_before=T0 - DAY, days=100 * 365,
+    )  # fmt: skip
+    cert.write_bytes(century.public_bytes(serialization.Encoding.PEM))
     card = tmp_path / "card.json"
     card.write_text(sample_card().model_dump_json())
     env = {**hsm.env(), "ECARD_TEST_PIN": hsm.pin}
