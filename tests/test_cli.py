@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -120,12 +122,25 @@ def test_scanner_mode_answers_each_line_as_it_arrives(demo_dir: Path) -> None:
         cwd=ROOT,
     )
     assert proc.stdin and proc.stdout
+    lines: queue.Queue[str] = queue.Queue()
+    # a reader thread, so that a missing answer fails the test instead of hanging the suite
+    reader = threading.Thread(target=lambda: [lines.put(ln) for ln in proc.stdout], daemon=True)
+    reader.start()
     try:
         for expected in ("OK", "BAD_BASE45", "OK"):
             line = text if expected == "OK" else "EC1:abc"
             proc.stdin.write(line + "\n")
             proc.stdin.flush()
-            answer = json.loads(proc.stdout.readline())  # blocks until this line is answered
+            try:
+                answer = json.loads(lines.get(timeout=30))  # this line's answer, before the next
+            except queue.Empty:
+                proc.kill()
+                assert proc.stderr
+                pytest.fail(
+                    f"no answer within 30 s to the scanned line {line[:20]!r}...; "
+                    f"stderr:\n{proc.stderr.read()}",
+                    pytrace=False,
+                )
             assert answer["code"] == expected
         proc.stdin.close()
         assert proc.wait(timeout=30) == 1
