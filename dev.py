@@ -63,9 +63,10 @@ def system_env() -> dict[str, str]:
     """The environment after ``eval "$(bash scripts/system-setup.sh)"``: the one place that
     installs (apt-get, only what is missing) and configures every system tool the tests need."""
     script = ROOT / "scripts" / "system-setup.sh"
-    # bash evaluates the script's exports itself; env -0 hands back the result unambiguously
+    # bash evaluates the script's exports itself (only if the script succeeded: an
+    # `eval "$(...)"` alone would hide its failure); env -0 hands back the result unambiguously
     proc = subprocess.run(  # noqa: S603
-        ["bash", "-c", 'eval "$(bash "$1")" && env -0', "system-setup", str(script)],  # noqa: S607
+        ["bash", "-c", 'out="$(bash "$1")" || exit; eval "$out" && env -0', "-", str(script)],  # noqa: S607
         cwd=ROOT,
         stdout=subprocess.PIPE,
         check=False,
