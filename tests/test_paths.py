@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from pyhanko_certvalidator import errors as pkix_errors
 from tests.conftest import T0
 from tests.pkitools import DAY, HOUR, Hierarchy, R, build, fails
 from tests.pkitools import key_usage as ku
+from tests.proc import run_ok
 
 from ecard.errors import BadCertificateError, IssuerCertInvalidError
 from ecard.signing.algorithms import certificate_public_key
@@ -573,7 +573,7 @@ def test_covers_naive_datetime_is_utc(h: Hierarchy, fresh: PathValidator) -> Non
 
 
 def _openssl(cwd: Path, *args: str) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+    run_ok(["openssl", *args], cwd=cwd)
 
 
 def test_sm2_signer_key_under_ecdsa_ca(h: Hierarchy, tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from tests.conftest import T0, fixed_clock
+from tests.proc import explain, run_ok
 
 import ecard
 from ecard.card import Card
@@ -189,13 +190,7 @@ def test_setup_script_is_idempotent(hsm: Hsm) -> None:
     assert again.returncode == 0, again.stderr
     assert again.stdout == hsm.stdout
     assert "already initialised" in again.stderr
-    slots = subprocess.run(
-        ["softhsm2-util", "--show-slots"],
-        env=hsm.env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    slots = run_ok(["softhsm2-util", "--show-slots"], env=hsm.env()).stdout
     labels = [ln.split(":", 1)[1].strip() for ln in slots.splitlines() if "Label:" in ln]
     assert labels.count(hsm.token) == 1
     assert Path(hsm.conf).parent == hsm.directory.resolve()
@@ -793,7 +788,7 @@ def test_command_line_issues_with_a_key_in_the_token(
         text=True,
         timeout=120,
     )
-    assert issued.returncode == 0, issued.stderr
+    assert issued.returncode == 0, explain(issued)
     checked = subprocess.run(
         [*base, "verify", "--json", "--trust", str(cert), issued.stdout.strip()],
         env=env,
@@ -801,7 +796,7 @@ def test_command_line_issues_with_a_key_in_the_token(
         text=True,
         timeout=120,
     )
-    assert json.loads(checked.stdout)["code"] == "OK"
+    assert checked.returncode == 0 and json.loads(checked.stdout)["code"] == "OK", explain(checked)
     wrong = subprocess.run(
         [*base, "issue", *hsm_args, "--cert", str(cert), str(card)],
         env={**env, "ECARD_TEST_PIN": "wrong-pin-000"},
@@ -809,5 +804,5 @@ def test_command_line_issues_with_a_key_in_the_token(
         text=True,
         timeout=120,
     )
-    assert wrong.returncode == 1 and "[BAD_KEY]" in wrong.stderr
+    assert wrong.returncode == 1 and "[BAD_KEY]" in wrong.stderr, explain(wrong)
     assert "wrong-pin-000" not in wrong.stderr and "Traceback" not in wrong.stderr

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
     PublicFormat,
 )
+from tests.proc import explain
 
 from ecard.errors import BadKeyError
 from ecard.signing import sm2
@@ -249,13 +250,14 @@ def test_threads(key: Sm2PrivateKey) -> None:
 
 def test_openssl_genpkey_key_loads(tmp_path: Path) -> None:
     keyfile = tmp_path / "key.pem"
-    assert openssl("genpkey", "-algorithm", "SM2", "-out", keyfile).returncode == 0
+    res = openssl("genpkey", "-algorithm", "SM2", "-out", keyfile)
+    assert res.returncode == 0, explain(res)
     k = Sm2PrivateKey.from_pem(keyfile.read_bytes())
     assert k.public_key().verify(k.sign(MSG), MSG)
 
     enc = tmp_path / "enc.pem"
     res = openssl("pkey", "-in", keyfile, "-aes256", "-passout", "pass:s3cret", "-out", enc)
-    assert res.returncode == 0
+    assert res.returncode == 0, explain(res)
     k2 = Sm2PrivateKey.from_pem(enc.read_bytes(), password=b"s3cret")
     assert k2.public_key().der() == k.public_key().der()
     with pytest.raises(BadKeyError, match="password"):
@@ -280,7 +282,8 @@ def test_openssl_verifies_ours(key: Sm2PrivateKey, tmp_path: Path) -> None:
 
 def test_we_verify_openssl(tmp_path: Path) -> None:
     keyfile = tmp_path / "key.pem"
-    assert openssl("genpkey", "-algorithm", "SM2", "-out", keyfile).returncode == 0
+    res = openssl("genpkey", "-algorithm", "SM2", "-out", keyfile)
+    assert res.returncode == 0, explain(res)
     (tmp_path / "msg").write_bytes(MSG)
     res = openssl(
         "pkeyutl", "-sign", "-rawin", "-digest", "sm3",
@@ -490,15 +493,15 @@ def test_openssl_reads_our_encrypted_key(key: Sm2PrivateKey, tmp_path: Path) -> 
     enc.write_bytes(key.private_pem(password=b"pa ss\xc3\xa9"))
     res = openssl("pkey", "-in", enc, "-passin", "file:" + str(_write(tmp_path, b"pa ss\xc3\xa9")),
                   "-pubout")  # fmt: skip
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 0, explain(res)
     assert res.stdout == key.public_key().pem()
     res = openssl("pkey", "-in", enc, "-passin", "pass:wrong", "-pubout")
-    assert res.returncode != 0
+    assert res.returncode != 0, explain(res)
     # and the plain pass: form
     enc2 = tmp_path / "enc2.pem"
     enc2.write_bytes(key.private_pem(password=b"s3cret"))
     res = openssl("pkey", "-in", enc2, "-passin", "pass:s3cret", "-pubout")
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 0, explain(res)
     assert res.stdout == key.public_key().pem()
     # and what openssl decrypts is our private key: it signs, we verify
     (tmp_path / "msg").write_bytes(MSG)
@@ -693,11 +696,10 @@ def test_private_key_der_round_trip_and_openssl_reads_it(tmp_path: Path) -> None
         with pytest.raises(BadKeyError):
             Sm2PrivateKey.from_der(junk)
     (tmp_path / "k.der").write_bytes(secret)
-    out = subprocess.run(
-        ["openssl", "pkey", "-inform", "DER", "-in", str(tmp_path / "k.der"), "-passin",
-         "pass:pw 1", "-pubout", "-outform", "DER"],
-        capture_output=True, check=True,
-    ).stdout  # fmt: skip
+    res = openssl("pkey", "-inform", "DER", "-in", tmp_path / "k.der", "-passin", "pass:pw 1",
+                  "-pubout", "-outform", "DER")  # fmt: skip
+    assert res.returncode == 0, explain(res)
+    out = res.stdout
     assert out == key.public_key().der()
 
 
