@@ -541,9 +541,9 @@ def test_repr_shows_only_public_facts(hsm: Hsm, hsm_signers: dict[str, Pkcs11Sig
         assert hsm.pin not in repr(signer)
         with pytest.raises(TypeError, match="cannot be pickled"):
             pickle.dumps(signer)
-        with pytest.raises(TypeError):
+        with pytest.raises(TypeError, match="cannot be pickled or copied"):
             copy.copy(signer)
-        with pytest.raises(TypeError):
+        with pytest.raises(TypeError, match="cannot be pickled or copied"):
             copy.deepcopy(signer)
     with pytest.raises(TypeError, match=r"Pkcs11Signer\.open"):
         Pkcs11Signer()
@@ -559,7 +559,7 @@ def test_close_and_context_manager(hsm: Hsm, hsm_signers: dict[str, Pkcs11Signer
         s.sign(b"data")
     s.close()  # idempotent
     assert len(hsm_signers["ES384"].sign(b"data")) == 96  # the shared login lives on
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="data must be bytes"):
         hsm_signers["ES256"].sign("text")  # type: ignore[arg-type, unused-ignore]
 
 
