@@ -2,7 +2,8 @@
 """Project bootstrap: the two Quick start commands, on a fresh machine with only Python and pip.
 
     python3 dev.py demo [ecard demo options]   create .venv if needed, install, run `ecard demo`
-    python3 dev.py test [pytest options]       install the test extras, lint, type-check, test
+    python3 dev.py test [pytest options]       install the test extras, lint, type-check, prepare
+                                               the system tools (scripts/system-setup.sh), test
 
 Standard library only. The virtual environment lives in ``.venv`` beside this file and is
 reinstalled only when ``pyproject.toml`` changes (a stamp file records its hash).
@@ -58,6 +59,24 @@ def demo(args: list[str]) -> int:
     return run([BIN / "ecard", "demo", *args])
 
 
+def system_env() -> dict[str, str]:
+    """The environment after ``eval "$(bash scripts/system-setup.sh)"``: the one place that
+    installs (apt-get, only what is missing) and configures every system tool the tests need."""
+    script = ROOT / "scripts" / "system-setup.sh"
+    # bash evaluates the script's exports itself (only if the script succeeded: an
+    # `eval "$(...)"` alone would hide its failure); env -0 hands back the result unambiguously
+    proc = subprocess.run(  # noqa: S603
+        ["bash", "-c", 'out="$(bash "$1")" || exit; eval "$out" && env -0', "-", str(script)],  # noqa: S607
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        check=False,
+    )
+    if proc.returncode != 0:
+        sys.exit("[dev] scripts/system-setup.sh failed; see its output above")
+    pairs = (item.partition("=") for item in proc.stdout.decode().split("\0") if item)
+    return {name: value for name, _, value in pairs}
+
+
 def test(args: list[str]) -> int:
     ensure_env("test")
     steps: list[tuple[str, list[object]]] = [
@@ -74,8 +93,10 @@ def test(args: list[str]) -> int:
             if run(cmd) != 0:  # type: ignore[arg-type]
                 say(f"{name} failed")
                 return 1
+    say("system tools (scripts/system-setup.sh)")
+    env = system_env()
     say("pytest")
-    return run([PY, "-m", "pytest", *args])
+    return run([PY, "-m", "pytest", *args], env=env)
 
 
 def main() -> int:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import os
+import shutil
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -26,6 +30,69 @@ settings.register_profile("thorough", parent=settings.get_profile("ecard"), max_
 # this module is imported after pytest's --hypothesis-profile is applied, so the choice is made
 # here: HYPOTHESIS_PROFILE=thorough python3 dev.py test for 1,000 examples per property
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ecard"))
+
+SETUP_HINT = (
+    "run the tests with `python3 dev.py test`, which prepares all of this, or first "
+    '`eval "$(bash scripts/system-setup.sh)"`'
+)
+
+
+def missing_system_requirements() -> list[str]:
+    """What the tests need from outside Python and do not find: the list scripts/system-setup.sh
+    provides. Every item is something a test uses; none of them is optional."""
+    missing: list[str] = []
+    for tool, package in (
+        ("softhsm2-util", "softhsm2"),
+        ("pdfsig", "poppler-utils"),
+        ("pdftoppm", "poppler-utils"),
+        ("pdffonts", "poppler-utils"),
+        ("pdftotext", "poppler-utils"),
+        ("openssl", "openssl"),
+        ("zbarimg", "zbar-tools"),
+    ):
+        if shutil.which(tool) is None:
+            missing.append(f"the `{tool}` command ({package})")
+    for name, what, is_file in (
+        ("SOFTHSM2_CONF", "the SoftHSM2 configuration of the test token", True),
+        ("ECARD_PKCS11_MODULE", "the SoftHSM2 PKCS#11 library", True),
+        ("ECARD_PKCS11_TOKEN", "the test token's label", False),
+        ("ECARD_PKCS11_PIN", "the test token's PIN", False),
+        ("ECARD_CJK_FONT", "the CJK font the PDF card embeds", True),
+    ):
+        value = os.environ.get(name)
+        if not value:
+            missing.append(f"${name}, {what}")
+        elif is_file and not Path(value).is_file():
+            missing.append(f"${name}={value}, {what}: no such file")
+    if shutil.which("openssl") is not None:
+        probe = subprocess.run(
+            ["openssl", "genpkey", "-algorithm", "SM2"],
+            capture_output=True,
+            check=False,
+        )
+        if probe.returncode != 0:
+            missing.append("SM2 in the openssl CLI (`openssl genpkey -algorithm SM2` fails)")
+    for module, why in (("gmalg", "the SM2 fallback (test extra)"), ("pkcs11", "python-pkcs11")):
+        if importlib.util.find_spec(module) is None:
+            missing.append(f"the Python module {module} ({why}): pip install -e '.[test]'")
+    from ecard.crypto.sm2 import sm2_available
+
+    if not sm2_available():
+        missing.append("SM2/SM3 in the libcrypto that cryptography uses")
+    return missing
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop before the first test, loudly, if a system requirement is missing: the tests never
+    skip for want of a tool, so a half-prepared machine must not look like a passing run."""
+    missing = missing_system_requirements()
+    if missing:
+        lines = "\n".join(f"  - {m}" for m in missing)
+        pytest.exit(
+            f"the test environment is incomplete; missing:\n{lines}\n{SETUP_HINT}",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
+
 
 #: A fixed instant the fixtures' certificates and credentials are built around.
 T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)

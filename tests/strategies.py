@@ -11,10 +11,11 @@ import datetime as dt
 
 from hypothesis import strategies as st
 
-from ecard.card import Card, CardStatus, Holder
+from ecard.card import CHINA_TZ, Card, CardStatus, Holder
 from ecard.identifiers import PROVINCE_CODES, citizen_id_check_char
 
 __all__ = [
+    "ROUND_TRIP_OUTCOMES",
     "card_numbers",
     "cards",
     "chinese_names",
@@ -22,6 +23,7 @@ __all__ = [
     "latin_names",
     "names",
     "region_codes",
+    "round_trip_cards",
     "spec_versions",
 ]
 
@@ -119,10 +121,12 @@ def _add_years(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
-@st.composite
-def cards(draw: st.DrawFn) -> Card:
-    """Valid cards: issued 2000-2030 after the holder's birth, expiring 1-20 years later."""
-    issued = draw(st.dates(dt.date(2000, 1, 1), dt.date(2030, 12, 31)))
+def _card(
+    draw: st.DrawFn,
+    issued: dt.date,
+    years: int,
+    status: st.SearchStrategy[CardStatus],
+) -> Card:
     ssn = draw(citizen_ids(max_birth=min(issued, dt.date(2020, 12, 31))))
     return Card(
         holder=Holder(name=draw(names()), ssn=ssn),
@@ -130,6 +134,62 @@ def cards(draw: st.DrawFn) -> Card:
         region=draw(region_codes()),
         spec_version=draw(spec_versions()),
         issued=issued,
-        expires=_add_years(issued, draw(st.integers(1, 20))),
-        status=draw(st.sampled_from(CardStatus)),
+        expires=_add_years(issued, years),
+        status=draw(status),
     )
+
+
+@st.composite
+def cards(draw: st.DrawFn) -> Card:
+    """Valid cards: issued 2000-2030 after the holder's birth, expiring 1-20 years later."""
+    issued = draw(st.dates(dt.date(2000, 1, 1), dt.date(2030, 12, 31)))
+    return _card(draw, issued, draw(st.integers(1, 20)), st.sampled_from(CardStatus))
+
+
+#: What issuing a card at ``at`` with a credential of ``window``, then verifying it, comes to:
+#: "refused" (the card expired before issuance: the issuer raises), "expired" (the card starts
+#: after the credential ends), "inactive" (a suspended or cancelled card, in its dates), "ok"
+#: (a current active card: the full round trip) and "not_yet_valid" (an active card that starts
+#: inside the credential's window: the round trip once it starts, NOT_YET_VALID before).
+ROUND_TRIP_OUTCOMES = ("refused", "expired", "inactive", "ok", "not_yet_valid")
+
+
+@st.composite
+def round_trip_cards(
+    draw: st.DrawFn,
+    outcome: str,
+    at: dt.datetime,
+    window: dt.timedelta = dt.timedelta(days=30),
+) -> Card:
+    """Cards that, issued at ``at`` with a credential of ``window`` and verified, reach
+    ``outcome`` (one of ROUND_TRIP_OUTCOMES). A test parametrised over the outcomes spends its
+    examples on each of them: drawing dates over decades around ``at`` instead reaches the
+    round trip in a few percent of the draws and a card starting in ``window`` almost never.
+
+    Assumes ``at`` is after 16:00 China time (so that the China date of ``at + window`` is
+    ``window.days`` after that of ``at``); the test checks each card reaches its outcome."""
+    if outcome not in ROUND_TRIP_OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    today = at.astimezone(CHINA_TZ).date()
+    years = draw(st.integers(1, 20))
+    active = st.just(CardStatus.ACTIVE)
+    if outcome == "refused":  # the last valid day is before ``at``'s day
+        # (a card is issued on 1990-01-01 or later)
+        expires = draw(
+            st.dates(_add_years(dt.date(1990, 1, 1), years), today - dt.timedelta(days=1))
+        )
+        # (from a 29 February: issued and expires on 28 February, still before ``today``)
+        card = _card(draw, _add_years(expires, -years), years, st.sampled_from(CardStatus))
+    elif outcome == "expired":  # starts on or after the day after the credential's last day
+        first = today + window + dt.timedelta(days=1)
+        issued = draw(st.dates(first, first + dt.timedelta(days=5 * 366)))
+        card = _card(draw, issued, years, st.sampled_from(CardStatus))
+    elif outcome == "not_yet_valid":  # starts inside the credential's window, after ``at``
+        days = draw(st.integers(1, window.days))
+        card = _card(draw, today + dt.timedelta(days=days), years, active)
+    else:  # current on ``at``'s day: issued on or before it, expiring on or after it
+        issued = draw(st.dates(_add_years(today, -years) + dt.timedelta(days=1), today))
+        inactive = [s for s in CardStatus if s is not CardStatus.ACTIVE]
+        status = active if outcome == "ok" else st.sampled_from(inactive)
+        card = _card(draw, issued, years, status)
+    return card

@@ -425,7 +425,7 @@ def test_from_claim_error_is_a_value_error_without_personal_data(claim: dict[int
 def test_from_claim_rejects_bools_everywhere(card: Card, key: int, flag: bool) -> None:
     claim: dict[int, Any] = dict(card.to_claim())
     claim[key] = flag
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=rf"card claim {key} \(\w+\) must be .*, not bool"):
         Card.from_claim(claim)
 
 
@@ -434,7 +434,7 @@ def test_from_claim_rejects_bytes_for_text(card: Card, key: int) -> None:
     claim: dict[int, Any] = dict(card.to_claim())
     value = claim[key]
     claim[key] = value.encode() if isinstance(value, str) else str(value)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=rf"card claim {key} \(\w+\) must be .*, not (bytes|str)"):
         Card.from_claim(claim)
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
+from tests.proc import explain
 
 from ecard.card import Card
 from ecard.cli import main
@@ -91,7 +94,7 @@ def test_verify_json_stdin_lines(demo_dir: Path) -> None:
     text = (demo_dir / "card.txt").read_text().strip()
     stdin = f"{text}\r\n\nHC1:XYZ\ngarbage \x00 \u00e9\n{text}\n"
     proc = run(["verify", "--json", "--trust", str(demo_dir), "--lang", "zh"], stdin=stdin)
-    assert proc.returncode == 1
+    assert proc.returncode == 1, explain(proc)
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [r["code"] for r in lines] == ["OK", "BAD_PREFIX", "BAD_PREFIX", "OK"]
     assert lines[0]["valid"] is True and lines[0]["card"]["holder"]["name"] == "张三丰"
@@ -104,7 +107,7 @@ def test_verify_json_stdin_lines(demo_dir: Path) -> None:
 def test_verify_all_valid_exits_zero(demo_dir: Path) -> None:
     text = (demo_dir / "card.txt").read_text()
     proc = run(["verify", "--json", "--trust", str(demo_dir / "issuer-cert.pem")], stdin=text * 3)
-    assert proc.returncode == 0
+    assert proc.returncode == 0, explain(proc)
     assert len(proc.stdout.splitlines()) == 3
 
 
@@ -120,12 +123,25 @@ def test_scanner_mode_answers_each_line_as_it_arrives(demo_dir: Path) -> None:
         cwd=ROOT,
     )
     assert proc.stdin and proc.stdout
+    lines: queue.Queue[str] = queue.Queue()
+    # a reader thread, so that a missing answer fails the test instead of hanging the suite
+    reader = threading.Thread(target=lambda: [lines.put(ln) for ln in proc.stdout], daemon=True)
+    reader.start()
     try:
         for expected in ("OK", "BAD_BASE45", "OK"):
             line = text if expected == "OK" else "EC1:abc"
             proc.stdin.write(line + "\n")
             proc.stdin.flush()
-            answer = json.loads(proc.stdout.readline())  # blocks until this line is answered
+            try:
+                answer = json.loads(lines.get(timeout=30))  # this line's answer, before the next
+            except queue.Empty:
+                proc.kill()
+                assert proc.stderr
+                pytest.fail(
+                    f"no answer within 30 s to the scanned line {line[:20]!r}...; "
+                    f"stderr:\n{proc.stderr.read()}",
+                    pytrace=False,
+                )
             assert answer["code"] == expected
         proc.stdin.close()
         assert proc.wait(timeout=30) == 1
@@ -156,7 +172,7 @@ def test_verify_image(demo_dir: Path) -> None:
             str(demo_dir / "card.json"),
         ]
     )
-    assert bad.returncode == 1
+    assert bad.returncode == 1, explain(bad)
     assert json.loads(bad.stdout)["code"] == "BAD_IMAGE"
 
 
@@ -168,7 +184,7 @@ def test_verify_now_option(demo_dir: Path) -> None:
     future = run(["verify", "--json", *trust, "--now", "2099-01-01T00:00:00Z", text])
     assert json.loads(future.stdout)["code"] == "CARD_EXPIRED"  # the demo card ends long before
     naive = run(["verify", *trust, "--now", "2026-01-01T00:00:00", text])
-    assert naive.returncode == 2 and "time zone" in naive.stderr
+    assert naive.returncode == 2 and "time zone" in naive.stderr, explain(naive)
 
 
 def test_untrusted_issuer(demo_dir: Path, tmp_path: Path) -> None:
@@ -176,7 +192,7 @@ def test_untrusted_issuer(demo_dir: Path, tmp_path: Path) -> None:
     assert main(["demo", "--out", str(other)]) == 0
     text = (demo_dir / "card.txt").read_text().strip()
     proc = run(["verify", "--json", "--trust", str(other / "issuer-cert.pem"), text])
-    assert proc.returncode == 1
+    assert proc.returncode == 1, explain(proc)
     assert json.loads(proc.stdout)["code"] == "UNKNOWN_KID"
 
 
@@ -358,13 +374,15 @@ def test_pki_commands_build_a_working_hierarchy(tmp_path: Path, demo_dir: Path) 
 def test_inspect_is_labelled_unverified(demo_dir: Path) -> None:
     text = (demo_dir / "card.txt").read_text().strip()
     proc = run(["inspect", text])
-    assert proc.returncode == 0
+    assert proc.returncode == 0, explain(proc)
     info = json.loads(proc.stdout)
     assert "UNVERIFIED" in info["WARNING"]
     assert info["alg"] == -7 and info["alg_name"] == "ES256: ECDSA P-256 with SHA-256"
     assert len(info["kid"]) == 16
     bad = run(["inspect", "EC1:%%%"])
-    assert bad.returncode == 1 and "[BAD_BASE45]" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 1 and "[BAD_BASE45]" in bad.stderr and "Traceback" not in bad.stderr, (
+        explain(bad)
+    )
 
 
 def test_trust_lifecycle_from_the_command_line(tmp_path: Path, demo_dir: Path) -> None:
@@ -531,7 +549,9 @@ def test_trust_lifecycle_from_the_command_line(tmp_path: Path, demo_dir: Path) -
         ]
     )
     revoked = run([*verify, "--revocation-list", str(d / "r1.ecrl"), text])
-    assert revoked.returncode == 1 and json.loads(revoked.stdout)["code"] == "REVOKED"
+    assert revoked.returncode == 1 and json.loads(revoked.stdout)["code"] == "REVOKED", explain(
+        revoked
+    )
 
     # a newer trust list is accepted; going back to the older one is refused
     manifest["sequence"] = 2
@@ -609,7 +629,9 @@ def test_journal_from_the_command_line(tmp_path: Path, demo_dir: Path) -> None:
         )
         assert proc.returncode == 0, proc.stderr
     missing = ecard(["issue", "--key", key, "--cert", cert, *journal, str(demo_dir / "card.json")])
-    assert missing.returncode == 1 and "pseudonym" in missing.stderr and not missing.stdout
+    assert missing.returncode == 1 and "pseudonym" in missing.stderr and not missing.stdout, (
+        explain(missing)
+    )
     assert (
         ecard(
             ["journal", "sign-head", str(db), "--key", key, "--cert", cert, "--out", str(tmp_path)]
@@ -641,7 +663,7 @@ def test_journal_from_the_command_line(tmp_path: Path, demo_dir: Path) -> None:
             conn.execute(f"DROP TRIGGER {name}")
         conn.execute("UPDATE journal_records SET operator = 'someone-else' WHERE seq = 2")
     bad = ecard(["journal", "verify", "--json", "--key-cert", cert, str(db)])
-    assert bad.returncode == 1
+    assert bad.returncode == 1, explain(bad)
     assert any(f["seq"] == 2 for f in json.loads(bad.stdout)["findings"])
 
 
@@ -694,7 +716,7 @@ def test_pdf_command_writes_a_signed_card(tmp_path: Path, demo_dir: Path) -> Non
             str(tmp_path / "x.pdf"),
         ]
     )
-    assert no_tsa.returncode == 1 and "Traceback" not in no_tsa.stderr
+    assert no_tsa.returncode == 1 and "Traceback" not in no_tsa.stderr, explain(no_tsa)
 
 
 def test_audit_command(tmp_path: Path, demo_dir: Path) -> None:
@@ -726,12 +748,12 @@ def test_audit_command(tmp_path: Path, demo_dir: Path) -> None:
     assert [f["indication"] for f in report["findings"][:2]] == ["TOTAL-PASSED", "TOTAL-PASSED"]
     assert all(len(f["art13"]) == 4 for f in report["findings"])
     zh = run(["audit", "--lang", "zh", "--trust", cert, str(demo_dir / "card.txt")])
-    assert zh.returncode == 0 and any("\u4e00" <= ch <= "\u9fff" for ch in zh.stdout)
+    assert zh.returncode == 0 and any("\u4e00" <= ch <= "\u9fff" for ch in zh.stdout), explain(zh)
     tampered = tmp_path / "tampered.pdf"
     data = bytearray(pdf.read_bytes())
     data[data.index(b"/Producer") + 12] ^= 1
     tampered.write_bytes(bytes(data))
     bad = run(["audit", "--json", "--root", str(demo_dir / "root-cert.pem"), str(tampered)])
-    assert bad.returncode == 1
+    assert bad.returncode == 1, explain(bad)
     (finding,) = json.loads(bad.stdout)["findings"]
     assert (finding["indication"], finding["sub_indication"]) == ("TOTAL-FAILED", "HASH_FAILURE")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,6 +20,7 @@ from pyhanko_certvalidator import errors as pkix_errors
 from tests.conftest import T0
 from tests.pkitools import DAY, HOUR, Hierarchy, R, build, fails
 from tests.pkitools import key_usage as ku
+from tests.proc import run_ok
 
 from ecard.crypto.algorithms import certificate_public_key
 from ecard.crypto.crl import load_crl_file
@@ -580,24 +579,10 @@ def test_a_naive_moment_is_a_type_error(h: Hierarchy, fresh: PathValidator) -> N
 # -- keys cryptography cannot load (SM2) ------------------------------------------------------
 
 
-def _openssl_sm2() -> bool:
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        return False
-    probe = subprocess.run(
-        [openssl, "genpkey", "-algorithm", "SM2"], capture_output=True, check=False
-    )
-    return probe.returncode == 0
-
-
-needs_sm2 = pytest.mark.skipif(not _openssl_sm2(), reason="openssl without SM2")
-
-
 def _openssl(cwd: Path, *args: str) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+    run_ok(["openssl", *args], cwd=cwd)
 
 
-@needs_sm2
 def test_sm2_signer_key_under_ecdsa_ca(h: Hierarchy, tmp_path: Path) -> None:
     """The path of an SM2 signer under an ECDSA CA (made by the openssl CLI) validates, and the
     registry loads its SM2 key."""
@@ -635,7 +620,6 @@ def test_sm2_signer_key_under_ecdsa_ca(h: Hierarchy, tmp_path: Path) -> None:
     assert path.leaf == cert
 
 
-@needs_sm2
 def test_sm2_chain_signed_with_the_empty_id_is_refused(tmp_path: Path) -> None:
     """OpenSSL 3 signs SM2 certificates with an *empty* distinguishing ID unless told
     ``-sigopt distid:1234567812345678``; GM/T 0015 certificates use the default ID, and so do

@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from tests.conftest import T0, fixed_clock
+from tests.proc import explain, run_ok
 
 import ecard
 from ecard.card import Card
@@ -190,13 +191,7 @@ def test_setup_script_is_idempotent(hsm: Hsm) -> None:
     assert again.returncode == 0, again.stderr
     assert again.stdout == hsm.stdout
     assert "already initialised" in again.stderr
-    slots = subprocess.run(
-        ["softhsm2-util", "--show-slots"],
-        env=hsm.env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    slots = run_ok(["softhsm2-util", "--show-slots"], env=hsm.env()).stdout
     labels = [ln.split(":", 1)[1].strip() for ln in slots.splitlines() if "Label:" in ln]
     assert labels.count(hsm.token) == 1
     assert Path(hsm.conf).parent == hsm.directory.resolve()
@@ -547,9 +542,9 @@ def test_repr_shows_only_public_facts(hsm: Hsm, hsm_signers: dict[str, Pkcs11Sig
         assert hsm.pin not in repr(signer)
         with pytest.raises(TypeError, match="cannot be pickled"):
             pickle.dumps(signer)
-        with pytest.raises(TypeError):
+        with pytest.raises(TypeError, match="cannot be pickled or copied"):
             copy.copy(signer)
-        with pytest.raises(TypeError):
+        with pytest.raises(TypeError, match="cannot be pickled or copied"):
             copy.deepcopy(signer)
     with pytest.raises(TypeError, match=r"Pkcs11Signer\.open"):
         Pkcs11Signer()
@@ -565,7 +560,7 @@ def test_close_and_context_manager(hsm: Hsm, hsm_signers: dict[str, Pkcs11Signer
         s.sign(b"data")
     s.close()  # idempotent
     assert len(hsm_signers["ES384"].sign(b"data")) == 96  # the shared login lives on
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="data must be bytes"):
         hsm_signers["ES256"].sign("text")  # type: ignore[arg-type, unused-ignore]
 
 
@@ -691,10 +686,13 @@ def test_no_private_key_material_anywhere(
         "Issuer(HSM)": repr(
             Issuer(
                 hsm_signers[alg],
-                certify_end_entity(root, hsm_signers[alg].public_key(), "Leak test"),
+                certify_end_entity(
+                    root, hsm_signers[alg].public_key(), "Leak test", not_before=T0 - DAY
+                ),
+                clock=fixed_clock(T0),
             )
         ),
-        "IssuedCard": repr(Issuer(ck.signer(), ck.certificate).issue(card)),
+        "IssuedCard": repr(Issuer(ck.signer(), ck.certificate, clock=fixed_clock(T0)).issue(card)),
     }
     key_file = tmp_path / "key.pem"
     key_file.write_bytes(encrypted)
@@ -755,13 +753,21 @@ def test_no_private_key_material_anywhere(
 
 
 def test_command_line_issues_with_a_key_in_the_token(
-    hsm: Hsm, hsm_certs: dict[str, x509.Certificate], tmp_path: Path
+    hsm: Hsm, root: CertifiedKey, hsm_signers: dict[str, Pkcs11Signer], tmp_path: Path
 ) -> None:
-    """`ecard issue --pkcs11-module ...`: the key stays in the token, the card verifies."""
+    """`ecard issue --pkcs11-module ...`: the key stays in the token, the card verifies.
+
+    `ecard issue` takes no clock: it issues at the real time, and `ecard verify` here checks at
+    the real time too. The certificate therefore spans a century from T0 instead of the
+    fixtures' two years, which would make this test fail from 2028 on."""
     from ecard.cli import sample_card
 
     cert = tmp_path / "ds.pem"
-    cert.write_bytes(hsm_certs["ES256"].public_bytes(serialization.Encoding.PEM))
+    century = certify_end_entity(
+        root, hsm_signers["ES256"].public_key(), "HSM Signer ES256 (CLI)",
+        not_before=T0 - DAY, days=100 * 365,
+    )  # fmt: skip
+    cert.write_bytes(century.public_bytes(serialization.Encoding.PEM))
     card = tmp_path / "card.json"
     card.write_text(sample_card().model_dump_json())
     env = {**hsm.env(), "ECARD_TEST_PIN": hsm.pin}
@@ -783,7 +789,7 @@ def test_command_line_issues_with_a_key_in_the_token(
         text=True,
         timeout=120,
     )
-    assert issued.returncode == 0, issued.stderr
+    assert issued.returncode == 0, explain(issued)
     checked = subprocess.run(
         [*base, "verify", "--json", "--trust", str(cert), issued.stdout.strip()],
         env=env,
@@ -791,7 +797,7 @@ def test_command_line_issues_with_a_key_in_the_token(
         text=True,
         timeout=120,
     )
-    assert json.loads(checked.stdout)["code"] == "OK"
+    assert checked.returncode == 0 and json.loads(checked.stdout)["code"] == "OK", explain(checked)
     wrong = subprocess.run(
         [*base, "issue", *hsm_args, "--cert", str(cert), str(card)],
         env={**env, "ECARD_TEST_PIN": "wrong-pin-000"},
@@ -799,5 +805,5 @@ def test_command_line_issues_with_a_key_in_the_token(
         text=True,
         timeout=120,
     )
-    assert wrong.returncode == 1 and "[BAD_KEY]" in wrong.stderr
+    assert wrong.returncode == 1 and "[BAD_KEY]" in wrong.stderr, explain(wrong)
     assert "wrong-pin-000" not in wrong.stderr and "Traceback" not in wrong.stderr

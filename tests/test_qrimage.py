@@ -87,7 +87,7 @@ def test_version_matches_alphanumeric_capacity(level: qrimage.ErrorLevel, versio
     if version < 40:
         assert qrimage.qr_version(full + "0", level) == version + 1
     else:
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="Invalid version"):
             qrimage.qr_version(full + "0", level)
 
 
@@ -130,18 +130,21 @@ def test_svg_changes_with_level_and_text() -> None:
     [{"level": "X"}, {"level": "q"}, {"scale": 0}, {"scale": -1}, {"border": -1}, {"scale": 1.5}],
 )
 def test_bad_render_options(kwargs: dict[str, Any]) -> None:
-    with pytest.raises(ValueError):
+    (option,) = kwargs
+    why = {"level": "error level must be one of L, M, Q, H", "scale": "scale must be a positive",
+           "border": "border must be a non-negative"}[option]  # fmt: skip
+    with pytest.raises(ValueError, match=why):
         qrimage.render_png(TEXT, **kwargs)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=why):
         qrimage.render_svg(TEXT, **kwargs)
 
 
 def test_bad_render_text() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="empty text"):
         qrimage.render_png("")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Invalid version"):
         qrimage.qr_version("0" * 4297, "L")
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="text must be str, not bytes"):
         qrimage.render_png(b"EC1:AB")  # type: ignore[arg-type]
 
 

@@ -131,7 +131,7 @@ def test_key_signer_never_shows_the_key(ds: CertifiedKey) -> None:
     for shown in (repr(signer), str(signer), repr(ds), str(ds)):
         assert "PRIVATE" not in shown and str(secret) not in shown and hex(secret)[2:] not in shown
         assert pem[40:80] not in shown
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="KeySigner cannot be pickled: it holds a private key"):
         pickle.dumps(signer)
     assert isinstance(signer, Signer)
 

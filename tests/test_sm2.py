@@ -5,8 +5,6 @@ and the gmalg verify-only fallback used when libcrypto has no SM2."""
 from __future__ import annotations
 
 import base64
-import importlib.util
-import shutil
 import subprocess
 import threading
 from collections.abc import Callable
@@ -23,6 +21,7 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
     PublicFormat,
 )
+from tests.proc import explain
 
 from ecard.crypto.sm2 import (
     DEFAULT_ID,
@@ -39,13 +38,6 @@ from ecard.crypto.sm2 import (
 from ecard.crypto.sm2 import backend as sm2
 from ecard.errors import BadKeyError
 from ecard.signing.sm2 import Sm2PrivateKey
-
-pytestmark = pytest.mark.skipif(not sm2_available(), reason="libcrypto without SM2/SM3")
-
-needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl CLI")
-needs_gmalg = pytest.mark.skipif(
-    importlib.util.find_spec("gmalg") is None, reason="gmalg not installed (extra 'sm')"
-)
 
 MSG = b"electronic social security card \xe7\xa4\xbe\xe4\xbf\x9d"
 
@@ -196,9 +188,9 @@ def test_der_conversion() -> None:
     small = (1).to_bytes(32, "big") + (2).to_bytes(32, "big")
     assert raw_to_der(small) == bytes.fromhex("3006020101020102")
     assert der_to_raw(bytes.fromhex("3006020101020102")) == small
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="SM2 raw signature must be 64 bytes, not 63"):
         raw_to_der(raw[:-1])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="SM2 signature component out of range"):
         der_to_raw(bytes.fromhex("3006020100020102"))  # r = 0
 
 
@@ -256,16 +248,16 @@ def test_threads(key: Sm2PrivateKey) -> None:
     assert failures == []
 
 
-@needs_openssl
 def test_openssl_genpkey_key_loads(tmp_path: Path) -> None:
     keyfile = tmp_path / "key.pem"
-    assert openssl("genpkey", "-algorithm", "SM2", "-out", keyfile).returncode == 0
+    res = openssl("genpkey", "-algorithm", "SM2", "-out", keyfile)
+    assert res.returncode == 0, explain(res)
     k = Sm2PrivateKey.from_pem(keyfile.read_bytes())
     assert k.public_key().verify(k.sign(MSG), MSG)
 
     enc = tmp_path / "enc.pem"
     res = openssl("pkey", "-in", keyfile, "-aes256", "-passout", "pass:s3cret", "-out", enc)
-    assert res.returncode == 0
+    assert res.returncode == 0, explain(res)
     k2 = Sm2PrivateKey.from_pem(enc.read_bytes(), password=b"s3cret")
     assert k2.public_key().der() == k.public_key().der()
     with pytest.raises(BadKeyError, match="password"):
@@ -274,7 +266,6 @@ def test_openssl_genpkey_key_loads(tmp_path: Path) -> None:
         Sm2PrivateKey.from_pem(enc.read_bytes(), password=b"wrong")
 
 
-@needs_openssl
 def test_openssl_verifies_ours(key: Sm2PrivateKey, tmp_path: Path) -> None:
     (tmp_path / "pub.pem").write_bytes(key.public_key().pem())
     (tmp_path / "msg").write_bytes(MSG)
@@ -289,10 +280,10 @@ def test_openssl_verifies_ours(key: Sm2PrivateKey, tmp_path: Path) -> None:
     assert openssl(*args, "-pkeyopt", "distid:ALICE123@YAHOO.COM").returncode != 0
 
 
-@needs_openssl
 def test_we_verify_openssl(tmp_path: Path) -> None:
     keyfile = tmp_path / "key.pem"
-    assert openssl("genpkey", "-algorithm", "SM2", "-out", keyfile).returncode == 0
+    res = openssl("genpkey", "-algorithm", "SM2", "-out", keyfile)
+    assert res.returncode == 0, explain(res)
     (tmp_path / "msg").write_bytes(MSG)
     res = openssl(
         "pkeyutl", "-sign", "-rawin", "-digest", "sm3",
@@ -326,7 +317,6 @@ def test_z_gbt32918_2_example_curve() -> None:
     assert compute_z(compressed, uid=EX_ID, curve=EXAMPLE_CURVE) == z
 
 
-@needs_gmalg
 def test_signature_gbt32918_2_example_curve_with_gmalg() -> None:
     # libcrypto (OpenSSL 3.0) cannot hold an SM2 key on this curve: its SM2 key manager
     # refuses any group but sm2p256v1. gmalg, with the curve passed in, checks the vector.
@@ -354,13 +344,14 @@ def test_z_gbt32918_5_annex_a() -> None:
     assert compute_z(pub.public_point(), curve=SM2P256V1) == z
     assert sm3(z + b"message digest").hex().upper() == KAT_E
     assert compute_z(pub, uid=b"") != z
-    with pytest.raises(ValueError):
+    with pytest.raises(
+        ValueError, match="an Sm2PublicKey is on sm2p256v1; pass the point for another curve"
+    ):
         compute_z(pub, curve=EXAMPLE_CURVE)  # an Sm2PublicKey is on sm2p256v1
     # and libcrypto, which hashes its own Z_A, agrees with the standard's signature
     assert pub.verify(bytes.fromhex(KAT_R + KAT_S), b"message digest")
 
 
-@needs_gmalg
 def test_gmalg_reproduces_annex_a() -> None:
     pub = (int(KAT_X, 16), int(KAT_Y, 16))
     core = gmalg_core(k=KAT_K)
@@ -376,11 +367,10 @@ def test_compute_z_rejects_bad_points() -> None:
     for bad in (off_curve, good[:-1], b"", b"\x00", b"\x05" + good[1:], b"\x02" + b"\xff" * 32):
         with pytest.raises(BadKeyError):
             compute_z(bad)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="SM2 distinguishing ID longer than 8191 bytes"):
         compute_z(good, uid=b"x" * 8192)
 
 
-@needs_gmalg
 def test_compute_z_matches_gmalg(key: Sm2PrivateKey) -> None:
     keys = [key.public_key(), Sm2PrivateKey.generate().public_key()]
     for pub in keys:
@@ -415,7 +405,6 @@ def test_compressed_public_key(backend: str) -> None:
 # --- cross-checks with gmalg ---------------------------------------------------------------
 
 
-@needs_gmalg
 @pytest.mark.parametrize("uid", [DEFAULT_ID, b"ALICE123@YAHOO.COM", "社保卡".encode()])
 def test_gmalg_verifies_ours(key: Sm2PrivateKey, uid: bytes) -> None:
     from gmalg import SM2
@@ -429,7 +418,6 @@ def test_gmalg_verifies_ours(key: Sm2PrivateKey, uid: bytes) -> None:
     assert not gmalg_core().verify(MSG, *map(_int, (sig[:32], sig[32:])), b"", point_of(key))
 
 
-@needs_gmalg
 def test_gmalg_verifies_ours_empty_id(key: Sm2PrivateKey) -> None:
     sig = key.sign(MSG, uid=b"")
     r, s = _int(sig[:32]), _int(sig[32:])
@@ -438,7 +426,6 @@ def test_gmalg_verifies_ours_empty_id(key: Sm2PrivateKey) -> None:
     assert not gmalg_core().verify(MSG, r, s, DEFAULT_ID, pub)
 
 
-@needs_gmalg
 @pytest.mark.parametrize("uid", [DEFAULT_ID, b"ALICE123@YAHOO.COM", b""])
 def test_we_verify_gmalg(uid: bytes) -> None:
     core = gmalg_core()
@@ -458,7 +445,6 @@ def test_we_verify_gmalg(uid: bytes) -> None:
         assert pub.verify(rb.rjust(32, b"\0") + sb.rjust(32, b"\0"), MSG, uid=uid)
 
 
-@needs_gmalg
 def test_gmalg_signs_with_our_key(key: Sm2PrivateKey) -> None:
     d = private_scalar(key)
     core = gmalg_core()
@@ -504,21 +490,20 @@ def test_encrypted_pem_wrong_or_missing_password(key: Sm2PrivateKey) -> None:
         key.private_pem(password=b"")
 
 
-@needs_openssl
 def test_openssl_reads_our_encrypted_key(key: Sm2PrivateKey, tmp_path: Path) -> None:
     enc = tmp_path / "enc.pem"
     enc.write_bytes(key.private_pem(password=b"pa ss\xc3\xa9"))
     res = openssl("pkey", "-in", enc, "-passin", "file:" + str(_write(tmp_path, b"pa ss\xc3\xa9")),
                   "-pubout")  # fmt: skip
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 0, explain(res)
     assert res.stdout == key.public_key().pem()
     res = openssl("pkey", "-in", enc, "-passin", "pass:wrong", "-pubout")
-    assert res.returncode != 0
+    assert res.returncode != 0, explain(res)
     # and the plain pass: form
     enc2 = tmp_path / "enc2.pem"
     enc2.write_bytes(key.private_pem(password=b"s3cret"))
     res = openssl("pkey", "-in", enc2, "-passin", "pass:s3cret", "-pubout")
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 0, explain(res)
     assert res.stdout == key.public_key().pem()
     # and what openssl decrypts is our private key: it signs, we verify
     (tmp_path / "msg").write_bytes(MSG)
@@ -543,8 +528,6 @@ def _write(tmp_path: Path, data: bytes) -> Path:
 @pytest.fixture
 def gmalg_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the module believe the platform libcrypto has no SM2 (gmalg, if installed, stays)."""
-    if importlib.util.find_spec("gmalg") is None:
-        pytest.skip("gmalg not installed (extra 'sm')")
     monkeypatch.setattr(sm2, "_load", lambda: "libcrypto without SM2 (simulated by the test)")
 
 
@@ -602,8 +585,6 @@ def test_fallback_verifies_real_signatures(
     sig_empty = key.sign(MSG, uid=b"")
     sig_long = key.sign(MSG, uid=b"u" * 4095)
     assert sm2_verify_available()
-    if importlib.util.find_spec("gmalg") is None:
-        pytest.skip("gmalg not installed (extra 'sm')")
 
     monkeypatch.setattr(sm2, "_load", lambda: "libcrypto without SM2 (simulated by the test)")
     assert not sm2_available()
@@ -679,7 +660,6 @@ def test_no_backend_at_all(key: Sm2PrivateKey, monkeypatch: pytest.MonkeyPatch) 
     assert compute_z(bytes.fromhex("04" + KAT_X + KAT_Y)).hex().upper() == KAT_Z
 
 
-@needs_gmalg
 def test_fallback_threads(key: Sm2PrivateKey, gmalg_only: None) -> None:
     pub = Sm2PublicKey.from_der(SPKI_PREFIX + bytes.fromhex(KAT_X + KAT_Y))
     sig = bytes.fromhex(KAT_R + KAT_S)
@@ -698,7 +678,6 @@ def test_fallback_threads(key: Sm2PrivateKey, gmalg_only: None) -> None:
     assert failures == []
 
 
-@needs_openssl
 def test_private_key_der_round_trip_and_openssl_reads_it(tmp_path: Path) -> None:
     key = Sm2PrivateKey.generate()
     plain = key.private_der()
@@ -719,11 +698,10 @@ def test_private_key_der_round_trip_and_openssl_reads_it(tmp_path: Path) -> None
         with pytest.raises(BadKeyError):
             Sm2PrivateKey.from_der(junk)
     (tmp_path / "k.der").write_bytes(secret)
-    out = subprocess.run(
-        ["openssl", "pkey", "-inform", "DER", "-in", str(tmp_path / "k.der"), "-passin",
-         "pass:pw 1", "-pubout", "-outform", "DER"],
-        capture_output=True, check=True,
-    ).stdout  # fmt: skip
+    res = openssl("pkey", "-inform", "DER", "-in", tmp_path / "k.der", "-passin", "pass:pw 1",
+                  "-pubout", "-outform", "DER")  # fmt: skip
+    assert res.returncode == 0, explain(res)
+    out = res.stdout
     assert out == key.public_key().der()
 
 

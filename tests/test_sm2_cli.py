@@ -12,9 +12,6 @@ from cryptography import x509
 
 from ecard.cli import main
 from ecard.crypto.algorithms import SM2_WITH_SM3_OID
-from ecard.crypto.sm2 import sm2_available
-
-pytestmark = pytest.mark.skipif(not sm2_available(), reason="libcrypto without SM2")
 
 
 def ecard(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str]:

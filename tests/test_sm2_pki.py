@@ -7,7 +7,6 @@ what we make and makes chains we check. Nothing is mocked.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -33,7 +32,7 @@ from ecard.crypto.algorithms import (
     public_key_der,
 )
 from ecard.crypto.crl import load_crl_file
-from ecard.crypto.sm2 import DEFAULT_ID, Sm2PublicKey, der_to_raw, raw_to_der, sm2_available
+from ecard.crypto.sm2 import DEFAULT_ID, Sm2PublicKey, der_to_raw, raw_to_der
 from ecard.crypto.sm2 import backend as sm2_module
 from ecard.crypto.x509 import (
     ECARD_LIST_SIGNING_EKU,
@@ -64,10 +63,6 @@ from ecard.verify.paths import PathValidator
 from ecard.verify.policy import Policy
 from ecard.verify.trust import TrustStore
 from ecard.verify.verifier import Verifier
-
-pytestmark = pytest.mark.skipif(not sm2_available(), reason="libcrypto without SM2/SM3")
-
-needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl CLI")
 
 ID_OPT = "distid:" + DEFAULT_ID.decode()
 DER = serialization.Encoding.DER
@@ -701,7 +696,6 @@ def _write(tmp_path: Path, h: Hierarchy, crl: x509.CertificateRevocationList) ->
     (tmp_path / "ca.crl").write_bytes(crl_to_pem(crl))
 
 
-@needs_openssl
 def test_openssl_reads_our_sm2_certificates_and_crl(h: Hierarchy, tmp_path: Path) -> None:
     crl = create_crl(h.ca, [(h.ds.certificate, R, x509.ReasonFlags.key_compromise)], number=4)
     _write(tmp_path, h, crl)
@@ -715,7 +709,6 @@ def test_openssl_reads_our_sm2_certificates_and_crl(h: Hierarchy, tmp_path: Path
     assert f"{h.ds.certificate.serial_number:X}" in text.replace(":", "").upper()
 
 
-@needs_openssl
 def test_openssl_verify_accepts_our_sm2_chain(h: Hierarchy, tmp_path: Path) -> None:
     """OpenSSL 3 takes ``-vfyopt distid:`` for the target certificate's signature only
     (openssl/openssl#23471), so the chain is checked one link at a time, each link with the
@@ -750,7 +743,6 @@ def _pkeyutl_verify(tmp_path: Path, issuer: x509.Certificate, tbs: bytes, sig: b
     return done.returncode == 0 and "Signature Verified Successfully" in done.stdout
 
 
-@needs_openssl
 def test_openssl_verifies_our_crl_and_root_signatures(h: Hierarchy, tmp_path: Path) -> None:
     """``openssl crl -verify`` and ``-check_ss_sig`` cannot be given the SM2 ID in OpenSSL 3.0
     (they verify with an empty ID), so the CRL's and the root's signatures are checked with
@@ -837,7 +829,6 @@ def _openssl_chain(tmp_path: Path, distid: str) -> None:
             "-keyfile", f"{who}.key", *sigopts, "-crldays", "30", "-out", f"{who}.crl")  # fmt: skip
 
 
-@needs_openssl
 def test_we_validate_an_openssl_made_sm2_chain(tmp_path: Path) -> None:
 
     _openssl_chain(tmp_path, DEFAULT_ID.decode())
@@ -869,7 +860,6 @@ def test_we_validate_an_openssl_made_sm2_chain(tmp_path: Path) -> None:
     )
 
 
-@needs_openssl
 def test_openssl_chain_with_another_sm2_id_is_refused(tmp_path: Path) -> None:
     """GM/T 0015 signs certificates with the ID ``1234567812345678``; a chain signed with any
     other ID (OpenSSL 3's own default is the empty ID) does not verify here: a broken chain."""

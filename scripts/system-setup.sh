@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Everything outside Python that ecard's tests need, prepared in one place.  Idempotent.
+#
+#   eval "$(bash scripts/system-setup.sh)"      (`python3 dev.py test` does this for you)
+#
+# 1. installs, with ONE apt-get call and only for what is missing:
+#      softhsm2            a real PKCS#11 token (softhsm2-util, libsofthsm2.so)
+#      poppler-utils       pdfsig, pdftoppm, pdffonts, pdftotext: independent PDF checks
+#      fonts-wqy-microhei  the CJK font the PDF card embeds
+#      openssl             the openssl CLI: an independent SM2/X.509 implementation
+#      zbar-tools          zbarimg: a second QR decoder
+#    `apt-get update` runs only when a package cannot be found or installed without it;
+# 2. runs scripts/softhsm-setup.sh (the test token) and scripts/pdf-tools-setup.sh (the font);
+# 3. prints, on stdout and nothing else, the environment to export: SOFTHSM2_CONF,
+#    ECARD_PKCS11_MODULE, ECARD_PKCS11_TOKEN, ECARD_PKCS11_PIN, ECARD_CJK_FONT.
+#
+# Progress and errors go to stderr.  Exit status is non-zero if anything is still missing.
+# tests/conftest.py checks the same list at the start of every test session and stops the run
+# if anything is missing: the tests never skip for want of a tool.
+set -euo pipefail
+
+say() { printf '[system-setup] %s\n' "$*" >&2; }
+die() { say "ERROR: $*"; exit 1; }
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo -n "$@"
+    else
+        die "cannot run '$*': not root and no sudo (install: ${want[*]})"
+    fi
+}
+
+apt_install() {
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q --no-install-recommends "$@" >&2
+}
+
+install_packages() {
+    command -v apt-get >/dev/null 2>&1 \
+        || die "missing $*, and there is no apt-get: install them with the system's packager"
+    say "installing $* (apt-get)"
+    local candidate stale=0 pkg
+    for pkg in "$@"; do
+        candidate="$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/ {print $2}')"
+        if [ -z "$candidate" ] || [ "$candidate" = "(none)" ]; then
+            stale=1
+        fi
+    done
+    if [ "$stale" -eq 1 ] || ! apt_install "$@"; then
+        say "package lists are missing or stale: apt-get update"
+        as_root apt-get update -q >&2 || die "apt-get update failed"
+        apt_install "$@" || die "apt-get install $* failed"
+    fi
+}
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+FONTS=(
+    /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+    /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+    /usr/share/fonts/truetype/arphic/uming.ttc
+    /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf
+)
+have_font() {
+    local f
+    if [ -n "${ECARD_CJK_FONT:-}" ] && [ -f "$ECARD_CJK_FONT" ]; then return 0; fi
+    for f in "${FONTS[@]}"; do [ -f "$f" ] && return 0; done
+    return 1
+}
+
+want=()
+have softhsm2-util || want+=(softhsm2)
+{ have pdfsig && have pdftoppm && have pdffonts && have pdftotext; } || want+=(poppler-utils)
+have_font || want+=(fonts-wqy-microhei)
+have openssl || want+=(openssl)
+have zbarimg || want+=(zbar-tools)
+if [ "${#want[@]}" -gt 0 ]; then
+    install_packages "${want[@]}"
+fi
+
+for tool in softhsm2-util pdfsig pdftoppm pdffonts pdftotext openssl zbarimg; do
+    have "$tool" || die "$tool still missing after installing ${want[*]}"
+done
+openssl genpkey -algorithm SM2 >/dev/null 2>&1 || die "the openssl CLI cannot make SM2 keys"
+
+# the token and the font: the two scripts print their exports on stdout, which is ours
+bash "$HERE/softhsm-setup.sh" || die "scripts/softhsm-setup.sh failed"
+bash "$HERE/pdf-tools-setup.sh" || die "scripts/pdf-tools-setup.sh failed"
+say "ready: softhsm2, poppler-utils, CJK font, openssl $(openssl version | awk '{print $2}'), $(zbarimg --version 2>/dev/null | head -n 1 | sed 's/^/zbar /')"
