@@ -14,12 +14,14 @@ import random
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.conftest import T0, fixed_clock
 
 from ecard.card import Card
 from ecard.errors import (
+    BadCertificateError,
     BadInputError,
     BadListError,
     ErrorCode,
@@ -28,7 +30,8 @@ from ecard.errors import (
     RevokedError,
 )
 from ecard.formats import cbor
-from ecard.formats.lists import REVOCATION_LIST, TRUST_LIST, ListInfo
+from ecard.formats.cose import HEADER_X5CHAIN, kid_for_certificate
+from ecard.formats.lists import REVOCATION_LIST, TRUST_LIST, ListInfo, encode_list
 from ecard.formats.revocation import (
     HASH_SIZE,
     RevocationSet,
@@ -40,6 +43,7 @@ from ecard.formats.revocation import (
     revocation_hash,
 )
 from ecard.publish.revocation import revoke
+from ecard.signing.cose import build_sign1
 from ecard.signing.issuer import Issuer
 from ecard.signing.lists import sign_list
 from ecard.signing.pki import (
@@ -547,8 +551,18 @@ def test_credential_is_not_a_revocation_list(pki: PKI, card: Card) -> None:
 
 
 def test_document_signer_cannot_sign_revocation_lists(pki: PKI) -> None:
+    """Refused when signing (the publisher learns it), and by verifiers if made anyway."""
+    with pytest.raises(BadCertificateError, match="a document signer's certificate, not a list"):
+        pki.sign([], signer=pki.ds1)
+    info = ListInfo(REVOCATION_LIST, 1, int(T0.timestamp()), int((T0 + DAY).timestamp()))
+    forged = build_sign1(
+        encode_list(info, build_revocation_body([])),
+        pki.ds1.signer(),
+        kid_for_certificate(pki.ds1.certificate),
+        extra_headers={HEADER_X5CHAIN: pki.ds1.certificate.public_bytes(Encoding.DER)},
+    )
     with pytest.raises(BadListError, match="list signer certificate"):
-        pki.load(pki.sign([], signer=pki.ds1))
+        pki.load(forged)
 
 
 def test_untrusted_root_is_refused(pki: PKI) -> None:

@@ -11,17 +11,30 @@ import threading
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.conftest import T0, fixed_clock
 
 from ecard.card import Card, Holder
 from ecard.crypto.x509 import certificate_to_pem
-from ecard.errors import BadListError, ErrorCode, ListRollbackError
+from ecard.errors import (
+    BadCertificateError,
+    BadKeyError,
+    BadListError,
+    ErrorCode,
+    ListRollbackError,
+)
 from ecard.formats import cbor
-from ecard.formats.cose import HEADER_X5CHAIN
-from ecard.formats.lists import TRUST_LIST, ListInfo
-from ecard.formats.trustlist import TrustListEntry, decode_trust_body, region_prefix
+from ecard.formats.cose import HEADER_X5CHAIN, kid_for_certificate
+from ecard.formats.lists import TRUST_LIST, ListInfo, encode_list
+from ecard.formats.trustlist import (
+    TrustListEntry,
+    decode_trust_body,
+    encode_trust_body,
+    region_prefix,
+)
+from ecard.signing.cose import build_sign1
 from ecard.signing.issuer import Issuer
 from ecard.signing.lists import sign_list
 from ecard.signing.pki import (
@@ -150,8 +163,28 @@ def test_list_signer_not_chained_to_root(pki: PKI) -> None:
 
 
 def test_document_signer_cannot_sign_lists(pki: PKI) -> None:
-    """A key that signs cards lacks the list-signing EKU."""
-    data = pki.sign(signer=pki.bj1)
+    """A key that signs cards lacks the list-signing EKU: the publisher is told when signing,
+    not every counter when loading; a list made anyway (bypassing sign_list) is refused."""
+    with pytest.raises(BadCertificateError, match="a document signer's certificate, not a list"):
+        pki.sign(signer=pki.bj1)
+    with pytest.raises(BadKeyError, match="list-signing key"):  # the key is not the certificate's
+        sign_trust_list(
+            pki.entries(), sequence=1, issued_at=T0, next_update=T0 + DAY,
+            signer=pki.bj1.signer(), certificate=pki.tl.certificate,
+        )  # fmt: skip
+    info = ListInfo(
+        type=TRUST_LIST,
+        sequence=1,
+        issued_at=int(T0.timestamp()),
+        next_update=int((T0 + DAY).timestamp()),
+    )
+    ds = pki.bj1
+    data = build_sign1(
+        encode_list(info, encode_trust_body(pki.entries())),
+        ds.signer(),
+        kid_for_certificate(ds.certificate),
+        extra_headers={HEADER_X5CHAIN: ds.certificate.public_bytes(Encoding.DER)},
+    )
     with pytest.raises(BadListError, match=r"extended key usage|key usage"):
         TrustStore.from_trust_list(data, validator=pki.validator())
 

@@ -71,6 +71,39 @@ def signing_unfitness(cert: x509.Certificate) -> str | None:
     return None
 
 
+def list_signing_unfitness(cert: x509.Certificate) -> str | None:
+    """Why ``cert`` may not sign trust or revocation lists, or ``None`` if it may: it must be an
+    end-entity certificate whose key usage, if present, includes ``digitalSignature`` and whose
+    extended key usage includes :data:`ECARD_LIST_SIGNING_EKU` (which every verifier demands;
+    a document signer's certificate is refused here rather than by every counter later)."""
+    try:
+        exts = cert.extensions
+    except ValueError as exc:  # duplicate or malformed extensions
+        return f"malformed extensions: {exc}"
+    try:
+        if exts.get_extension_for_class(x509.BasicConstraints).value.ca:
+            return "a CA certificate may not sign lists directly: use a list signer's certificate"
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        if not exts.get_extension_for_class(x509.KeyUsage).value.digital_signature:
+            return "key usage lacks digitalSignature"
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        eku = exts.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        eku = None
+    if eku is None or ECARD_LIST_SIGNING_EKU not in eku:
+        what = "a document signer's" if eku is not None and ECARD_SIGNING_EKU in eku else "some"
+        return (
+            f"this is {what} certificate, not a list signer's: its extended key usage lacks "
+            f"e-card list signing ({ECARD_LIST_SIGNING_EKU.dotted_string}); sign lists with the "
+            "list signer's certificate (ecard pki list-signer)"
+        )
+    return None
+
+
 def certificate_to_pem(cert: x509.Certificate) -> bytes:
     """PEM encoding of a certificate."""
     return cert.public_bytes(serialization.Encoding.PEM)
@@ -141,6 +174,7 @@ __all__ = [
     "ECARD_SIGNING_EKU",
     "certificate_to_pem",
     "key_identifier",
+    "list_signing_unfitness",
     "load_certificate_file",
     "load_certificates",
     "load_der_certificate",

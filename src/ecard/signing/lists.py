@@ -17,11 +17,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ecard._time import utc
-from ecard.errors import BadInputError, BadListError
-from ecard.formats.cose import HEADER_X5CHAIN, kid_for_certificate
-from ecard.formats.lists import MAX_LIST_SIZE, ListInfo, encode_list
+from ecard.crypto.algorithms import certificate_public_key, get_algorithm
+from ecard.crypto.x509 import list_signing_unfitness
+from ecard.errors import BadCertificateError, BadInputError, BadListError, EcardError
+from ecard.formats.cose import HEADER_X5CHAIN, kid_for_certificate, parse_sign1
+from ecard.formats.lists import MAX_LIST_SIZE, ListInfo, decode_list, encode_list
 from ecard.signing.cose import build_sign1
-from ecard.signing.signers import Signer
+from ecard.signing.signers import Signer, require_certified_key
 
 
 def _timestamp(value: datetime, name: str) -> int:
@@ -44,6 +46,25 @@ def list_info(
         raise BadInputError(exc.detail) from None
 
 
+def read_own_signed_list(
+    data: bytes, certificate: x509.Certificate, expected_type: str
+) -> tuple[ListInfo, Any]:
+    """The header and body of a list of ``expected_type`` this signer published before, its
+    signature checked against ``certificate``'s key (no path validation: the publisher's own
+    file, e.g. to continue its sequence).
+
+    :class:`~ecard.errors.BadListError` if it is not such a list signed with that key.
+    """
+    try:
+        msg = parse_sign1(data, max_size=MAX_LIST_SIZE)
+        verify = get_algorithm(msg.alg).bind(certificate_public_key(certificate))
+    except EcardError as exc:
+        raise BadListError(f"{exc.code.value}: {exc.detail}") from None
+    if not verify(msg.signature, msg.to_be_signed()):
+        raise BadListError("the existing list is not signed by this list signer's key")
+    return decode_list(msg.payload, expected_type)
+
+
 def sign_list(
     info: ListInfo,
     body: Any,
@@ -55,8 +76,16 @@ def sign_list(
 
     ``chain`` holds the CA certificates above ``certificate`` (nearest first, root optional).
     A list larger than verifiers read (:data:`~ecard.formats.lists.MAX_LIST_SIZE`) is a
-    :class:`~ecard.errors.BadInputError`, not a file nobody can open.
+    :class:`~ecard.errors.BadInputError`, not a file nobody can open; a certificate that may
+    not sign lists (:func:`~ecard.crypto.x509.list_signing_unfitness`: a document signer's, a
+    CA's) is a :class:`~ecard.errors.BadCertificateError`, and a key that is not the
+    certificate's a :class:`~ecard.errors.BadKeyError`: both would otherwise give a list every
+    counter refuses.
     """
+    unfit = list_signing_unfitness(certificate)
+    if unfit:
+        raise BadCertificateError(unfit)
+    require_certified_key(signer, certificate, "list-signing key")
     ders = [c.public_bytes(Encoding.DER) for c in (certificate, *chain)]
     x5chain: bytes | list[bytes] = ders[0] if len(ders) == 1 else ders
     data = build_sign1(
@@ -70,4 +99,4 @@ def sign_list(
     return data
 
 
-__all__ = ["list_info", "sign_list"]
+__all__ = ["list_info", "read_own_signed_list", "sign_list"]

@@ -18,10 +18,8 @@ from datetime import datetime
 
 from cryptography import x509
 
-from ecard.crypto.algorithms import certificate_public_key, get_algorithm
-from ecard.errors import BadInputError, BadListError, EcardError
-from ecard.formats.cose import parse_sign1
-from ecard.formats.lists import MAX_LIST_SIZE, REVOCATION_LIST, ListInfo, decode_list
+from ecard.errors import BadInputError, BadListError
+from ecard.formats.lists import REVOCATION_LIST, ListInfo
 from ecard.formats.revocation import (
     Entries,
     RevocationSet,
@@ -30,7 +28,7 @@ from ecard.formats.revocation import (
     decode_revocation_body,
     entry_set,
 )
-from ecard.signing.lists import list_info, sign_list
+from ecard.signing.lists import list_info, read_own_signed_list, sign_list
 from ecard.signing.signers import Signer
 
 
@@ -84,14 +82,7 @@ def read_own_list(data: bytes, certificate: x509.Certificate) -> tuple[ListInfo,
     :class:`~ecard.errors.BadListError` if it is not a full revocation list signed with that
     key.
     """
-    try:
-        msg = parse_sign1(data, max_size=MAX_LIST_SIZE)
-        verify = get_algorithm(msg.alg).bind(certificate_public_key(certificate))
-    except EcardError as exc:
-        raise BadListError(f"{exc.code.value}: {exc.detail}") from None
-    if not verify(msg.signature, msg.to_be_signed()):
-        raise BadListError("the existing list is not signed by this list signer's key")
-    info, body = decode_list(msg.payload, REVOCATION_LIST)
+    info, body = read_own_signed_list(data, certificate, REVOCATION_LIST)
     parsed = decode_revocation_body(body)
     if parsed.is_delta:
         raise BadListError("the existing list is a delta; a full list is needed")
