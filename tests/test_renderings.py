@@ -278,7 +278,7 @@ def parse_terminal(rendering: str, *, plain: bool) -> list[list[bool]]:
     return matrix
 
 
-def emulate(rendering: str, terminal: dict[str, tuple[int, int, int]], *, plain: bool) -> bytes:
+def emulate(rendering: str, terminal: dict[str, tuple[int, int, int]]) -> bytes:
     """The rendering as a terminal shows it: SGR colours 30-47 and 0 obeyed, the terminal's own
     colours everywhere else, the screen around the text in the terminal's ground. A character
     cell is 8x16 pixels; a half block fills its upper or lower half with the foreground, ``#``
@@ -348,7 +348,7 @@ def test_terminal_colours_are_explicit_on_every_line(text: str) -> None:
 def test_terminal_reads(
     text: str, terminal: dict[str, tuple[int, int, int]], plain: bool, tmp_path: Path
 ) -> None:
-    screen = emulate(qrimage.render_terminal(text, plain=plain), terminal, plain=plain)
+    screen = emulate(qrimage.render_terminal(text, plain=plain), terminal)
     assert_both_read(screen, tmp_path, [text])
 
 
@@ -365,7 +365,7 @@ def test_terminal_parsed_and_redrawn_reads(text: str, tmp_path: Path) -> None:
 def test_plain_terminal_on_a_dark_terminal_is_inverted(tmp_path: Path) -> None:
     """What the plain fallback's docstring warns about: without colours of its own it shows
     light on dark on a dark terminal, which a decoder that does not try inverting misses."""
-    screen = emulate(qrimage.render_terminal(LONG_TEXT, plain=True), DARK_TERMINAL, plain=True)
+    screen = emulate(qrimage.render_terminal(LONG_TEXT, plain=True), DARK_TERMINAL)
     assert zxing(screen) == []
 
 
