@@ -5,10 +5,11 @@
 #
 # 1. installs, with ONE apt-get call and only for what is missing:
 #      softhsm2            a real PKCS#11 token (softhsm2-util, libsofthsm2.so)
-#      poppler-utils       pdfsig, pdftoppm, pdffonts, pdftotext: independent PDF checks
+#      poppler-utils       pdfsig, pdftoppm, pdftocairo, pdffonts, pdftotext: independent PDF checks
 #      fonts-wqy-microhei  the CJK font the PDF card embeds
 #      openssl             the openssl CLI: an independent SM2/X.509 implementation
 #      zbar-tools          zbarimg: a second QR decoder
+#      librsvg2-bin        rsvg-convert: rasterises the SVG QR code for the decoders
 #    `apt-get update` runs only when a package cannot be found or installed without it;
 # 2. runs scripts/softhsm-setup.sh (the test token) and scripts/pdf-tools-setup.sh (the font);
 # 3. prints, on stdout and nothing else, the environment to export: SOFTHSM2_CONF,
@@ -73,15 +74,16 @@ have_font() {
 
 want=()
 have softhsm2-util || want+=(softhsm2)
-{ have pdfsig && have pdftoppm && have pdffonts && have pdftotext; } || want+=(poppler-utils)
+{ have pdfsig && have pdftoppm && have pdftocairo && have pdffonts && have pdftotext; } || want+=(poppler-utils)
 have_font || want+=(fonts-wqy-microhei)
 have openssl || want+=(openssl)
 have zbarimg || want+=(zbar-tools)
+have rsvg-convert || want+=(librsvg2-bin)
 if [ "${#want[@]}" -gt 0 ]; then
     install_packages "${want[@]}"
 fi
 
-for tool in softhsm2-util pdfsig pdftoppm pdffonts pdftotext openssl zbarimg; do
+for tool in softhsm2-util pdfsig pdftoppm pdftocairo pdffonts pdftotext openssl zbarimg rsvg-convert; do
     have "$tool" || die "$tool still missing after installing ${want[*]}"
 done
 openssl genpkey -algorithm SM2 >/dev/null 2>&1 || die "the openssl CLI cannot make SM2 keys"
@@ -89,4 +91,4 @@ openssl genpkey -algorithm SM2 >/dev/null 2>&1 || die "the openssl CLI cannot ma
 # the token and the font: the two scripts print their exports on stdout, which is ours
 bash "$HERE/softhsm-setup.sh" || die "scripts/softhsm-setup.sh failed"
 bash "$HERE/pdf-tools-setup.sh" || die "scripts/pdf-tools-setup.sh failed"
-say "ready: softhsm2, poppler-utils, CJK font, openssl $(openssl version | awk '{print $2}'), $(zbarimg --version 2>/dev/null | head -n 1 | sed 's/^/zbar /')"
+say "ready: softhsm2, poppler-utils, CJK font, openssl $(openssl version | awk '{print $2}'), $(zbarimg --version 2>/dev/null | head -n 1 | sed 's/^/zbar /'), $(rsvg-convert --version 2>/dev/null | head -n 1)"

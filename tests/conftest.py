@@ -45,10 +45,12 @@ def missing_system_requirements() -> list[str]:
         ("softhsm2-util", "softhsm2"),
         ("pdfsig", "poppler-utils"),
         ("pdftoppm", "poppler-utils"),
+        ("pdftocairo", "poppler-utils"),
         ("pdffonts", "poppler-utils"),
         ("pdftotext", "poppler-utils"),
         ("openssl", "openssl"),
         ("zbarimg", "zbar-tools"),
+        ("rsvg-convert", "librsvg2-bin"),
     ):
         if shutil.which(tool) is None:
             missing.append(f"the `{tool}` command ({package})")

@@ -1,4 +1,12 @@
-"""QR code pictures: render the wire text as PNG or SVG, and read QR texts back from images.
+"""QR code pictures: render the wire text as PNG, SVG or terminal text, and read QR texts back
+from images.
+
+Every rendering carries its own light ground under the code and its quiet zone (4 modules by
+default), so that it reads wherever it is put: the PNG is opaque (1-bit greyscale, no
+transparency), the SVG has a white ``<rect>`` behind the modules covering the whole picture, and
+the terminal rendering sets black-on-white explicitly on every line. A code drawn dark on
+nothing (transparent) disappears on a dark page, a dark-mode app or a dark terminal: neither
+zxing-cpp nor zbar reads it there.
 
 Rendering uses ``qrcode`` with ``pypng`` (no pillow needed) and always puts text made of the QR
 alphanumeric characters (every ``EC1:`` text) in **alphanumeric mode**, as one segment: ``qrcode``
@@ -36,6 +44,7 @@ __all__ = [
     "read_texts",
     "render_png",
     "render_svg",
+    "render_terminal",
 ]
 
 #: QR error correction level: L (7 %), M (15 %), Q (25 %), H (30 %) of codewords recoverable.
@@ -56,6 +65,15 @@ _LEVELS = {
     "Q": qrcode.constants.ERROR_CORRECT_Q,
     "H": qrcode.constants.ERROR_CORRECT_H,
 }
+#: The quiet zone of :func:`render_terminal`, in modules (ISO/IEC 18004 asks for 4).
+_TERMINAL_QUIET = 4
+#: Black foreground on white background, set explicitly (the terminal's own colours are unknown),
+#: and the reset that ends every line so the background does not bleed past it.
+_ANSI_BLACK_ON_WHITE = "\x1b[30;47m"
+_ANSI_RESET = "\x1b[0m"
+#: Half-block characters by (upper module dark, lower module dark).
+_HALF_BLOCKS = {(False, False): " ", (True, False): "\u2580", (False, True): "\u2584",
+                (True, True): "\u2588"}  # fmt: skip
 _INSTALL_HINT = "reading QR images needs the optional extra: pip install 'ecard[image]'"
 
 
@@ -134,18 +152,54 @@ def render_png(
 def render_svg(
     text: str, *, level: ErrorLevel = DEFAULT_LEVEL, scale: int = 8, border: int = 4
 ) -> str:
-    """A standalone SVG document (one ``<path>``) of the QR code for ``text``.
+    """A standalone SVG document of the QR code for ``text``: a white ``<rect>`` covering the
+    whole picture (the code and its quiet zone), then the dark modules as one ``<path>``.
 
     ``scale`` sets the module size: 10 is one millimetre (``qrcode``'s SVG unit), so the default
-    8 gives 0.8 mm modules; the document has a ``viewBox`` and scales freely.
+    8 gives 0.8 mm modules; the document has a ``viewBox`` and scales freely. The white ground
+    is part of the code: without it the picture is transparent and a dark page shows through.
 
     Raises:
         ValueError: empty text, text too long, or a bad ``level``, ``scale`` or ``border``.
     """
-    qr = _build(text, level, scale, border, qrcode.image.svg.SvgPathImage)
+    qr = _build(text, level, scale, border, qrcode.image.svg.SvgPathFillImage)
     buffer = io.BytesIO()
     qr.make_image().save(buffer)
     return buffer.getvalue().decode("utf-8")
+
+
+def render_terminal(text: str, *, level: ErrorLevel = DEFAULT_LEVEL, plain: bool = False) -> str:
+    """The QR code for ``text`` as lines of terminal text, with a 4-module quiet zone; every line
+    ends with a newline.
+
+    By default each character holds two modules, one above the other (``"\u2580"``,
+    ``"\u2584"``, ``"\u2588"`` or a space), so modules come out square, and every line starts
+    with explicit ANSI colours, black on white, and ends with a reset: the code reads the same on
+    a dark terminal as on a light one.
+
+    ``plain=True`` is the fallback for terminals without colour or without those characters: one
+    line per module row, ``"##"`` per dark module and two spaces per light one, in ASCII. It has
+    no colours of its own, so it reads as printed only where the text is dark on a light ground
+    (a light terminal, paper); on a dark terminal it shows inverted.
+
+    Raises:
+        ValueError: empty text, text too long, or a bad ``level``.
+    """
+    matrix = qr_matrix(text, level)
+    quiet = _TERMINAL_QUIET
+    width = len(matrix) + 2 * quiet
+    blank = [False] * width
+    rows = [blank] * quiet + [[False] * quiet + row + [False] * quiet for row in matrix]
+    rows += [blank] * quiet
+    if plain:
+        return "".join("".join("##" if dark else "  " for dark in row) + "\n" for row in rows)
+    if len(rows) % 2:
+        rows.append(blank)  # the last line's lower half: more quiet zone
+    lines = []
+    for upper, lower in zip(rows[::2], rows[1::2], strict=True):
+        cells = "".join(_HALF_BLOCKS[pair] for pair in zip(upper, lower, strict=True))
+        lines.append(f"{_ANSI_BLACK_ON_WHITE}{cells}{_ANSI_RESET}\n")
+    return "".join(lines)
 
 
 def _open(image: bytes | bytearray | memoryview | str | os.PathLike[str]) -> Any:
