@@ -73,6 +73,13 @@ class LoadedLists:
     roots: tuple[x509.Certificate, ...]
     crls: tuple[x509.CertificateRevocationList, ...]
 
+    def verifier(self, policy: Policy | None = None) -> Verifier:
+        """A verifier over :attr:`trust` and :attr:`revocations` under ``policy``;
+        :class:`BadInputError` if no trust was loaded."""
+        if self.trust is None:
+            raise BadInputError("a verifier needs trust certificates or a trust list")
+        return Verifier(self.trust, policy, revocations=self.revocations)
+
 
 @dataclass(frozen=True)
 class ListConfig:
@@ -172,10 +179,7 @@ class ListConfig:
         """A verifier over the loaded trust and revocation list, with :meth:`policy`;
         :class:`BadInputError` if the configuration names no trust."""
         policy = self.policy()
-        lists = self.load(validator=validator, policy=policy)
-        if lists.trust is None:
-            raise BadInputError("a verifier needs trust certificates or a trust list")
-        return Verifier(lists.trust, policy, revocations=lists.revocations)
+        return self.load(validator=validator, policy=policy).verifier(policy)
 
 
 __all__ = ["ListConfig", "LoadedLists", "read_list_file"]
