@@ -145,16 +145,18 @@ class ListConfig:
         policy = policy or self.policy()
         state = ListState(self.state) if self.state else None
 
-        def needs_root(what: str) -> PathValidator:
-            if validator is None:
+        for path, what in (
+            (self.trust_list, "a trust list"),
+            (self.revocation_list, "a revocation list"),
+        ):
+            if path and validator is None:
                 raise BadInputError(f"{what} needs a root certificate to authenticate it")
-            return validator
-
         trust = None
         if self.trust_list:
+            assert validator is not None
             trust = TrustStore.from_trust_list(
                 read_list_file(self.trust_list),
-                validator=needs_root("a trust list"),
+                validator=validator,
                 state=state,
                 algorithms=policy.algorithms,
             )
@@ -162,9 +164,10 @@ class ListConfig:
             trust = TrustStore.from_paths(self.trust, validator=validator)
         revocations = None
         if self.revocation_list:
+            assert validator is not None
             revocations = RevocationList.load(
                 read_list_file(self.revocation_list),
-                validator=needs_root("a revocation list"),
+                validator=validator,
                 state=state,
                 algorithms=policy.algorithms,
             )
