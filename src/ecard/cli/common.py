@@ -84,6 +84,23 @@ def signer(args: argparse.Namespace, algorithm: str | None = None) -> Signer:
     return source.open()
 
 
+def journal_options(p: argparse.ArgumentParser) -> None:
+    """``--journal DB`` and ``--operator ID``."""
+    p.add_argument("--journal", metavar="DB", help="issuance journal to record in (SQLite)")
+    p.add_argument("--operator", metavar="ID", help="operator id recorded in the journal")
+
+
+def list_signer_options(p: argparse.ArgumentParser) -> None:
+    """The options of a command that signs a list: the list signer's key (file or PKCS#11),
+    the journal, its certificate and the CA certificates above it."""
+    p.add_argument("--key", help="list signer private key (PEM), or use --pkcs11-module")
+    hsm_options(p)
+    journal_options(p)
+    p.add_argument("--key-password-env", metavar="VAR")
+    p.add_argument("--cert", required=True, help="list signer certificate")
+    p.add_argument("--chain", action="append", metavar="CERT", help="CA certificates above it")
+
+
 # -- lists ------------------------------------------------------------------------------------
 
 
@@ -155,8 +172,10 @@ __all__ = [
     "card_record",
     "certificates",
     "hsm_options",
+    "journal_options",
     "list_config",
     "list_options",
+    "list_signer_options",
     "load_lists",
     "parse_now",
     "path_validator",

@@ -14,9 +14,10 @@ from ecard.cli.common import (
     card_record,
     certificates,
     hsm_options,
+    journal_options,
     signer,
 )
-from ecard.cli.journal import journal_options, record_card
+from ecard.cli.journal import record_card
 from ecard.crypto.crl import load_crl_file
 from ecard.crypto.x509 import load_certificate_file
 from ecard.errors import BadInputError

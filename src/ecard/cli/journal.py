@@ -1,5 +1,5 @@
-"""``ecard journal verify|sign-head|show``, and the ``--journal`` options of the commands that
-sign (a card or list is recorded in the journal before it is released)."""
+"""``ecard journal verify|sign-head|show``, and recording what the signing commands release
+(with their ``--journal`` options, a card or list is recorded before it is released)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,6 @@ from ecard.crypto.x509 import load_certificate_file
 from ecard.errors import BadInputError
 from ecard.formats.credential import IssuedCard
 from ecard.journal import Journal, pseudonym_key_from_hex, verify_journal
-
-
-def journal_options(p: argparse.ArgumentParser) -> None:
-    """``--journal DB`` and ``--operator ID``."""
-    p.add_argument("--journal", metavar="DB", help="issuance journal to record in (SQLite)")
-    p.add_argument("--operator", metavar="ID", help="operator id recorded in the journal")
 
 
 def _operator(args: argparse.Namespace) -> str:
@@ -128,7 +122,6 @@ __all__ = [
     "cmd_journal_show",
     "cmd_journal_sign_head",
     "cmd_journal_verify",
-    "journal_options",
     "record_card",
     "record_list",
 ]

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ecard._files import write_atomic
-from ecard.cli.common import Subcommands, certificates, hsm_options, read_input, signer
-from ecard.cli.journal import journal_options, record_list
+from ecard.cli.common import Subcommands, certificates, list_signer_options, read_input, signer
+from ecard.cli.journal import record_list
 from ecard.crypto.x509 import load_certificate_file
 from ecard.errors import BadInputError
 from ecard.formats.cose import parse_sign1
@@ -72,12 +72,7 @@ def add_revoke(sub: Subcommands) -> None:
     r.add_argument("--entry", action="append", metavar="KID:CTI", help="revoke by ids (hex)")
     r.add_argument("--unrevoke-text", action="append", metavar="QR", help="take one off")
     r.add_argument("--unrevoke-entry", action="append", metavar="KID:CTI")
-    r.add_argument("--key", help="list signer private key (PEM), or use --pkcs11-module")
-    hsm_options(r)
-    journal_options(r)
-    r.add_argument("--key-password-env", metavar="VAR")
-    r.add_argument("--cert", required=True, help="list signer certificate")
-    r.add_argument("--chain", action="append", metavar="CERT", help="CA certificates above it")
+    list_signer_options(r)
     r.add_argument("--next-update-days", type=int, default=1)
     r.set_defaults(func=cmd_revoke)
 

@@ -15,15 +15,14 @@ from ecard._files import write_atomic
 from ecard.cli.common import (
     Subcommands,
     certificates,
-    hsm_options,
     list_config,
     list_options,
+    list_signer_options,
     path_validator,
     read_input,
     signer,
 )
 from ecard.cli.errors import Parser
-from ecard.cli.journal import journal_options
 from ecard.crypto.x509 import load_certificate_file
 from ecard.errors import BadInputError
 from ecard.formats.lists import TRUST_LIST, read_unverified_list
@@ -154,12 +153,7 @@ def add_trust(sub: Subcommands) -> None:
     tb.set_defaults(func=cmd_trust_build)
     ts = tsub.add_parser("sign", help="sign a manifest into a trust list")
     ts.add_argument("manifest", metavar="MANIFEST.json")
-    ts.add_argument("--key", help="list signer private key (PEM), or use --pkcs11-module")
-    hsm_options(ts)
-    journal_options(ts)
-    ts.add_argument("--key-password-env", metavar="VAR")
-    ts.add_argument("--cert", required=True, help="list signer certificate")
-    ts.add_argument("--chain", action="append", metavar="CERT", help="CA certificates above it")
+    list_signer_options(ts)
     ts.add_argument("--out", required=True, help="signed trust list to write")
     ts.set_defaults(func=cmd_trust_sign)
     tw = tsub.add_parser("show", help="print a manifest or a signed list (signed: UNVERIFIED)")
