@@ -163,7 +163,7 @@ def test_extended_key_usages_quoted_in_the_docs_are_the_codes() -> None:
 
 
 def test_trust_list_manifest_fields_are_documented() -> None:
-    from ecard.cli import _manifest_entry
+    from ecard.formats.manifest import entry_to_dict
     from ecard.formats.trustlist import TrustListEntry
     from ecard.signing.pki import create_document_signer, create_root_ca
 
@@ -173,7 +173,7 @@ def test_trust_list_manifest_fields_are_documented() -> None:
         "sequence",
         "next_update_days",
         "signers",
-        *_manifest_entry(TrustListEntry(ds.certificate)),
+        *entry_to_dict(TrustListEntry(ds.certificate)),
     ]
     for key in keys:
         assert re.search(rf"^\|[^|\n]*`{key}`", text, re.MULTILINE), key

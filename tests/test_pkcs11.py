@@ -807,3 +807,36 @@ def test_command_line_issues_with_a_key_in_the_token(
     )
     assert wrong.returncode == 1 and "[BAD_KEY]" in wrong.stderr, explain(wrong)
     assert "wrong-pin-000" not in wrong.stderr and "Traceback" not in wrong.stderr
+
+
+# --- key sources ------------------------------------------------------------------------------
+
+
+def test_key_source_of_a_token_key_pickles_and_opens(
+    hsm: Hsm, hsm_signers: dict[str, Pkcs11Signer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_keysource import signs_with
+
+    from ecard.signing.keysource import Pkcs11Key
+
+    pin_env = "ECARD_TEST_KEYSOURCE_PIN"
+    source = Pkcs11Key(hsm.module, hsm.token, "ds-PS256", pin_env, "PS256")
+    blob = pickle.dumps(source)
+    assert hsm.pin.encode() not in blob and hsm.pin not in repr(source)
+    copy = pickle.loads(blob)
+    assert copy == source
+    monkeypatch.delenv(pin_env, raising=False)
+    with pytest.raises(EcardError, match=f"{pin_env} is not set"):
+        copy.open()
+    monkeypatch.setenv(pin_env, hsm.pin)
+    public = hsm_signers["PS256"].public_key()
+    signs_with(
+        copy,
+        public.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
+    )
+    monkeypatch.setenv(pin_env, WRONG_PIN)
+    with pytest.raises(BadKeyError) as info:
+        copy.open()
+    assert WRONG_PIN not in str(info.value)

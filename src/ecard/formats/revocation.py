@@ -15,7 +15,8 @@ sequence; full lists and deltas share one sequence space. Unknown body keys are 
 :class:`RevocationSet` holds the hashes as one sorted ``array('Q')`` (8 bytes per entry: 10
 million revoked credentials take 80 MB, plus a 1 MiB bucket index), looked up by binary
 search. :func:`decode_revocation_body` parses a body, :func:`build_revocation_body` and
-:func:`build_delta_body` write one, :func:`revocation_delta` computes a delta. No keys and no
+:func:`build_delta_body` write one, :func:`revocation_delta` computes a delta. :func:`entry_from_text` names the credential of a QR
+text as the ``(kid, cti)`` pair a list is built from. No keys and no
 trust here: the authenticated list (signature, signer's path, rollback) is
 :class:`ecard.verify.revocation.RevocationList`; signing is :mod:`ecard.signing.revocation`.
 
@@ -42,8 +43,9 @@ from itertools import islice
 from typing import Any, Final, NamedTuple
 
 from ecard.errors import BadInputError, BadListError
-from ecard.formats.cose import KID_SIZE
-from ecard.formats.cwt import MAX_CTI, MIN_CTI
+from ecard.formats import qrtext
+from ecard.formats.cose import KID_SIZE, parse_sign1
+from ecard.formats.cwt import MAX_CTI, MIN_CTI, decode_claims
 
 HASH_SIZE: Final = 8
 #: Domain separation prefix of :func:`revocation_hash`.
@@ -368,6 +370,35 @@ def entry_set(entries: Entries) -> RevocationSet:
     if isinstance(entries, RevocationSet):
         return entries
     return RevocationSet.from_hashes(entry_hash(kid, cti) for kid, cti in entries)
+
+
+def entry_from_text(text: str) -> tuple[bytes, bytes]:
+    """The ``(kid, cti)`` naming the credential of a QR text (surrounding whitespace ignored),
+    checked as :func:`entry_hash` does.
+
+    The text is read with the strict parsers (``EC1:`` text, COSE_Sign1, CWT claims with the
+    card), so anything that is not a card is refused with the error of the stage it fails:
+    :class:`~ecard.errors.BadPrefixError`, :class:`~ecard.errors.BadBase45Error`,
+    :class:`~ecard.errors.BadCompressionError`, :class:`~ecard.errors.BadCborError`,
+    :class:`~ecard.errors.BadCoseError` or :class:`~ecard.errors.BadClaimsError`. The
+    signature is not checked: revoking names a credential, it does not trust it.
+    """
+    msg = parse_sign1(qrtext.decode(text.strip()))
+    entry = (msg.kid, decode_claims(msg.payload).cti)
+    entry_hash(*entry)
+    return entry
+
+
+def entry_from_hex(pair: str) -> tuple[bytes, bytes]:
+    """The ``(kid, cti)`` written as ``KID:CTI`` in hex; :class:`~ecard.errors.BadInputError`
+    if it is not that form (the sizes are checked by :func:`entry_hash` when used)."""
+    kid, sep, cti = pair.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return bytes.fromhex(kid), bytes.fromhex(cti)
+    except ValueError:
+        raise BadInputError(f"--entry takes KID:CTI in hex, not {pair!r}") from None
 
 
 def _as_set(hashes: RevocationSet | Iterable[bytes]) -> RevocationSet:

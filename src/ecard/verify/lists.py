@@ -20,11 +20,9 @@ has accepted per list type and authority; it refuses to go back (:class:`ListRol
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import threading
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from ecard._files import write_atomic
 from ecard.crypto.algorithms import certificate_public_key, get_algorithm
 from ecard.crypto.x509 import ECARD_LIST_SIGNING_EKU, load_der_certificate
 from ecard.errors import BadCertificateError, BadListError, EcardError, ListRollbackError
@@ -165,18 +164,8 @@ class ListState:
         return data
 
     def _save(self, data: dict[str, dict[str, Any]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".state-", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, indent=2, sort_keys=True)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        text = json.dumps(data, indent=2, sort_keys=True)
+        write_atomic(self.path, text, private=True, error=BadListError)
 
     def sequence(self, signed: SignedList) -> int | None:
         """The sequence recorded for this list's type and authority, if any."""

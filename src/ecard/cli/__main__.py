@@ -1,0 +1,7 @@
+"""``python -m ecard.cli`` runs the ``ecard`` command."""
+
+import sys
+
+from ecard.cli.main import main
+
+sys.exit(main())

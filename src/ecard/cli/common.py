@@ -1,0 +1,184 @@
+"""What several ``ecard`` commands share: option groups, reading the options into library
+values (a key source, a list configuration, certificates, a card record), and ``--now``.
+
+Only translation between options and the library happens here; what the values mean lives in
+the library (:mod:`ecard.signing.keysource`, :mod:`ecard.verify.loading`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TypeAlias
+
+from cryptography import x509
+
+from ecard.card import Card
+from ecard.cli.errors import InvalidRecordError, Parser
+from ecard.crypto.algorithms import ALGORITHMS
+from ecard.crypto.x509 import load_certificate_file
+from ecard.signing.keysource import key_source
+from ecard.signing.signers import Signer
+from ecard.verify.loading import ListConfig, LoadedLists
+from ecard.verify.loading import read_list_file as read_input
+from ecard.verify.paths import PathValidator
+
+#: The subparsers of ``ecard`` (and of its command groups) that a command module adds to.
+Subcommands: TypeAlias = "argparse._SubParsersAction[Parser]"
+
+#: The algorithm names ``--alg`` and ``--allow-alg`` accept.
+ALG_NAMES = sorted(a.name for a in ALGORITHMS.values())
+
+
+def parse_now(value: str) -> datetime:
+    """An ISO 8601 time with a zone (``--now``, ``--revoked-at``); an argparse type error
+    otherwise."""
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from None
+    if when.tzinfo is None:
+        raise argparse.ArgumentTypeError("--now needs a time zone, e.g. 2026-01-01T08:00:00+08:00")
+    return when
+
+
+def certificates(paths: Iterable[str] | None) -> list[x509.Certificate]:
+    """Every certificate in the files ``paths`` (none for ``None``)."""
+    return [c for path in (paths or []) for c in load_certificate_file(path)]
+
+
+def card_record(path: str) -> Card:
+    """The card record (JSON) in ``path``; :class:`InvalidRecordError` if it does not validate."""
+    data = read_input(path)
+    try:
+        return Card.model_validate_json(data)
+    except ValueError as exc:
+        raise InvalidRecordError(f"{path}: invalid card record:\n{exc}") from None
+
+
+# -- keys -------------------------------------------------------------------------------------
+
+
+def hsm_options(p: argparse.ArgumentParser) -> None:
+    """The PKCS#11 key options (``--pkcs11-module``, ``--token``, ``--key-label``, ``--pin-env``)."""
+    g = p.add_argument_group("key in an HSM or smart card (PKCS#11, extra 'hsm')")
+    g.add_argument("--pkcs11-module", metavar="LIB", help="PKCS#11 library (.so)")
+    g.add_argument("--token", metavar="LABEL", help="token label")
+    g.add_argument("--key-label", metavar="LABEL", help="label of the private key")
+    g.add_argument("--pin-env", metavar="VAR", help="env variable holding the user PIN")
+
+
+def signer(args: argparse.Namespace, algorithm: str | None = None) -> Signer:
+    """The signer the options name: a PEM key file, or a key in a PKCS#11 token."""
+    source = key_source(
+        key=args.key,
+        key_password_env=args.key_password_env,
+        pkcs11_module=args.pkcs11_module,
+        token=args.token,
+        key_label=args.key_label,
+        pin_env=args.pin_env,
+        algorithm=algorithm,
+    )
+    return source.open()
+
+
+def journal_options(p: argparse.ArgumentParser) -> None:
+    """``--journal DB`` and ``--operator ID``."""
+    p.add_argument("--journal", metavar="DB", help="issuance journal to record in (SQLite)")
+    p.add_argument("--operator", metavar="ID", help="operator id recorded in the journal")
+
+
+def list_signer_options(p: argparse.ArgumentParser) -> None:
+    """The options of a command that signs a list: the list signer's key (file or PKCS#11),
+    the journal, its certificate and the CA certificates above it."""
+    p.add_argument("--key", help="list signer private key (PEM), or use --pkcs11-module")
+    hsm_options(p)
+    journal_options(p)
+    p.add_argument("--key-password-env", metavar="VAR")
+    p.add_argument("--cert", required=True, help="list signer certificate")
+    p.add_argument("--chain", action="append", metavar="CERT", help="CA certificates above it")
+
+
+# -- lists ------------------------------------------------------------------------------------
+
+
+def list_options(p: argparse.ArgumentParser) -> None:
+    """``--root``, ``--ca``, ``--crl`` and ``--state``: what lists and paths are checked against."""
+    p.add_argument(
+        "--root",
+        action="append",
+        metavar="CERT",
+        help="trust anchor (root CA certificate) for certificate paths and lists",
+    )
+    p.add_argument(
+        "--ca",
+        action="append",
+        metavar="CERT",
+        help="issuing CA certificates that paths may go through (repeatable)",
+    )
+    p.add_argument(
+        "--crl",
+        action="append",
+        metavar="FILE",
+        help="CRL of a CA in the paths (PEM or DER; repeatable); with CRLs, every CA "
+        "in a path must have one",
+    )
+    p.add_argument(
+        "--state",
+        metavar="FILE",
+        help="file recording accepted list sequence numbers (refuses rollback)",
+    )
+
+
+def list_config(args: argparse.Namespace) -> ListConfig:
+    """The list configuration the options name (``--trust``/``--trust-list`` and
+    ``--revocation-list`` where the command has them, ``--allow-alg``)."""
+    allowed = getattr(args, "allow_alg", None)
+    return ListConfig(
+        trust=tuple(getattr(args, "trust", None) or ()),
+        trust_list=getattr(args, "trust_list", None),
+        revocation_list=getattr(args, "revocation_list", None),
+        roots=tuple(args.root or ()),
+        cas=tuple(args.ca or ()),
+        crls=tuple(args.crl or ()),
+        state=args.state,
+        algorithms=frozenset(allowed) if allowed else None,
+    )
+
+
+def path_validator(config: ListConfig) -> PathValidator | None:
+    """:meth:`ListConfig.path_validator`, telling on standard error that certificate
+    revocation is not checked when roots come without CRLs."""
+    validator = config.path_validator()
+    if validator is not None and not config.crls:
+        print("ecard: note: no --crl given: certificate revocation is NOT checked", file=sys.stderr)
+    return validator
+
+
+def load_lists(config: ListConfig) -> LoadedLists:
+    """:meth:`ListConfig.load` under :func:`path_validator`, telling on standard error which
+    trusted signers had to be left out."""
+    lists = config.load(validator=path_validator(config))
+    for subject, reason in lists.trust.unusable if lists.trust else ():
+        print(f"ecard: warning: trusted signer {subject} left out: {reason}", file=sys.stderr)
+    return lists
+
+
+__all__ = [
+    "ALG_NAMES",
+    "Subcommands",
+    "card_record",
+    "certificates",
+    "hsm_options",
+    "journal_options",
+    "list_config",
+    "list_options",
+    "list_signer_options",
+    "load_lists",
+    "parse_now",
+    "path_validator",
+    "read_input",
+    "signer",
+]

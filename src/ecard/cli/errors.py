@@ -1,0 +1,102 @@
+"""The one place that turns a command's outcome into the ``ecard`` exit status and message.
+
+Exit status: 0 success (every input valid), 1 failure (any input invalid, or an unusable file),
+2 usage error, 130 interrupted. A command returns ``True`` when every input was valid and
+``False`` when one was not; it raises :class:`UsageError` for options that do not go together,
+an :class:`~ecard.errors.EcardError` for input it cannot use, and may let an ``OSError`` out.
+:func:`run` maps each of these to its status and prints its message on standard error, in the
+language of ``--lang`` (English where a command has no such option); no other module of
+:mod:`ecard.cli` decides an exit status. Bad input never produces a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import NoReturn
+
+from ecard.errors import BadInputError, EcardError, ErrorCode, Lang, describe
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+#: A command: parsed options in, "every input was valid" out.
+Command = Callable[[argparse.Namespace], bool]
+
+
+class UsageError(Exception):
+    """Options that do not go together: exit status 2.
+
+    ``en`` and ``zh`` are the message in both languages; ``labelled`` prints it after
+    ``usage error:`` (else after ``ecard:`` alone).
+    """
+
+    def __init__(self, en: str, zh: str, *, labelled: bool = True) -> None:
+        super().__init__(en)
+        self.en, self.zh, self.labelled = en, zh, labelled
+
+    def message(self, lang: Lang = "en") -> str:
+        """The line printed for this error in ``lang``."""
+        if lang == "zh":
+            return f"ecard: 用法错误：{self.zh}" if self.labelled else f"ecard: {self.zh}"
+        return f"ecard: usage error: {self.en}" if self.labelled else f"ecard: {self.en}"
+
+
+class InvalidRecordError(BadInputError):
+    """A card record that does not validate: printed as its detail alone (the validation
+    report spans lines and says what is wrong better than the summary)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """The argument parser of ``ecard`` and its subcommands: a usage error exits with 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print the usage and the message, and exit with the usage status."""
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: usage error: {message}\n")
+
+
+def _error_line(err: EcardError, lang: Lang) -> str:
+    text = err.detail if isinstance(err, InvalidRecordError) else err.message(lang)
+    return f"ecard: error [{err.code.value}] {text}"
+
+
+def _os_error_line(exc: OSError, lang: Lang) -> str:
+    what = exc.strerror or str(exc)
+    where = f" ({exc.filename!s})" if exc.filename is not None else ""
+    sep = "：" if lang == "zh" else ": "
+    return f"ecard: error [{ErrorCode.BAD_INPUT.value}] {describe(ErrorCode.BAD_INPUT, lang)}{sep}{what}{where}"
+
+
+def run(command: Command, args: argparse.Namespace) -> int:
+    """Run ``command`` on ``args``; its exit status (see the module docstring)."""
+    lang: Lang = "zh" if getattr(args, "lang", "en") == "zh" else "en"
+    try:
+        ok = command(args)
+    except UsageError as err:
+        print(err.message(lang), file=sys.stderr)
+        return EXIT_USAGE
+    except EcardError as err:
+        print(_error_line(err, lang), file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `ecard verify ... | head`
+        return EXIT_OK
+    except OSError as exc:
+        print(_os_error_line(exc, lang), file=sys.stderr)
+        return EXIT_FAIL
+    return EXIT_OK if ok else EXIT_FAIL
+
+
+__all__ = [
+    "EXIT_FAIL",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "Command",
+    "InvalidRecordError",
+    "Parser",
+    "UsageError",
+    "run",
+]

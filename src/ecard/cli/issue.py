@@ -1,0 +1,138 @@
+"""``ecard issue`` (a card record to its QR text, PNG, SVG) and ``ecard pdf`` (a printable,
+PAdES-signed PDF card). Both record the card in the journal, if one is named, before release."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+from pathlib import Path
+
+from ecard._files import write_atomic
+from ecard.cli.common import (
+    ALG_NAMES,
+    Subcommands,
+    card_record,
+    certificates,
+    hsm_options,
+    journal_options,
+    signer,
+)
+from ecard.cli.journal import record_card
+from ecard.crypto.crl import load_crl_file
+from ecard.crypto.x509 import load_certificate_file
+from ecard.errors import BadInputError
+from ecard.signing.issuer import Issuer
+from ecard.signing.pki import CertifiedKey
+from ecard.signing.signers import load_private_key_file
+
+
+def cmd_issue(args: argparse.Namespace) -> bool:
+    """Sign the card record and print its QR text (and write the pictures asked for)."""
+    card = card_record(args.card)
+    key = signer(args, algorithm=args.alg)
+    certs = load_certificate_file(args.cert)
+    validity = timedelta(days=args.validity_days) if args.validity_days is not None else None
+    issued = Issuer(key, certs[0], iss=args.iss, validity=validity).issue(card)
+    record_card(args, issued)  # recorded before release: if recording fails, nothing is released
+    if args.png:
+        write_atomic(Path(args.png), issued.png(level=args.level))
+    if args.svg:
+        write_atomic(Path(args.svg), issued.svg(level=args.level))
+    print(issued.text)
+    return True
+
+
+def cmd_pdf(args: argparse.Namespace) -> bool:
+    """Issue the card record and write it as a signed PDF; print its QR text."""
+    try:
+        from ecard.pdf import http_timestamper, local_timestamper, signed_card_pdf
+    except ImportError:
+        raise BadInputError("PDF cards need the optional extra: pip install 'ecard[pdf]'") from None
+    card = card_record(args.card)
+    if args.tsa_url and (args.tsa_key or args.tsa_cert):
+        raise BadInputError("give either --tsa-url or --tsa-key with --tsa-cert, not both")
+    if bool(args.tsa_key) != bool(args.tsa_cert):
+        raise BadInputError("--tsa-key and --tsa-cert go together")
+    key = signer(args, algorithm=args.alg)
+    certs = load_certificate_file(args.cert)
+    chain = [*certs[1:], *certificates(args.chain)]
+    issued = Issuer(key, certs[0], iss=args.iss).issue(card)
+    timestamper = None
+    if args.tsa_url:
+        timestamper = http_timestamper(args.tsa_url)
+    elif args.tsa_key:
+        tsa_certs = load_certificate_file(args.tsa_cert)
+        tsa = CertifiedKey(load_private_key_file(args.tsa_key), tsa_certs[0], tuple(tsa_certs[1:]))
+        timestamper = local_timestamper(tsa)
+    pdf = signed_card_pdf(
+        issued,
+        signer=key,
+        certificate=certs[0],
+        chain=chain,
+        level=args.level,
+        timestamper=timestamper,
+        validation_crls=[crl for path in (args.crl or []) for crl in load_crl_file(path)],
+        trust_roots=certificates(args.root),
+        page=args.page,
+        reveal=args.reveal,
+        issuer_name=args.issuer_name,
+    )
+    record_card(args, issued)
+    write_atomic(Path(args.out), pdf)
+    print(issued.text)
+    return True
+
+
+def add_issue(sub: Subcommands) -> None:
+    """Register ``ecard issue``."""
+    i = sub.add_parser("issue", help="sign a card record and print its QR text")
+    i.add_argument("card", metavar="CARD.json", help="card record (as written by `ecard demo`)")
+    i.add_argument("--key", help="document signer private key (PEM), or use --pkcs11-module")
+    hsm_options(i)
+    journal_options(i)
+    i.add_argument("--pseudonym-key-env", metavar="VAR", help="hex holder-pseudonym key (journal)")
+    i.add_argument(
+        "--key-password-env", metavar="VAR", help="env variable holding the key password"
+    )
+    i.add_argument("--cert", required=True, help="document signer certificate (PEM or DER)")
+    i.add_argument("--alg", choices=ALG_NAMES, help="algorithm (default: the key's natural one)")
+    i.add_argument("--iss", default="CN", help="issuer claim (default: CN)")
+    i.add_argument("--validity-days", type=int, help="credential lifetime cap in days")
+    i.add_argument("--png", metavar="FILE", help="also write the QR code as PNG")
+    i.add_argument("--svg", metavar="FILE", help="also write the QR code as SVG")
+    i.add_argument("--level", default="Q", choices=["L", "M", "Q", "H"], help="QR error correction")
+    i.set_defaults(func=cmd_issue)
+
+
+def add_pdf(sub: Subcommands) -> None:
+    """Register ``ecard pdf``."""
+    f = sub.add_parser("pdf", help="issue a card and write it as a printable PAdES-signed PDF")
+    f.add_argument("card", metavar="CARD.json", help="card record (as written by `ecard demo`)")
+    f.add_argument("out", metavar="OUT.pdf", help="the signed PDF to write")
+    f.add_argument("--key", help="document signer private key (PEM), or use --pkcs11-module")
+    hsm_options(f)
+    f.add_argument("--key-password-env", metavar="VAR", help="env variable holding the password")
+    f.add_argument("--cert", required=True, help="document signer certificate (PEM or DER)")
+    f.add_argument("--chain", action="append", metavar="CERT", help="CA certificates above it")
+    f.add_argument("--alg", choices=ALG_NAMES, help="algorithm (default: the key's natural one)")
+    f.add_argument("--iss", default="CN", help="issuer claim (default: CN)")
+    f.add_argument(
+        "--level",
+        default="B-B",
+        choices=["B-B", "B-T", "B-LT", "B-LTA"],
+        help="PAdES level (B-T and up need a TSA; B-LT and up --crl)",
+    )
+    f.add_argument("--tsa-url", metavar="URL", help="RFC 3161 time-stamp authority")
+    f.add_argument("--tsa-key", metavar="KEY", help="in-process TSA key (PEM, RSA; demos/tests)")
+    f.add_argument("--tsa-cert", metavar="CERT", help="in-process TSA certificate (+ chain)")
+    f.add_argument("--crl", action="append", metavar="FILE", help="CRL to embed (B-LT, B-LTA)")
+    f.add_argument("--root", action="append", metavar="CERT", help="extra trust anchor (TSA root)")
+    f.add_argument("--page", default="both", choices=["card", "a4", "both"], help="pages")
+    f.add_argument("--reveal", action="store_true", help="print name and numbers unmasked")
+    f.add_argument("--issuer-name", metavar="NAME", help="issuing authority as printed")
+    journal_options(f)
+    f.add_argument("--pseudonym-key-env", metavar="VAR", help="hex holder-pseudonym key (journal)")
+    f.set_defaults(func=cmd_pdf)
+
+
+__all__ = ["add_issue", "add_pdf", "cmd_issue", "cmd_pdf"]

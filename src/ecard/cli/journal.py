@@ -1,0 +1,127 @@
+"""``ecard journal verify|sign-head|show``, and recording what the signing commands release
+(with their ``--journal`` options, a card or list is recorded before it is released)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from ecard._files import read_file, write_atomic
+from ecard.cli.common import Subcommands, certificates, hsm_options, signer
+from ecard.cli.errors import Parser
+from ecard.crypto.x509 import load_certificate_file
+from ecard.errors import BadInputError
+from ecard.formats.credential import IssuedCard
+from ecard.journal import Journal, pseudonym_key_from_hex, verify_journal
+
+
+def _operator(args: argparse.Namespace) -> str:
+    if not args.operator:
+        raise BadInputError("--journal needs --operator ID (who issued)")
+    return str(args.operator)
+
+
+def record_card(args: argparse.Namespace, issued: IssuedCard) -> None:
+    """Record an issued card in the journal, if one is named, before it is released."""
+    if not args.journal:
+        return
+    key_env = args.pseudonym_key_env
+    if not key_env or key_env not in os.environ:
+        raise BadInputError("--journal needs --pseudonym-key-env VAR (a hex key in VAR)")
+    with Journal.open(
+        args.journal, pseudonym_key=pseudonym_key_from_hex(os.environ[key_env])
+    ) as journal:
+        journal.append_card(issued, operator=_operator(args))
+
+
+def record_list(args: argparse.Namespace, data: bytes) -> None:
+    """Record a signed list in the journal, if one is named, before it is released."""
+    if args.journal:
+        with Journal.open(args.journal) as journal:
+            journal.append_list(data, operator=_operator(args))
+
+
+def _existing(db: str) -> None:
+    if not Path(db).is_file():
+        raise BadInputError(f"no journal at {db!r}")
+
+
+def cmd_journal_verify(args: argparse.Namespace) -> bool:
+    """Check the chain and the signed heads; whether the journal is intact."""
+    _existing(args.db)
+    certs = certificates(args.key_cert)
+    heads = [read_file(path, BadInputError, max_size=8192) for path in (args.head or [])]
+    report = verify_journal(args.db, head_certificates=certs, heads=heads)
+    print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.render())
+    return report.ok
+
+
+def cmd_journal_sign_head(args: argparse.Namespace) -> bool:
+    """Sign the journal's current head (and write it to ``--out``)."""
+    _existing(args.db)
+    key = signer(args)
+    cert = load_certificate_file(args.cert)[0]
+    with Journal.open(args.db) as journal:
+        head = journal.sign_head(key, cert)
+    if args.out:
+        write_atomic(Path(args.out) / f"head-{head.seq:012d}-{head.kid.hex()}.cose", head.cose)
+    print(f"signed journal head at record {head.seq}")
+    return True
+
+
+def cmd_journal_show(args: argparse.Namespace) -> bool:
+    """Print the records of a holder or a credential, one JSON object a line."""
+    _existing(args.db)
+    key = None
+    if args.holder:
+        env = args.pseudonym_key_env
+        if not env or env not in os.environ:
+            raise BadInputError("--holder needs --pseudonym-key-env VAR (the hex key in VAR)")
+        key = pseudonym_key_from_hex(os.environ[env])
+    with Journal.open(args.db, pseudonym_key=key) as journal:
+        records = (
+            journal.records_for(args.holder)
+            if args.holder
+            else journal.records(credential_id=args.credential)
+        )
+    for record in records:
+        print(json.dumps(record.to_dict(), ensure_ascii=False))
+    return True
+
+
+def add_journal(sub: Subcommands) -> None:
+    """Register ``ecard journal``."""
+    j = sub.add_parser("journal", help="the hash-chained issuance journal")
+    jsub = j.add_subparsers(dest="journal_cmd", required=True, parser_class=Parser)
+    jv = jsub.add_parser("verify", help="check the chain and signed heads (auditors)")
+    jv.add_argument("db", metavar="DB")
+    jv.add_argument("--key-cert", action="append", metavar="CERT", help="head-signing certificate")
+    jv.add_argument("--head", action="append", metavar="FILE", help="signed head kept elsewhere")
+    jv.add_argument("--json", action="store_true")
+    jv.set_defaults(func=cmd_journal_verify)
+    jh = jsub.add_parser("sign-head", help="sign the journal's current head")
+    jh.add_argument("db", metavar="DB")
+    jh.add_argument("--key", help="head-signing private key (PEM), or use --pkcs11-module")
+    jh.add_argument("--key-password-env", metavar="VAR")
+    hsm_options(jh)
+    jh.add_argument("--cert", required=True, help="head-signing certificate")
+    jh.add_argument("--out", metavar="DIR", help="also write the signed head there")
+    jh.set_defaults(func=cmd_journal_sign_head)
+    js = jsub.add_parser("show", help="print records (by holder or credential id)")
+    js.add_argument("db", metavar="DB")
+    js.add_argument("--holder", metavar="ID", help="citizen ID (needs --pseudonym-key-env)")
+    js.add_argument("--pseudonym-key-env", metavar="VAR")
+    js.add_argument("--credential", metavar="CTI_HEX")
+    js.set_defaults(func=cmd_journal_show)
+
+
+__all__ = [
+    "add_journal",
+    "cmd_journal_show",
+    "cmd_journal_sign_head",
+    "cmd_journal_verify",
+    "record_card",
+    "record_list",
+]

@@ -1,0 +1,80 @@
+"""``ecard revoke``: the next signed revocation list, with credentials added or taken off
+(named by QR text or by ``KID:CTI``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ecard._files import write_atomic
+from ecard.cli.common import Subcommands, certificates, list_signer_options, read_input, signer
+from ecard.cli.journal import record_list
+from ecard.crypto.x509 import load_certificate_file
+from ecard.errors import BadInputError
+from ecard.formats.cose import parse_sign1
+from ecard.formats.lists import MAX_LIST_SIZE, REVOCATION_LIST, decode_list
+from ecard.formats.revocation import entry_from_hex, entry_from_text
+from ecard.publish.revocation import revoke
+
+
+def _entries(texts: list[str] | None, pairs: list[str] | None) -> list[tuple[bytes, bytes]]:
+    entries = [entry_from_text(text) for text in texts or []]
+    for pair in pairs or []:
+        try:
+            entries.append(entry_from_hex(pair))
+        except BadInputError:
+            raise BadInputError(f"--entry takes KID:CTI in hex, not {pair!r}") from None
+    return entries
+
+
+def cmd_revoke(args: argparse.Namespace) -> bool:
+    """Sign the next revocation list and write it (recorded in the journal first)."""
+    added = _entries(args.text, args.entry)
+    removed = _entries(args.unrevoke_text, args.unrevoke_entry)
+    if not added and not removed and args.list:
+        print(
+            "ecard: nothing to revoke: the list is re-signed with the next sequence number",
+            file=sys.stderr,
+        )
+    key = signer(args)
+    certs = load_certificate_file(args.cert)
+    chain = [*certs[1:], *certificates(args.chain)]
+    now = datetime.now(UTC).replace(microsecond=0)
+    existing = read_input(args.list) if args.list else None
+    data = revoke(
+        existing,
+        added,
+        unrevoke=removed,
+        signer=key,
+        certificate=certs[0],
+        chain=chain,
+        issued_at=now,
+        next_update=now + timedelta(days=args.next_update_days),
+    )
+    record_list(args, data)
+    write_atomic(Path(args.out), data)
+    info, _ = decode_list(parse_sign1(data, max_size=MAX_LIST_SIZE).payload, REVOCATION_LIST)
+    print(
+        f"wrote {args.out}: revocation list sequence {info.sequence} "
+        f"(+{len(added)} revoked, -{len(removed)} restored), {len(data)} bytes"
+    )
+    return True
+
+
+def add_revoke(sub: Subcommands) -> None:
+    """Register ``ecard revoke``."""
+    r = sub.add_parser("revoke", help="add credentials to a signed revocation list")
+    r.add_argument("--list", metavar="FILE", help="the current revocation list (omit to start)")
+    r.add_argument("--out", required=True, help="the new revocation list to write")
+    r.add_argument("--text", action="append", metavar="QR", help="revoke this credential")
+    r.add_argument("--entry", action="append", metavar="KID:CTI", help="revoke by ids (hex)")
+    r.add_argument("--unrevoke-text", action="append", metavar="QR", help="take one off")
+    r.add_argument("--unrevoke-entry", action="append", metavar="KID:CTI")
+    list_signer_options(r)
+    r.add_argument("--next-update-days", type=int, default=1)
+    r.set_defaults(func=cmd_revoke)
+
+
+__all__ = ["add_revoke", "cmd_revoke"]
