@@ -63,7 +63,9 @@ MAX_CLASSIFIED: Final = 10_000
 class DbApiConnection(Protocol):
     """What :func:`verify_connection` needs of a DB-API 2.0 connection."""
 
-    def cursor(self) -> Any: ...
+    def cursor(self) -> Any:
+        """A DB-API cursor (``execute``, ``fetchall``, ``fetchmany``)."""
+        ...
 
 
 # -- reading ----------------------------------------------------------------------------------
