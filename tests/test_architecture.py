@@ -6,6 +6,8 @@
 - A verifier process that verifies cards (ES256 and SM2) through a path with a CRL never loads
   a module of the issuing side, nor ecard's private key types; ``import ecard`` loads neither
   side.
+- A process that verifies a journal (signed heads included) and renders its report loads no
+  ``ecard.signing`` module: only signing a head needs a key.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def test_the_layer_contracts_hold() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "0 broken" in proc.stdout, proc.stdout
     # every contract of pyproject.toml was checked, none silently dropped
-    assert proc.stdout.count(" KEPT") == 2, proc.stdout
+    assert proc.stdout.count(" KEPT") == 3, proc.stdout
 
 
 @pytest.mark.parametrize(
@@ -59,6 +61,8 @@ def test_the_layer_contracts_hold() -> None:
         ("signing/issuer.py", "ecard.verify.verifier", "a lower room never imports a higher one"),
         ("formats/cwt.py", "ecard.verify.policy", "a lower room never imports a higher one"),
         ("crypto/x509.py", "ecard.formats.cose", "a lower room never imports a higher one"),
+        ("journal/report.py", "ecard.signing.signers", "verifying a journal needs no key"),
+        ("journal/heads.py", "ecard.signing.cose", "verifying a journal needs no key"),
     ],
 )
 def test_a_forbidden_import_breaks_the_contract(
@@ -129,6 +133,36 @@ def test_a_verifier_process_loads_no_issuing_module(
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["codes"] == ["OK", "OK"], result["messages"]
+    assert result["loaded"] == [], result
+
+
+JOURNAL_VERIFIER_PROCESS = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from ecard.crypto.x509 import load_certificates
+    from ecard.journal import verify_journal
+
+    data = Path(sys.argv[1])
+    report = verify_journal(
+        data / "journal.db",
+        head_certificates=load_certificates((data / "head-signer.pem").read_bytes()),
+        heads=[p.read_bytes() for p in sorted(data.glob("head-*.cose"))],
+    )
+    report.render(), json.dumps(report.to_dict())
+    bad = sorted(m for m in sys.modules if m.startswith(tuple(sys.argv[2:])))
+    print(json.dumps({"ok": report.ok, "valid_heads": report.valid_heads, "loaded": bad}))
+    """
+)
+
+
+def test_a_journal_verifier_process_loads_no_signing_module() -> None:
+    forbidden = ["ecard.signing", "ecard.publish", "ecard.journal.store", "ecard.journal.headsign"]
+    data = ROOT / "tests" / "data" / "journal-v1"
+    proc = run([sys.executable, "-c", JOURNAL_VERIFIER_PROCESS, str(data), *forbidden])
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert (result["ok"], result["valid_heads"]) == (True, 3), result
     assert result["loaded"] == [], result
 
 

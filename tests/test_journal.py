@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from tests.conftest import T0
 
 from ecard.card import Card, Holder
+from ecard.crypto.x509 import load_certificates
 from ecard.errors import BadCertificateError, BadInputError, BadKeyError, ErrorCode
 from ecard.formats.cose import kid_for_certificate, parse_sign1
 from ecard.formats.credential import IssuedCard
@@ -43,9 +44,6 @@ from ecard.journal import (
     JournalReport,
     RecordKind,
     SignedHead,
-    _check_row,
-    _Malformed,
-    _parse_record_row,
     build_record,
     encode_head_payload,
     holder_pseudonym,
@@ -969,48 +967,52 @@ def test_any_single_change_is_detected(
         assert not report.ok, (table, columns[index], value, report.render())
 
 
-_operators = st.text(min_size=1, max_size=12).filter(
-    lambda s: s == s.strip() and s.isprintable() and all(ord(c) < 0xE000 for c in s)
-)
+# -- the format is stable -----------------------------------------------------------------------
+
+#: A journal written by the code before ecard.journal became a package: 6 records (cards, a
+#: trust list, a full and a delta revocation list), heads signed at seq 3 and 6, the last one
+#: also kept outside the database, and the head-signing certificate.
+V1 = Path(__file__).parent / "data" / "journal-v1"
+V1_LAST_HASH = "42ed5ea44fce64f86f418780caf8f94584177a449b944226c1094b25b9aa1ec7"
 
 
-@given(data=st.data())
-def test_fast_and_strict_row_checks_agree(data: st.DataObject) -> None:
-    """The verifier's fast path never accepts what the strict parser refuses, and computes the
-    same hash as the generic CBOR encoder."""
-    kind = data.draw(st.sampled_from(list(RecordKind)))
-    card = kind is RecordKind.CARD
-    record = build_record(
-        seq=data.draw(st.integers(1, 2**63 - 1)),
-        kind=kind,
-        credential_id=(
-            data.draw(st.binary(min_size=8, max_size=64)).hex()
-            if card
-            else str(data.draw(st.integers(0, 2**63 - 1)))
-        ),
-        holder=data.draw(st.binary(min_size=32, max_size=32)).hex() if card else None,
-        kid=data.draw(st.binary(min_size=8, max_size=8)),
-        recorded_at=data.draw(
-            st.datetimes(
-                dt.datetime(1970, 1, 1), dt.datetime(9999, 12, 31), timezones=st.just(dt.UTC)
-            )
-        ),
-        operator=data.draw(_operators),
-        content_hash=data.draw(st.binary(min_size=32, max_size=32)),
-        prev_hash=data.draw(st.binary(min_size=32, max_size=32)),
-    )
-    row: list[object] = list(record.to_row())
-    assert _check_row(row) == (record.prev_hash, record.record_hash, True)
-    index = data.draw(st.integers(0, len(row) - 1))
-    row[index] = data.draw(changed(row[index]))
-    fast = _check_row(row)
+def test_a_journal_written_by_the_old_code_still_verifies(
+    tmp_path: Path, lists: list[bytes]
+) -> None:
+    cert = load_certificates((V1 / "head-signer.pem").read_bytes())
+    kept = [p.read_bytes() for p in sorted(V1.glob("head-*.cose"))]
+    report = verify_journal(V1 / "journal.db", head_certificates=cert, heads=kept)
+    assert report.ok and report.findings == (), report.render()
+    assert (report.records, report.last_seq, report.heads, report.valid_heads) == (6, 6, 3, 3)
+    # the same records, rebuilt by today's code, are byte for byte the stored rows
+    conn = sqlite3.connect(V1 / "journal.db")
     try:
-        strict = _parse_record_row(row)
-    except _Malformed:
-        assert isinstance(fast, str)
-    else:
-        assert fast == (
-            strict.prev_hash,
-            strict.record_hash,
-            strict.computed_hash() == strict.record_hash,
+        rows = conn.execute("SELECT * FROM journal_records ORDER BY seq").fetchall()
+        old_schema = conn.execute(
+            "SELECT type, name, sql FROM sqlite_master ORDER BY name"
+        ).fetchall()
+    finally:
+        conn.close()
+    assert rows[-1][-1] == V1_LAST_HASH
+    for row in rows:
+        stored = JournalRecord.from_row(row)
+        fields = {f.name: getattr(stored, f.name) for f in dataclasses.fields(stored)}
+        del fields["record_hash"]
+        assert build_record(**fields).to_row() == row
+    # ...today's schema is the one the old code created, and appending continues the chain
+    Journal.open(tmp_path / "new.db").close()
+    conn = sqlite3.connect(tmp_path / "new.db")
+    try:
+        assert (
+            conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
+            == old_schema
         )
+    finally:
+        conn.close()
+    copy = tmp_path / "v1.db"
+    copy.write_bytes((V1 / "journal.db").read_bytes())
+    with Journal.open(copy, clock=clock) as journal:
+        assert journal.heads()[-1].cose == kept[-1]
+        assert journal.append_list(lists[0], operator="op").prev_hash.hex() == V1_LAST_HASH
+    report = verify_journal(copy, head_certificates=cert, heads=kept)
+    assert report.ok and codes(report) == [("UNSIGNED_TAIL", 7, None)], report.render()

@@ -1,0 +1,65 @@
+"""Keyed pseudonyms of ID numbers: what the journal stores instead of the holder's identity.
+
+Contract: a pseudonym is ``HMAC-SHA-256(key, "ecard-journal-holder:" + normalized ID)`` in
+lower-case hex; a key shorter than :data:`MIN_PSEUDONYM_KEY` bytes is refused with
+:class:`~ecard.errors.BadKeyError`. No error raised here repeats an ID number or a key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Final
+
+from ecard.errors import BadInputError, BadKeyError
+from ecard.identifiers import normalize_citizen_id
+
+#: Prefix of the HMAC input for holder pseudonyms (domain separation).
+PSEUDONYM_CONTEXT: Final = b"ecard-journal-holder:"
+#: Shortest pseudonym key accepted (32 random bytes are recommended).
+MIN_PSEUDONYM_KEY: Final = 16
+
+
+def check_pseudonym_key(key: object) -> bytes:
+    """``key`` if it is a usable pseudonym key (bytes, at least :data:`MIN_PSEUDONYM_KEY`
+    long); else :class:`~ecard.errors.BadKeyError`."""
+    if not isinstance(key, bytes) or len(key) < MIN_PSEUDONYM_KEY:
+        raise BadKeyError(f"the pseudonym key must be at least {MIN_PSEUDONYM_KEY} bytes")
+    return key
+
+
+def holder_pseudonym(key: bytes, citizen_id: str) -> str:
+    """The holder pseudonym: HMAC-SHA-256 under ``key`` of ``"ecard-journal-holder:"`` + the
+    normalized 18-character citizen ID (ASCII), in lower-case hex.
+
+    Without the key the pseudonym reveals nothing (ID numbers are far too few to withstand a
+    plain hash); with it the operator finds a holder's records. :class:`~ecard.errors.BadKeyError`
+    for a key shorter than :data:`MIN_PSEUDONYM_KEY`, :class:`~ecard.errors.BadInputError` for
+    an invalid ID number (the message does not repeat it).
+    """
+    check_pseudonym_key(key)
+    try:
+        normalized = normalize_citizen_id(citizen_id)
+    except (ValueError, TypeError) as exc:
+        raise BadInputError(str(exc)) from None
+    message = PSEUDONYM_CONTEXT + normalized.encode("ascii")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def pseudonym_key_from_hex(text: str) -> bytes:
+    """Decode a pseudonym key given in hex (e.g. from an environment variable);
+    :class:`~ecard.errors.BadKeyError`, never echoing the text, if it is not hex or too short."""
+    try:
+        key = bytes.fromhex(text.strip())
+    except (ValueError, AttributeError):
+        raise BadKeyError("the pseudonym key must be given in hex") from None
+    return check_pseudonym_key(key)
+
+
+__all__ = [
+    "MIN_PSEUDONYM_KEY",
+    "PSEUDONYM_CONTEXT",
+    "check_pseudonym_key",
+    "holder_pseudonym",
+    "pseudonym_key_from_hex",
+]
