@@ -442,7 +442,7 @@ def cmd_pdf(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from ecard.verify.audit import audit
+    from ecard.audit import audit
 
     if args.trust and args.trust_list:
         return _usage("give either --trust or --trust-list, not both")
