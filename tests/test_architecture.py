@@ -4,8 +4,8 @@
   import-linter over the real package.
 - A forbidden import added to a copy of the package breaks them: the check is not vacuous.
 - A verifier process that verifies cards (ES256 and SM2) through a path with a CRL never loads
-  a module of the issuing side, nor ecard's private key types; ``import ecard`` loads neither
-  side.
+  a module of the issuing side, nor ecard's private key types; an audit process that audits a
+  card and a signed PDF loads no ``ecard.signing`` module; ``import ecard`` loads neither side.
 - A process that verifies a journal (signed heads included) and renders its report loads no
   ``ecard.signing`` module: only signing a head needs a key.
 """
@@ -50,7 +50,7 @@ def test_the_layer_contracts_hold() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "0 broken" in proc.stdout, proc.stdout
     # every contract of pyproject.toml was checked, none silently dropped
-    assert proc.stdout.count(" KEPT") == 3, proc.stdout
+    assert proc.stdout.count(" KEPT") == 4, proc.stdout
 
 
 @pytest.mark.parametrize(
@@ -156,6 +156,29 @@ JOURNAL_VERIFIER_PROCESS = textwrap.dedent(
 )
 
 
+AUDIT_PROCESS = textwrap.dedent(
+    """
+    import datetime as dt, json, sys
+    from ecard.audit import audit
+    from ecard.crypto.x509 import load_certificates
+    from ecard.verify.trust import TrustStore
+
+    args = json.loads(sys.stdin.read())
+    trust = TrustStore(load_certificates(args["signer"].encode()))
+    report = audit(
+        [args["text"].encode(), bytes.fromhex(args["pdf"])],
+        trust=trust,
+        roots=load_certificates(args["root"].encode()),
+        now=dt.datetime.fromisoformat(args["now"]),
+    )
+    bad = sorted(m for m in sys.modules if m.startswith(("ecard.signing", "ecard.publish",
+                                                         "ecard.journal", "ecard.cli")))
+    print(json.dumps({"indications": [f.indication for f in report.findings], "loaded": bad,
+                      "validator": "ecard.pdf.validate" in sys.modules}))
+    """
+)
+
+
 def test_a_journal_verifier_process_loads_no_signing_module() -> None:
     forbidden = ["ecard.signing", "ecard.publish", "ecard.journal.store", "ecard.journal.headsign"]
     data = ROOT / "tests" / "data" / "journal-v1"
@@ -163,6 +186,31 @@ def test_a_journal_verifier_process_loads_no_signing_module() -> None:
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert (result["ok"], result["valid_heads"]) == (True, 3), result
+    assert result["loaded"] == [], result
+
+
+def test_an_audit_process_loads_no_signing_module(
+    root: CertifiedKey, signers: dict[str, CertifiedKey], card: Card
+) -> None:
+    """An auditor holds no keys: auditing a card and a signed PDF loads no ecard.signing."""
+    from ecard.pdf import render_card_pdf, sign_pdf
+
+    signer = signers["ES256"]
+    issued = Issuer(signer.signer(), signer.certificate, clock=fixed_clock(T0)).issue(card)
+    pdf = sign_pdf(render_card_pdf(issued, page="card"), signer=signer, level="B-B")
+    args = {
+        "now": (T0 + dt.timedelta(hours=1)).isoformat(),
+        "signer": certificate_to_pem(signer.certificate).decode(),
+        "root": certificate_to_pem(root.certificate).decode(),
+        "text": issued.text,
+        "pdf": pdf.hex(),
+    }
+    proc = run([sys.executable, "-c", AUDIT_PROCESS], input=json.dumps(args))
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["indications"][0] == "TOTAL-PASSED", result
+    assert len(result["indications"]) == 2, result
+    assert result["validator"] is True
     assert result["loaded"] == [], result
 
 

@@ -16,7 +16,9 @@ import pytest
 from cryptography import x509
 from reportlab.pdfgen import canvas
 from tests.conftest import T0
+from tests.test_cli import demo_dir  # noqa: F401 - a fixture, shared with the CLI tests
 
+from ecard.audit import AuditReport, audit
 from ecard.card import Card
 from ecard.pdf import create_tsa, local_timestamper, sign_pdf
 from ecard.signing.crl import create_crl
@@ -27,7 +29,6 @@ from ecard.signing.pki import (
     create_issuing_ca,
     create_root_ca,
 )
-from ecard.verify.audit import AuditReport, audit
 from ecard.verify.trust import TrustStore
 
 NOW = dt.datetime.now(dt.UTC)
@@ -122,7 +123,9 @@ def test_qr_text_ok_and_tampered(
     )
     assert f.signing_time_claimed == T0
     assert f.covered.startswith("the whole credential")
-    assert [c.status for c in f.art13] == ["met", "unknown", "met", "met"]
+    # the trust fixture holds bare certificates: no validated path binds the key (Art. 13(1))
+    assert [c.status for c in f.art13] == ["unknown", "unknown", "met", "met"]
+    assert "trusted directly" in f.art13[0].evidence
     # one changed character in the signature part
     tampered = text[:-3] + ("A" if text[-3] != "A" else "B") + text[-2:]
     f = audit([tampered.encode()], trust=trust, now=T0 + dt.timedelta(hours=1)).findings[0]
@@ -262,9 +265,11 @@ def test_signed_lists_are_audited() -> None:
         signer=lists.tl.signer(),
         certificate=lists.tl.certificate,
     )
-    report = audit([trust_list, revocation_list], roots=[lists.root.certificate])
+    crl = create_crl(lists.root, this_update=T0 - dt.timedelta(hours=1))
+    report = audit([trust_list, revocation_list], roots=[lists.root.certificate], crls=[crl])
     assert [f.kind for f in report.findings] == ["trust-list", "revocation-list"]
     assert all(f.indication == "TOTAL-PASSED" for f in report.findings), report.to_dict()
+    assert all(f.revocation.checked for f in report.findings)
     tampered = bytearray(trust_list)
     tampered[-3] ^= 1
     (bad,) = audit([bytes(tampered)], roots=[lists.root.certificate]).findings
@@ -291,3 +296,91 @@ def test_pdf_changed_in_a_later_revision_is_not_passed_off_as_validation_data(
     assert finding.covers_whole_file is False
     assert finding.later_revisions not in (None, "NONE", "LTA_UPDATES"), finding.to_dict()
     assert finding.art13[3].status != "met"
+
+
+# --- regressions: evidence from what was checked ----------------------------------------------
+
+
+def _revoked_list_signer() -> tuple[bytes, x509.Certificate, x509.CertificateRevocationList]:
+    from tests.test_trustlist import PKI
+
+    lists = PKI()
+    crl = create_crl(
+        lists.root,
+        [(lists.tl.certificate, T0 - dt.timedelta(hours=2))],
+        this_update=T0 - dt.timedelta(hours=1),
+    )
+    return lists.sign(), lists.root.certificate, crl
+
+
+def test_list_with_a_revoked_signer_and_no_crl_is_not_passed() -> None:
+    """Revocation was not checked: never TOTAL-PASSED, and the evidence says so."""
+    data, root, crl = _revoked_list_signer()
+    (f,) = audit([data], roots=[root], now=T0).findings
+    assert (f.indication, f.sub_indication) == ("INDETERMINATE", "TRY_LATER"), f.to_dict()
+    assert f.revocation.checked is False
+    assert f.revocation_at_signing.startswith("not checked: no CRL supplied")
+    assert "not revoked" not in f.revocation_at_signing
+    assert f.art13[0].status == "unknown"
+    assert {c.name: c.outcome for c in f.checks}["revocation"] == "not checked"
+    # with the CRL the revocation is found: TOTAL-FAILED / REVOKED
+    (g,) = audit([data], roots=[root], crls=[crl], now=T0).findings
+    assert (g.indication, g.sub_indication) == ("TOTAL-FAILED", "REVOKED"), g.to_dict()
+
+
+def test_cli_list_with_a_revoked_signer_and_no_crl(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from tests.test_cli import run
+
+    data, root, _ = _revoked_list_signer()
+    (tmp_path / "tl.cose").write_bytes(data)
+    (tmp_path / "root.pem").write_bytes(root.public_bytes(serialization.Encoding.PEM))
+    proc = run(["audit", "--json", "--root", str(tmp_path / "root.pem"),
+                "--now", T0.isoformat(), str(tmp_path / "tl.cose")])  # fmt: skip
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    (f,) = json.loads(proc.stdout)["findings"]
+    assert (f["indication"], f["sub_indication"]) == ("INDETERMINATE", "TRY_LATER"), f
+    assert f["revocation_checked"] is False
+    assert f["revocation_at_signing"].startswith("not checked")
+
+
+def test_bare_trust_certificate_does_not_meet_art13_1(
+    issuer: Issuer, card: Card, trust: TrustStore
+) -> None:
+    (f,) = audit([issuer.issue(card).text.encode()], trust=trust, now=T0).findings
+    assert f.indication == "TOTAL-PASSED"  # the signer is a trust anchor: its signature verifies
+    assert f.path.trusted_directly and not f.path.validated
+    assert f.art13[0].status == "unknown", f.art13[0]
+    assert "no validated certificate path" in f.art13[0].evidence
+    assert f.revocation_at_signing.startswith("not checked: the signer's certificate is trusted")
+
+
+def test_cli_bare_trust_certificate_does_not_meet_art13_1(demo_dir: Path) -> None:  # noqa: F811
+    from tests.test_cli import run
+
+    proc = run(["audit", "--json", "--trust", str(demo_dir / "issuer-cert.pem"),
+                str(demo_dir / "card.txt")])  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (f,) = json.loads(proc.stdout)["findings"]
+    assert f["art13"][0]["status"] == "unknown", f["art13"][0]
+    assert f["path_validated"] is False
+
+
+def test_list_failure_reasons_are_structured() -> None:
+    from ecard.errors import BadListError, ListStage, PathFailure
+    from ecard.formats.lists import TRUST_LIST
+    from ecard.verify.lists import open_list
+    from ecard.verify.paths import PathValidator
+
+    data, root, crl = _revoked_list_signer()
+    with pytest.raises(BadListError) as err:
+        open_list(data, expected_type=TRUST_LIST, validator=PathValidator([root], crls=[crl]))
+    assert err.value.stage in (ListStage.SIGNER_PATH, ListStage.SIGNER_REVOKED)
+    if err.value.stage is ListStage.SIGNER_PATH:
+        assert err.value.reason is PathFailure.REVOKED
+    tampered = bytearray(data)
+    tampered[-3] ^= 1
+    with pytest.raises(BadListError) as err:
+        open_list(bytes(tampered), expected_type=TRUST_LIST,
+                  validator=PathValidator([root], revocation="off"))  # fmt: skip
+    assert err.value.stage is ListStage.SIGNATURE

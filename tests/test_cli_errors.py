@@ -25,9 +25,13 @@ def test_outcomes_and_errors_map_to_statuses(capsys: pytest.CaptureFixture[str])
         raise ExpiredError("at 2026-01-01")
 
     assert run(expired, _args()) == EXIT_FAIL
-    assert capsys.readouterr().err == "ecard: error [EXPIRED] the card has expired: at 2026-01-01\n"
+    summary = (
+        "the code has expired: refresh the code in the app (the card itself may still be valid)"
+    )
+    assert capsys.readouterr().err == f"ecard: error [EXPIRED] {summary}: at 2026-01-01\n"
     assert run(expired, _args(lang="zh")) == EXIT_FAIL
-    assert capsys.readouterr().err == "ecard: error [EXPIRED] 卡片已过期：at 2026-01-01\n"
+    zh = "二维码已过期：请在应用中刷新二维码（卡片本身可能仍有效）"
+    assert capsys.readouterr().err == f"ecard: error [EXPIRED] {zh}：at 2026-01-01\n"
 
     def usage(_: argparse.Namespace) -> bool:
         raise UsageError("give X", "请给出 X")

@@ -31,7 +31,7 @@ from ecard.crypto.algorithms import (
     certificate_spki,
     public_key_der,
 )
-from ecard.crypto.crl import load_crl_file
+from ecard.crypto.crl import load_crl_file, path_revocation
 from ecard.crypto.sm2 import DEFAULT_ID, Sm2PublicKey, der_to_raw, raw_to_der
 from ecard.crypto.sm2 import backend as sm2_module
 from ecard.crypto.x509 import (
@@ -58,7 +58,6 @@ from ecard.signing.pki import (
 from ecard.signing.signers import PrivateKey
 from ecard.signing.sm2 import Sm2PrivateKey
 from ecard.signing.x509build import build_certificate, build_crl
-from ecard.verify.audit import _crl_revocation
 from ecard.verify.paths import PathValidator
 from ecard.verify.policy import Policy
 from ecard.verify.trust import TrustStore
@@ -653,9 +652,9 @@ def test_audit_crl_revocation_checks_sm2_signatures(h: Hierarchy) -> None:
 
     path = [h.ds.certificate, h.ca.certificate, h.root.certificate]
     genuine = create_crl(h.ca, [(h.ds.certificate, R)], this_update=T0)
-    found = _crl_revocation(path, [genuine])
-    assert found is not None and found[0] == R
-    assert _crl_revocation(path, [altered_crl(genuine)]) is None
+    found = path_revocation(path, [genuine])
+    assert found is not None and found.at == R
+    assert path_revocation(path, [altered_crl(genuine)]) is None
 
 
 def test_sm2_card_verifies_end_to_end_under_sm2_hierarchy(h: Hierarchy, card: Card) -> None:

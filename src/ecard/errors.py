@@ -7,6 +7,12 @@ say the same thing.
 
 Messages exist in English and Chinese: :meth:`EcardError.message` takes ``lang="en"`` or
 ``lang="zh"``. The technical detail appended after the summary is not translated.
+
+Some errors also say *why* in a machine-readable way, beside their unchanged message:
+:class:`IssuerCertInvalidError` carries a :class:`PathFailure` ``reason`` when a certificate path
+failed, and :class:`BadListError` a :class:`ListStage` ``stage`` (with the path's ``reason`` when
+the list signer's path failed). Callers that classify failures (the audit) use these, never the
+message text.
 """
 
 from __future__ import annotations
@@ -50,6 +56,47 @@ class ErrorCode(StrEnum):
     BAD_KEY = "BAD_KEY"
     BAD_CERTIFICATE = "BAD_CERTIFICATE"
     BAD_INPUT = "BAD_INPUT"
+
+
+class PathFailure(StrEnum):
+    """Why a certificate path failed: the value is the word the error detail starts with."""
+
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not yet valid"
+    REVOKED = "revoked"
+    KEY_USAGE = "key usage"
+    EXTENDED_KEY_USAGE = "extended key usage"
+    UNTRUSTED_ROOT = "untrusted root"
+    BROKEN_CHAIN = "broken chain"
+    NO_REVOCATION_DATA = "no revocation data"
+    NOT_A_CA = "not a CA"
+    PATH_LENGTH = "path length"
+
+
+class ListStage(StrEnum):
+    """Where opening a signed list failed, in the order of the checks
+    (:func:`ecard.verify.lists.open_list`, :class:`ecard.verify.lists.ListState`)."""
+
+    #: not bytes, not a COSE_Sign1 within the size cap, or an unknown algorithm
+    ENVELOPE = "envelope"
+    #: signed with an algorithm the policy does not allow
+    ALGORITHM = "algorithm"
+    #: ``x5chain`` missing or unparsable, or ``kid`` not the signer certificate's
+    SIGNER_CERTIFICATE = "signer certificate"
+    #: the signer certificate's key is unusable for the algorithm
+    SIGNER_KEY = "signer key"
+    #: the signature does not verify
+    SIGNATURE = "signature"
+    #: the payload is not a list of the expected type, or its header or body is malformed
+    PAYLOAD = "payload"
+    #: the signer's certificate path failed (the error's ``reason`` says why)
+    SIGNER_PATH = "signer path"
+    #: the signer is not issued directly by a trust anchor
+    SIGNER_NOT_BY_ROOT = "signer not issued by a root"
+    #: a certificate of the signer's path is revoked
+    SIGNER_REVOKED = "signer revoked"
+    #: the list state file cannot be read or is corrupt
+    STATE = "state"
 
 
 #: Short summaries per code: (English, Chinese).
@@ -256,9 +303,17 @@ class BadClaimsError(EcardError):
 
 
 class IssuerCertInvalidError(EcardError):
-    """The issuer certificate does not cover the credential (validity, key usage, path)."""
+    """The issuer certificate does not cover the credential (validity, key usage, path).
+
+    ``reason`` is the :class:`PathFailure` when a certificate path failed (its detail then
+    starts with ``reason.value``), ``None`` for the verifier's own checks on a trusted signer.
+    """
 
     code = ErrorCode.ISSUER_CERT_INVALID
+
+    def __init__(self, detail: str = "", *, reason: PathFailure | None = None) -> None:
+        super().__init__(detail)
+        self.reason = reason
 
 
 class NotYetValidError(EcardError):
@@ -311,9 +366,24 @@ class RevocationListStaleError(EcardError):
 
 class BadListError(EcardError):
     """A trust or revocation list is malformed, of the wrong type, or fails its signature or
-    signer path."""
+    signer path.
+
+    ``stage`` is the :class:`ListStage` that failed (``None`` where no stage is known);
+    ``reason`` the :class:`PathFailure` when the stage is the signer's path.
+    """
 
     code = ErrorCode.BAD_LIST
+
+    def __init__(
+        self,
+        detail: str = "",
+        *,
+        stage: ListStage | None = None,
+        reason: PathFailure | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.stage = stage
+        self.reason = reason
 
 
 class ListRollbackError(EcardError):
@@ -372,7 +442,9 @@ __all__ = [
     "IssuerNotAuthorisedError",
     "Lang",
     "ListRollbackError",
+    "ListStage",
     "NotYetValidError",
+    "PathFailure",
     "RevocationListStaleError",
     "RevokedError",
     "TruncatedCborError",

@@ -11,7 +11,7 @@ from ecard.cli.verify import check_list_options
 
 def cmd_audit(args: argparse.Namespace) -> bool:
     """Audit every file and print the report; whether every finding passed."""
-    from ecard.verify.audit import audit
+    from ecard.audit import audit
 
     check_list_options(args)
     lists = load_lists(list_config(args))

@@ -1,18 +1,29 @@
 """Reading certificate revocation lists (RFC 5280 CRLs): strict, size-capped loading from PEM or
-DER. Verifiers receive CRLs as data next to the trust list, and
-:class:`ecard.verify.paths.PathValidator` checks every certificate of a path against them;
-building and signing CRLs is :mod:`ecard.signing.crl`.
+DER, and the one scan that says whether and since when a certificate is revoked by a set of
+CRLs. Verifiers receive CRLs as data next to the trust list;
+:class:`ecard.verify.paths.PathValidator`, the audit and the PDF validator all ask
+:func:`find_revocation` / :func:`path_revocation`. Building and signing CRLs is
+:mod:`ecard.signing.crl`.
+
+The scan's reading of an entry (RFC 5280 5.3): a certificate is revoked from the earlier of its
+``revocationDate`` and its ``invalidityDate`` (the key was compromised before the CA heard of
+it); an entry with the reason ``removeFromCRL`` revokes nothing (a delta CRL releasing a hold).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
-from typing import Final
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
 
 from cryptography import x509
 
 from ecard._files import load_file
+from ecard.crypto.x509sig import is_signed_by
 from ecard.errors import BadCertificateError
 
 #: Refuse absurd CRL inputs before parsing them.
@@ -45,4 +56,84 @@ def load_crl_file(path: str | os.PathLike[str]) -> list[x509.CertificateRevocati
     return load_file(path, BadCertificateError, load_crls, max_size=MAX_CRL_BYTES)
 
 
-__all__ = ["MAX_CRL_BYTES", "load_crl_file", "load_crls"]
+@dataclass(frozen=True)
+class Revocation:
+    """A certificate found revoked in a CRL: which one, since when, why, and by which CRL.
+
+    ``at`` is the earlier of the entry's ``revocationDate`` and ``invalidityDate`` (aware UTC);
+    ``reason`` the entry's CRL reason name (``"unspecified"`` without a reason code); ``crl``
+    the CRL that lists it (``None`` when the revocation was learnt otherwise).
+    """
+
+    certificate: x509.Certificate
+    at: datetime
+    reason: str
+    crl: x509.CertificateRevocationList | None = None
+
+
+def find_revocation(
+    cert: x509.Certificate, crls: Iterable[x509.CertificateRevocationList]
+) -> Revocation | None:
+    """The earliest revocation of ``cert`` in ``crls``, or ``None``.
+
+    The caller passes only CRLs it trusts for ``cert`` (issued and signed by its issuer):
+    this function reads entries and does not check signatures (:func:`path_revocation` does).
+    """
+    earliest: Revocation | None = None
+    for crl in crls:
+        entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
+        if entry is None:
+            continue
+        found = _entry_revocation(entry, cert, crl)
+        if found is not None and (earliest is None or found.at < earliest.at):
+            earliest = found
+    return earliest
+
+
+def issuer_crls(
+    issuer: x509.Certificate, crls: Iterable[x509.CertificateRevocationList]
+) -> list[x509.CertificateRevocationList]:
+    """The CRLs of ``crls`` that ``issuer`` issued and signed (SM2 included; a CRL whose
+    signature cannot be checked is left out)."""
+    return [c for c in crls if c.issuer == issuer.subject and is_signed_by(c, issuer)]
+
+
+def path_revocation(
+    path: Sequence[x509.Certificate], crls: Iterable[x509.CertificateRevocationList]
+) -> Revocation | None:
+    """The earliest revocation of a certificate of ``path`` (leaf first; the last one, the
+    trust anchor, is not checked) by a CRL of ``crls`` issued and signed by its issuer."""
+    pool = list(crls)
+    earliest: Revocation | None = None
+    for cert, issuer in itertools.pairwise(path):
+        found = find_revocation(cert, issuer_crls(issuer, pool))
+        if found is not None and (earliest is None or found.at < earliest.at):
+            earliest = found
+    return earliest
+
+
+def _entry_revocation(
+    entry: x509.RevokedCertificate, cert: x509.Certificate, crl: x509.CertificateRevocationList
+) -> Revocation | None:
+    when = entry.revocation_date_utc
+    reason = "unspecified"
+    for ext in entry.extensions:
+        value: Any = ext.value
+        if isinstance(value, x509.CRLReason):
+            if value.reason is x509.ReasonFlags.remove_from_crl:
+                return None
+            reason = value.reason.name
+        elif isinstance(value, x509.InvalidityDate):
+            when = min(when, value.invalidity_date_utc)
+    return Revocation(cert, when, reason, crl)
+
+
+__all__ = [
+    "MAX_CRL_BYTES",
+    "Revocation",
+    "find_revocation",
+    "issuer_crls",
+    "load_crl_file",
+    "load_crls",
+    "path_revocation",
+]

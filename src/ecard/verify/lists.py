@@ -12,7 +12,9 @@
    signers); a path with any revoked certificate is refused outright, since
    a compromised list-signing key could claim any ``issued_at``.
 
-Any failure is a :class:`~ecard.errors.BadListError`.
+Any failure is a :class:`~ecard.errors.BadListError` whose ``stage``
+(:class:`~ecard.errors.ListStage`) names the check that failed, and whose ``reason`` is the
+:class:`~ecard.errors.PathFailure` when the signer's path failed.
 
 :class:`ListState` is the small file in which a verifier records the highest sequence number it
 has accepted per list type and authority; it refuses to go back (:class:`ListRollbackError`).
@@ -36,7 +38,14 @@ from cryptography.hazmat.primitives import hashes
 from ecard._files import write_atomic
 from ecard.crypto.algorithms import certificate_public_key, get_algorithm
 from ecard.crypto.x509 import ECARD_LIST_SIGNING_EKU, load_der_certificate
-from ecard.errors import BadCertificateError, BadListError, EcardError, ListRollbackError
+from ecard.errors import (
+    BadCertificateError,
+    BadListError,
+    EcardError,
+    IssuerCertInvalidError,
+    ListRollbackError,
+    ListStage,
+)
 from ecard.formats.cose import HEADER_X5CHAIN, kid_for_certificate, parse_sign1
 from ecard.formats.lists import MAX_LIST_SIZE, ListInfo, decode_list
 from ecard.verify.paths import PathValidator, ValidatedPath
@@ -67,11 +76,17 @@ class SignedList:
 def _certificates(value: object) -> list[x509.Certificate]:
     ders = [value] if isinstance(value, bytes) else value
     if not isinstance(ders, list) or not ders or not all(isinstance(d, bytes) for d in ders):
-        raise BadListError("x5chain must be a certificate or a non-empty array of certificates")
+        raise BadListError(
+            "x5chain must be a certificate or a non-empty array of certificates",
+            stage=ListStage.SIGNER_CERTIFICATE,
+        )
     try:
         return [load_der_certificate(d) for d in ders]
     except BadCertificateError as exc:
-        raise BadListError(f"x5chain holds an unparsable certificate: {exc.detail}") from None
+        raise BadListError(
+            f"x5chain holds an unparsable certificate: {exc.detail}",
+            stage=ListStage.SIGNER_CERTIFICATE,
+        ) from None
 
 
 def open_list(
@@ -87,26 +102,37 @@ def open_list(
     list may be signed with; by default every registered one is accepted.
     """
     if not isinstance(data, bytes):
-        raise BadListError("a signed list must be bytes")
+        raise BadListError("a signed list must be bytes", stage=ListStage.ENVELOPE)
     try:
         msg = parse_sign1(data, max_size=MAX_LIST_SIZE)
         alg = get_algorithm(msg.alg)
     except EcardError as exc:
-        raise BadListError(f"{exc.code.value}: {exc.detail}") from None
+        raise BadListError(f"{exc.code.value}: {exc.detail}", stage=ListStage.ENVELOPE) from None
     if algorithms is not None and alg.name not in algorithms:
-        raise BadListError(f"the list is signed with {alg.name}, which the policy does not allow")
+        raise BadListError(
+            f"the list is signed with {alg.name}, which the policy does not allow",
+            stage=ListStage.ALGORITHM,
+        )
     chain = _certificates(msg.headers.get(HEADER_X5CHAIN))
     leaf = chain[0]
     if kid_for_certificate(leaf) != msg.kid:
-        raise BadListError("kid does not match the signer certificate in x5chain")
+        raise BadListError(
+            "kid does not match the signer certificate in x5chain",
+            stage=ListStage.SIGNER_CERTIFICATE,
+        )
     try:
         key = certificate_public_key(leaf)
         verify = alg.bind(key)
     except EcardError as exc:
-        raise BadListError(f"list signer key: {exc.detail}") from None
+        raise BadListError(f"list signer key: {exc.detail}", stage=ListStage.SIGNER_KEY) from None
     if not verify(msg.signature, msg.to_be_signed()):
-        raise BadListError("signature does not verify: the list was altered or forged")
-    info, body = decode_list(msg.payload, expected_type)
+        raise BadListError(
+            "signature does not verify: the list was altered or forged", stage=ListStage.SIGNATURE
+        )
+    try:
+        info, body = decode_list(msg.payload, expected_type)
+    except BadListError as exc:
+        raise BadListError(exc.detail, stage=ListStage.PAYLOAD) from None
     try:
         path = validator.validate(
             leaf,
@@ -115,18 +141,23 @@ def open_list(
             at=datetime.fromtimestamp(info.issued_at, UTC),
         )
     except EcardError as exc:
-        raise BadListError(f"list signer certificate: {exc.detail}") from None
+        reason = exc.reason if isinstance(exc, IssuerCertInvalidError) else None
+        raise BadListError(
+            f"list signer certificate: {exc.detail}", stage=ListStage.SIGNER_PATH, reason=reason
+        ) from None
     if len(path.certificates) != 2:
         # only the root may appoint list signers: an issuing CA (a province) must not be able to
         # publish trust lists for everyone, nor lock verifiers out with a high sequence number
         raise BadListError(
             "list signer certificate must be issued directly by a trust anchor (root), "
-            f"not through {len(path.certificates) - 2} intermediate CA(s)"
+            f"not through {len(path.certificates) - 2} intermediate CA(s)",
+            stage=ListStage.SIGNER_NOT_BY_ROOT,
         )
     if path.revoked_at is not None:
         # a revoked list-signing key could sign a list with any issued_at: refuse them all
         raise BadListError(
-            f"list signer certificate path was revoked at {path.revoked_at.isoformat()}"
+            f"list signer certificate path was revoked at {path.revoked_at.isoformat()}",
+            stage=ListStage.SIGNER_REVOKED,
         )
     return SignedList(
         info=info, body=body, signer=leaf, path=path, digest=hashlib.sha256(data).digest()
@@ -153,14 +184,17 @@ class ListState:
             return {}
         except OSError as exc:
             raise BadListError(
-                f"cannot read list state {str(self.path)!r}: {exc.strerror}"
+                f"cannot read list state {str(self.path)!r}: {exc.strerror}",
+                stage=ListStage.STATE,
             ) from None
         try:
             data = json.loads(raw)
         except ValueError:
-            raise BadListError(f"list state {str(self.path)!r} is corrupt") from None
+            raise BadListError(
+                f"list state {str(self.path)!r} is corrupt", stage=ListStage.STATE
+            ) from None
         if not isinstance(data, dict):
-            raise BadListError(f"list state {str(self.path)!r} is corrupt")
+            raise BadListError(f"list state {str(self.path)!r} is corrupt", stage=ListStage.STATE)
         return data
 
     def _save(self, data: dict[str, dict[str, Any]]) -> None:

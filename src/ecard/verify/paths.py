@@ -77,7 +77,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final, Literal, TypeVar
+from typing import Final, Literal, TypeVar
 
 from asn1crypto import crl as asn1_crl  # type: ignore[import-untyped, unused-ignore]
 from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped, unused-ignore]
@@ -90,28 +90,18 @@ from pyhanko_certvalidator.validate import async_validate_path, validate_usage
 
 from ecard._async import run_sync
 from ecard._time import Clock, system_clock, utc
-from ecard.crypto.crl import load_crls
+from ecard.crypto.crl import Revocation, find_revocation, load_crls
 from ecard.crypto.x509 import ECARD_SIGNING_EKU
 from ecard.crypto.x509sig import SIGNATURE_VALIDATOR, is_signed_by
-from ecard.errors import BadCertificateError, EcardError, IssuerCertInvalidError
+from ecard.errors import BadCertificateError, EcardError, IssuerCertInvalidError, PathFailure
 
 #: How revocation is checked: ``"require"`` (every certificate below the root needs a CRL from
 #: its issuer) or ``"off"`` (no revocation checking; for tests and pilots only).
 RevocationMode = Literal["require", "off"]
 
-#: Failure reasons start with one of these (then ``": "`` and details naming the certificate).
-REASONS: Final = (
-    "expired",
-    "not yet valid",
-    "revoked",
-    "key usage",
-    "extended key usage",
-    "untrusted root",
-    "broken chain",
-    "no revocation data",
-    "not a CA",
-    "path length",
-)
+#: Failure reasons start with one of these (then ``": "`` and details naming the certificate);
+#: the error's ``reason`` is the :class:`~ecard.errors.PathFailure` of that word.
+REASONS: Final = tuple(reason.value for reason in PathFailure)
 
 _ONE_SECOND: Final = timedelta(seconds=1)
 _T = TypeVar("_T")
@@ -136,6 +126,8 @@ class ValidatedPath:
     reason of that entry. ``crl_next_update`` is the earliest ``nextUpdate`` of the CRLs the
     verdict rests on (``None`` when revocation was not checked): after it the verdict should
     be renewed with fresh CRLs. ``validated_at`` is the moment the library checked the path at.
+    ``crls`` are the CRLs the revocation verdict rests on (issued and signed by an issuer of
+    the path); empty when revocation was not checked (``revocation="off"``).
     """
 
     certificates: tuple[x509.Certificate, ...]
@@ -145,6 +137,7 @@ class ValidatedPath:
     revocation_reason: str | None = None
     crl_next_update: datetime | None = None
     validated_at: datetime | None = None
+    crls: tuple[x509.CertificateRevocationList, ...] = ()
     _from_ts: int = field(init=False, repr=False, compare=False)
     _until_ts: int = field(init=False, repr=False, compare=False)
     _revoked_ts: int = field(init=False, repr=False, compare=False)
@@ -193,13 +186,6 @@ class _Cert:
 class _Crl:
     crypto: x509.CertificateRevocationList
     asn1: asn1_crl.CertificateList
-
-
-@dataclass(frozen=True)
-class _Revocation:
-    at: datetime
-    reason: str
-    cert: x509.Certificate
 
 
 def _prepare_certificate(cert: x509.Certificate) -> _Cert:
@@ -381,16 +367,16 @@ class PathValidator:
         try:
             validate_usage(leaf.asn1, {"digital_signature"}, set(), False)
         except pkix_errors.InvalidCertificateError:
-            raise IssuerCertInvalidError(
-                f"key usage: {_name(leaf.crypto)} does not allow digitalSignature"
+            raise _invalid(
+                PathFailure.KEY_USAGE, f"{_name(leaf.crypto)} does not allow digitalSignature"
             ) from None
         if eku is None:
             return
         try:
             validate_usage(leaf.asn1, set(), {eku.dotted_string}, False)
         except pkix_errors.InvalidCertificateError:
-            raise IssuerCertInvalidError(
-                f"extended key usage: {_name(leaf.crypto)} lacks {eku.dotted_string}"
+            raise _invalid(
+                PathFailure.EXTENDED_KEY_USAGE, f"{_name(leaf.crypto)} lacks {eku.dotted_string}"
             ) from None
 
     # -- the path ----------------------------------------------------------------------------
@@ -415,13 +401,13 @@ class PathValidator:
             context = session.context(at or session.now)
             candidates = await context.path_builder.async_build_paths(leaf.asn1)
         except pkix_errors.PathBuildingError as exc:
-            raise IssuerCertInvalidError(self._explain_no_path(leaf, others, exc)) from None
+            raise _invalid(*self._explain_no_path(leaf, others, exc)) from None
         except EcardError:
             raise
         except Exception as exc:  # anything else from asn1crypto / pyhanko
-            raise IssuerCertInvalidError(f"broken chain: {_name(leaf.crypto)}: {exc}") from None
+            raise _invalid(PathFailure.BROKEN_CHAIN, f"{_name(leaf.crypto)}: {exc}") from None
         if not candidates:  # pragma: no cover - the builder raises instead
-            raise IssuerCertInvalidError(f"broken chain: no path for {_name(leaf.crypto)}")
+            raise _invalid(PathFailure.BROKEN_CHAIN, f"no path for {_name(leaf.crypto)}")
         failures: list[IssuerCertInvalidError] = []
         for candidate in candidates:
             try:
@@ -445,7 +431,7 @@ class PathValidator:
         for parsed in candidate.iter_certs(include_root=True):
             known = by_der.get(parsed.dump())
             if known is None:  # pragma: no cover - the path is built from our own inputs
-                raise IssuerCertInvalidError("broken chain: path holds an unknown certificate")
+                raise _invalid(PathFailure.BROKEN_CHAIN, "path holds an unknown certificate")
             from_root.append(known.crypto)
         certs = tuple(reversed(from_root))  # leaf first
         latest_start = max(certs, key=lambda c: c.not_valid_before_utc)
@@ -453,32 +439,35 @@ class PathValidator:
         valid_from = latest_start.not_valid_before_utc
         valid_until = earliest_end.not_valid_after_utc
         if valid_from > valid_until:
-            raise IssuerCertInvalidError(
-                f"expired: {_name(earliest_end)} expired {_fmt(valid_until)}, before "
-                f"{_name(latest_start)} became valid {_fmt(valid_from)}"
+            raise _invalid(
+                PathFailure.EXPIRED,
+                f"{_name(earliest_end)} expired {_fmt(valid_until)}, before "
+                f"{_name(latest_start)} became valid {_fmt(valid_from)}",
             )
-        revocation, next_update = self._revocation_status(certs)
+        revocation, next_update, used = self._revocation_status(certs)
         revoked_at = revocation.at if revocation else None
 
         if at is not None:
             moment = at
             if moment < valid_from:
-                raise IssuerCertInvalidError(
-                    f"not yet valid: {_name(latest_start)} is not valid until {_fmt(valid_from)}"
+                raise _invalid(
+                    PathFailure.NOT_YET_VALID,
+                    f"{_name(latest_start)} is not valid until {_fmt(valid_from)}",
                 )
             if moment > valid_until:
-                raise IssuerCertInvalidError(
-                    f"expired: {_name(earliest_end)} expired {_fmt(valid_until)}"
+                raise _invalid(
+                    PathFailure.EXPIRED, f"{_name(earliest_end)} expired {_fmt(valid_until)}"
                 )
             if revocation is not None and moment >= revocation.at:
-                raise IssuerCertInvalidError(_revoked_reason(revocation))
+                raise _invalid(PathFailure.REVOKED, _revoked_reason(revocation))
         else:
             moment = min(max(session.now, valid_from), valid_until)
             if revocation is not None and moment >= revocation.at:
                 moment = revocation.at - _ONE_SECOND
                 if moment < valid_from:
-                    raise IssuerCertInvalidError(
-                        _revoked_reason(revocation) + ", before the path became valid"
+                    raise _invalid(
+                        PathFailure.REVOKED,
+                        _revoked_reason(revocation) + ", before the path became valid",
                     )
 
         for _attempt in range(len(certs) + 1):
@@ -490,24 +479,24 @@ class PathValidator:
                 when = utc(exc.revocation_dt, "revocation date")
                 if revoked_at is None or when < revoked_at:
                     revoked_at = when
-                    revocation = _Revocation(
-                        when, str(exc.reason.native), _failing_cert(exc, from_root)
+                    revocation = Revocation(
+                        _failing_cert(exc, from_root), when, str(exc.reason.native), None
                     )
                 if at is not None or when - _ONE_SECOND < valid_from:
-                    raise IssuerCertInvalidError(_mapped_reason(exc, from_root)) from None
+                    raise _invalid(*_mapped_reason(exc, from_root)) from None
                 moment = when - _ONE_SECOND
             except pkix_errors.PathError as exc:
-                raise IssuerCertInvalidError(f"broken chain: {exc}") from None
+                raise _invalid(PathFailure.BROKEN_CHAIN, str(exc)) from None
             except pkix_errors.ValidationError as exc:
-                raise IssuerCertInvalidError(_mapped_reason(exc, from_root)) from None
+                raise _invalid(*_mapped_reason(exc, from_root)) from None
             except EcardError:
                 raise
             except Exception as exc:  # asn1crypto / pyhanko internals must not escape
-                raise IssuerCertInvalidError(
-                    f"broken chain: {_name(certs[0])}: {type(exc).__name__}: {exc}"
+                raise _invalid(
+                    PathFailure.BROKEN_CHAIN, f"{_name(certs[0])}: {type(exc).__name__}: {exc}"
                 ) from None
         else:  # pragma: no cover - each retry moves before one more revoked certificate
-            raise IssuerCertInvalidError("revoked: path could not be validated before revocation")
+            raise _invalid(PathFailure.REVOKED, "path could not be validated before revocation")
 
         return ValidatedPath(
             certificates=certs,
@@ -517,9 +506,12 @@ class PathValidator:
             revocation_reason=revocation.reason if revocation else None,
             crl_next_update=next_update,
             validated_at=moment,
+            crls=used,
         )
 
-    def _explain_no_path(self, leaf: _Cert, others: Sequence[_Cert], exc: Exception) -> str:
+    def _explain_no_path(
+        self, leaf: _Cert, others: Sequence[_Cert], exc: Exception
+    ) -> tuple[PathFailure, str]:
         return _explain(leaf, others, self._roots, f"{exc}")
 
     # -- revocation --------------------------------------------------------------------------
@@ -537,48 +529,41 @@ class PathValidator:
 
     def _revocation_status(
         self, certs: tuple[x509.Certificate, ...]
-    ) -> tuple[_Revocation | None, datetime | None]:
-        """The earliest revocation of a path certificate and the CRLs' earliest nextUpdate."""
+    ) -> tuple[Revocation | None, datetime | None, tuple[x509.CertificateRevocationList, ...]]:
+        """The earliest revocation of a path certificate, the CRLs' earliest nextUpdate and the
+        CRLs consulted."""
         if self._revocation == "off":
-            return None, None
-        earliest: _Revocation | None = None
+            return None, None, ()
+        used: list[x509.CertificateRevocationList] = []
+        earliest: Revocation | None = None
         next_update: datetime | None = None
         for cert, issuer in itertools.pairwise(certs):  # the anchor is not checked
             freshest: datetime | None = None
-            for index, crl in enumerate(self._crls):
-                if not self._crl_signed_by(index, crl, issuer):
-                    continue
-                crl_next = crl.crypto.next_update_utc
+            issuers = [
+                crl.crypto
+                for index, crl in enumerate(self._crls)
+                if self._crl_signed_by(index, crl, issuer)
+            ]
+            for crl_next in (c.next_update_utc for c in issuers):
                 if crl_next is not None and (freshest is None or crl_next > freshest):
                     freshest = crl_next
-                entry = crl.crypto.get_revoked_certificate_by_serial_number(cert.serial_number)
-                if entry is None:
-                    continue
-                found = _entry_revocation(entry, cert)
-                if found is not None and (earliest is None or found.at < earliest.at):
-                    earliest = found
+            used.extend(c for c in issuers if c not in used)
+            found = find_revocation(cert, issuers)
+            if found is not None and (earliest is None or found.at < earliest.at):
+                earliest = found
             if freshest is not None and (next_update is None or freshest < next_update):
                 next_update = freshest
-        return earliest, next_update
+        return earliest, next_update, tuple(used)
 
 
-def _entry_revocation(entry: x509.RevokedCertificate, cert: x509.Certificate) -> _Revocation | None:
-    when = entry.revocation_date_utc
-    reason = "unspecified"
-    for ext in entry.extensions:
-        value: Any = ext.value
-        if isinstance(value, x509.CRLReason):
-            if value.reason is x509.ReasonFlags.remove_from_crl:
-                return None
-            reason = value.reason.name
-        elif isinstance(value, x509.InvalidityDate):
-            when = min(when, value.invalidity_date_utc)
-    return _Revocation(when, reason, cert)
+def _invalid(reason: PathFailure, rest: str) -> IssuerCertInvalidError:
+    """The path error for ``reason``: its detail is ``"<reason>: <rest>"``, as always."""
+    return IssuerCertInvalidError(f"{reason.value}: {rest}", reason=reason)
 
 
-def _revoked_reason(revocation: _Revocation) -> str:
+def _revoked_reason(revocation: Revocation) -> str:
     return (
-        f"revoked: {_name(revocation.cert)} revoked {_fmt(revocation.at)} "
+        f"{_name(revocation.certificate)} revoked {_fmt(revocation.at)} "
         f"(reason: {revocation.reason})"
     )
 
@@ -597,8 +582,11 @@ def _failing_cert(
     return from_root[-1]
 
 
-def _mapped_reason(exc: pkix_errors.ValidationError, from_root: Sequence[x509.Certificate]) -> str:
-    """One of :data:`REASONS`, naming the certificate, for a pyhanko validation error."""
+def _mapped_reason(
+    exc: pkix_errors.ValidationError, from_root: Sequence[x509.Certificate]
+) -> tuple[PathFailure, str]:
+    """The :class:`~ecard.errors.PathFailure` and the rest of the detail (naming the
+    certificate) for a pyhanko validation error."""
     message = str(exc)
     if isinstance(exc, pkix_errors.PathValidationError) and not exc.is_side_validation:
         who = _name(_failing_cert(exc, from_root))
@@ -606,33 +594,35 @@ def _mapped_reason(exc: pkix_errors.ValidationError, from_root: Sequence[x509.Ce
         who = "a CRL issuer"
     if isinstance(exc, pkix_errors.RevokedError):
         return (
-            f"revoked: {who} revoked {_fmt(utc(exc.revocation_dt, 'revocation date'))} "
-            f"(reason: {exc.reason.native})"
+            PathFailure.REVOKED,
+            f"{who} revoked {_fmt(utc(exc.revocation_dt, 'revocation date'))} "
+            f"(reason: {exc.reason.native})",
         )
     if isinstance(exc, pkix_errors.ExpiredError):
-        return f"expired: {who} expired {_fmt(utc(exc.expired_dt, 'expiry date'))}"
+        return PathFailure.EXPIRED, f"{who} expired {_fmt(utc(exc.expired_dt, 'expiry date'))}"
     if isinstance(exc, pkix_errors.NotYetValidError):
         return (
-            f"not yet valid: {who} is not valid until {_fmt(utc(exc.valid_from, 'validity start'))}"
+            PathFailure.NOT_YET_VALID,
+            f"{who} is not valid until {_fmt(utc(exc.valid_from, 'validity start'))}",
         )
     if isinstance(exc, pkix_errors.StaleRevinfoError):
-        return f"no revocation data: the CRL for {who} is stale ({message})"
+        return PathFailure.NO_REVOCATION_DATA, f"the CRL for {who} is stale ({message})"
     if isinstance(exc, pkix_errors.InsufficientRevinfoError):
-        return f"no revocation data: {who}: {message}"
+        return PathFailure.NO_REVOCATION_DATA, f"{who}: {message}"
     if "is not a CA" in message:
-        return f"not a CA: {who} issues certificates but is not a CA"
+        return PathFailure.NOT_A_CA, f"{who} issues certificates but is not a CA"
     if "maximum path length" in message:
         culprit = _path_length_culprit(from_root)
         if culprit is None:  # pragma: no cover - pyhanko and RFC 5280 agree on the culprit
-            return f"path length: {message}"
+            return PathFailure.PATH_LENGTH, message
         ca, constrainer, limit = culprit
         return (
-            f"path length: {_name(ca)} exceeds the path length constraint ({limit}) "
-            f"of {_name(constrainer)}"
+            PathFailure.PATH_LENGTH,
+            f"{_name(ca)} exceeds the path length constraint ({limit}) of {_name(constrainer)}",
         )
     if "not allowed to sign certificates" in message:
-        return f"key usage: {who} may not sign certificates (no keyCertSign)"
-    return f"broken chain: {who}: {message}"
+        return PathFailure.KEY_USAGE, f"{who} may not sign certificates (no keyCertSign)"
+    return PathFailure.BROKEN_CHAIN, f"{who}: {message}"
 
 
 def _path_length_culprit(
@@ -660,7 +650,9 @@ def _path_length(cert: x509.Certificate) -> int | None:
         return None
 
 
-def _explain(leaf: _Cert, others: Sequence[_Cert], roots: Sequence[_Cert], fallback: str) -> str:
+def _explain(
+    leaf: _Cert, others: Sequence[_Cert], roots: Sequence[_Cert], fallback: str
+) -> tuple[PathFailure, str]:
     """Why no path could be built: an untrusted root at the top, a missing issuer, or an issuer
     (by name) whose key did not sign."""
     root_ders = {c.der for c in roots}
@@ -673,10 +665,11 @@ def _explain(leaf: _Cert, others: Sequence[_Cert], roots: Sequence[_Cert], fallb
     while True:
         if current.crypto.issuer == current.crypto.subject:
             if current.der in root_ders:  # pragma: no cover - a path would have been built
-                return f"broken chain: {fallback}"
+                return PathFailure.BROKEN_CHAIN, fallback
             return (
-                f"untrusted root: the chain of {_name(leaf.crypto)} ends at the self-signed "
-                f"{_name(current.crypto)}, which is not a trusted root"
+                PathFailure.UNTRUSTED_ROOT,
+                f"the chain of {_name(leaf.crypto)} ends at the self-signed "
+                f"{_name(current.crypto)}, which is not a trusted root",
             )
         named = [c for c in pool.get(current.crypto.issuer, []) if c.der not in seen]
         # follow only an issuer whose key signed the certificate (all algorithms, SM2 too)
@@ -685,16 +678,19 @@ def _explain(leaf: _Cert, others: Sequence[_Cert], roots: Sequence[_Cert], fallb
             issuer = f"'{current.crypto.issuer.rfc4514_string()}'"
             if current.crypto.issuer in root_names:
                 return (
-                    f"untrusted root: {_name(current.crypto)} names the trusted root {issuer} "
-                    f"as its issuer but was not issued with that root's key"
+                    PathFailure.UNTRUSTED_ROOT,
+                    f"{_name(current.crypto)} names the trusted root {issuer} "
+                    f"as its issuer but was not issued with that root's key",
                 )
             if named:
                 return (
-                    f"broken chain: {_name(current.crypto)} names {issuer} as its issuer but "
-                    f"was not signed with that certificate's key"
+                    PathFailure.BROKEN_CHAIN,
+                    f"{_name(current.crypto)} names {issuer} as its issuer but "
+                    f"was not signed with that certificate's key",
                 )
             return (
-                f"broken chain: no certificate for {issuer}, the issuer of {_name(current.crypto)}"
+                PathFailure.BROKEN_CHAIN,
+                f"no certificate for {issuer}, the issuer of {_name(current.crypto)}",
             )
         current = issuers[0]
         seen.add(current.der)
