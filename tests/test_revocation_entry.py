@@ -13,6 +13,7 @@ from ecard.errors import (
     BadCoseError,
     BadInputError,
     BadPrefixError,
+    TruncatedError,
 )
 from ecard.formats import base45, cbor, qrtext
 from ecard.formats.cose import parse_sign1
@@ -36,7 +37,9 @@ def test_non_card_texts_are_refused_with_typed_errors(ds: CertifiedKey, card: Ca
     with pytest.raises(BadPrefixError):
         entry_from_text("HC1:NCFOXN%TS3DH")
     with pytest.raises(BadBase45Error):
-        entry_from_text("EC1:::::")
+        entry_from_text("EC1:::")  # a final pair above 255
+    with pytest.raises(TruncatedError):
+        entry_from_text("EC1:::::")  # 3k + 1 characters: cut short
     with pytest.raises(BadCoseError):
         entry_from_text("EC1:" + base45.encode(cbor.encode({"not": "a card"})))
     when = int(T0.timestamp())

@@ -40,6 +40,31 @@ ECARD_LIST_SIGNING_EKU: Final = x509.ObjectIdentifier(
 )
 
 
+def _end_entity_problem(
+    cert: x509.Certificate, what: str
+) -> tuple[str | None, x509.ExtendedKeyUsage | None]:
+    """The first end-entity rule ``cert`` breaks for signing ``what`` (malformed extensions, a
+    CA, key usage without ``digitalSignature``), and its extended key usage if it has one."""
+    try:
+        exts = cert.extensions
+    except ValueError as exc:  # duplicate or malformed extensions
+        return f"malformed extensions: {exc}", None
+    try:
+        if exts.get_extension_for_class(x509.BasicConstraints).value.ca:
+            return f"a CA certificate may not sign {what} directly", None
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        if not exts.get_extension_for_class(x509.KeyUsage).value.digital_signature:
+            return "key usage lacks digitalSignature", None
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        return None, exts.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return None, None
+
+
 def signing_unfitness(cert: x509.Certificate) -> str | None:
     """Why ``cert`` may not sign cards, or ``None`` if it may.
 
@@ -48,27 +73,10 @@ def signing_unfitness(cert: x509.Certificate) -> str | None:
     :data:`ECARD_SIGNING_EKU` (so a list signer cannot sign cards). Issuer and verifier apply
     this same rule.
     """
-    try:
-        exts = cert.extensions
-    except ValueError as exc:  # duplicate or malformed extensions
-        return f"malformed extensions: {exc}"
-    try:
-        if exts.get_extension_for_class(x509.BasicConstraints).value.ca:
-            return "a CA certificate may not sign cards directly"
-    except x509.ExtensionNotFound:
-        pass
-    try:
-        if not exts.get_extension_for_class(x509.KeyUsage).value.digital_signature:
-            return "key usage lacks digitalSignature"
-    except x509.ExtensionNotFound:
-        pass
-    try:
-        eku = exts.get_extension_for_class(x509.ExtendedKeyUsage).value
-        if ECARD_SIGNING_EKU not in eku:
-            return "extended key usage does not include e-card signing"
-    except x509.ExtensionNotFound:
-        pass
-    return None
+    problem, eku = _end_entity_problem(cert, "cards")
+    if problem is None and eku is not None and ECARD_SIGNING_EKU not in eku:
+        return "extended key usage does not include e-card signing"
+    return problem
 
 
 def list_signing_unfitness(cert: x509.Certificate) -> str | None:
@@ -76,24 +84,9 @@ def list_signing_unfitness(cert: x509.Certificate) -> str | None:
     end-entity certificate whose key usage, if present, includes ``digitalSignature`` and whose
     extended key usage includes :data:`ECARD_LIST_SIGNING_EKU` (which every verifier demands;
     a document signer's certificate is refused here rather than by every counter later)."""
-    try:
-        exts = cert.extensions
-    except ValueError as exc:  # duplicate or malformed extensions
-        return f"malformed extensions: {exc}"
-    try:
-        if exts.get_extension_for_class(x509.BasicConstraints).value.ca:
-            return "a CA certificate may not sign lists directly: use a list signer's certificate"
-    except x509.ExtensionNotFound:
-        pass
-    try:
-        if not exts.get_extension_for_class(x509.KeyUsage).value.digital_signature:
-            return "key usage lacks digitalSignature"
-    except x509.ExtensionNotFound:
-        pass
-    try:
-        eku = exts.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
-        eku = None
+    problem, eku = _end_entity_problem(cert, "lists")
+    if problem is not None:
+        return problem
     if eku is None or ECARD_LIST_SIGNING_EKU not in eku:
         what = "a document signer's" if eku is not None and ECARD_SIGNING_EKU in eku else "some"
         return (
