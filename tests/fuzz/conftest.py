@@ -24,5 +24,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for name, s in sorted(STATS.items()):
         terminalreporter.write_line(
             f"{name:<28} {s.inputs:>7} inputs  {s.typed_errors:>7} typed errors  "
+            f"{s.known:>5} known defects  "
             f"{s.seconds:8.1f} s  slowest {s.slowest:6.3f} s"
         )
