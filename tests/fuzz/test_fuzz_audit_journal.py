@@ -1,0 +1,96 @@
+"""Fuzz: PDFs for the audit and SQLite journal files, both slow, so few examples.
+
+``ecard.verify.audit.audit`` gets mutations of a really signed PDF (PAdES B-B) and of a
+signed trust list; it never raises and reports an untyped exception as a finding with
+``internal error: ...``, which is therefore a failure here. ``ecard.journal.verify_journal``
+gets mutations of a real journal file (records and a signed head); it returns a report or
+raises :class:`~ecard.errors.BadInputError` for a file that is not a journal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from reportlab.pdfgen import canvas
+from tests.conftest import T0
+from tests.fuzz.fuzzing import check, fuzz_settings, mutants
+
+from ecard.card import Card
+from ecard.journal import Journal, verify_journal
+from ecard.pdf import sign_pdf
+from ecard.signing.issuer import Issuer
+from ecard.signing.pki import CertifiedKey, create_list_signer
+from ecard.verify.audit import audit
+from ecard.verify.trust import TrustStore
+
+
+@pytest.fixture(scope="module")
+def signed_pdf(ds: CertifiedKey) -> bytes:
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pageCompression=0, invariant=1)
+    c.drawString(72, 720, "fuzz")
+    c.showPage()
+    c.save()
+    return sign_pdf(buf.getvalue(), signer=ds, level="B-B")
+
+
+def _audit(data: bytes, root: CertifiedKey, trust: TrustStore) -> None:
+    report = audit([data], trust=trust, roots=[root.certificate], now=T0 + dt.timedelta(hours=1))
+    for finding in report.findings:
+        if "internal error" in finding.detail:
+            raise RuntimeError(f"audit masked an untyped exception: {finding.detail}")
+
+
+@fuzz_settings(brief=6)
+@given(data=st.data())
+def test_audit_mutated_pdf(
+    signed_pdf: bytes, root: CertifiedKey, trust: TrustStore, data: st.DataObject
+) -> None:
+    blob = data.draw(mutants([signed_pdf], max_ops=3))
+    check("audit pdf", lambda: _audit(blob, root, trust), bound=10.0)
+
+
+@fuzz_settings(brief=6)
+@given(data=st.data())
+def test_audit_mutated_codes(
+    issuer: Issuer, card: Card, root: CertifiedKey, trust: TrustStore, data: st.DataObject
+) -> None:
+    text = issuer.issue(card).text.encode()
+    blob = data.draw(st.one_of(st.binary(max_size=200), mutants([text, b"%PDF-1.7\n" + text])))
+    check("audit qr/unknown", lambda: _audit(blob, root, trust), bound=4.0)
+
+
+@pytest.fixture(scope="module")
+def journal_file(
+    issuer: Issuer, card: Card, root: CertifiedKey, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[bytes, CertifiedKey]:
+    head = create_list_signer(root, "Fuzz Head Signer", not_before=T0 - dt.timedelta(days=1))
+    path = tmp_path_factory.mktemp("journal") / "journal.sqlite"
+    with Journal.open(path, pseudonym_key=bytes(range(32)), clock=lambda: T0) as journal:
+        for _ in range(3):
+            journal.append_card(issuer.issue(card), operator="op-1")
+        journal.sign_head(head.signer(), head.certificate)
+    return path.read_bytes(), head
+
+
+@fuzz_settings(brief=10)
+@given(data=st.data())
+def test_verify_mutated_journal(
+    journal_file: tuple[bytes, CertifiedKey],
+    tmp_path_factory: pytest.TempPathFactory,
+    data: st.DataObject,
+) -> None:
+    raw, head = journal_file
+    blob = data.draw(st.one_of(mutants([raw], max_ops=4), mutants([raw], max_ops=40)))
+    path: Path = tmp_path_factory.mktemp("mutant") / "journal.sqlite"
+    path.write_bytes(blob)
+    check(
+        "journal verify",
+        lambda: verify_journal(path, head_certificates=[head.certificate]),
+        bound=4.0,
+    )
