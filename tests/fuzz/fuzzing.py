@@ -41,15 +41,17 @@ __all__ = [
     "SurfaceStats",
     "UntypedError",
     "budget",
-    "check",
     "cbor_values",
+    "check",
     "fuzz_settings",
     "mutants",
     "text_mutants",
 ]
 
 #: ``FUZZ_EXAMPLES`` when set: the number of examples every property tries in a long session.
-LONG_SESSION: int | None = int(os.environ["FUZZ_EXAMPLES"]) if os.environ.get("FUZZ_EXAMPLES") else None
+LONG_SESSION: int | None = (
+    int(os.environ["FUZZ_EXAMPLES"]) if os.environ.get("FUZZ_EXAMPLES") else None
+)
 
 _T = TypeVar("_T")
 
@@ -78,7 +80,7 @@ class UntypedError(AssertionError):
     """A target raised something other than an :class:`~ecard.errors.EcardError`."""
 
 
-class Hang(BaseException):  # noqa: N818 - raised by the alarm, not an error of the code
+class Hang(BaseException):
     """Raised by the alarm inside a target that ran past four times its bound."""
 
 

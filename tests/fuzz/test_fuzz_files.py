@@ -100,8 +100,9 @@ _JSON = st.recursive(
     | st.integers()
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=10,
 )
 
@@ -123,8 +124,14 @@ def _manifest(draw: Any, pem: str) -> str:
         for key in draw(
             st.lists(
                 st.sampled_from(
-                    ["certificate", "chain", "regions", "spec_versions", "retired_at",
-                     "compromised_at"]  # fmt: skip
+                    [
+                        "certificate",
+                        "chain",
+                        "regions",
+                        "spec_versions",
+                        "retired_at",
+                        "compromised_at",
+                    ]
                 ),
                 min_size=1,
                 max_size=3,

@@ -36,7 +36,6 @@ from ecard.signing.cose import build_sign1
 from ecard.signing.crl import create_crl
 from ecard.signing.lists import sign_list
 from ecard.signing.pki import (
-    CertifiedKey,
     create_document_signer,
     create_issuing_ca,
     create_list_signer,
@@ -65,12 +64,17 @@ class World:
         self.ls_sm2 = create_list_signer(
             self.root, "Fuzz SM2 List Signer", algorithm="SM2", not_before=nb
         )
-        crls = [create_crl(self.root, this_update=T0 - DAY), create_crl(self.ca, this_update=T0 - DAY)]
+        crls = [
+            create_crl(self.root, this_update=T0 - DAY),
+            create_crl(self.ca, this_update=T0 - DAY),
+        ]
         self.validator = PathValidator(
             [self.root.certificate], crls=crls, clock=lambda: T0 + dt.timedelta(hours=1)
         )
         entries = [
-            TrustListEntry(self.ds.certificate, (self.ca.certificate,), regions=frozenset({"110000"})),
+            TrustListEntry(
+                self.ds.certificate, (self.ca.certificate,), regions=frozenset({"110000"})
+            ),
             TrustListEntry(self.ca.certificate),
         ]
         pairs = [(kid_for_certificate(self.ds.certificate), bytes([n]) * 16) for n in range(5)]
@@ -99,8 +103,13 @@ def world() -> World:
 
 
 def _all_list_parsers(world: World, data: bytes) -> None:
-    check("list open_list", lambda: open_list(data, expected_type=TRUST_LIST, validator=world.validator))
-    check("list from_trust_list", lambda: TrustStore.from_trust_list(data, validator=world.validator))
+    check(
+        "list open_list",
+        lambda: open_list(data, expected_type=TRUST_LIST, validator=world.validator),
+    )
+    check(
+        "list from_trust_list", lambda: TrustStore.from_trust_list(data, validator=world.validator)
+    )
     check("list revocation load", lambda: RevocationList.load(data, validator=world.validator))
     check(
         "list revocation load",
@@ -169,7 +178,9 @@ def test_a_validly_signed_list_reaches_the_body(world: World) -> None:
     body decoder (after the signature and the path), not before."""
     info = ListInfo(REVOCATION_LIST, 9, int(T0.timestamp()), int((T0 + DAY).timestamp()))
     data = sign_list(info, {BODY_HASHES: b"\x00" * 7}, world.ls.signer(), world.ls.certificate)
-    outcome = check("list revocation load", lambda: RevocationList.load(data, validator=world.validator))
+    outcome = check(
+        "list revocation load", lambda: RevocationList.load(data, validator=world.validator)
+    )
     assert "8" in str(outcome), outcome  # the hashes are not a multiple of 8 bytes
 
 
@@ -177,7 +188,9 @@ def test_a_validly_signed_list_reaches_the_body(world: World) -> None:
 
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
     max_leaves=10,
 )
 
@@ -197,7 +210,20 @@ def _state_bytes(draw: Any, key: str) -> bytes:
         return json.dumps({key: entry}).encode()
     if kind == "numbers":
         number = draw(
-            st.sampled_from(["1e999", "-1e999", "NaN", "Infinity", "-0", "1" * 5000, "9" * 400, "-5", "3.5", "true"])
+            st.sampled_from(
+                [
+                    "1e999",
+                    "-1e999",
+                    "NaN",
+                    "Infinity",
+                    "-0",
+                    "1" * 5000,
+                    "9" * 400,
+                    "-5",
+                    "3.5",
+                    "true",
+                ]
+            )
         )
         return f'{{"{key}": {{"sequence": {number}, "digest": "00"}}}}'.encode()
     if kind == "deep":
@@ -211,7 +237,9 @@ def _state_bytes(draw: Any, key: str) -> bytes:
 
 @fuzz_settings(brief=40)
 @given(data=st.data())
-def test_list_state_file(world: World, tmp_path_factory: pytest.TempPathFactory, data: st.DataObject) -> None:
+def test_list_state_file(
+    world: World, tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
     signed = world.signed
     key = f"{signed.info.type}:{signed.authority}"
     path: Path = tmp_path_factory.mktemp("state") / "state.json"
