@@ -86,12 +86,9 @@ def test_declared_dimensions(width: int, height: int, kind: str) -> None:
     blob = {"png": png_declaring, "gif": gif_declaring, "bmp": bmp_declaring}[kind](width, height)
     outcome = check("image bomb header", lambda: _read(blob), bound=3.0)
     assert isinstance(outcome, BadImageError), outcome  # no code in such a picture
-    if width * height > MAX_IMAGE_PIXELS:
-        assert (
-            "too large" in outcome.detail
-            or "too many pixels" in outcome.detail
-            or ("cannot read" in outcome.detail or "not a recognised" in outcome.detail)
-        ), outcome.detail
+    if width * height > MAX_IMAGE_PIXELS and kind == "png":
+        # refused from the header (PIL's own bomb check also counts), never decoded
+        assert "too large" in outcome.detail or "too many pixels" in outcome.detail, outcome
 
 
 def test_a_real_bomb_just_under_the_cap_finishes_in_time() -> None:
