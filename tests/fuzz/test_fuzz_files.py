@@ -228,3 +228,16 @@ def test_damaged_names_and_extensions_are_refused_at_load(root: CertifiedKey) ->
         cert = outcome[0]
         _ = cert.subject.rfc4514_string(), cert.issuer, cert.extensions
     assert refused > 0
+
+
+def test_damaged_crl_issuer_is_refused_at_load(crls: list[bytes]) -> None:
+    """Regression found by the fuzzer: a DER CRL with a damaged issuer name (one bit flipped
+    at byte 69) loaded, then raised ValueError inside path validation. Every one-bit flip of a
+    real CRL either is refused at load or has a readable issuer and extensions."""
+    der = crls[1]
+    for at in range(len(der)):
+        damaged = bytearray(der)
+        damaged[at] ^= 1
+        outcome = check("crl regression", lambda d=bytes(damaged): load_crls(d))
+        if not isinstance(outcome, BadCertificateError):
+            _ = outcome[0].issuer.rfc4514_string(), outcome[0].extensions
