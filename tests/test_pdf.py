@@ -35,7 +35,6 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from pyhanko.pdf_utils.decode_limits import DecodePurpose
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESPassed
 from pyhanko.sign.timestamps import DummyTimeStamper, TimeStamper
@@ -89,6 +88,18 @@ from ecard.verify.trust import TrustStore
 from ecard.verify.verifier import Verifier
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _stream_data(stream: Any) -> bytes:
+    """A PDF stream's decoded bytes, on every pyHanko ecard supports: 0.38 reads them with a
+    decoding purpose (its decompression limits), earlier versions through ``.data``."""
+    if hasattr(stream, "read_data"):
+        from pyhanko.pdf_utils.decode_limits import DecodePurpose
+
+        return bytes(stream.read_data(DecodePurpose.CRL))
+    return bytes(stream.data)
+
+
 SETUP = ROOT / "scripts" / "pdf-tools-setup.sh"
 DER = serialization.Encoding.DER
 KU = KeyUsageConstraints(key_usage={"digital_signature"})
@@ -438,8 +449,7 @@ def check_signature(
         for needed in (signer_cert, pki.ca.certificate, pki.tsa.certificate):
             assert asn1(needed).dump() in certs
         embedded = {
-            asn1_crl.CertificateList.load(ref.get_object().read_data(DecodePurpose.CRL)).dump()
-            for ref in dss.crls
+            asn1_crl.CertificateList.load(_stream_data(ref.get_object())).dump() for ref in dss.crls
         }
         assert {c.public_bytes(DER) for c in (crls or pki.crls)} <= embedded
         # what is embedded is enough: validate with the DSS alone, revocation data required

@@ -44,7 +44,16 @@ def load_crls(data: bytes) -> list[x509.CertificateRevocationList]:
             crls = [x509.load_pem_x509_crl(block) for block in _PEM_CRL.findall(data)]
         else:
             crls = [x509.load_der_x509_crl(data)]
-    except ValueError as exc:
+        for crl in crls:
+            # cryptography parses the issuer and the extensions only when first read: a
+            # damaged one would otherwise raise ValueError later, in path validation
+            _ = crl.issuer, crl.extensions
+    except (
+        ValueError,
+        x509.InvalidVersion,  # not a ValueError: a CRL version other than v1/v2
+        x509.DuplicateExtension,
+        x509.UnsupportedGeneralNameType,
+    ) as exc:
         raise BadCertificateError(f"cannot parse CRL: {exc}") from None
     if not crls:
         raise BadCertificateError("no CRL found")

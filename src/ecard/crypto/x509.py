@@ -116,6 +116,13 @@ def _checked(
             raise BadCertificateError("no certificate found")
         if any(cert.serial_number <= 0 for cert in certs):
             raise BadCertificateError("cannot parse certificate: serial number is not positive")
+        for cert in certs:
+            # cryptography parses the names and extensions only when first read: a damaged one
+            # would otherwise raise ValueError later, wherever the certificate is first used
+            try:
+                _ = cert.subject, cert.issuer, cert.extensions
+            except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
+                raise BadCertificateError(f"cannot parse certificate: {exc}") from None
     return certs
 
 

@@ -139,9 +139,15 @@ def entry_from_dict(item: object) -> TrustListEntry:
     )
 
 
-def _count(value: object, key: str, *, minimum: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise BadInputError(f"{key!r} must be an integer of at least {minimum}")
+#: The largest sequence a list header carries (a CBOR unsigned integer below 2**63).
+MAX_SEQUENCE: Final = 2**63 - 1
+#: The longest a trust list may be valid: ten years, in days.
+MAX_NEXT_UPDATE_DAYS: Final = 3660
+
+
+def _count(value: object, key: str, *, minimum: int, maximum: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
+        raise BadInputError(f"{key!r} must be an integer from {minimum} to {maximum}")
     return value
 
 
@@ -154,8 +160,8 @@ class Manifest:
     next_update_days: int = DEFAULT_NEXT_UPDATE_DAYS
 
     def __post_init__(self) -> None:
-        _count(self.sequence, "sequence", minimum=0)
-        _count(self.next_update_days, "next_update_days", minimum=1)
+        _count(self.sequence, "sequence", minimum=0, maximum=MAX_SEQUENCE)
+        _count(self.next_update_days, "next_update_days", minimum=1, maximum=MAX_NEXT_UPDATE_DAYS)
         object.__setattr__(self, "signers", tuple(self.signers))
 
     @classmethod
@@ -201,6 +207,8 @@ class Manifest:
             doc = json.loads(data)
         except ValueError as exc:
             raise BadInputError(f"not a trust-list manifest: not JSON ({exc})") from None
+        except RecursionError:  # nesting deep enough to exhaust the stack
+            raise BadInputError("not a trust-list manifest: nested too deeply") from None
         if not isinstance(doc, dict):
             raise BadInputError("not a trust-list manifest: not a JSON object")
         _unknown(doc, MANIFEST_KEYS, "trust-list manifest")

@@ -524,6 +524,8 @@ def verify_journal(
         return verify_connection(conn, head_certificates=head_certificates, heads=heads)
     except sqlite3.Error as exc:
         raise connect_error(path, exc) from None
+    except UnicodeDecodeError:  # text in the file (the schema, a value) that is not UTF-8
+        raise connect_error(path, ValueError("the file holds text that is not UTF-8")) from None
     finally:
         conn.close()
 

@@ -164,6 +164,18 @@ def open_list(
     )
 
 
+def _well_formed(entry: object) -> bool:
+    """Whether ``entry`` is a list-state record: scalars only, a non-negative int sequence."""
+    if not isinstance(entry, dict):
+        return False
+    sequence = entry.get("sequence")
+    return (
+        type(sequence) is int
+        and sequence >= 0
+        and all(v is None or isinstance(v, str | int | float) for v in entry.values())
+    )
+
+
 class ListState:
     """The highest accepted sequence number per list type and authority, kept in a JSON file.
 
@@ -179,7 +191,7 @@ class ListState:
 
     def _load(self) -> dict[str, dict[str, Any]]:
         try:
-            raw = self.path.read_text(encoding="utf-8")
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return {}
         except OSError as exc:
@@ -188,12 +200,15 @@ class ListState:
                 stage=ListStage.STATE,
             ) from None
         try:
-            data = json.loads(raw)
-        except ValueError:
+            # not UTF-8 is a ValueError; nesting deep enough to exhaust the stack is not
+            data = json.loads(raw.decode("utf-8"))
+        except (ValueError, RecursionError):
             raise BadListError(
                 f"list state {str(self.path)!r} is corrupt", stage=ListStage.STATE
             ) from None
-        if not isinstance(data, dict):
+        # every entry as _save writes it: an object of scalars with a non-negative integer
+        # sequence; anything else (a nested value would also be slow to write back) is corrupt
+        if not isinstance(data, dict) or not all(map(_well_formed, data.values())):
             raise BadListError(f"list state {str(self.path)!r} is corrupt", stage=ListStage.STATE)
         return data
 

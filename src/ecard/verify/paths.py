@@ -224,6 +224,7 @@ def _prepare_crl(crl: x509.CertificateRevocationList) -> _Crl:
         for entry in crl:  # every entry must parse (serial, date, extensions)
             _ = (entry.serial_number, entry.revocation_date_utc, entry.extensions)
         crl.last_update_utc, crl.next_update_utc  # noqa: B018
+        crl.issuer, crl.extensions  # noqa: B018  (cryptography reads them lazily)
     except Exception as exc:
         raise BadCertificateError(f"CRL cannot be parsed: {exc}") from None
     return _Crl(crl, parsed)
