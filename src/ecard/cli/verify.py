@@ -18,6 +18,8 @@ from typing import Any, TextIO
 
 from cryptography import x509
 
+from ecard._files import read_file
+from ecard.card import Card
 from ecard.cli.common import (
     ALG_NAMES,
     Subcommands,
@@ -26,8 +28,6 @@ from ecard.cli.common import (
     load_lists,
     parse_now,
 )
-from ecard._files import read_file
-from ecard.card import Card
 from ecard.cli.errors import STATUS_EPILOG, UsageError, setting_up
 from ecard.crypto.algorithms import describe_algorithm
 from ecard.crypto.x509 import load_certificate_file
@@ -38,7 +38,6 @@ from ecard.formats.cwt import CLAIM_CARD
 from ecard.verify.regions import region_name
 from ecard.verify.report import SHANGHAI, mask_card_number, render_oneline, render_text
 from ecard.verify.verifier import VerificationResult, Verifier
-
 
 #: The options that name a file or folder; an empty value is a usage error, not ``.``.
 _PATH_OPTIONS = ("trust", "trust_list", "revocation_list", "root", "ca", "crl", "state", "image")
