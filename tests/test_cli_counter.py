@@ -111,6 +111,8 @@ def test_trust_file_hints(demo: Path, tmp_path: Path, capsys: pytest.CaptureFixt
     captured = capsys.readouterr()
     assert "is a CA certificate" in captured.err and "--root" in captured.err
     assert "UNKNOWN_KID" in captured.out
+    assert main(["verify", "--lang", "zh", "--trust", str(demo / "root-cert.pem"), text]) == 1
+    assert "是 CA 证书" in capsys.readouterr().err
 
 
 def test_text_report_china_time_region_source_and_zh_colon(

@@ -66,7 +66,7 @@ def check_list_options(args: argparse.Namespace) -> None:
         )
 
 
-def check_trust_files(paths: Iterable[str]) -> None:
+def check_trust_files(paths: Iterable[str], lang: str = "en") -> None:
     """Say what is wrong with a ``--trust`` file people often get wrong: a private key, an
     empty file (:class:`BadCertificateError`), or a CA certificate (a hint on stderr)."""
     for path in paths:
@@ -84,10 +84,16 @@ def check_trust_files(paths: Iterable[str]) -> None:
             for cert in load_certificate_file(path):
                 with contextlib.suppress(x509.ExtensionNotFound):
                     if cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
-                        print(
-                            f"ecard: hint: {path} is a CA certificate; --trust takes the "
+                        hint = (
+                            f"ecard: 提示：{path} 是 CA 证书；--trust 需要签发者（签名者）的证书。"
+                            "要信任该 CA 认可的签发者，请把它作为 --root 并配合 --trust-list 使用。"
+                            if lang == "zh"
+                            else f"ecard: hint: {path} is a CA certificate; --trust takes the "
                             "issuer's (signer's) certificate. To trust the issuers a CA "
-                            "vouches for, give it as --root with a --trust-list.",
+                            "vouches for, give it as --root with a --trust-list."
+                        )
+                        print(
+                            hint,
                             file=sys.stderr,
                         )
 
@@ -183,7 +189,7 @@ def cmd_verify(args: argparse.Namespace) -> bool:
     if args.image and args.text is not None:
         raise UsageError("give either TEXT or --image, not both", "TEXT 与 --image 只能给出一个")
     with setting_up():
-        check_trust_files(args.trust or ())
+        check_trust_files(args.trust or (), args.lang)
         config = list_config(args)
         verifier = load_lists(config).verifier(config.policy())
     codes: Counter[str] = Counter()
