@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ecard.cli import main
-from ecard.cli.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, run
+from ecard.cli.errors import EXIT_CANNOT_RUN, EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, run
 from ecard.errors import ExpiredError
 
 
@@ -62,7 +62,7 @@ def test_os_errors_are_a_message_not_a_traceback(
 
 def test_command_errors_follow_lang(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = str(tmp_path / "none.pem")
-    assert main(["verify", "--lang", "zh", "--trust", missing, "EC1:X"]) == EXIT_FAIL
+    assert main(["verify", "--lang", "zh", "--trust", missing, "EC1:X"]) == EXIT_CANNOT_RUN
     assert capsys.readouterr().err.startswith("ecard: error [BAD_CERTIFICATE] 证书不可用：")
     assert main(["verify", "--trust", missing, "--trust-list", missing, "EC1:X"]) == EXIT_USAGE
     assert capsys.readouterr().err == (

@@ -1,11 +1,16 @@
 """``ecard audit``: ETSI validation indications and Art. 13 evidence for QR texts and pictures,
-PDFs and signed lists, against the same trust and lists ``ecard verify`` takes."""
+PDFs and signed lists, against the same trust and lists ``ecard verify`` takes.
+
+A file to audit that cannot be opened is not a finding (nothing was there to judge): like
+unusable trust or lists, it means the auditor cannot run, exit status 3."""
 
 from __future__ import annotations
 
 import argparse
+import os
 
 from ecard.cli.common import Subcommands, list_config, list_options, load_lists, parse_now
+from ecard.cli.errors import STATUS_EPILOG, setting_up
 from ecard.cli.verify import check_list_options
 
 
@@ -14,7 +19,13 @@ def cmd_audit(args: argparse.Namespace) -> bool:
     from ecard.audit import audit
 
     check_list_options(args)
-    lists = load_lists(list_config(args))
+    with setting_up():
+        for path in args.files:
+            with open(path, "rb"):  # missing or unreadable: exit 3, not a failed finding
+                pass
+            if os.path.isdir(path):
+                raise IsADirectoryError(21, "is a folder, not a file", path)
+        lists = load_lists(list_config(args))
     trust, revocations, roots, crls = lists.trust, lists.revocations, lists.roots, lists.crls
     report = audit(
         args.files, trust=trust, roots=roots, crls=crls, revocations=revocations, now=args.now
@@ -28,15 +39,31 @@ def add_audit(sub: Subcommands) -> None:
     a = sub.add_parser(
         "audit",
         help="audit signatures (QR texts and pictures, PDFs, lists): ETSI indications, Art. 13",
+        epilog=STATUS_EPILOG[0].replace("every input valid", "every finding passed"),
     )
-    a.add_argument("files", nargs="+", metavar="FILE")
-    a.add_argument("--trust", action="append", metavar="PATH", help="trusted issuer certificates")
-    a.add_argument("--trust-list", metavar="FILE", help="signed trust list (needs --root)")
-    a.add_argument("--revocation-list", metavar="FILE", help="signed revocation list")
+    a.add_argument("files", nargs="+", metavar="FILE", help="QR text, picture, PDF or list files")
+    a.add_argument(
+        "--trust",
+        action="append",
+        metavar="PATH",
+        help="trusted issuer certificates (repeatable; default: none)",
+    )
+    a.add_argument(
+        "--trust-list", metavar="FILE", help="signed trust list (needs --root; default: none)"
+    )
+    a.add_argument(
+        "--revocation-list", metavar="FILE", help="signed revocation list (default: none)"
+    )
     list_options(a)
-    a.add_argument("--json", action="store_true", help="machine-readable report")
-    a.add_argument("--lang", default="en", choices=["en", "zh"])
-    a.add_argument("--now", type=parse_now, metavar="ISO8601", help="validate as of this time")
+    a.add_argument(
+        "--json", action="store_true", help="machine-readable report (default: %(default)s)"
+    )
+    a.add_argument(
+        "--lang", default="en", choices=["en", "zh"], help="report language (default: %(default)s)"
+    )
+    a.add_argument(
+        "--now", type=parse_now, metavar="ISO8601", help="validate as of this time (default: now)"
+    )
     a.set_defaults(func=cmd_audit)
 
 

@@ -1,9 +1,12 @@
 """The one place that turns a command's outcome into the ``ecard`` exit status and message.
 
 Exit status: 0 success (every input valid), 1 failure (any input invalid, or an unusable file),
-2 usage error, 130 interrupted. A command returns ``True`` when every input was valid and
-``False`` when one was not; it raises :class:`UsageError` for options that do not go together,
-an :class:`~ecard.errors.EcardError` for input it cannot use, and may let an ``OSError`` out.
+2 usage error, 3 the verifier itself cannot run (its trust, lists, state or the files to check
+are unusable: nothing was judged), 130 interrupted. A command returns ``True`` when every input
+was valid and ``False`` when one was not; it raises :class:`UsageError` for options that do not
+go together, an :class:`~ecard.errors.EcardError` for input it cannot use, and may let an
+``OSError`` out; a command that verifies sets itself up inside :func:`setting_up`, so what goes
+wrong there is status 3 rather than 1.
 :func:`run` maps each of these to its status and prints its message on standard error, in the
 language of ``--lang`` (English where a command has no such option); no other module of
 :mod:`ecard.cli` decides an exit status. Bad input never produces a traceback.
@@ -13,12 +16,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import NoReturn
 
 from ecard.errors import BadInputError, EcardError, ErrorCode, Lang, describe
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_CANNOT_RUN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+#: The exit statuses of a command that verifies, for its help epilog (en, zh).
+STATUS_EPILOG = (
+    "exit status: 0 every input valid; 1 an input is invalid; 2 usage error; "
+    "3 the verifier cannot run (trust, lists, state or input files unusable); 130 interrupted",
+    "退出状态：0 全部有效；1 有输入无效；2 用法错误；3 验证程序无法运行（信任、列表、状态或输入文件不可用）；"
+    "130 被中断",
+)
 
 #: A command: parsed options in, "every input was valid" out.
 Command = Callable[[argparse.Namespace], bool]
@@ -40,6 +52,24 @@ class UsageError(Exception):
         if lang == "zh":
             return f"ecard: 用法错误：{self.zh}" if self.labelled else f"ecard: {self.zh}"
         return f"ecard: usage error: {self.en}" if self.labelled else f"ecard: {self.en}"
+
+
+class CannotRunError(Exception):
+    """The verifier could not be set up (exit status 3); ``cause`` is what went wrong."""
+
+    def __init__(self, cause: EcardError | OSError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+@contextmanager
+def setting_up() -> Iterator[None]:
+    """Run a verifying command's set-up (trust, lists, state): an unusable file raised inside
+    becomes :class:`CannotRunError`, exit status 3."""
+    try:
+        yield
+    except (EcardError, OSError) as exc:
+        raise CannotRunError(exc) from exc
 
 
 class InvalidRecordError(BadInputError):
@@ -76,6 +106,13 @@ def run(command: Command, args: argparse.Namespace) -> int:
     except UsageError as err:
         print(err.message(lang), file=sys.stderr)
         return EXIT_USAGE
+    except CannotRunError as err:
+        cause = err.cause
+        if isinstance(cause, EcardError):
+            print(_error_line(cause, lang), file=sys.stderr)
+        else:
+            print(_os_error_line(cause, lang), file=sys.stderr)
+        return EXIT_CANNOT_RUN
     except EcardError as err:
         print(_error_line(err, lang), file=sys.stderr)
         return EXIT_FAIL
@@ -90,13 +127,17 @@ def run(command: Command, args: argparse.Namespace) -> int:
 
 
 __all__ = [
+    "EXIT_CANNOT_RUN",
     "EXIT_FAIL",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "STATUS_EPILOG",
+    "CannotRunError",
     "Command",
     "InvalidRecordError",
     "Parser",
     "UsageError",
     "run",
+    "setting_up",
 ]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ecard._files import read_file, write_atomic
 from ecard.cli.common import Subcommands, certificates, hsm_options, signer
-from ecard.cli.errors import Parser
+from ecard.cli.errors import STATUS_EPILOG, Parser, setting_up
 from ecard.crypto.x509 import load_certificate_file
 from ecard.errors import BadInputError
 from ecard.formats.credential import IssuedCard
@@ -50,9 +50,10 @@ def _existing(db: str) -> None:
 
 def cmd_journal_verify(args: argparse.Namespace) -> bool:
     """Check the chain and the signed heads; whether the journal is intact."""
-    _existing(args.db)
-    certs = certificates(args.key_cert)
-    heads = [read_file(path, BadInputError, max_size=8192) for path in (args.head or [])]
+    with setting_up():  # the journal, head certificates or heads unusable: exit 3
+        _existing(args.db)
+        certs = certificates(args.key_cert)
+        heads = [read_file(path, BadInputError, max_size=8192) for path in (args.head or [])]
     report = verify_journal(args.db, head_certificates=certs, heads=heads)
     print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.render())
     return report.ok
@@ -95,7 +96,9 @@ def add_journal(sub: Subcommands) -> None:
     """Register ``ecard journal``."""
     j = sub.add_parser("journal", help="the hash-chained issuance journal")
     jsub = j.add_subparsers(dest="journal_cmd", required=True, parser_class=Parser)
-    jv = jsub.add_parser("verify", help="check the chain and signed heads (auditors)")
+    jv = jsub.add_parser(
+        "verify", help="check the chain and signed heads (auditors)", epilog=STATUS_EPILOG[0]
+    )
     jv.add_argument("db", metavar="DB")
     jv.add_argument("--key-cert", action="append", metavar="CERT", help="head-signing certificate")
     jv.add_argument("--head", action="append", metavar="FILE", help="signed head kept elsewhere")

@@ -22,7 +22,7 @@ from ecard.cli.common import (
     read_input,
     signer,
 )
-from ecard.cli.errors import Parser
+from ecard.cli.errors import STATUS_EPILOG, Parser, setting_up
 from ecard.crypto.x509 import load_certificate_file
 from ecard.errors import BadInputError
 from ecard.formats.lists import TRUST_LIST, read_unverified_list
@@ -114,11 +114,13 @@ def cmd_trust_show(args: argparse.Namespace) -> bool:
 def cmd_trust_verify(args: argparse.Namespace) -> bool:
     """Authenticate a signed trust list and show every signer; whether all are usable."""
     config = replace(list_config(args), trust_list=args.file)
-    validator = path_validator(config)
+    with setting_up():  # roots, CRLs or the list file unusable: exit 3
+        validator = path_validator(config)
+        data = read_input(args.file)
     if validator is None:
         raise BadInputError("--root is required")
     store = TrustStore.from_trust_list(
-        read_input(args.file),
+        data,
         validator=validator,
         state=ListState(config.state) if config.state else None,
     )
@@ -159,7 +161,7 @@ def add_trust(sub: Subcommands) -> None:
     tw = tsub.add_parser("show", help="print a manifest or a signed list (signed: UNVERIFIED)")
     tw.add_argument("file", metavar="FILE")
     tw.set_defaults(func=cmd_trust_show)
-    tv = tsub.add_parser("verify", help="authenticate a signed trust list")
+    tv = tsub.add_parser("verify", help="authenticate a signed trust list", epilog=STATUS_EPILOG[0])
     tv.add_argument("file", metavar="FILE")
     list_options(tv)
     tv.set_defaults(func=cmd_trust_verify)

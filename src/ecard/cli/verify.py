@@ -5,13 +5,21 @@ text without verifying it, for support)."""
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
 import json
+import os
+import re
 import sys
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, TextIO
 
+from cryptography import x509
+
+from ecard._files import read_file
+from ecard.card import Card
 from ecard.cli.common import (
     ALG_NAMES,
     Subcommands,
@@ -20,16 +28,32 @@ from ecard.cli.common import (
     load_lists,
     parse_now,
 )
-from ecard.cli.errors import UsageError
+from ecard.cli.errors import STATUS_EPILOG, UsageError, setting_up
 from ecard.crypto.algorithms import describe_algorithm
+from ecard.crypto.x509 import load_certificate_file
+from ecard.errors import BadCertificateError, EcardError
 from ecard.formats import cbor, qrtext
 from ecard.formats.cose import parse_sign1
-from ecard.verify.report import render_text
-from ecard.verify.verifier import VerificationResult
+from ecard.formats.cwt import CLAIM_CARD
+from ecard.verify.regions import region_name
+from ecard.verify.report import SHANGHAI, mask_card_number, render_oneline, render_text
+from ecard.verify.verifier import VerificationResult, Verifier
+
+#: The options that name a file or folder; an empty value is a usage error, not ``.``.
+_PATH_OPTIONS = ("trust", "trust_list", "revocation_list", "root", "ca", "crl", "state", "image")
 
 
 def check_list_options(args: argparse.Namespace) -> None:
     """The option rules ``verify`` and ``audit`` share; :class:`UsageError` if broken."""
+    for name in _PATH_OPTIONS:
+        value = getattr(args, name, None)
+        values = value if isinstance(value, list) else [value]
+        if any(v is not None and not v.strip() for v in values):
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(
+                f"{flag} is empty (an unset variable?): give a file name",
+                f"{flag} 为空（变量未设置？）：请给出文件名",
+            )
     if args.trust and args.trust_list:
         raise UsageError(
             "give either --trust or --trust-list, not both",
@@ -42,22 +66,119 @@ def check_list_options(args: argparse.Namespace) -> None:
         )
 
 
-def _emit(result: VerificationResult, args: argparse.Namespace, out: TextIO) -> None:
+def check_trust_files(paths: Iterable[str], lang: str = "en") -> None:
+    """Say what is wrong with a ``--trust`` file people often get wrong: a private key, an
+    empty file (:class:`BadCertificateError`), or a CA certificate (a hint on stderr)."""
+    for path in paths:
+        if os.path.isdir(path):
+            continue
+        data = read_file(path, BadCertificateError)
+        if not data.strip():
+            raise BadCertificateError(f"{path}: the file is empty (give the issuer's certificate)")
+        if b"PRIVATE KEY-----" in data:
+            raise BadCertificateError(
+                f"{path}: this is a private key; --trust takes the issuer's certificate "
+                "(e.g. issuer-cert.pem), never a key"
+            )
+        with contextlib.suppress(EcardError, ValueError):
+            for cert in load_certificate_file(path):
+                with contextlib.suppress(x509.ExtensionNotFound):
+                    if cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+                        hint = (
+                            f"ecard: 提示：{path} 是 CA 证书；--trust 需要签发者（签名者）的证书。"
+                            "要信任该 CA 认可的签发者，请把它作为 --root 并配合 --trust-list 使用。"
+                            if lang == "zh"
+                            else f"ecard: hint: {path} is a CA certificate; --trust takes the "
+                            "issuer's (signer's) certificate. To trust the issuers a CA "
+                            "vouches for, give it as --root with a --trust-list."
+                        )
+                        print(
+                            hint,
+                            file=sys.stderr,
+                        )
+
+
+def _emit(result: VerificationResult, source: str, args: argparse.Namespace, out: TextIO) -> None:
     if args.json:
-        out.write(result.to_json(args.lang) + "\n")
+        data = result.to_dict(args.lang)
+        data["source"] = source
+        if result.card is not None:
+            data["region_name"] = region_name(result.card.region)
+        out.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n")
+    elif args.oneline:
+        out.write(render_oneline(result, source, reveal=args.reveal) + "\n")
     else:
-        out.write(render_text(result, args.lang, reveal=args.reveal) + "\n")
+        out.write(render_text(result, args.lang, reveal=args.reveal, source=source) + "\n")
     out.flush()
 
 
-def _stdin_lines() -> Iterable[str]:
-    stream = sys.stdin
-    with contextlib.suppress(AttributeError, ValueError):  # replaced streams cannot
-        stream.reconfigure(errors="replace")  # type: ignore[union-attr]
-    for line in stream:
-        text = line.rstrip("\r\n")
-        if text.strip():
-            yield text
+def split_lines(chunks: Iterable[str]) -> Iterator[tuple[int, str]]:
+    """The lines of text arriving in ``chunks``, each with its line number, as soon as its end
+    arrives: CR, LF and CR LF all end a line (a serial bridge sends CR alone); blank lines are
+    left out. A last line without an ending is given at the end."""
+    number, line, after_cr = 0, "", False
+    for chunk in chunks:
+        for part in _LINE_END.split(chunk):
+            if part in ("\r", "\n"):
+                if part == "\n" and after_cr and not line:
+                    after_cr = False  # the LF of a CR LF
+                    continue
+                number += 1
+                if line.strip():
+                    yield number, line
+                line, after_cr = "", part == "\r"
+            elif part:
+                line, after_cr = line + part, False
+    if line.strip():
+        yield number + 1, line
+
+
+_LINE_END = re.compile(r"(\r|\n)")
+
+
+def _stdin_chunks() -> Iterator[str]:
+    """Standard input as it arrives (not at end of file, not line-buffered on LF)."""
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, ValueError, OSError):  # a replaced stream (tests, embedding)
+        yield from iter(lambda: sys.stdin.read(4096), "")
+        return
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    while chunk := os.read(fd, 65536):
+        yield decoder.decode(chunk)
+    yield decoder.decode(b"", final=True)
+
+
+def _prompt(lang: str) -> None:
+    if sys.stdin.isatty():
+        zh = "就绪：请扫描二维码（Ctrl-D 结束）"
+        print(zh if lang == "zh" else "ready: scan a code (Ctrl-D to finish)", file=sys.stderr)
+
+
+def summary(codes: Counter[str], lang: str) -> str:
+    """The end-of-batch line: ``summary: 98 OK, 2 BAD_SIGNATURE`` (OK first, then by count)."""
+    order = sorted(codes.items(), key=lambda kv: (kv[0] != "OK", -kv[1], kv[0]))
+    if lang == "zh":
+        return "ecard: 汇总：" + "，".join(f"{n} 个 {code}" for code, n in order)
+    return "ecard: summary: " + ", ".join(f"{n} {code}" for code, n in order)
+
+
+def _inputs(
+    args: argparse.Namespace, verifier: Verifier
+) -> Iterator[tuple[str, VerificationResult]]:
+    now: datetime | None = args.now
+    if args.image:
+        for image in args.image:
+            for result in verifier.verify_image(image, now=now):
+                yield image, result
+        return
+    if args.text is not None:
+        yield "argument", verifier.verify(args.text, now=now)
+        return
+    _prompt(args.lang)
+    for number, text in split_lines(_stdin_chunks()):
+        yield f"stdin:{number}", verifier.verify(text, now=now)
+        _prompt(args.lang)
 
 
 def cmd_verify(args: argparse.Namespace) -> bool:
@@ -65,34 +186,25 @@ def cmd_verify(args: argparse.Namespace) -> bool:
     if not args.trust and not args.trust_list:
         raise UsageError("give --trust PATH or --trust-list FILE", "请给出 --trust 或 --trust-list")
     check_list_options(args)
-    config = list_config(args)
-    verifier = load_lists(config).verifier(config.policy())
-    now: datetime | None = args.now
-    results_ok = True
-    if args.image:
-        if args.text is not None:
-            raise UsageError(
-                "give either TEXT or --image, not both", "TEXT 与 --image 只能给出一个"
-            )
-        for image in args.image:
-            for result in verifier.verify_image(image, now=now):
-                results_ok &= result.valid
-                _emit(result, args, sys.stdout)
-        return results_ok
-    texts: Iterable[str] = [args.text] if args.text is not None else _stdin_lines()
-    count = 0
-    for text in texts:
-        count += 1
-        result = verifier.verify(text, now=now)
-        results_ok &= result.valid
-        _emit(result, args, sys.stdout)
-    if count == 0:
+    if args.image and args.text is not None:
+        raise UsageError("give either TEXT or --image, not both", "TEXT 与 --image 只能给出一个")
+    with setting_up():
+        check_trust_files(args.trust or (), args.lang)
+        config = list_config(args)
+        verifier = load_lists(config).verifier(config.policy())
+    codes: Counter[str] = Counter()
+    for source, result in _inputs(args, verifier):
+        codes[result.code.value] += 1
+        _emit(result, source, args, sys.stdout)
+    if not codes:
         raise UsageError(
             "no input (give TEXT, --image FILE, or QR texts on standard input)",
             "没有输入（请给出 TEXT、--image FILE，或在标准输入中每行一个二维码文本）",
             labelled=False,
         )
-    return results_ok
+    if args.text is None:
+        print(summary(codes, args.lang), file=sys.stderr)
+    return set(codes) == {"OK"}
 
 
 def _plain(value: Any) -> Any:
@@ -105,11 +217,46 @@ def _plain(value: Any) -> Any:
     return value
 
 
+#: Claim keys of a card credential, for ``ecard inspect``.
+_CLAIM_NAMES = {1: "iss", 4: "exp", 5: "nbf", 6: "iat", 7: "cti", CLAIM_CARD: "card"}
+
+
+def _when(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, SHANGHAI).isoformat()
+    return value
+
+
 def cmd_inspect(args: argparse.Namespace) -> bool:
-    """Print what a QR text holds, as JSON, marked UNVERIFIED."""
-    cose = qrtext.decode(args.text)
+    """Print what a QR text holds (TEXT, or the first line of standard input), as JSON marked
+    UNVERIFIED: named claims, times in China time, the holder masked unless ``--reveal``."""
+    if args.text is not None:
+        text = args.text
+    else:
+        text = next((line for _, line in split_lines(_stdin_chunks())), "")
+        if not text:
+            raise UsageError(
+                "no input (give TEXT or a QR text on standard input)",
+                "没有输入（请给出 TEXT，或在标准输入中给出二维码文本）",
+                labelled=False,
+            )
+    cleaned, _notes = qrtext.clean_scanned(text)
+    cose = qrtext.decode(cleaned)
     msg = parse_sign1(cose)
     claims: Any = cbor.decode(msg.payload, max_depth=4, max_items=256)
+    named: dict[str, Any] = {}
+    if isinstance(claims, dict):
+        for key, value in claims.items():
+            name = _CLAIM_NAMES.get(key, str(key))
+            named[name] = _when(value) if name in ("exp", "nbf", "iat") else _plain(value)
+        if CLAIM_CARD in claims:
+            try:
+                named["card"] = _card_fields(
+                    Card.from_claim(claims[CLAIM_CARD]), reveal=args.reveal
+                )
+            except ValueError:
+                if not args.reveal:
+                    named["card"] = "not a valid card claim (--reveal shows it as it is)"
     info = {
         "WARNING": "UNVERIFIED: decoded without checking the signature or the issuer",
         "cose_bytes": len(cose),
@@ -117,10 +264,27 @@ def cmd_inspect(args: argparse.Namespace) -> bool:
         "alg_name": describe_algorithm(msg.alg),
         "kid": msg.kid.hex(),
         "signature_bytes": len(msg.signature),
-        "claims": _plain(claims),
+        "claims": named if isinstance(claims, dict) else _plain(claims),
     }
     print(json.dumps(info, ensure_ascii=False, indent=2))
     return True
+
+
+def _card_fields(card: Card, *, reveal: bool) -> dict[str, Any]:
+    holder = card.holder
+    return {
+        "name": holder.name if reveal else holder.masked_name,
+        "ssn": holder.ssn if reveal else holder.masked_ssn,
+        "card_number": card.card_number if reveal else mask_card_number(card.card_number),
+        "region": card.region,
+        "region_name": region_name(card.region),
+        "issued": card.issued.isoformat(),
+        "expires": card.expires.isoformat(),
+        "status": card.status.label("en"),
+    }
+
+
+_DEFAULT = " (default: %(default)s)"
 
 
 def add_verify(sub: Subcommands) -> None:
@@ -129,23 +293,52 @@ def add_verify(sub: Subcommands) -> None:
         "verify",
         help="verify QR texts offline",
         description="Verify QR texts. Without TEXT or --image, reads standard input one QR text "
-        "per line (a USB scanner types the code and Enter) and answers each line at once.",
+        "per line (a USB scanner types the code and Enter; CR, LF or CR LF end a line) and "
+        "answers each line at once; a summary goes to standard error at the end.",
+        epilog=STATUS_EPILOG[0],
     )
-    v.add_argument("text", nargs="?", metavar="TEXT", help="one QR text (quote it)")
+    v.add_argument(
+        "text",
+        nargs="?",
+        metavar="TEXT",
+        help="one QR text (quote it); default: read standard input",
+    )
     v.add_argument(
         "--trust",
         action="append",
         metavar="PATH",
-        help="trusted issuer certificate file or folder (repeatable)",
+        help="trusted issuer certificate file or folder (repeatable; this or --trust-list "
+        "is required)",
     )
-    v.add_argument("--trust-list", metavar="FILE", help="signed trust list (needs --root)")
-    v.add_argument("--revocation-list", metavar="FILE", help="signed revocation list")
+    v.add_argument(
+        "--trust-list", metavar="FILE", help="signed trust list (needs --root; default: none)"
+    )
+    v.add_argument(
+        "--revocation-list", metavar="FILE", help="signed revocation list (default: none)"
+    )
     list_options(v)
-    v.add_argument("--image", action="append", metavar="FILE", help="read QR codes from a picture")
-    v.add_argument("--json", action="store_true", help="one JSON object per input")
-    v.add_argument("--lang", default="en", choices=["en", "zh"], help="message language")
-    v.add_argument("--now", type=parse_now, metavar="ISO8601", help="verify as of this time")
-    v.add_argument("--reveal", action="store_true", help="show the full ID number")
+    v.add_argument(
+        "--image",
+        action="append",
+        metavar="FILE",
+        help="read QR codes from a picture (repeatable; default: none)",
+    )
+    out = v.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="one JSON object per input" + _DEFAULT)
+    out.add_argument(
+        "--oneline",
+        action="store_true",
+        help="one masked line per input: CODE name card-number region" + _DEFAULT,
+    )
+    v.add_argument("--lang", default="en", choices=["en", "zh"], help="message language" + _DEFAULT)
+    v.add_argument(
+        "--now", type=parse_now, metavar="ISO8601", help="verify as of this time (default: now)"
+    )
+    v.add_argument(
+        "--reveal",
+        action="store_true",
+        help="show the full ID number, name and card number" + _DEFAULT,
+    )
     v.add_argument(
         "--allow-alg",
         action="append",
@@ -159,9 +352,27 @@ def add_verify(sub: Subcommands) -> None:
 
 def add_inspect(sub: Subcommands) -> None:
     """Register ``ecard inspect``."""
-    n = sub.add_parser("inspect", help="decode a QR text WITHOUT verifying it")
-    n.add_argument("text", metavar="TEXT")
+    n = sub.add_parser(
+        "inspect",
+        help="decode a QR text WITHOUT verifying it",
+        epilog="exit status: 0 decoded; 1 the text cannot be decoded; 2 usage error",
+    )
+    n.add_argument(
+        "text", nargs="?", metavar="TEXT", help="the QR text (default: read standard input)"
+    )
+    n.add_argument(
+        "--reveal", action="store_true", help="show the holder's full name and ID" + _DEFAULT
+    )
     n.set_defaults(func=cmd_inspect)
 
 
-__all__ = ["add_inspect", "add_verify", "check_list_options", "cmd_inspect", "cmd_verify"]
+__all__ = [
+    "add_inspect",
+    "add_verify",
+    "check_list_options",
+    "check_trust_files",
+    "cmd_inspect",
+    "cmd_verify",
+    "split_lines",
+    "summary",
+]
