@@ -43,6 +43,13 @@ def issued_text(
         (lambda t: t + "\r", ()),
         (lambda t: "\ufeff" + t + "\r\n", ("input: removed a UTF-8 byte-order mark",)),
         (lambda t: "  " + t, ("input: removed 2 blank character(s) before the code",)),
+        (
+            lambda t: " \ufeff" + t,
+            (
+                "input: removed a UTF-8 byte-order mark",
+                "input: removed 1 blank character(s) before the code",
+            ),
+        ),
         (lambda t: t + " \t\r\n", ("input: removed 2 blank character(s) after the code",)),
     ],
 )

@@ -146,13 +146,12 @@ def clean_scanned(text: str) -> tuple[str, tuple[str, ...]]:
     if not isinstance(text, str):
         return text, ()
     notes: list[str] = []
-    body = text
-    if body.startswith(_BOM):
-        body = body[1:]
+    stripped = text.lstrip(_BLANKS + _BOM)  # a BOM may follow a blank (a pasted text)
+    if _BOM in text[: len(text) - len(stripped)]:
         notes.append("removed a UTF-8 byte-order mark")
-    stripped = body.lstrip(_BLANKS)
-    if len(stripped) != len(body):
-        notes.append(f"removed {len(body) - len(stripped)} blank character(s) before the code")
+    blanks_before = sum(1 for c in text[: len(text) - len(stripped)] if c != _BOM)
+    if blanks_before:
+        notes.append(f"removed {blanks_before} blank character(s) before the code")
     body = stripped.rstrip(_BLANKS)
     trailing = stripped[len(body) :]
     blanks = sum(1 for c in trailing if c in " \t\v\f")

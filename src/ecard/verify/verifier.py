@@ -237,13 +237,12 @@ class Verifier:
     ) -> tuple[Claims, TrustedIssuer]:
         if isinstance(text, bytes | bytearray):
             raw = bytes(text)
-            if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark: cleaned below
-                raw = raw[3:]
-                progress.warnings.append("input: removed a UTF-8 byte-order mark")
-            try:
-                text = raw.decode("ascii")
+            try:  # ASCII, or UTF-8 for what scanners put around a code (a BOM): cleaned below
+                text = raw.decode("ascii" if raw.isascii() else "utf-8")
             except UnicodeDecodeError:
                 raise BadInputError("QR text must be ASCII") from None
+            if not text.lstrip(" \t\r\n\ufeff").isascii():
+                raise BadInputError("QR text must be ASCII")
         if not isinstance(text, str):
             raise BadInputError(f"expected QR text, got {type(text).__name__}")
         text, cleaned = qrtext.clean_scanned(text)
