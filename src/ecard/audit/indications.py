@@ -119,6 +119,10 @@ INDICATIONS: Final[dict[Key, tuple[Indication, str | None]]] = {
         INDETERMINATE,
         "NO_CERTIFICATE_CHAIN_FOUND",
     ),
+    (ErrorCode.BAD_LIST, PathFailure.PATH_BUILDING_LIMIT): (
+        INDETERMINATE,
+        "NO_CERTIFICATE_CHAIN_FOUND",
+    ),
     # the audit's own observations
     Observation.UNREADABLE: (FAILED, "FORMAT_FAILURE"),
     Observation.NO_SIGNATURE: (FAILED, "SIGNED_DATA_NOT_FOUND"),
