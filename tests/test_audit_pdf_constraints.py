@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 
+import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from tests.test_audit import NOW, Pki, pki, plain_pdf, sign, signed
@@ -41,3 +43,30 @@ def test_pdf_page_changed_after_signing_is_failed(pki: Pki, signed: dict[str, by
     # the signed revision itself is still fine
     (ok,) = audit([signed["B-T"]], roots=pki.roots, crls=pki.crls).findings
     assert ok.indication == "TOTAL-PASSED"
+
+
+def test_pyhanko_log_records_stay_in_the_finding(
+    pki: Pki, signed: dict[str, bytes], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """pyHanko's log records never reach the user's standard error (nor the root logger):
+    they are kept in the finding."""
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    keep = Keep()
+    logging.getLogger().addHandler(keep)
+    try:
+        pdf = signed["B-T"]
+        # "startxref 1234" on one line: pyHanko reads it with a logged warning
+        at = pdf.rindex(b"startxref\n")
+        odd = pdf[:at] + b"startxref " + pdf[at + 10 :]
+        findings = audit([odd, pdf], roots=pki.roots, crls=pki.crls).findings
+    finally:
+        logging.getLogger().removeHandler(keep)
+    assert not [r for r in seen if r.name.startswith("pyhanko")]
+    assert "pyhanko" not in capfd.readouterr().err.lower()
+    assert findings[-1].indication == "TOTAL-PASSED"
+    assert any("startxref" in c for c in findings[0].own_checks), findings[0].to_dict()

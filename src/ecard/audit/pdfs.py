@@ -183,7 +183,7 @@ def _finding(
             covered=facts.covered,
             covers_whole_file=facts.whole_file,
             later_revisions=facts.later_revisions,
-            own_checks=tuple(notes),
+            own_checks=(*notes, *(f"pyHanko {line}" for line in facts.log)),
         )
     )
 
