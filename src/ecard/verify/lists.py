@@ -34,9 +34,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped, unused-ignore]
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from ecard._files import read_file, write_atomic
 from ecard._time import from_timestamp
@@ -299,7 +300,9 @@ _CRL_PREFIX: Final = "crl:"
 
 def _crl_key(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> str:
     """``crl:`` and the SHA-256 of the issuer name and key: one CRL sequence per CA key."""
-    spki = issuer.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    # the key's DER as in the certificate (an SM2 key cannot be loaded by every backend)
+    tbs = asn1_x509.Certificate.load(issuer.public_bytes(Encoding.DER))["tbs_certificate"]
+    spki = tbs["subject_public_key_info"].dump()
     digest = hashlib.sha256(crl.issuer.public_bytes() + b"\0" + spki).hexdigest()
     return _CRL_PREFIX + digest
 
