@@ -29,7 +29,12 @@ def read_file(
         size = p.stat().st_size
         if size > max_size:
             raise error(f"{os.fspath(path)}: file too large ({size} bytes, at most {max_size})")
-        return p.read_bytes()
+        with p.open("rb") as fh:
+            # a device or pipe reports no size: never read more than the cap
+            data = fh.read(max_size + 1)
+        if len(data) > max_size:
+            raise error(f"{os.fspath(path)}: file too large (more than {max_size} bytes)")
+        return data
     except OSError as exc:
         raise error(f"cannot read {os.fspath(path)!r}: {exc.strerror}") from None
 

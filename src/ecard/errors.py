@@ -71,6 +71,9 @@ class PathFailure(StrEnum):
     NO_REVOCATION_DATA = "no revocation data"
     NOT_A_CA = "not a CA"
     PATH_LENGTH = "path length"
+    #: the certificates offered would make path building too costly (too many, too many
+    #: alike, too many candidate paths, or too long)
+    PATH_BUILDING_LIMIT = "path building limit"
 
 
 class ListStage(StrEnum):

@@ -23,6 +23,7 @@ from typing import Final
 
 from cryptography import x509
 
+from ecard._files import MAX_INPUT_FILE, read_file
 from ecard._time import system_clock, utc
 from ecard.audit.cards import qr_finding
 from ecard.audit.findings import (
@@ -37,7 +38,7 @@ from ecard.audit.indications import FAILED, INDETERMINATE, PASSED, Indication, O
 from ecard.audit.lists import list_finding
 from ecard.audit.pdfs import failure, pdf_findings
 from ecard.audit.report import AuditReport
-from ecard.errors import EcardError
+from ecard.errors import BadInputError, EcardError
 from ecard.verify.revocation import RevocationList
 from ecard.verify.trust import TrustStore
 from ecard.verify.verifier import Verifier
@@ -90,13 +91,9 @@ def audit(
         else:
             source = str(item)
             try:
-                data = Path(item).read_bytes()
-            except OSError as exc:
-                findings.append(
-                    failure(
-                        source, "unknown", f"cannot read: {exc.strerror}", Observation.UNREADABLE
-                    )
-                )
+                data = read_file(item, BadInputError, max_size=MAX_INPUT_FILE)
+            except BadInputError as exc:
+                findings.append(failure(source, "unknown", exc.detail, Observation.UNREADABLE))
                 continue
         try:
             findings.extend(_audit_one(source, data, verifier, trust, roots_l, crls_l, at))

@@ -112,6 +112,13 @@ def _art13(f: AuditFinding) -> tuple[Art13Condition, ...]:
             f"signature covers {f.covered}; difference analysis shows the later revisions only "
             "add validation data and time-stamps",
         )
+    elif f.signature_verified and f.later_revisions not in (None, "FORM_FILLING", "ANNOTATIONS"):
+        c4 = Art13Condition(
+            4,
+            "not_met",
+            f"signature covers {f.covered}; a later revision changes the document "
+            f"({f.later_revisions})",
+        )
     elif f.signature_verified:
         c4 = Art13Condition(
             4, "unknown", f"signature covers {f.covered}; later revisions are not covered"

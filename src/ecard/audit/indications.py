@@ -47,6 +47,10 @@ class Observation(StrEnum):
     EXPIRED_WITHOUT_TIMESTAMP = "expired, no time-stamp"
     #: the signer certificate is not yet valid at the validation time
     CERTIFICATE_NOT_YET_VALID = "certificate not yet valid"
+    #: a PDF's signer certificate lacks the e-card signing usage (a list or journal signer's)
+    NOT_A_CARD_SIGNER = "not a card signer"
+    #: an incremental update after signing changes more than form fields or annotations
+    MODIFIED_AFTER_SIGNING = "modified after signing"
 
 
 Key = tuple[ErrorCode, PathFailure | ListStage | None] | Observation
@@ -119,6 +123,10 @@ INDICATIONS: Final[dict[Key, tuple[Indication, str | None]]] = {
         INDETERMINATE,
         "NO_CERTIFICATE_CHAIN_FOUND",
     ),
+    (ErrorCode.BAD_LIST, PathFailure.PATH_BUILDING_LIMIT): (
+        INDETERMINATE,
+        "NO_CERTIFICATE_CHAIN_FOUND",
+    ),
     # the audit's own observations
     Observation.UNREADABLE: (FAILED, "FORMAT_FAILURE"),
     Observation.NO_SIGNATURE: (FAILED, "SIGNED_DATA_NOT_FOUND"),
@@ -133,6 +141,11 @@ INDICATIONS: Final[dict[Key, tuple[Indication, str | None]]] = {
     Observation.TIMESTAMP_AFTER_CERTIFICATE: (INDETERMINATE, "OUT_OF_BOUNDS_NO_POE"),
     Observation.EXPIRED_WITHOUT_TIMESTAMP: (INDETERMINATE, "OUT_OF_BOUNDS_NO_POE"),
     Observation.CERTIFICATE_NOT_YET_VALID: (FAILED, "NOT_YET_VALID"),
+    # EN 319 102-1 5.2.4.4 (X.509 validation constraints): the signer's certificate is not
+    # one the validation policy accepts for card documents; another key could not be ruled out
+    Observation.NOT_A_CARD_SIGNER: (INDETERMINATE, "CHAIN_CONSTRAINTS_FAILURE"),
+    # 5.2.8 (signature acceptance): the document shown is not the one signed
+    Observation.MODIFIED_AFTER_SIGNING: (FAILED, "SIG_CONSTRAINTS_FAILURE"),
 }
 
 #: Sub-indications that say the signature value or the signed data itself is bad: the audit's

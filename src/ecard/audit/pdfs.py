@@ -19,6 +19,7 @@ from ecard.audit.indications import (
     Observation,
     indication_for,
 )
+from ecard.crypto.x509 import ECARD_SIGNING_EKU
 from ecard.errors import EcardError
 from ecard.pdf.validate import PdfSignatureError, PdfSignatureFacts, validate_pdf
 
@@ -27,6 +28,19 @@ _STATUS = {"PASSED": PASSED, "FAILED": FAILED, "INDETERMINATE": INDETERMINATE}
 
 def _subject(cert: x509.Certificate) -> str:
     return cert.subject.rfc4514_string()
+
+
+#: pyHanko modification levels of later revisions that leave what the page shows as signed:
+#: none, validation data and time-stamps (LTA), form filling, annotations.
+ALLOWED_LATER_REVISIONS = frozenset({"NONE", "LTA_UPDATES", "FORM_FILLING", "ANNOTATIONS"})
+
+
+def has_eku(cert: x509.Certificate, eku: x509.ObjectIdentifier) -> bool:
+    """Whether ``cert`` asserts the extended key usage ``eku``."""
+    try:
+        return eku in cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return False
 
 
 def failure(source: str, kind: str, detail: str, key: Observation) -> AuditFinding:
@@ -95,6 +109,14 @@ def _observations(
     elif now < nb:
         seen.append(Observation.CERTIFICATE_NOT_YET_VALID)
         notes.append("the signer certificate is not yet valid at the validation time")
+    if not has_eku(facts.signer, ECARD_SIGNING_EKU):
+        seen.append(Observation.NOT_A_CARD_SIGNER)
+        notes.append("the signer certificate lacks the e-card signing usage "
+                     f"({ECARD_SIGNING_EKU.dotted_string})")  # fmt: skip
+    if facts.later_revisions is not None and facts.later_revisions not in ALLOWED_LATER_REVISIONS:
+        seen.append(Observation.MODIFIED_AFTER_SIGNING)
+        notes.append(f"a later revision changes the document ({facts.later_revisions}), "
+                     "beyond validation data, form filling and annotations")  # fmt: skip
     reference = "the time-stamp" if tst is not None else "the validation time"
     revoked = facts.revocation
     checked = bool(facts.crls)
@@ -161,9 +183,9 @@ def _finding(
             covered=facts.covered,
             covers_whole_file=facts.whole_file,
             later_revisions=facts.later_revisions,
-            own_checks=tuple(notes),
+            own_checks=(*notes, *(f"pyHanko {line}" for line in facts.log)),
         )
     )
 
 
-__all__ = ["failure", "pdf_findings"]
+__all__ = ["ALLOWED_LATER_REVISIONS", "failure", "has_eku", "pdf_findings"]

@@ -60,6 +60,14 @@ def load_crls(data: bytes) -> list[x509.CertificateRevocationList]:
     return crls
 
 
+def crl_number(crl: x509.CertificateRevocationList) -> int | None:
+    """The CRL number extension of ``crl``, or ``None`` if it has none."""
+    try:
+        return int(crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number)
+    except x509.ExtensionNotFound:
+        return None
+
+
 def load_crl_file(path: str | os.PathLike[str]) -> list[x509.CertificateRevocationList]:
     """Read CRLs (PEM or DER) from a file; :class:`BadCertificateError` naming it if unusable."""
     return load_file(path, BadCertificateError, load_crls, max_size=MAX_CRL_BYTES)
@@ -140,6 +148,7 @@ def _entry_revocation(
 __all__ = [
     "MAX_CRL_BYTES",
     "Revocation",
+    "crl_number",
     "find_revocation",
     "issuer_crls",
     "load_crl_file",

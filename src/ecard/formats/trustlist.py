@@ -110,7 +110,7 @@ def _uint_list(value: object, what: str) -> list[int]:
 
 
 def _time(value: object, what: str) -> datetime:
-    if type(value) is not int or not 0 <= value < 2**40:
+    if type(value) is not int or not 0 <= value < 253402300800:  # up to 9999-12-31
         raise BadListError(f"{what} must be a NumericDate")
     return datetime.fromtimestamp(value, UTC)
 

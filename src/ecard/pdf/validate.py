@@ -12,12 +12,18 @@ The validation process follows the PDF: no signature time-stamp (B-B) is basic v
 (§5.3), a signature time-stamp (B-T, B-LT) validation with time (§5.5), document time-stamps
 (B-LTA) long-term validation (§5.6.3). Validation data comes only from the PDF, the ``roots``
 (trust anchors, the TSA's root included) and the ``crls``; nothing is fetched.
+
+What pyHanko logs while reading and validating (:data:`PYHANKO_LOGGERS`) is kept in each
+signature's :attr:`PdfSignatureFacts.log`, never passed to standard error or the root logger.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import io
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -61,6 +67,8 @@ class PdfSignatureFacts:
     covered: str
     whole_file: bool | None
     later_revisions: str | None
+    #: what pyHanko logged while validating this signature (kept here, not on stderr)
+    log: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,40 @@ class PdfSignatureError:
 
     field: str
     error: str
+
+
+#: pyHanko's loggers: their records are collected into the facts instead of standard error.
+PYHANKO_LOGGERS = ("pyhanko", "pyhanko_certvalidator")
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):
+            self.messages.append(f"{record.levelname.lower()}: {record.getMessage()}")
+
+
+@contextlib.contextmanager
+def _pyhanko_log() -> Iterator[list[str]]:
+    """Collect pyHanko's log records (and keep them off standard error) while validating."""
+    handler = _Collect()
+    loggers = [logging.getLogger(name) for name in PYHANKO_LOGGERS]
+    saved = [(lg.propagate, lg.level) for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.propagate = False
+        if lg.level == logging.NOTSET or lg.level > logging.INFO:
+            lg.setLevel(logging.INFO)
+    try:
+        yield handler.messages
+    finally:
+        for lg, (propagate, level) in zip(loggers, saved, strict=True):
+            lg.removeHandler(handler)
+            lg.propagate = propagate
+            lg.setLevel(level)
 
 
 def _aware(t: datetime) -> datetime:
@@ -129,10 +171,11 @@ def validate_pdf(
 
     der = serialization.Encoding.DER
     try:
-        reader = PdfFileReader(io.BytesIO(data), strict=False)
-        all_sigs = list(reader.embedded_signatures)
-        sigs = [s for s in all_sigs if s.sig_object_type == "/Sig"]
-        doc_ts = any(s.sig_object_type == "/DocTimeStamp" for s in all_sigs)
+        with _pyhanko_log() as reading:
+            reader = PdfFileReader(io.BytesIO(data), strict=False)
+            all_sigs = list(reader.embedded_signatures)
+            sigs = [s for s in all_sigs if s.sig_object_type == "/Sig"]
+            doc_ts = any(s.sig_object_type == "/DocTimeStamp" for s in all_sigs)
     except Exception as exc:
         raise BadInputError(f"cannot read the PDF ({type(exc).__name__}: {exc})") from None
     spec = PdfSignatureValidationSpec(
@@ -158,10 +201,12 @@ def validate_pdf(
     out: list[PdfSignatureFacts | PdfSignatureError] = []
     for n, sig in enumerate(sigs, 1):
         name = str(sig.field_name or n)
-        try:
-            out.append(_one(name, sig, spec, timing, roots, crls, doc_ts))
-        except Exception as exc:  # never raise for bad input
-            out.append(PdfSignatureError(name, f"{type(exc).__name__}: {exc}"))
+        with _pyhanko_log() as log:
+            try:
+                facts = _one(name, sig, spec, timing, roots, crls, doc_ts)
+                out.append(dataclasses.replace(facts, log=(*reading, *log)))
+            except Exception as exc:  # never raise for bad input
+                out.append(PdfSignatureError(name, f"{type(exc).__name__}: {exc}"))
     return out
 
 
@@ -255,4 +300,4 @@ def _one(
     )
 
 
-__all__ = ["PdfSignatureError", "PdfSignatureFacts", "Status", "validate_pdf"]
+__all__ = ["PYHANKO_LOGGERS", "PdfSignatureError", "PdfSignatureFacts", "Status", "validate_pdf"]

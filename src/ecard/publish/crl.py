@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from cryptography import x509
 
 from ecard._time import system_clock, utc
+from ecard.crypto.crl import crl_number
 from ecard.crypto.x509sig import is_signed_by
 from ecard.errors import BadCertificateError, BadInputError
 from ecard.signing.crl import Revocation, create_crl
@@ -49,14 +50,6 @@ class CrlUpdate:
     already: tuple[int, ...]
     #: Serial numbers carried over from the previous CRL.
     kept: tuple[int, ...]
-
-
-def crl_number(crl: x509.CertificateRevocationList) -> int | None:
-    """The CRL number extension of ``crl``, or ``None`` if it has none."""
-    try:
-        return int(crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number)
-    except x509.ExtensionNotFound:
-        return None
 
 
 def _reason(entry: x509.RevokedCertificate) -> x509.ReasonFlags:

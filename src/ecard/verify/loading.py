@@ -9,11 +9,13 @@ list rollback, and the algorithms accepted. It holds paths only; reading happens
   :class:`~ecard.verify.paths.PathValidator` (``None`` without roots; revocation is required
   exactly when CRLs are given);
 * :meth:`ListConfig.load`: the authenticated :class:`LoadedLists` (trust store, revocation
-  list, and the roots and CRLs read, which an audit reports against);
+  list, and the roots and CRLs read, which an audit reports against), recording the lists'
+  sequences and the CRLs' numbers in the state file (:func:`record_crls`), which refuses to go
+  back;
 * :meth:`ListConfig.verifier`: a :class:`~ecard.verify.verifier.Verifier` over them.
 
 Inconsistent paths (a trust list, revocation list, CA or CRL without a root; both kinds of
-trust) are :class:`~ecard.errors.BadInputError`; unreadable files and unusable content are the
+trust; a state file with nothing to protect) are :class:`~ecard.errors.BadInputError`; unreadable files and unusable content are the
 typed errors of the readers (:class:`~ecard.errors.BadCertificateError`,
 :class:`~ecard.errors.BadListError`, :class:`~ecard.errors.ListRollbackError`, ...).
 """
@@ -29,6 +31,7 @@ from cryptography import x509
 from ecard._files import read_file
 from ecard.crypto.crl import load_crl_file
 from ecard.crypto.x509 import load_certificate_file
+from ecard.crypto.x509sig import is_signed_by
 from ecard.errors import BadInputError
 from ecard.formats.lists import MAX_LIST_SIZE
 from ecard.verify.lists import ListState
@@ -53,6 +56,23 @@ def read_list_file(path: str | os.PathLike[str]) -> bytes:
     """The bytes of a signed list (or manifest) file, at most ``MAX_LIST_SIZE``;
     :class:`~ecard.errors.BadInputError` if it cannot be read."""
     return read_file(path, BadInputError, max_size=MAX_LIST_SIZE)
+
+
+def record_crls(
+    state: ListState,
+    crls: Iterable[x509.CertificateRevocationList],
+    issuers: Iterable[x509.Certificate],
+) -> None:
+    """Record in ``state`` every CRL signed by one of ``issuers`` (roots and CAs), refusing one
+    older than a CRL accepted before from the same CA
+    (:class:`~ecard.errors.ListRollbackError`). A CRL no issuer signed is not recorded: it
+    proves nothing, and recording it would let anyone lock verifiers out with a high number."""
+    cas = tuple(issuers)
+    for crl in crls:
+        for ca in cas:
+            if ca.subject == crl.issuer and is_signed_by(crl, ca):
+                state.accept_crl(crl, ca)
+                break
 
 
 def _certificates(paths: _Paths) -> list[x509.Certificate]:
@@ -98,7 +118,8 @@ class ListConfig:
     cas: _Paths = ()
     #: CRLs of the CAs in the paths (needs ``roots``); with CRLs, revocation is required
     crls: _Paths = ()
-    #: the file recording accepted list sequence numbers
+    #: the file recording accepted list sequence numbers and CRL numbers (needs a trust list,
+    #: a revocation list or CRLs: plain trust certificates have nothing to record)
     state: str | None = None
     #: the algorithms accepted for cards and lists; ``None``: every registered one
     algorithms: frozenset[str] | None = field(default=None)
@@ -112,6 +133,12 @@ class ListConfig:
                 object.__setattr__(self, name, os.fspath(value))
         if self.algorithms is not None:
             object.__setattr__(self, "algorithms", frozenset(self.algorithms))
+        if self.state and not (self.trust_list or self.revocation_list or self.crls):
+            # plain trust certificates have no sequence: a state file would protect nothing
+            raise BadInputError(
+                "--state needs a signed trust list, a revocation list or CRLs to protect; "
+                "plain trust certificates have no sequence to record"
+            )
 
     def policy(self) -> Policy:
         """The verification policy: :class:`Policy` limited to :attr:`algorithms`, if given."""
@@ -171,12 +198,11 @@ class ListConfig:
                 state=state,
                 algorithms=policy.algorithms,
             )
-        return LoadedLists(
-            trust=trust,
-            revocations=revocations,
-            roots=tuple(_certificates(self.roots)),
-            crls=tuple(_crls(self.crls)),
-        )
+        roots = tuple(_certificates(self.roots))
+        crls = tuple(_crls(self.crls))
+        if state is not None:
+            record_crls(state, crls, (*roots, *_certificates(self.cas)))
+        return LoadedLists(trust=trust, revocations=revocations, roots=roots, crls=crls)
 
     def verifier(self, *, validator: PathValidator | None = None) -> Verifier:
         """A verifier over the loaded trust and revocation list, with :meth:`policy`;
@@ -185,4 +211,4 @@ class ListConfig:
         return self.load(validator=validator, policy=policy).verifier(policy)
 
 
-__all__ = ["ListConfig", "LoadedLists", "read_list_file"]
+__all__ = ["ListConfig", "LoadedLists", "read_list_file", "record_crls"]

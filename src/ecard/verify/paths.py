@@ -71,9 +71,12 @@ key is loaded elsewhere, through the algorithm registry.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import math
 import re
+import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -102,6 +105,15 @@ RevocationMode = Literal["require", "off"]
 #: Failure reasons start with one of these (then ``": "`` and details naming the certificate);
 #: the error's ``reason`` is the :class:`~ecard.errors.PathFailure` of that word.
 REASONS: Final = tuple(reason.value for reason in PathFailure)
+
+#: Path building limits (:attr:`~ecard.errors.PathFailure.PATH_BUILDING_LIMIT` beyond them):
+#: certificates a credential or list may bring with its path (the ecard hierarchy needs two),
+#: CA certificates sharing one name (a CA re-keyed a few times), candidate paths tried, and
+#: seconds spent on one path.
+MAX_CHAIN_CERTIFICATES: Final = 4
+MAX_SAME_NAME: Final = 4
+MAX_CANDIDATE_PATHS: Final = 16
+PATH_TIME_LIMIT: Final = 5.0
 
 _ONE_SECOND: Final = timedelta(seconds=1)
 _T = TypeVar("_T")
@@ -243,6 +255,8 @@ class _Session:
         self.by_der = {**{c.der: c for c in extra}, **validator._by_der}
         self.now = utc(validator.clock(), "the path validator's clock")
         self._contexts: dict[datetime, ValidationContext] = {}
+        #: why building paths over these certificates would be too costly, if it would
+        self.limit = _pool_limit(extra, self.others)
 
     def context(self, moment: datetime) -> ValidationContext:
         context = self._contexts.get(moment)
@@ -398,9 +412,19 @@ class PathValidator:
     async def _validate(self, session: _Session, leaf: _Cert, at: datetime | None) -> ValidatedPath:
         others = session.others
         by_der = {**session.by_der, leaf.der: leaf}
+        if session.limit is not None:
+            raise _invalid(PathFailure.PATH_BUILDING_LIMIT, session.limit)
+        deadline = time.monotonic() + PATH_TIME_LIMIT
         try:
             context = session.context(at or session.now)
-            candidates = await context.path_builder.async_build_paths(leaf.asn1)
+            candidates = await asyncio.wait_for(
+                context.path_builder.async_build_paths(leaf.asn1), PATH_TIME_LIMIT
+            )
+        except TimeoutError:
+            raise _invalid(
+                PathFailure.PATH_BUILDING_LIMIT,
+                f"no path for {_name(leaf.crypto)} within {PATH_TIME_LIMIT:g} s",
+            ) from None
         except pkix_errors.PathBuildingError as exc:
             raise _invalid(*self._explain_no_path(leaf, others, exc)) from None
         except EcardError:
@@ -410,7 +434,12 @@ class PathValidator:
         if not candidates:  # pragma: no cover - the builder raises instead
             raise _invalid(PathFailure.BROKEN_CHAIN, f"no path for {_name(leaf.crypto)}")
         failures: list[IssuerCertInvalidError] = []
-        for candidate in candidates:
+        for n, candidate in enumerate(candidates):
+            if n >= MAX_CANDIDATE_PATHS or time.monotonic() > deadline:
+                raise _invalid(
+                    PathFailure.PATH_BUILDING_LIMIT,
+                    f"{_name(leaf.crypto)}: tried {n} of {len(candidates)} candidate paths",
+                )
             try:
                 return await self._validate_candidate(session, candidate, by_der, at)
             except IssuerCertInvalidError as exc:
@@ -557,6 +586,22 @@ class PathValidator:
         return earliest, next_update, tuple(used)
 
 
+def _pool_limit(extra: Sequence[_Cert], pool: Sequence[_Cert]) -> str | None:
+    """Why the certificates offered for path building exceed the limits, or ``None``.
+
+    Building enumerates every ordering of certificates that could issue each other, so a few
+    crafted look-alikes (one name, one key identifier, issuing each other) cost factorial
+    time: eight of them took 43 s before these limits.
+    """
+    if len(extra) > MAX_CHAIN_CERTIFICATES:
+        return f"{len(extra)} certificates offered with the path, at most {MAX_CHAIN_CERTIFICATES}"
+    names = Counter(c.crypto.subject.public_bytes() for c in pool)
+    alike = max(names.values(), default=0)
+    if alike > MAX_SAME_NAME:
+        return f"{alike} CA certificates share one name, at most {MAX_SAME_NAME}"
+    return None
+
+
 def _invalid(reason: PathFailure, rest: str) -> IssuerCertInvalidError:
     """The path error for ``reason``: its detail is ``"<reason>: <rest>"``, as always."""
     return IssuerCertInvalidError(f"{reason.value}: {rest}", reason=reason)
@@ -697,4 +742,14 @@ def _explain(
         seen.add(current.der)
 
 
-__all__ = ["REASONS", "PathValidator", "RevocationMode", "ValidatedPath", "load_crls"]
+__all__ = [
+    "MAX_CANDIDATE_PATHS",
+    "MAX_CHAIN_CERTIFICATES",
+    "MAX_SAME_NAME",
+    "PATH_TIME_LIMIT",
+    "REASONS",
+    "PathValidator",
+    "RevocationMode",
+    "ValidatedPath",
+    "load_crls",
+]
