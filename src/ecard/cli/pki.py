@@ -69,8 +69,8 @@ def parse_revocation(value: str, default_time: datetime) -> Revocation:
         rest, reason = head, REASONS[tail.lower()]
     elif sep and tail.isalpha() and "@" in value:
         raise UsageError(
-            f"--revoke: unknown reason {tail!r}; one of: {', '.join(sorted(REASONS))}",
-            f"--revoke：未知的吊销原因 {tail!r}；可选：{', '.join(sorted(REASONS))}",
+            f"--revoke: unknown reason {tail!r}; one of: {', '.join(sorted(f.value for f in REASONS.values()))}",
+            f"--revoke：未知的吊销原因 {tail!r}；可选：{', '.join(sorted(f.value for f in REASONS.values()))}",
         )
     path, at, when_text = rest.rpartition("@")
     if not at:
