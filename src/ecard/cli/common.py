@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable
-from datetime import datetime
-from typing import TypeAlias
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final, TypeAlias
 
 from cryptography import x509
 
+from ecard._files import write_atomic
 from ecard.card import Card
-from ecard.cli.errors import InvalidRecordError, Parser
+from ecard.cli.errors import InvalidRecordError, Parser, UsageError
 from ecard.crypto.algorithms import ALGORITHMS
 from ecard.crypto.x509 import load_certificate_file
 from ecard.signing.keysource import key_source
@@ -32,16 +34,84 @@ Subcommands: TypeAlias = "argparse._SubParsersAction[Parser]"
 ALG_NAMES = sorted(a.name for a in ALGORITHMS.values())
 
 
+#: The earliest and latest times ``--now`` and the other time options accept (UTC): the
+#: Unix epoch, and a year before the end of the calendar so that validity periods still fit.
+EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST: Final = datetime(9998, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
 def parse_now(value: str) -> datetime:
-    """An ISO 8601 time with a zone (``--now``, ``--revoked-at``); an argparse type error
-    otherwise."""
+    """An ISO 8601 time with a zone (``--now``, ``--revoked-at``) between :data:`EARLIEST` and
+    :data:`LATEST`; an argparse type error (a usage error) otherwise."""
     try:
         when = datetime.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from None
     if when.tzinfo is None:
         raise argparse.ArgumentTypeError("--now needs a time zone, e.g. 2026-01-01T08:00:00+08:00")
+    try:
+        in_utc = when.astimezone(UTC)
+    except OverflowError:
+        in_utc = None
+    if in_utc is None or not EARLIEST <= in_utc <= LATEST:
+        raise argparse.ArgumentTypeError(
+            f"time {value!r} out of range: allowed {EARLIEST.isoformat()} .. {LATEST.isoformat()}"
+        )
     return when
+
+
+def bounded_int(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer from ``low`` to ``high`` (a usage error, with the allowed
+    range, otherwise)."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value, 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"{value} out of range: allowed {low} .. {high}")
+        return number
+
+    parse.__name__ = "integer"
+    return parse
+
+
+#: Longest validity, in days, that ``--days``, ``--validity-days`` and ``--next-update-days``
+#: accept (100 years).
+MAX_DAYS: Final = 36500
+
+#: ``--days``-like options: a whole number of days from 1 to :data:`MAX_DAYS`.
+days = bounded_int(1, MAX_DAYS)
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+
+def force_option(p: argparse.ArgumentParser) -> None:
+    """``--force``: replace files that already exist (keys, certificates, manifests, lists)."""
+    p.add_argument("--force", action="store_true", help="replace output files that already exist")
+
+
+def refuse_overwrite(path: Path, args: argparse.Namespace) -> None:
+    """A :class:`UsageError` if ``path`` exists and the command was not given ``--force``."""
+    if path.exists() and not getattr(args, "force", False):
+        raise UsageError(
+            f"{path} already exists: not replaced (a key, certificate, manifest or list "
+            "overwritten is lost); use another --out, or --force to replace it",
+            f"{path} 已存在，未覆盖（被覆盖的密钥、证书、清单或列表将无法找回）；"
+            "请换一个 --out，或用 --force 覆盖",
+            labelled=False,
+        )
+
+
+def write_output(
+    path: Path, data: bytes | str, args: argparse.Namespace, *, private: bool = False
+) -> None:
+    """Write ``data`` to ``path`` atomically, refusing to replace an existing file without
+    ``--force`` (:func:`refuse_overwrite`)."""
+    refuse_overwrite(path, args)
+    write_atomic(path, data, private=private)
 
 
 def certificates(paths: Iterable[str] | None) -> list[x509.Certificate]:
@@ -168,9 +238,15 @@ def load_lists(config: ListConfig) -> LoadedLists:
 
 __all__ = [
     "ALG_NAMES",
+    "EARLIEST",
+    "LATEST",
+    "MAX_DAYS",
     "Subcommands",
+    "bounded_int",
     "card_record",
     "certificates",
+    "days",
+    "force_option",
     "hsm_options",
     "journal_options",
     "list_config",
@@ -180,5 +256,7 @@ __all__ = [
     "parse_now",
     "path_validator",
     "read_input",
+    "refuse_overwrite",
     "signer",
+    "write_output",
 ]

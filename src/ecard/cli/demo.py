@@ -1,8 +1,17 @@
-"""``ecard demo``: issue a sample card with a throw-away demo issuer, write it, verify it."""
+"""``ecard demo``: issue a sample card with a throw-away demo issuer, write it, verify it.
+
+It also writes what an audit of the demo card needs (the demo root's certificate and CRL; the
+root key itself is thrown away) and prints commands that run as printed: the ``ecard`` that is
+running (``.venv/bin/ecard`` after the quick start), in the language of ``--lang``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
+import shutil
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -11,6 +20,7 @@ from ecard.card import Card, Holder
 from ecard.cli.common import ALG_NAMES, Subcommands
 from ecard.crypto.algorithms import get_algorithm
 from ecard.errors import Lang
+from ecard.signing.crl import create_crl, crl_to_pem
 from ecard.signing.issuer import Issuer
 from ecard.signing.pki import create_document_signer, create_root_ca
 from ecard.verify.report import render_text
@@ -18,6 +28,55 @@ from ecard.verify.trust import TrustStore
 from ecard.verify.verifier import Verifier
 
 DEMO_MARK = "DEMO ONLY - NOT A REAL ISSUER / 演示用，非真实签发机构"
+
+#: How long the demo root's CRL is valid, in days.
+CRL_DAYS = 365
+
+_STEPS: dict[str, dict[Lang, str]] = {
+    "create": {
+        "en": "1. creating a demo root CA and document signer ({alg}) ...",
+        "zh": "1. 正在创建演示根 CA 与文档签名者（{alg}）……",
+    },
+    "issue": {
+        "en": "2. issuing a sample card for {name} ({ssn}) ...",
+        "zh": "2. 正在为 {name}（{ssn}）签发示例卡……",
+    },
+    "wrote": {"en": "3. wrote {n} files to {out}:", "zh": "3. 已写入 {n} 个文件到 {out}："},
+    "size": {
+        "en": "   credential: {cose} bytes COSE, {chars} characters of QR text, "
+        "QR version {version} at level Q",
+        "zh": "   凭证：COSE {cose} 字节，二维码文本 {chars} 个字符，Q 级纠错下二维码版本 {version}",
+    },
+    "verify": {
+        "en": "4. verifying the QR text against the issuer certificate (offline) ...",
+        "zh": "4. 正在用签发者证书离线核验二维码文本……",
+    },
+    "try": {"en": "Try it yourself:", "zh": "自己试一试："},
+    "audit": {
+        "en": "Audit a signed PDF of the demo card (root CRL included, so revocation is checked):",
+        "zh": "审计演示卡的签名 PDF（含根 CA 的 CRL，会检查吊销状态）：",
+    },
+}
+
+
+def _say(step: str, lang: Lang, **values: object) -> None:
+    print(_STEPS[step][lang].format(**values))
+
+
+def ecard_command() -> str:
+    """How to run the ``ecard`` that is running now, as a shell command: ``ecard`` if that is
+    what is on ``PATH``, else the script's path (``.venv/bin/ecard`` after the quick start), else
+    ``python -m ecard`` with this interpreter."""
+    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if script is not None and script.name in ("ecard", "ecard.exe") and script.exists():
+        found = shutil.which("ecard")
+        if found is not None and Path(found).resolve() == script.resolve():
+            return "ecard"
+        try:
+            return shlex.quote(os.path.relpath(script))
+        except ValueError:  # another drive (Windows)
+            return shlex.quote(str(script))
+    return f"{shlex.quote(sys.executable)} -m ecard"
 
 
 def _alg_label(name: str) -> str:
@@ -42,7 +101,7 @@ def cmd_demo(args: argparse.Namespace) -> bool:
     out = Path(args.out) if args.out else Path.cwd() / "ecard-demo"
     lang: Lang = args.lang
     print(f"ecard demo — {DEMO_MARK}")
-    print(f"1. creating a demo root CA and document signer ({_alg_label(args.alg)}) ...")
+    _say("create", lang, alg=_alg_label(args.alg))
     root = create_root_ca(
         "ecard DEMO Root CA", organization="ecard demo (not a real issuer)", algorithm=args.alg
     )
@@ -53,7 +112,7 @@ def cmd_demo(args: argparse.Namespace) -> bool:
         algorithm=args.alg,
     )
     card = sample_card()
-    print(f"2. issuing a sample card for {card.holder.masked_name} ({card.holder.masked_ssn}) ...")
+    _say("issue", lang, name=card.holder.masked_name, ssn=card.holder.masked_ssn)
     issued = Issuer(signer.signer(), signer.certificate).issue(card)
     files: dict[str, bytes | str] = {
         "card.json": card.model_dump_json(indent=2) + "\n",
@@ -62,24 +121,43 @@ def cmd_demo(args: argparse.Namespace) -> bool:
         "card.svg": issued.svg(),
         "issuer-cert.pem": signer.certificate_pem(),
         "root-cert.pem": root.certificate_pem(),
+        "root.crl": crl_to_pem(create_crl(root, days=CRL_DAYS)),
     }
     for name, data in files.items():
         write_atomic(out / name, data)
     write_atomic(out / "issuer-key.pem", signer.key_pem(), private=True)
-    print(f"3. wrote {len(files) + 1} files to {out}:")
+    _say("wrote", lang, n=len(files) + 1, out=out)
     for name in [*files, "issuer-key.pem"]:
         print(f"     {out / name}")
-    print(
-        f"   credential: {len(issued.cose)} bytes COSE, {len(issued.text)} characters of QR text, "
-        f"QR version {issued.qr_version('Q')} at level Q"
+    _say(
+        "size",
+        lang,
+        cose=len(issued.cose),
+        chars=len(issued.text),
+        version=issued.qr_version("Q"),
     )
-    print("4. verifying the QR text against the issuer certificate (offline) ...")
+    _say("verify", lang)
     verifier = Verifier(TrustStore.from_paths([out / "issuer-cert.pem"]))
     result = verifier.verify((out / "card.txt").read_text().strip())
     print(render_text(result, lang))
     if result.valid:
-        print("\nTry it yourself:")
-        print(f"  ecard verify --trust {out / 'issuer-cert.pem'} < {out / 'card.txt'}")
+        ecard = ecard_command()
+
+        def q(name: str) -> str:
+            return shlex.quote(str(out / name))
+
+        print()
+        _say("try", lang)
+        print(f"  {ecard} verify --trust {q('issuer-cert.pem')} < {q('card.txt')}")
+        _say("audit", lang)
+        print(
+            f"  {ecard} pdf --key {q('issuer-key.pem')} --cert {q('issuer-cert.pem')} "
+            f"{q('card.json')} {q('card.pdf')}"
+        )
+        print(
+            f"  {ecard} audit --trust {q('issuer-cert.pem')} --root {q('root-cert.pem')} "
+            f"--crl {q('root.crl')} {q('card.pdf')}"
+        )
     return result.valid
 
 
@@ -92,4 +170,4 @@ def add_demo(sub: Subcommands) -> None:
     d.set_defaults(func=cmd_demo)
 
 
-__all__ = ["DEMO_MARK", "add_demo", "cmd_demo", "sample_card"]
+__all__ = ["CRL_DAYS", "DEMO_MARK", "add_demo", "cmd_demo", "ecard_command", "sample_card"]

@@ -10,7 +10,9 @@ from pathlib import Path
 from ecard._files import write_atomic
 from ecard.cli.common import (
     ALG_NAMES,
+    MAX_DAYS,
     Subcommands,
+    bounded_int,
     card_record,
     certificates,
     hsm_options,
@@ -97,7 +99,12 @@ def add_issue(sub: Subcommands) -> None:
     i.add_argument("--cert", required=True, help="document signer certificate (PEM or DER)")
     i.add_argument("--alg", choices=ALG_NAMES, help="algorithm (default: the key's natural one)")
     i.add_argument("--iss", default="CN", help="issuer claim (default: CN)")
-    i.add_argument("--validity-days", type=int, help="credential lifetime cap in days")
+    i.add_argument(
+        "--validity-days",
+        type=bounded_int(0, MAX_DAYS),
+        metavar="N",
+        help="credential lifetime cap in days",
+    )
     i.add_argument("--png", metavar="FILE", help="also write the QR code as PNG")
     i.add_argument("--svg", metavar="FILE", help="also write the QR code as SVG")
     i.add_argument("--level", default="Q", choices=["L", "M", "Q", "H"], help="QR error correction")

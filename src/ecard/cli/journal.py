@@ -23,16 +23,30 @@ def _operator(args: argparse.Namespace) -> str:
     return str(args.operator)
 
 
+#: The command that makes a holder-pseudonym key, as the messages name it.
+MAKE_KEY = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+def pseudonym_key(option: str, env: str | None) -> bytes:
+    """The holder-pseudonym key in the environment variable ``env`` (named by
+    ``--pseudonym-key-env``, needed by ``option``); a :class:`BadInputError` saying which is
+    missing, the option or the variable, and how to make a key."""
+    if not env:
+        raise BadInputError(f"{option} needs --pseudonym-key-env VAR (a hex key in VAR)")
+    if env not in os.environ:
+        raise BadInputError(
+            f"the environment variable {env} (--pseudonym-key-env) is unset: set it to the "
+            f"journal's hex pseudonym key; a new key is made with: {MAKE_KEY}"
+        )
+    return pseudonym_key_from_hex(os.environ[env])
+
+
 def record_card(args: argparse.Namespace, issued: IssuedCard) -> None:
     """Record an issued card in the journal, if one is named, before it is released."""
     if not args.journal:
         return
-    key_env = args.pseudonym_key_env
-    if not key_env or key_env not in os.environ:
-        raise BadInputError("--journal needs --pseudonym-key-env VAR (a hex key in VAR)")
-    with Journal.open(
-        args.journal, pseudonym_key=pseudonym_key_from_hex(os.environ[key_env])
-    ) as journal:
+    key = pseudonym_key("--journal", args.pseudonym_key_env)
+    with Journal.open(args.journal, pseudonym_key=key) as journal:
         journal.append_card(issued, operator=_operator(args))
 
 
@@ -77,10 +91,7 @@ def cmd_journal_show(args: argparse.Namespace) -> bool:
     _existing(args.db)
     key = None
     if args.holder:
-        env = args.pseudonym_key_env
-        if not env or env not in os.environ:
-            raise BadInputError("--holder needs --pseudonym-key-env VAR (the hex key in VAR)")
-        key = pseudonym_key_from_hex(os.environ[env])
+        key = pseudonym_key("--holder", args.pseudonym_key_env)
     with Journal.open(args.db, pseudonym_key=key) as journal:
         records = (
             journal.records_for(args.holder)
@@ -121,10 +132,12 @@ def add_journal(sub: Subcommands) -> None:
 
 
 __all__ = [
+    "MAKE_KEY",
     "add_journal",
     "cmd_journal_show",
     "cmd_journal_sign_head",
     "cmd_journal_verify",
+    "pseudonym_key",
     "record_card",
     "record_list",
 ]

@@ -1,5 +1,11 @@
 """``ecard pki root|ca|signer|list-signer|crl``: a self-managed CA hierarchy for pilots and
-tests (never for production trust lists)."""
+tests (never for production trust lists).
+
+No file that exists is replaced without ``--force`` (a root key overwritten is a CA lost).
+``ecard pki crl`` continues the CA's previous CRL (:func:`ecard.publish.crl.next_crl`): every
+certificate it revoked stays revoked with its date and reason, each new revocation has its own
+time and reason (``--revoke CERT[@TIME][:REASON]``), and the CRL number goes up.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,24 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cryptography import x509
+
 from ecard._files import write_atomic
-from ecard.cli.common import ALG_NAMES, Subcommands, certificates, parse_now
-from ecard.cli.errors import Parser
+from ecard.cli.common import (
+    ALG_NAMES,
+    Subcommands,
+    bounded_int,
+    days,
+    force_option,
+    parse_now,
+    refuse_overwrite,
+)
+from ecard.cli.errors import Parser, UsageError
+from ecard.crypto.crl import load_crl_file
 from ecard.crypto.x509 import certificate_to_pem, load_certificate_file
-from ecard.signing.crl import create_crl, crl_to_pem
+from ecard.errors import BadInputError
+from ecard.publish.crl import MAX_CRL_NUMBER, next_crl
+from ecard.signing.crl import Revocation, crl_to_pem
 from ecard.signing.keysource import password_from_env
 from ecard.signing.pki import (
     CertifiedKey,
@@ -24,6 +43,14 @@ from ecard.signing.pki import (
 )
 from ecard.signing.signers import load_private_key_file
 
+#: The reasons ``--revoke CERT[@TIME][:REASON]`` accepts, by their RFC 5280 names
+#: (``removeFromCRL`` is for delta CRLs only).
+REASONS = {
+    flag.value.lower(): flag
+    for flag in x509.ReasonFlags
+    if flag is not x509.ReasonFlags.remove_from_crl
+}
+
 
 def _load_ca(cert_path: str, key_path: str, password_env: str | None) -> CertifiedKey:
     certs = load_certificate_file(cert_path)
@@ -31,23 +58,80 @@ def _load_ca(cert_path: str, key_path: str, password_env: str | None) -> Certifi
     return CertifiedKey(key=key, certificate=certs[0], chain=tuple(certs[1:]))
 
 
+def parse_revocation(value: str, default_time: datetime) -> Revocation:
+    """``CERT[@TIME][:REASON]`` as a revocation: the certificate in the file ``CERT``, revoked
+    at ``TIME`` (ISO 8601 with a zone; ``default_time`` without one) for ``REASON`` (an RFC
+    5280 reason name such as ``keyCompromise``; ``unspecified`` without one).
+    A :class:`UsageError` for a time or reason that does not parse."""
+    rest, reason = value, x509.ReasonFlags.unspecified
+    head, sep, tail = value.rpartition(":")
+    if sep and tail.lower() in REASONS:
+        rest, reason = head, REASONS[tail.lower()]
+    elif sep and tail.isalpha() and "@" in value:
+        raise UsageError(
+            f"--revoke: unknown reason {tail!r}; one of: {', '.join(sorted(f.value for f in REASONS.values()))}",
+            f"--revoke：未知的吊销原因 {tail!r}；可选：{', '.join(sorted(f.value for f in REASONS.values()))}",
+        )
+    path, at, when_text = rest.rpartition("@")
+    if not at:
+        path, when = rest, default_time
+    else:
+        try:
+            when = parse_now(when_text)
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(f"--revoke {value!r}: {exc}", f"--revoke {value!r}：{exc}") from None
+    certs = load_certificate_file(path)
+    if len(certs) != 1:
+        raise BadInputError(f"{path}: --revoke takes a file with one certificate, not {len(certs)}")
+    return (certs[0], when, reason)
+
+
+def _previous(args: argparse.Namespace, out: Path) -> x509.CertificateRevocationList | None:
+    if args.previous:
+        source = Path(args.previous)
+        if out.exists() and out.resolve() != source.resolve():
+            refuse_overwrite(out, args)
+    elif out.exists():
+        source = out
+    else:
+        return None
+    crls = load_crl_file(source)
+    if len(crls) != 1:
+        raise BadInputError(f"{source}: the previous CRL must be one CRL, not {len(crls)}")
+    return crls[0]
+
+
 def cmd_pki_crl(args: argparse.Namespace) -> bool:
-    """Issue a CRL of the CA listing the certificates given."""
+    """Issue the CA's next CRL: the previous one's revocations kept, the certificates given
+    added, the number one higher (or the ``--number`` given, if higher)."""
+    out = Path(args.out)
+    previous = _previous(args, out)
     ca = _load_ca(args.ca_cert, args.ca_key, args.ca_key_password_env)
-    when = args.revoked_at or datetime.now(UTC)
-    revoked = [(cert, when) for cert in certificates(args.revoke)]
-    crl = create_crl(ca, revoked, days=args.next_update_days, number=args.number)
-    write_atomic(Path(args.out), crl_to_pem(crl))
+    now = datetime.now(UTC).replace(microsecond=0)
+    default_time = args.revoked_at or now
+    revoked = [parse_revocation(value, default_time) for value in args.revoke or []]
+    update = next_crl(
+        ca, previous, revoked, this_update=now, days=args.next_update_days, number=args.number
+    )
+    write_atomic(out, crl_to_pem(update.crl))
+    total = len(list(update.crl))
     print(
-        f"wrote {args.out}: CRL number {args.number} of {ca.certificate.subject.rfc4514_string()}"
-        f", {len(revoked)} revoked, next update {crl.next_update_utc}"
+        f"wrote {args.out}: CRL number {update.number} of "
+        f"{ca.certificate.subject.rfc4514_string()}: {len(update.added)} newly revoked, "
+        f"{len(update.already)} already revoked (earlier date kept), {len(update.kept)} kept "
+        f"from the previous CRL, {total} in all; next update {update.crl.next_update_utc}"
     )
     return True
 
 
 def cmd_pki(args: argparse.Namespace) -> bool:
-    """Create a root, an issuing CA or a signer and write its certificate, chain and key."""
+    """Create a root, an issuing CA or a signer and write its certificate, chain and key
+    (refusing to replace any of the three without ``--force``)."""
     out = Path(args.out)
+    stem = args.name or args.pki_cmd
+    paths = [out / f"{stem}-{part}.pem" for part in ("cert", "chain", "key")]
+    for path in paths:
+        refuse_overwrite(path, args)
     password = password_from_env(args.key_password_env)
     if args.pki_cmd == "root":
         made = create_root_ca(args.cn, organization=args.org, algorithm=args.alg, days=args.days)
@@ -60,12 +144,11 @@ def cmd_pki(args: argparse.Namespace) -> bool:
         }
         maker = makers[args.pki_cmd]
         made = maker(ca, args.cn, organization=args.org, algorithm=args.alg, days=args.days)
-    stem = args.name or args.pki_cmd
     chain = b"".join(certificate_to_pem(c) for c in (made.certificate, *made.chain))
-    write_atomic(out / f"{stem}-cert.pem", certificate_to_pem(made.certificate))
-    write_atomic(out / f"{stem}-chain.pem", chain)
-    write_atomic(out / f"{stem}-key.pem", private_key_to_pem(made.key, password), private=True)
-    print(f"wrote {out / (stem + '-cert.pem')}, {stem}-chain.pem and {stem}-key.pem")
+    write_atomic(paths[0], certificate_to_pem(made.certificate))
+    write_atomic(paths[1], chain)
+    write_atomic(paths[2], private_key_to_pem(made.key, password), private=True)
+    print(f"wrote {paths[0]}, {stem}-chain.pem and {stem}-key.pem")
     print(f"subject: {made.certificate.subject.rfc4514_string()}")
     print(
         f"valid:   {made.certificate.not_valid_before_utc} .. {made.certificate.not_valid_after_utc}"
@@ -91,23 +174,54 @@ def add_pki(sub: Subcommands) -> None:
         s.add_argument("--org", help="organization name")
         s.add_argument("--name", help=f"file name stem (default: {name})")
         s.add_argument("--alg", default="ES256", choices=ALG_NAMES)
-        s.add_argument("--days", type=int, default={"root": 7300, "ca": 3650}.get(name, 730))
+        s.add_argument(
+            "--days", type=days, default={"root": 7300, "ca": 3650}.get(name, 730), metavar="N"
+        )
         s.add_argument("--key-password-env", metavar="VAR", help="encrypt the new key")
         if name != "root":
             s.add_argument("--ca-cert", required=True, help="issuing certificate (PEM)")
             s.add_argument("--ca-key", required=True, help="issuing private key (PEM)")
             s.add_argument("--ca-key-password-env", metavar="VAR")
+        force_option(s)
         s.set_defaults(func=cmd_pki)
-    c = ksub.add_parser("crl", help="issue a CRL for a CA (what `--crl` reads)")
+    c = ksub.add_parser(
+        "crl",
+        help="issue a CA's next CRL (what `--crl` reads), continuing its previous one",
+        description="Issue a CA's next CRL. It continues the previous CRL (--previous, or the "
+        "--out file if it exists): every certificate revoked there stays revoked with its "
+        "date and reason, and the CRL number is one higher.",
+    )
     c.add_argument("--out", required=True, help="CRL file to write (PEM)")
+    c.add_argument(
+        "--previous",
+        metavar="FILE",
+        help="the CA's previous CRL to continue (default: the --out file, if it exists)",
+    )
     c.add_argument("--ca-cert", required=True)
     c.add_argument("--ca-key", required=True)
     c.add_argument("--ca-key-password-env", metavar="VAR")
-    c.add_argument("--revoke", action="append", metavar="CERT", help="certificate to list")
-    c.add_argument("--revoked-at", type=parse_now, metavar="ISO8601", help="default: now")
-    c.add_argument("--number", type=int, default=1, help="CRL number (increase it each time)")
-    c.add_argument("--next-update-days", type=int, default=7)
+    c.add_argument(
+        "--revoke",
+        action="append",
+        metavar="CERT[@TIME][:REASON]",
+        help="certificate to revoke (repeatable), with its own revocation time (ISO 8601 with "
+        "a zone) and RFC 5280 reason (e.g. keyCompromise, superseded)",
+    )
+    c.add_argument(
+        "--revoked-at",
+        type=parse_now,
+        metavar="ISO8601",
+        help="revocation time of each --revoke without @TIME (default: now)",
+    )
+    c.add_argument(
+        "--number",
+        type=bounded_int(1, MAX_CRL_NUMBER),
+        metavar="N",
+        help="CRL number (default: the previous one + 1; must be higher than it)",
+    )
+    c.add_argument("--next-update-days", type=days, default=7, metavar="N")
+    force_option(c)
     c.set_defaults(func=cmd_pki_crl)
 
 
-__all__ = ["add_pki", "cmd_pki", "cmd_pki_crl"]
+__all__ = ["REASONS", "add_pki", "cmd_pki", "cmd_pki_crl", "parse_revocation"]

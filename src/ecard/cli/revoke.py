@@ -1,5 +1,7 @@
 """``ecard revoke``: the next signed revocation list, with credentials added or taken off
-(named by QR text or by ``KID:CTI``)."""
+(named by QR text or by ``KID:CTI``), saying what changed: added, already listed, removed.
+The list written is never an existing file unless ``--force`` (or it is the ``--list`` read).
+"""
 
 from __future__ import annotations
 
@@ -9,14 +11,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ecard._files import write_atomic
-from ecard.cli.common import Subcommands, certificates, list_signer_options, read_input, signer
+from ecard.cli.common import (
+    Subcommands,
+    certificates,
+    days,
+    force_option,
+    list_signer_options,
+    read_input,
+    refuse_overwrite,
+    signer,
+)
 from ecard.cli.journal import record_list
 from ecard.crypto.x509 import load_certificate_file
 from ecard.errors import BadInputError
-from ecard.formats.cose import parse_sign1
-from ecard.formats.lists import MAX_LIST_SIZE, REVOCATION_LIST, decode_list
 from ecard.formats.revocation import entry_from_hex, entry_from_text
-from ecard.publish.revocation import revoke
+from ecard.publish.revocation import next_revocation_list
 
 
 def _entries(texts: list[str] | None, pairs: list[str] | None) -> list[tuple[bytes, bytes]]:
@@ -38,12 +47,15 @@ def cmd_revoke(args: argparse.Namespace) -> bool:
             "ecard: nothing to revoke: the list is re-signed with the next sequence number",
             file=sys.stderr,
         )
+    out = Path(args.out)
+    if not (args.list and out.exists() and out.resolve() == Path(args.list).resolve()):
+        refuse_overwrite(out, args)
     key = signer(args)
     certs = load_certificate_file(args.cert)
     chain = [*certs[1:], *certificates(args.chain)]
     now = datetime.now(UTC).replace(microsecond=0)
     existing = read_input(args.list) if args.list else None
-    data = revoke(
+    update = next_revocation_list(
         existing,
         added,
         unrevoke=removed,
@@ -53,12 +65,12 @@ def cmd_revoke(args: argparse.Namespace) -> bool:
         issued_at=now,
         next_update=now + timedelta(days=args.next_update_days),
     )
-    record_list(args, data)
-    write_atomic(Path(args.out), data)
-    info, _ = decode_list(parse_sign1(data, max_size=MAX_LIST_SIZE).payload, REVOCATION_LIST)
+    record_list(args, update.data)
+    write_atomic(out, update.data)
     print(
-        f"wrote {args.out}: revocation list sequence {info.sequence} "
-        f"(+{len(added)} revoked, -{len(removed)} restored), {len(data)} bytes"
+        f"wrote {args.out}: revocation list sequence {update.sequence}: {update.added} added, "
+        f"{update.already} already listed, {update.removed} removed, {update.total} in all, "
+        f"{len(update.data)} bytes"
     )
     return True
 
@@ -73,7 +85,8 @@ def add_revoke(sub: Subcommands) -> None:
     r.add_argument("--unrevoke-text", action="append", metavar="QR", help="take one off")
     r.add_argument("--unrevoke-entry", action="append", metavar="KID:CTI")
     list_signer_options(r)
-    r.add_argument("--next-update-days", type=int, default=1)
+    r.add_argument("--next-update-days", type=days, default=1, metavar="N")
+    force_option(r)
     r.set_defaults(func=cmd_revoke)
 
 

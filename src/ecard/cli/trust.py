@@ -1,5 +1,11 @@
 """``ecard trust build|sign|show|verify``: signed trust lists from an editable manifest
-(:mod:`ecard.formats.manifest`), shown unverified or authenticated as a verifier would."""
+(:mod:`ecard.formats.manifest`), shown unverified or authenticated as a verifier would.
+
+Sequences only go up: ``trust build`` takes the next one from the previous signed list
+(``--previous``, :func:`ecard.publish.lists.next_sequence`) or the manifest it replaces, never
+1 again. No manifest or list that exists is replaced without ``--force``; ``trust sign``
+records the list in the journal (``--journal``) before it is released.
+"""
 
 from __future__ import annotations
 
@@ -11,41 +17,79 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ecard._files import write_atomic
 from ecard.cli.common import (
+    MAX_DAYS,
     Subcommands,
+    bounded_int,
     certificates,
+    days,
+    force_option,
     list_config,
     list_options,
     list_signer_options,
     path_validator,
     read_input,
+    refuse_overwrite,
     signer,
+    write_output,
 )
-from ecard.cli.errors import STATUS_EPILOG, Parser, setting_up
+from ecard.cli.errors import STATUS_EPILOG, Parser, UsageError, setting_up
+from ecard.cli.journal import record_list
 from ecard.crypto.x509 import load_certificate_file
 from ecard.errors import BadInputError
 from ecard.formats.lists import TRUST_LIST, read_unverified_list
 from ecard.formats.manifest import Manifest, entry_to_dict
 from ecard.formats.trustlist import decode_trust_body
+from ecard.publish.lists import next_sequence
 from ecard.signing.trustlist import sign_trust_list
 from ecard.verify.lists import ListState
 from ecard.verify.trust import TrustStore
 
+#: Largest sequence number a list can carry (a CBOR unsigned integer of 64 bits).
+MAX_SEQUENCE = (1 << 64) - 1
+
+
+def _build_sequence(args: argparse.Namespace, out: Path) -> int:
+    """The sequence of the manifest ``trust build`` writes: ``--sequence``, else one more
+    than the previous signed list's, else one more than the manifest it replaces, else 1."""
+    floor = 0
+    if args.previous:
+        cert = load_certificate_file(args.previous_cert)[0] if args.previous_cert else None
+        if cert is None:
+            raise UsageError(
+                "--previous needs --previous-cert (the certificate that signed that list)",
+                "--previous 需要 --previous-cert（签署该列表的证书）",
+            )
+        floor = next_sequence(read_input(args.previous), cert, TRUST_LIST) - 1
+    elif out.exists():
+        floor = _manifest(str(out)).sequence
+    if args.sequence is None:
+        return floor + 1
+    if args.sequence <= floor:
+        raise UsageError(
+            f"--sequence {args.sequence} must be higher than the previous {floor} (counters "
+            "refuse a list that does not go up as a rollback)",
+            f"--sequence {args.sequence} 必须大于之前的 {floor}（不增大的列表会被核验端视为回滚而拒绝）",
+        )
+    return int(args.sequence)
+
 
 def cmd_trust_build(args: argparse.Namespace) -> bool:
     """Write the manifest trusting the certificates given, with the scope given."""
+    out = Path(args.out)
+    refuse_overwrite(out, args)
+    sequence = _build_sequence(args, out)
     manifest = Manifest.build(
         (cert for path in args.certs for cert in load_certificate_file(path)),
         chain=certificates(args.chain),
         regions=args.region or None,
         spec_versions=args.spec_version or None,
-        sequence=args.sequence,
+        sequence=sequence,
         next_update_days=args.next_update_days,
     )
-    write_atomic(Path(args.out), manifest.to_json())
+    write_output(out, manifest.to_json(), args)
     print(
-        f"wrote {args.out}: {len(manifest.signers)} signer(s), sequence {args.sequence}; edit "
+        f"wrote {args.out}: {len(manifest.signers)} signer(s), sequence {sequence}; edit "
         "scope, retired_at and compromised_at there, then `ecard trust sign`"
     )
     return True
@@ -53,13 +97,21 @@ def cmd_trust_build(args: argparse.Namespace) -> bool:
 
 def _manifest(path: str) -> Manifest:
     try:
-        return Manifest.from_json(read_input(path))
+        manifest = Manifest.from_json(read_input(path))
     except BadInputError as exc:
         raise BadInputError(f"{path}: {exc.detail}") from None
+    if manifest.sequence > MAX_SEQUENCE:
+        raise BadInputError(f"{path}: 'sequence' out of range: allowed 0 .. {MAX_SEQUENCE}")
+    if manifest.next_update_days > MAX_DAYS:
+        raise BadInputError(f"{path}: 'next_update_days' out of range: allowed 1 .. {MAX_DAYS}")
+    return manifest
 
 
 def cmd_trust_sign(args: argparse.Namespace) -> bool:
-    """Sign the manifest into a trust list, issued now."""
+    """Sign the manifest into a trust list, issued now, and record it in the journal (if
+    one is named) before writing it."""
+    out = Path(args.out)
+    refuse_overwrite(out, args)
     manifest = _manifest(args.manifest)
     key = signer(args)
     certs = load_certificate_file(args.cert)
@@ -75,7 +127,8 @@ def cmd_trust_sign(args: argparse.Namespace) -> bool:
         certificate=certs[0],
         chain=[*certs[1:], *chain],
     )
-    write_atomic(Path(args.out), data)
+    record_list(args, data)
+    write_output(out, data, args)
     print(
         f"wrote {args.out}: trust list sequence {manifest.sequence}, "
         f"{len(manifest.signers)} signer(s), {len(data)} bytes, "
@@ -150,13 +203,26 @@ def add_trust(sub: Subcommands) -> None:
     tb.add_argument("--chain", action="append", metavar="CERT", help="CA certificates above them")
     tb.add_argument("--region", action="append", metavar="CODE", help="scope: region code")
     tb.add_argument("--spec-version", action="append", metavar="V", help="scope: card spec")
-    tb.add_argument("--sequence", type=int, default=1)
-    tb.add_argument("--next-update-days", type=int, default=7)
+    tb.add_argument(
+        "--previous",
+        metavar="LIST",
+        help="the trust list signed before (the new sequence is one higher)",
+    )
+    tb.add_argument("--previous-cert", metavar="CERT", help="the certificate that signed it")
+    tb.add_argument(
+        "--sequence",
+        type=bounded_int(1, MAX_SEQUENCE),
+        metavar="N",
+        help="sequence (default: one more than --previous, or the manifest replaced; else 1)",
+    )
+    tb.add_argument("--next-update-days", type=days, default=7, metavar="N")
+    force_option(tb)
     tb.set_defaults(func=cmd_trust_build)
     ts = tsub.add_parser("sign", help="sign a manifest into a trust list")
     ts.add_argument("manifest", metavar="MANIFEST.json")
     list_signer_options(ts)
     ts.add_argument("--out", required=True, help="signed trust list to write")
+    force_option(ts)
     ts.set_defaults(func=cmd_trust_sign)
     tw = tsub.add_parser("show", help="print a manifest or a signed list (signed: UNVERIFIED)")
     tw.add_argument("file", metavar="FILE")
@@ -168,6 +234,7 @@ def add_trust(sub: Subcommands) -> None:
 
 
 __all__ = [
+    "MAX_SEQUENCE",
     "add_trust",
     "cmd_trust_build",
     "cmd_trust_show",
