@@ -380,3 +380,25 @@ def test_plain_terminal_on_a_dark_terminal_is_inverted(tmp_path: Path) -> None:
 def test_terminal_bad_input(call: Callable[[], str], why: str) -> None:
     with pytest.raises(ValueError, match=why):
         call()
+
+
+def test_ecard_issue_prints_the_code_in_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`ecard issue --terminal` prints the QR text on stdout (for scripts) and the code on
+    stderr, and what it prints reads back as exactly that text with both decoders."""
+    from ecard.cli import main
+
+    demo = tmp_path / "demo"
+    assert main(["demo", "--out", str(demo)]) == 0
+    capsys.readouterr()
+    argv = ["issue", "--key", str(demo / "issuer-key.pem"), "--cert", str(demo / "issuer-cert.pem")]
+    assert main([*argv, "--terminal", str(demo / "card.json")]) == 0
+    out, err = capsys.readouterr()
+    issued_text = out.strip()
+    assert issued_text.startswith("EC1:") and "\n" not in issued_text
+    matrix = parse_terminal(err.removesuffix("\n"), plain=False)  # print adds one
+    picture = Image.new("1", (len(matrix[0]), len(matrix)), 1)
+    picture.putdata([0 if dark else 1 for row in matrix for dark in row])
+    scaled = picture.resize((picture.width * 6, picture.height * 6), Image.Resampling.NEAREST)
+    assert_both_read(png_bytes(scaled), tmp_path, [issued_text])

@@ -4,6 +4,7 @@ PAdES-signed PDF card). Both record the card in the journal, if one is named, be
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from ecard.cli.journal import record_card
 from ecard.crypto.crl import load_crl_file
 from ecard.crypto.x509 import load_certificate_file
 from ecard.errors import BadInputError
+from ecard.formats.qrimage import render_terminal
 from ecard.signing.issuer import Issuer
 from ecard.signing.pki import CertifiedKey
 from ecard.signing.signers import load_private_key_file
@@ -41,6 +43,9 @@ def cmd_issue(args: argparse.Namespace) -> bool:
     if args.svg:
         write_atomic(Path(args.svg), issued.svg(level=args.level))
     print(issued.text)
+    if args.terminal:  # on stderr: stdout stays the QR text alone, for scripts
+        print(render_terminal(issued.text, level=args.level, plain=args.ascii),
+              file=sys.stderr)  # fmt: skip
     return True
 
 
@@ -108,6 +113,17 @@ def add_issue(sub: Subcommands) -> None:
     i.add_argument("--png", metavar="FILE", help="also write the QR code as PNG")
     i.add_argument("--svg", metavar="FILE", help="also write the QR code as SVG")
     i.add_argument("--level", default="Q", choices=["L", "M", "Q", "H"], help="QR error correction")
+    i.add_argument(
+        "--terminal",
+        action="store_true",
+        help="also print the QR code in the terminal, on stderr, black on white (reads on dark "
+        "terminals too)",
+    )
+    i.add_argument(
+        "--ascii",
+        action="store_true",
+        help="with --terminal: plain ASCII for terminals without colour (dark on light only)",
+    )
     i.set_defaults(func=cmd_issue)
 
 
