@@ -158,7 +158,7 @@ def test_repr_never_shows_the_full_ssn(card: Card) -> None:
     assert card.holder.ssn not in text
     assert card.holder.ssn[6:14] not in text
     if len(card.holder.name) > 1:
-        assert card.holder.name not in text
+        assert repr(card.holder.name) not in text  # quoted: 'Ca' is in 'Card(' itself
 
 
 def test_masked_dict() -> None:

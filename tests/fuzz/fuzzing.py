@@ -64,9 +64,12 @@ def budget(brief: int) -> int:
 def fuzz_settings(brief: int) -> settings:
     """Hypothesis settings for a fuzz property: :func:`budget` examples, no per-example deadline
     (:func:`check` keeps its own clock, which ignores Hypothesis' own generation time), and no
-    health check about slow or large data (mutated PDFs and journals are both)."""
+    health check about slow or large data (mutated PDFs and journals are both). The brief pass
+    in the test command is derandomized, so it is the same inputs on every run and cannot fail
+    now and then; long sessions explore at random."""
     return settings(
         max_examples=budget(brief),
+        derandomize=LONG_SESSION is None,
         deadline=None,
         suppress_health_check=[
             HealthCheck.too_slow,

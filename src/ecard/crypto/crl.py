@@ -50,6 +50,8 @@ def load_crls(data: bytes) -> list[x509.CertificateRevocationList]:
             _ = crl.issuer, crl.extensions
     except (
         ValueError,
+        TypeError,  # older cryptography, for some damaged names
+        KeyError,
         x509.InvalidVersion,  # not a ValueError: a CRL version other than v1/v2
         x509.DuplicateExtension,
         x509.UnsupportedGeneralNameType,

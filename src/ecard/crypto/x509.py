@@ -121,7 +121,14 @@ def _checked(
             # would otherwise raise ValueError later, wherever the certificate is first used
             try:
                 _ = cert.subject, cert.issuer, cert.extensions
-            except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
+            # (older cryptography raises KeyError or TypeError for some damaged names)
+            except (
+                ValueError,
+                TypeError,
+                KeyError,
+                x509.DuplicateExtension,
+                x509.UnsupportedGeneralNameType,
+            ) as exc:
                 raise BadCertificateError(f"cannot parse certificate: {exc}") from None
     return certs
 
