@@ -29,31 +29,11 @@ DIR="${ECARD_SOFTHSM_DIR:-$ROOT/.softhsm}"
 
 # --- 1. install ---------------------------------------------------------------------------------
 
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo -n "$@"
-    else
-        die "softhsm2 is not installed and this is not root (install the 'softhsm2' package)"
-    fi
-}
-
-apt_install() {
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q --no-install-recommends \
-        softhsm2 >&2
-}
+# shellcheck source=apt.sh
+. "$ROOT/scripts/apt.sh"
 
 if ! command -v softhsm2-util >/dev/null 2>&1; then
-    command -v apt-get >/dev/null 2>&1 \
-        || die "softhsm2-util is missing and there is no apt-get: install SoftHSM2 (2.5 or newer)"
-    say "installing softhsm2 (apt-get)"
-    candidate="$(apt-cache policy softhsm2 2>/dev/null | awk '/Candidate:/ {print $2}')"
-    if [ -z "$candidate" ] || [ "$candidate" = "(none)" ] || ! apt_install; then
-        say "package lists are missing or stale: apt-get update"
-        as_root apt-get update -q >&2 || die "apt-get update failed"
-        apt_install || die "apt-get install softhsm2 failed"
-    fi
+    install_packages softhsm2
     command -v softhsm2-util >/dev/null 2>&1 || die "softhsm2-util still missing after install"
 fi
 

@@ -25,37 +25,8 @@ die() { say "ERROR: $*"; exit 1; }
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo -n "$@"
-    else
-        die "cannot run '$*': not root and no sudo (install: ${want[*]})"
-    fi
-}
-
-apt_install() {
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q --no-install-recommends "$@" >&2
-}
-
-install_packages() {
-    command -v apt-get >/dev/null 2>&1 \
-        || die "missing $*, and there is no apt-get: install them with the system's packager"
-    say "installing $* (apt-get)"
-    local candidate stale=0 pkg
-    for pkg in "$@"; do
-        candidate="$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/ {print $2}')"
-        if [ -z "$candidate" ] || [ "$candidate" = "(none)" ]; then
-            stale=1
-        fi
-    done
-    if [ "$stale" -eq 1 ] || ! apt_install "$@"; then
-        say "package lists are missing or stale: apt-get update"
-        as_root apt-get update -q >&2 || die "apt-get update failed"
-        apt_install "$@" || die "apt-get install $* failed"
-    fi
-}
+# shellcheck source=apt.sh
+. "$HERE/apt.sh"
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
