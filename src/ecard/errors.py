@@ -6,7 +6,8 @@ class fixes its code, so ``except ecard.errors.ExpiredError`` and ``err.code == 
 say the same thing.
 
 Messages exist in English and Chinese: :meth:`EcardError.message` takes ``lang="en"`` or
-``lang="zh"``. The technical detail appended after the summary is not translated.
+``lang="zh"``. The technical detail appended after the summary is English, unless the error was
+raised with a Chinese one too (``detail_zh``, as the command-line tools and file reading do).
 
 Some errors also say *why* in a machine-readable way, beside their unchanged message:
 :class:`IssuerCertInvalidError` carries a :class:`PathFailure` ``reason`` when a certificate path
@@ -204,22 +205,26 @@ class EcardError(Exception):
     """Base of every error the library raises on purpose.
 
     ``detail`` is a technical explanation (English) of what exactly was wrong; it never contains
-    key material or the full personal data of a card holder.
+    key material or the full personal data of a card holder. ``detail_zh``, where given, says
+    the same in Chinese (``message("zh")`` then shows it instead of ``detail``).
     """
 
     code: ClassVar[ErrorCode] = ErrorCode.BAD_INPUT
 
-    def __init__(self, detail: str = "") -> None:
+    def __init__(self, detail: str = "", *, detail_zh: str | None = None) -> None:
         self.detail = detail
+        self.detail_zh = detail_zh
         super().__init__(self.message("en"))
 
     def message(self, lang: Lang = "en") -> str:
-        """The summary for this error's code in ``lang``, followed by the detail."""
+        """The summary for this error's code in ``lang``, followed by the detail (in Chinese
+        for ``"zh"`` where the error has a Chinese detail)."""
         summary = describe(self.code, lang)
-        if not self.detail:
+        detail = self.detail_zh if lang == "zh" and self.detail_zh else self.detail
+        if not detail:
             return summary
         sep = "：" if lang == "zh" else ": "
-        return f"{summary}{sep}{self.detail}"
+        return f"{summary}{sep}{detail}"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code.value!r}, detail={self.detail!r})"
@@ -263,8 +268,8 @@ class TruncatedCborError(BadCborError):
     """The CBOR input ends inside an item (still ``BAD_CBOR``; a COSE message cut short this way
     is reported as :class:`TruncatedError` by the COSE parser)."""
 
-    def __init__(self, detail: str = "", *, needed: int = 0) -> None:
-        super().__init__(detail)
+    def __init__(self, detail: str = "", *, needed: int = 0, detail_zh: str | None = None) -> None:
+        super().__init__(detail, detail_zh=detail_zh)
         #: The input length the item that ran past the end would need (at least).
         self.needed = needed
 
@@ -314,8 +319,10 @@ class IssuerCertInvalidError(EcardError):
 
     code = ErrorCode.ISSUER_CERT_INVALID
 
-    def __init__(self, detail: str = "", *, reason: PathFailure | None = None) -> None:
-        super().__init__(detail)
+    def __init__(
+        self, detail: str = "", *, reason: PathFailure | None = None, detail_zh: str | None = None
+    ) -> None:
+        super().__init__(detail, detail_zh=detail_zh)
         self.reason = reason
 
 
@@ -383,8 +390,9 @@ class BadListError(EcardError):
         *,
         stage: ListStage | None = None,
         reason: PathFailure | None = None,
+        detail_zh: str | None = None,
     ) -> None:
-        super().__init__(detail)
+        super().__init__(detail, detail_zh=detail_zh)
         self.stage = stage
         self.reason = reason
 

@@ -9,8 +9,15 @@ from __future__ import annotations
 import argparse
 import os
 
-from ecard.cli.common import Subcommands, list_config, list_options, load_lists, parse_now
-from ecard.cli.errors import STATUS_EPILOG, setting_up
+from ecard.cli.common import (
+    Subcommands,
+    lang_option,
+    list_config,
+    list_options,
+    load_lists,
+    parse_now,
+)
+from ecard.cli.errors import STATUS_EPILOG, lang_of, setting_up
 from ecard.cli.verify import check_list_options
 
 
@@ -25,7 +32,7 @@ def cmd_audit(args: argparse.Namespace) -> bool:
                 pass
             if os.path.isdir(path):
                 raise IsADirectoryError(21, "is a folder, not a file", path)
-        lists = load_lists(list_config(args))
+        lists = load_lists(list_config(args), lang_of(args))
     trust, revocations, roots, crls = lists.trust, lists.revocations, lists.roots, lists.crls
     report = audit(
         args.files, trust=trust, roots=roots, crls=crls, revocations=revocations, now=args.now
@@ -55,12 +62,8 @@ def add_audit(sub: Subcommands) -> None:
         "--revocation-list", metavar="FILE", help="signed revocation list (default: none)"
     )
     list_options(a)
-    a.add_argument(
-        "--json", action="store_true", help="machine-readable report (default: %(default)s)"
-    )
-    a.add_argument(
-        "--lang", default="en", choices=["en", "zh"], help="report language (default: %(default)s)"
-    )
+    a.add_argument("--json", action="store_true", help="machine-readable report")
+    lang_option(a, "report language")
     a.add_argument(
         "--now", type=parse_now, metavar="ISO8601", help="validate as of this time (default: now)"
     )

@@ -18,9 +18,10 @@ from cryptography import x509
 
 from ecard._files import write_atomic
 from ecard.card import Card
-from ecard.cli.errors import InvalidRecordError, Parser, UsageError
+from ecard.cli.errors import InvalidRecordError, Parser, UsageError, lang_of
 from ecard.crypto.algorithms import ALGORITHMS
 from ecard.crypto.x509 import load_certificate_file
+from ecard.errors import Lang
 from ecard.signing.keysource import key_source
 from ecard.signing.signers import Signer
 from ecard.verify.loading import ListConfig, LoadedLists
@@ -85,22 +86,42 @@ MAX_DAYS: Final = 36500
 days = bounded_int(1, MAX_DAYS)
 
 
+# -- language ---------------------------------------------------------------------------------
+
+
+def lang_option(p: argparse.ArgumentParser, what: str = "message language") -> None:
+    """``--lang en|zh``: the language of the command's messages, errors and output."""
+    p.add_argument(
+        "--lang", default="en", choices=["en", "zh"], help=what + " (default: %(default)s)"
+    )
+
+
+def say(args: argparse.Namespace, en: str, zh: str) -> str:
+    """``en`` or ``zh``, as the command's ``--lang`` asks (:func:`~ecard.cli.errors.lang_of`)."""
+    return zh if lang_of(args) == "zh" else en
+
+
 # -- writing ----------------------------------------------------------------------------------
 
 
 def force_option(p: argparse.ArgumentParser) -> None:
-    """``--force``: replace files that already exist (keys, certificates, manifests, lists)."""
-    p.add_argument("--force", action="store_true", help="replace output files that already exist")
+    """``--force``: replace files that already exist (keys, certificates, manifests, lists,
+    pictures, PDFs, signed heads)."""
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace output files that already exist (default: refuse)",
+    )
 
 
 def refuse_overwrite(path: Path, args: argparse.Namespace) -> None:
     """A :class:`UsageError` if ``path`` exists and the command was not given ``--force``."""
     if path.exists() and not getattr(args, "force", False):
         raise UsageError(
-            f"{path} already exists: not replaced (a key, certificate, manifest or list "
-            "overwritten is lost); use another --out, or --force to replace it",
-            f"{path} 已存在，未覆盖（被覆盖的密钥、证书、清单或列表将无法找回）；"
-            "请换一个 --out，或用 --force 覆盖",
+            f"{path} already exists: not replaced (a key, certificate, list, picture or PDF "
+            "overwritten is lost); write to another file, or give --force to replace it",
+            f"{path} 已存在，未覆盖（被覆盖的密钥、证书、列表、图片或 PDF 将无法找回）；"
+            "请写到另一个文件，或用 --force 覆盖",
             labelled=False,
         )
 
@@ -125,7 +146,9 @@ def card_record(path: str) -> Card:
     try:
         return Card.model_validate_json(data)
     except ValueError as exc:
-        raise InvalidRecordError(f"{path}: invalid card record:\n{exc}") from None
+        raise InvalidRecordError(
+            f"{path}: invalid card record:\n{exc}", detail_zh=f"{path}：卡片记录无效：\n{exc}"
+        ) from None
 
 
 # -- keys -------------------------------------------------------------------------------------
@@ -156,8 +179,12 @@ def signer(args: argparse.Namespace, algorithm: str | None = None) -> Signer:
 
 def journal_options(p: argparse.ArgumentParser) -> None:
     """``--journal DB`` and ``--operator ID``."""
-    p.add_argument("--journal", metavar="DB", help="issuance journal to record in (SQLite)")
-    p.add_argument("--operator", metavar="ID", help="operator id recorded in the journal")
+    p.add_argument(
+        "--journal", metavar="DB", help="issuance journal to record in (SQLite; default: none)"
+    )
+    p.add_argument(
+        "--operator", metavar="ID", help="operator id recorded in the journal (needs --journal)"
+    )
 
 
 def list_signer_options(p: argparse.ArgumentParser) -> None:
@@ -166,7 +193,9 @@ def list_signer_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--key", help="list signer private key (PEM), or use --pkcs11-module")
     hsm_options(p)
     journal_options(p)
-    p.add_argument("--key-password-env", metavar="VAR")
+    p.add_argument(
+        "--key-password-env", metavar="VAR", help="environment variable holding the key password"
+    )
     p.add_argument("--cert", required=True, help="list signer certificate")
     p.add_argument("--chain", action="append", metavar="CERT", help="CA certificates above it")
 
@@ -180,25 +209,26 @@ def list_options(p: argparse.ArgumentParser) -> None:
         "--root",
         action="append",
         metavar="CERT",
-        help="trust anchor (root CA certificate) for certificate paths and lists",
+        help="trust anchor (root CA certificate) for certificate paths and lists (repeatable; "
+        "default: none, no path is checked)",
     )
     p.add_argument(
         "--ca",
         action="append",
         metavar="CERT",
-        help="issuing CA certificates that paths may go through (repeatable)",
+        help="issuing CA certificates that paths may go through (repeatable; default: none)",
     )
     p.add_argument(
         "--crl",
         action="append",
         metavar="FILE",
         help="CRL of a CA in the paths (PEM or DER; repeatable); with CRLs, every CA "
-        "in a path must have one",
+        "in a path must have one (default: none, certificate revocation is not checked)",
     )
     p.add_argument(
         "--state",
         metavar="FILE",
-        help="file recording accepted list sequence numbers (refuses rollback)",
+        help="file recording accepted list sequence numbers (refuses rollback; default: none)",
     )
 
 
@@ -218,21 +248,31 @@ def list_config(args: argparse.Namespace) -> ListConfig:
     )
 
 
-def path_validator(config: ListConfig) -> PathValidator | None:
-    """:meth:`ListConfig.path_validator`, telling on standard error that certificate
-    revocation is not checked when roots come without CRLs."""
+def path_validator(config: ListConfig, lang: Lang = "en") -> PathValidator | None:
+    """:meth:`ListConfig.path_validator`, telling on standard error (in ``lang``) that
+    certificate revocation is not checked when roots come without CRLs."""
     validator = config.path_validator()
     if validator is not None and not config.crls:
-        print("ecard: note: no --crl given: certificate revocation is NOT checked", file=sys.stderr)
+        note = (
+            "ecard: 注意：未给出 --crl：不检查证书吊销状态"
+            if lang == "zh"
+            else "ecard: note: no --crl given: certificate revocation is NOT checked"
+        )
+        print(note, file=sys.stderr)
     return validator
 
 
-def load_lists(config: ListConfig) -> LoadedLists:
-    """:meth:`ListConfig.load` under :func:`path_validator`, telling on standard error which
-    trusted signers had to be left out."""
-    lists = config.load(validator=path_validator(config))
+def load_lists(config: ListConfig, lang: Lang = "en") -> LoadedLists:
+    """:meth:`ListConfig.load` under :func:`path_validator`, telling on standard error (in
+    ``lang``) which trusted signers had to be left out."""
+    lists = config.load(validator=path_validator(config, lang))
     for subject, reason in lists.trust.unusable if lists.trust else ():
-        print(f"ecard: warning: trusted signer {subject} left out: {reason}", file=sys.stderr)
+        warning = (
+            f"ecard: 警告：受信任的签名者 {subject} 已排除：{reason}"
+            if lang == "zh"
+            else f"ecard: warning: trusted signer {subject} left out: {reason}"
+        )
+        print(warning, file=sys.stderr)
     return lists
 
 
@@ -249,6 +289,7 @@ __all__ = [
     "force_option",
     "hsm_options",
     "journal_options",
+    "lang_option",
     "list_config",
     "list_options",
     "list_signer_options",
@@ -257,6 +298,7 @@ __all__ = [
     "path_validator",
     "read_input",
     "refuse_overwrite",
+    "say",
     "signer",
     "write_output",
 ]

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from ecard._files import write_atomic
 from ecard.card import Card, Holder
-from ecard.cli.common import ALG_NAMES, Subcommands
+from ecard.cli.common import ALG_NAMES, Subcommands, lang_option
+from ecard.cli.errors import WRITE_EPILOG
 from ecard.crypto.algorithms import get_algorithm
 from ecard.errors import Lang
 from ecard.signing.crl import create_crl, crl_to_pem
@@ -163,10 +164,14 @@ def cmd_demo(args: argparse.Namespace) -> bool:
 
 def add_demo(sub: Subcommands) -> None:
     """Register ``ecard demo``."""
-    d = sub.add_parser("demo", help="issue a sample card with a demo issuer and verify it")
+    d = sub.add_parser(
+        "demo",
+        help="issue a sample card with a demo issuer and verify it",
+        epilog=WRITE_EPILOG.replace("0 done", "0 the sample card verified"),
+    )
     d.add_argument("--out", help="folder for the files (default: ./ecard-demo)")
     d.add_argument("--alg", default="ES256", choices=ALG_NAMES, help="signature algorithm")
-    d.add_argument("--lang", default="en", choices=["en", "zh"])
+    lang_option(d)
     d.set_defaults(func=cmd_demo)
 
 

@@ -18,8 +18,9 @@ import argparse
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import Any, NoReturn
 
+from ecard._files import os_reason
 from ecard.errors import BadInputError, EcardError, ErrorCode, Lang, describe
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_CANNOT_RUN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -31,6 +32,17 @@ STATUS_EPILOG = (
     "退出状态：0 全部有效；1 有输入无效；2 用法错误；3 验证程序无法运行（信任、列表、状态或输入文件不可用）；"
     "130 被中断",
 )
+
+#: The exit statuses of a command that writes (issues, signs, creates), for its help epilog.
+WRITE_EPILOG = (
+    "exit status: 0 done; 1 an input is unusable (a file, key, certificate or record) or the "
+    "work failed; 2 usage error (also: an output file exists and --force was not given); "
+    "130 interrupted"
+)
+
+#: The exit statuses of a command that only reads and prints (``inspect``, ``trust show``,
+#: ``journal show``), for its help epilog.
+READ_EPILOG = "exit status: 0 printed; 1 the input cannot be read or decoded; 2 usage error"
 
 #: A command: parsed options in, "every input was valid" out.
 Command = Callable[[argparse.Namespace], bool]
@@ -77,8 +89,31 @@ class InvalidRecordError(BadInputError):
     report spans lines and says what is wrong better than the summary)."""
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Help that shows each option's default where it has one (and its help text does not
+    already say it), like :class:`argparse.ArgumentDefaultsHelpFormatter` but never
+    ``(default: None)``."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            "default" in text
+            or default is None
+            or default is argparse.SUPPRESS
+            or not action.option_strings
+        ):
+            return text
+        return text + " (default: %(default)s)"
+
+
 class Parser(argparse.ArgumentParser):
-    """The argument parser of ``ecard`` and its subcommands: a usage error exits with 2."""
+    """The argument parser of ``ecard`` and its subcommands: a usage error exits with 2, and
+    the help shows defaults (:class:`HelpFormatter`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         """Print the usage and the message, and exit with the usage status."""
@@ -87,20 +122,28 @@ class Parser(argparse.ArgumentParser):
 
 
 def _error_line(err: EcardError, lang: Lang) -> str:
-    text = err.detail if isinstance(err, InvalidRecordError) else err.message(lang)
+    if isinstance(err, InvalidRecordError):
+        text = err.detail_zh if lang == "zh" and err.detail_zh else err.detail
+    else:
+        text = err.message(lang)
     return f"ecard: error [{err.code.value}] {text}"
 
 
 def _os_error_line(exc: OSError, lang: Lang) -> str:
-    what = exc.strerror or str(exc)
+    what = os_reason(exc, lang)
     where = f" ({exc.filename!s})" if exc.filename is not None else ""
     sep = "：" if lang == "zh" else ": "
     return f"ecard: error [{ErrorCode.BAD_INPUT.value}] {describe(ErrorCode.BAD_INPUT, lang)}{sep}{what}{where}"
 
 
+def lang_of(args: argparse.Namespace) -> Lang:
+    """The language of a command's messages: its ``--lang``, English where it has none."""
+    return "zh" if getattr(args, "lang", "en") == "zh" else "en"
+
+
 def run(command: Command, args: argparse.Namespace) -> int:
     """Run ``command`` on ``args``; its exit status (see the module docstring)."""
-    lang: Lang = "zh" if getattr(args, "lang", "en") == "zh" else "en"
+    lang = lang_of(args)
     try:
         ok = command(args)
     except UsageError as err:
@@ -132,12 +175,16 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "READ_EPILOG",
     "STATUS_EPILOG",
+    "WRITE_EPILOG",
     "CannotRunError",
     "Command",
+    "HelpFormatter",
     "InvalidRecordError",
     "Parser",
     "UsageError",
+    "lang_of",
     "run",
     "setting_up",
 ]

@@ -8,9 +8,18 @@ import json
 import os
 from pathlib import Path
 
-from ecard._files import read_file, write_atomic
-from ecard.cli.common import Subcommands, certificates, hsm_options, signer
-from ecard.cli.errors import STATUS_EPILOG, Parser, setting_up
+from ecard._files import read_file
+from ecard.cli.common import (
+    Subcommands,
+    certificates,
+    force_option,
+    hsm_options,
+    lang_option,
+    say,
+    signer,
+    write_output,
+)
+from ecard.cli.errors import READ_EPILOG, STATUS_EPILOG, WRITE_EPILOG, Parser, setting_up
 from ecard.crypto.x509 import load_certificate_file
 from ecard.errors import BadInputError
 from ecard.formats.credential import IssuedCard
@@ -19,7 +28,10 @@ from ecard.journal import Journal, pseudonym_key_from_hex, verify_journal
 
 def _operator(args: argparse.Namespace) -> str:
     if not args.operator:
-        raise BadInputError("--journal needs --operator ID (who issued)")
+        raise BadInputError(
+            "--journal needs --operator ID (who issued)",
+            detail_zh="--journal 需要 --operator ID（签发操作员）",
+        )
     return str(args.operator)
 
 
@@ -32,11 +44,16 @@ def pseudonym_key(option: str, env: str | None) -> bytes:
     ``--pseudonym-key-env``, needed by ``option``); a :class:`BadInputError` saying which is
     missing, the option or the variable, and how to make a key."""
     if not env:
-        raise BadInputError(f"{option} needs --pseudonym-key-env VAR (a hex key in VAR)")
+        raise BadInputError(
+            f"{option} needs --pseudonym-key-env VAR (a hex key in VAR)",
+            detail_zh=f"{option} 需要 --pseudonym-key-env VAR（VAR 中为十六进制密钥）",
+        )
     if env not in os.environ:
         raise BadInputError(
             f"the environment variable {env} (--pseudonym-key-env) is unset: set it to the "
-            f"journal's hex pseudonym key; a new key is made with: {MAKE_KEY}"
+            f"journal's hex pseudonym key; a new key is made with: {MAKE_KEY}",
+            detail_zh=f"环境变量 {env}（--pseudonym-key-env）未设置：请设为日志的十六进制假名密钥；"
+            f"新密钥可用以下命令生成：{MAKE_KEY}",
         )
     return pseudonym_key_from_hex(os.environ[env])
 
@@ -59,7 +76,7 @@ def record_list(args: argparse.Namespace, data: bytes) -> None:
 
 def _existing(db: str) -> None:
     if not Path(db).is_file():
-        raise BadInputError(f"no journal at {db!r}")
+        raise BadInputError(f"no journal at {db!r}", detail_zh=f"{db!r} 处没有日志")
 
 
 def cmd_journal_verify(args: argparse.Namespace) -> bool:
@@ -74,15 +91,23 @@ def cmd_journal_verify(args: argparse.Namespace) -> bool:
 
 
 def cmd_journal_sign_head(args: argparse.Namespace) -> bool:
-    """Sign the journal's current head (and write it to ``--out``)."""
+    """Sign the journal's current head (and write it to ``--out``, refusing to replace a head
+    file of the same record and key without ``--force``)."""
     _existing(args.db)
     key = signer(args)
     cert = load_certificate_file(args.cert)[0]
     with Journal.open(args.db) as journal:
         head = journal.sign_head(key, cert)
     if args.out:
-        write_atomic(Path(args.out) / f"head-{head.seq:012d}-{head.kid.hex()}.cose", head.cose)
-    print(f"signed journal head at record {head.seq}")
+        path = Path(args.out) / f"head-{head.seq:012d}-{head.kid.hex()}.cose"
+        write_output(path, head.cose, args)
+    print(
+        say(
+            args,
+            f"signed journal head at record {head.seq}",
+            f"已签署日志头，位于第 {head.seq} 条记录",
+        )
+    )
     return True
 
 
@@ -105,29 +130,63 @@ def cmd_journal_show(args: argparse.Namespace) -> bool:
 
 def add_journal(sub: Subcommands) -> None:
     """Register ``ecard journal``."""
-    j = sub.add_parser("journal", help="the hash-chained issuance journal")
+    j = sub.add_parser(
+        "journal",
+        help="the hash-chained issuance journal",
+        epilog="exit status: see the help of each subcommand (ecard journal verify --help ...)",
+    )
     jsub = j.add_subparsers(dest="journal_cmd", required=True, parser_class=Parser)
     jv = jsub.add_parser(
-        "verify", help="check the chain and signed heads (auditors)", epilog=STATUS_EPILOG[0]
+        "verify",
+        help="check the chain and signed heads (auditors)",
+        epilog=STATUS_EPILOG[0].replace("every input valid", "the journal is intact"),
     )
-    jv.add_argument("db", metavar="DB")
-    jv.add_argument("--key-cert", action="append", metavar="CERT", help="head-signing certificate")
-    jv.add_argument("--head", action="append", metavar="FILE", help="signed head kept elsewhere")
-    jv.add_argument("--json", action="store_true")
+    jv.add_argument("db", metavar="DB", help="the journal (SQLite)")
+    jv.add_argument(
+        "--key-cert",
+        action="append",
+        metavar="CERT",
+        help="head-signing certificate (repeatable; default: none)",
+    )
+    jv.add_argument(
+        "--head",
+        action="append",
+        metavar="FILE",
+        help="signed head kept elsewhere (repeatable; default: none)",
+    )
+    jv.add_argument("--json", action="store_true", help="machine-readable report")
+    lang_option(jv)
     jv.set_defaults(func=cmd_journal_verify)
-    jh = jsub.add_parser("sign-head", help="sign the journal's current head")
-    jh.add_argument("db", metavar="DB")
+    jh = jsub.add_parser("sign-head", help="sign the journal's current head", epilog=WRITE_EPILOG)
+    jh.add_argument("db", metavar="DB", help="the journal (SQLite)")
     jh.add_argument("--key", help="head-signing private key (PEM), or use --pkcs11-module")
-    jh.add_argument("--key-password-env", metavar="VAR")
+    jh.add_argument(
+        "--key-password-env", metavar="VAR", help="environment variable holding the key password"
+    )
     hsm_options(jh)
     jh.add_argument("--cert", required=True, help="head-signing certificate")
-    jh.add_argument("--out", metavar="DIR", help="also write the signed head there")
+    jh.add_argument(
+        "--out",
+        metavar="DIR",
+        help="also write the signed head to a file in this folder (default: none)",
+    )
+    force_option(jh)
+    lang_option(jh)
     jh.set_defaults(func=cmd_journal_sign_head)
-    js = jsub.add_parser("show", help="print records (by holder or credential id)")
-    js.add_argument("db", metavar="DB")
+    js = jsub.add_parser(
+        "show", help="print records (by holder or credential id)", epilog=READ_EPILOG
+    )
+    js.add_argument("db", metavar="DB", help="the journal (SQLite)")
     js.add_argument("--holder", metavar="ID", help="citizen ID (needs --pseudonym-key-env)")
-    js.add_argument("--pseudonym-key-env", metavar="VAR")
-    js.add_argument("--credential", metavar="CTI_HEX")
+    js.add_argument(
+        "--pseudonym-key-env",
+        metavar="VAR",
+        help="environment variable holding the journal's hex pseudonym key",
+    )
+    js.add_argument(
+        "--credential", metavar="CTI_HEX", help="credential id (hex; default: every record)"
+    )
+    lang_option(js)
     js.set_defaults(func=cmd_journal_show)
 
 

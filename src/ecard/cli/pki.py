@@ -23,10 +23,12 @@ from ecard.cli.common import (
     bounded_int,
     days,
     force_option,
+    lang_option,
     parse_now,
     refuse_overwrite,
+    say,
 )
-from ecard.cli.errors import Parser, UsageError
+from ecard.cli.errors import WRITE_EPILOG, Parser, UsageError
 from ecard.crypto.crl import load_crl_file
 from ecard.crypto.x509 import certificate_to_pem, load_certificate_file
 from ecard.errors import BadInputError
@@ -82,7 +84,10 @@ def parse_revocation(value: str, default_time: datetime) -> Revocation:
             raise UsageError(f"--revoke {value!r}: {exc}", f"--revoke {value!r}：{exc}") from None
     certs = load_certificate_file(path)
     if len(certs) != 1:
-        raise BadInputError(f"{path}: --revoke takes a file with one certificate, not {len(certs)}")
+        raise BadInputError(
+            f"{path}: --revoke takes a file with one certificate, not {len(certs)}",
+            detail_zh=f"{path}：--revoke 需要只含一张证书的文件，而不是 {len(certs)} 张",
+        )
     return (certs[0], when, reason)
 
 
@@ -97,7 +102,10 @@ def _previous(args: argparse.Namespace, out: Path) -> x509.CertificateRevocation
         return None
     crls = load_crl_file(source)
     if len(crls) != 1:
-        raise BadInputError(f"{source}: the previous CRL must be one CRL, not {len(crls)}")
+        raise BadInputError(
+            f"{source}: the previous CRL must be one CRL, not {len(crls)}",
+            detail_zh=f"{source}：上一份 CRL 必须是一份 CRL，而不是 {len(crls)} 份",
+        )
     return crls[0]
 
 
@@ -115,11 +123,18 @@ def cmd_pki_crl(args: argparse.Namespace) -> bool:
     )
     write_atomic(out, crl_to_pem(update.crl))
     total = len(list(update.crl))
+    subject = ca.certificate.subject.rfc4514_string()
+    added, already, kept = len(update.added), len(update.already), len(update.kept)
     print(
-        f"wrote {args.out}: CRL number {update.number} of "
-        f"{ca.certificate.subject.rfc4514_string()}: {len(update.added)} newly revoked, "
-        f"{len(update.already)} already revoked (earlier date kept), {len(update.kept)} kept "
-        f"from the previous CRL, {total} in all; next update {update.crl.next_update_utc}"
+        say(
+            args,
+            f"wrote {args.out}: CRL number {update.number} of {subject}: {added} newly "
+            f"revoked, {already} already revoked (earlier date kept), {kept} kept from the "
+            f"previous CRL, {total} in all; next update {update.crl.next_update_utc}",
+            f"已写入 {args.out}：{subject} 的 CRL 编号 {update.number}：新吊销 {added} 个，"
+            f"已吊销 {already} 个（保留较早的日期），沿用上一份 CRL {kept} 个，共 {total} 个；"
+            f"下次更新 {update.crl.next_update_utc}",
+        )
     )
     return True
 
@@ -148,19 +163,27 @@ def cmd_pki(args: argparse.Namespace) -> bool:
     write_atomic(paths[0], certificate_to_pem(made.certificate))
     write_atomic(paths[1], chain)
     write_atomic(paths[2], private_key_to_pem(made.key, password), private=True)
-    print(f"wrote {paths[0]}, {stem}-chain.pem and {stem}-key.pem")
-    print(f"subject: {made.certificate.subject.rfc4514_string()}")
+    cert = made.certificate
     print(
-        f"valid:   {made.certificate.not_valid_before_utc} .. {made.certificate.not_valid_after_utc}"
+        say(
+            args,
+            f"wrote {paths[0]}, {stem}-chain.pem and {stem}-key.pem",
+            f"已写入 {paths[0]}、{stem}-chain.pem 和 {stem}-key.pem",
+        )
     )
+    print(say(args, "subject: ", "主体：") + cert.subject.rfc4514_string())
+    validity = f"{cert.not_valid_before_utc} .. {cert.not_valid_after_utc}"
+    print(say(args, "valid:   ", "有效期：") + validity)
     if args.pki_cmd in ("signer", "list-signer"):
-        print(f"kid:     {made.kid.hex()}")
+        print(say(args, "kid:     ", "kid：") + made.kid.hex())
     return True
 
 
 def add_pki(sub: Subcommands) -> None:
     """Register ``ecard pki``."""
-    k = sub.add_parser("pki", help="self-managed CA for pilots: root, issuing CA, signer")
+    k = sub.add_parser(
+        "pki", help="self-managed CA for pilots: root, issuing CA, signer", epilog=WRITE_EPILOG
+    )
     ksub = k.add_subparsers(dest="pki_cmd", required=True, parser_class=Parser)
     for name, helptext in (
         ("root", "create a self-signed root CA"),
@@ -168,21 +191,35 @@ def add_pki(sub: Subcommands) -> None:
         ("signer", "create a document signer (signs cards) under a CA"),
         ("list-signer", "create a trust-list / revocation-list signer under a CA"),
     ):
-        s = ksub.add_parser(name, help=helptext)
+        s = ksub.add_parser(name, help=helptext, description=helptext, epilog=WRITE_EPILOG)
         s.add_argument("--out", required=True, help="output folder")
         s.add_argument("--cn", required=True, help="common name of the subject")
-        s.add_argument("--org", help="organization name")
+        s.add_argument("--org", help="organization name (default: none)")
         s.add_argument("--name", help=f"file name stem (default: {name})")
-        s.add_argument("--alg", default="ES256", choices=ALG_NAMES)
+        s.add_argument("--alg", default="ES256", choices=ALG_NAMES, help="key algorithm")
         s.add_argument(
-            "--days", type=days, default={"root": 7300, "ca": 3650}.get(name, 730), metavar="N"
+            "--days",
+            type=days,
+            default={"root": 7300, "ca": 3650}.get(name, 730),
+            metavar="N",
+            help="certificate validity in days",
         )
-        s.add_argument("--key-password-env", metavar="VAR", help="encrypt the new key")
+        s.add_argument(
+            "--key-password-env",
+            metavar="VAR",
+            help="encrypt the new key with the password in this environment variable "
+            "(default: not encrypted)",
+        )
         if name != "root":
             s.add_argument("--ca-cert", required=True, help="issuing certificate (PEM)")
             s.add_argument("--ca-key", required=True, help="issuing private key (PEM)")
-            s.add_argument("--ca-key-password-env", metavar="VAR")
+            s.add_argument(
+                "--ca-key-password-env",
+                metavar="VAR",
+                help="environment variable holding the issuing key's password",
+            )
         force_option(s)
+        lang_option(s)
         s.set_defaults(func=cmd_pki)
     c = ksub.add_parser(
         "crl",
@@ -190,6 +227,7 @@ def add_pki(sub: Subcommands) -> None:
         description="Issue a CA's next CRL. It continues the previous CRL (--previous, or the "
         "--out file if it exists): every certificate revoked there stays revoked with its "
         "date and reason, and the CRL number is one higher.",
+        epilog=WRITE_EPILOG,
     )
     c.add_argument("--out", required=True, help="CRL file to write (PEM)")
     c.add_argument(
@@ -197,9 +235,11 @@ def add_pki(sub: Subcommands) -> None:
         metavar="FILE",
         help="the CA's previous CRL to continue (default: the --out file, if it exists)",
     )
-    c.add_argument("--ca-cert", required=True)
-    c.add_argument("--ca-key", required=True)
-    c.add_argument("--ca-key-password-env", metavar="VAR")
+    c.add_argument("--ca-cert", required=True, help="certificate of the CA that signs the CRL")
+    c.add_argument("--ca-key", required=True, help="private key of that CA (PEM)")
+    c.add_argument(
+        "--ca-key-password-env", metavar="VAR", help="environment variable holding its password"
+    )
     c.add_argument(
         "--revoke",
         action="append",
@@ -219,8 +259,11 @@ def add_pki(sub: Subcommands) -> None:
         metavar="N",
         help="CRL number (default: the previous one + 1; must be higher than it)",
     )
-    c.add_argument("--next-update-days", type=days, default=7, metavar="N")
+    c.add_argument(
+        "--next-update-days", type=days, default=7, metavar="N", help="days until the next CRL"
+    )
     force_option(c)
+    lang_option(c)
     c.set_defaults(func=cmd_pki_crl)
 
 

@@ -24,16 +24,26 @@ from ecard.cli.common import (
     certificates,
     days,
     force_option,
+    lang_option,
     list_config,
     list_options,
     list_signer_options,
     path_validator,
     read_input,
     refuse_overwrite,
+    say,
     signer,
     write_output,
 )
-from ecard.cli.errors import STATUS_EPILOG, Parser, UsageError, setting_up
+from ecard.cli.errors import (
+    READ_EPILOG,
+    STATUS_EPILOG,
+    WRITE_EPILOG,
+    Parser,
+    UsageError,
+    lang_of,
+    setting_up,
+)
 from ecard.cli.journal import record_list
 from ecard.crypto.x509 import load_certificate_file
 from ecard.errors import BadInputError
@@ -88,9 +98,15 @@ def cmd_trust_build(args: argparse.Namespace) -> bool:
         next_update_days=args.next_update_days,
     )
     write_output(out, manifest.to_json(), args)
+    n = len(manifest.signers)
     print(
-        f"wrote {args.out}: {len(manifest.signers)} signer(s), sequence {sequence}; edit "
-        "scope, retired_at and compromised_at there, then `ecard trust sign`"
+        say(
+            args,
+            f"wrote {args.out}: {n} signer(s), sequence {sequence}; edit scope, retired_at and "
+            "compromised_at there, then `ecard trust sign`",
+            f"已写入 {args.out}：{n} 个签名者，序号 {sequence}；可在其中编辑 scope、retired_at "
+            "和 compromised_at，然后运行 `ecard trust sign`",
+        )
     )
     return True
 
@@ -99,11 +115,18 @@ def _manifest(path: str) -> Manifest:
     try:
         manifest = Manifest.from_json(read_input(path))
     except BadInputError as exc:
-        raise BadInputError(f"{path}: {exc.detail}") from None
+        zh = f"{path}：{exc.detail_zh}" if exc.detail_zh else None
+        raise BadInputError(f"{path}: {exc.detail}", detail_zh=zh) from None
     if manifest.sequence > MAX_SEQUENCE:
-        raise BadInputError(f"{path}: 'sequence' out of range: allowed 0 .. {MAX_SEQUENCE}")
+        raise BadInputError(
+            f"{path}: 'sequence' out of range: allowed 0 .. {MAX_SEQUENCE}",
+            detail_zh=f"{path}：'sequence' 超出范围：允许 0 .. {MAX_SEQUENCE}",
+        )
     if manifest.next_update_days > MAX_DAYS:
-        raise BadInputError(f"{path}: 'next_update_days' out of range: allowed 1 .. {MAX_DAYS}")
+        raise BadInputError(
+            f"{path}: 'next_update_days' out of range: allowed 1 .. {MAX_DAYS}",
+            detail_zh=f"{path}：'next_update_days' 超出范围：允许 1 .. {MAX_DAYS}",
+        )
     return manifest
 
 
@@ -129,10 +152,15 @@ def cmd_trust_sign(args: argparse.Namespace) -> bool:
     )
     record_list(args, data)
     write_output(out, data, args)
+    n = len(manifest.signers)
     print(
-        f"wrote {args.out}: trust list sequence {manifest.sequence}, "
-        f"{len(manifest.signers)} signer(s), {len(data)} bytes, "
-        f"next update {next_update.isoformat()}"
+        say(
+            args,
+            f"wrote {args.out}: trust list sequence {manifest.sequence}, {n} signer(s), "
+            f"{len(data)} bytes, next update {next_update.isoformat()}",
+            f"已写入 {args.out}：信任列表序号 {manifest.sequence}，{n} 个签名者，"
+            f"{len(data)} 字节，下次更新 {next_update.isoformat()}",
+        )
     )
     return True
 
@@ -168,10 +196,10 @@ def cmd_trust_verify(args: argparse.Namespace) -> bool:
     """Authenticate a signed trust list and show every signer; whether all are usable."""
     config = replace(list_config(args), trust_list=args.file)
     with setting_up():  # roots, CRLs or the list file unusable: exit 3
-        validator = path_validator(config)
+        validator = path_validator(config, lang_of(args))
         data = read_input(args.file)
     if validator is None:
-        raise BadInputError("--root is required")
+        raise UsageError("--root is required", "需要 --root")
     store = TrustStore.from_trust_list(
         data,
         validator=validator,
@@ -179,57 +207,104 @@ def cmd_trust_verify(args: argparse.Namespace) -> bool:
     )
     signed = store.trust_list
     assert signed is not None
+    by = signed.signer.subject.rfc4514_string()
+    seq, due = signed.info.sequence, signed.next_update.isoformat()
     print(
-        f"trust list OK: sequence {signed.info.sequence}, signed by "
-        f"{signed.signer.subject.rfc4514_string()}, next update {signed.next_update.isoformat()}"
+        say(
+            args,
+            f"trust list OK: sequence {seq}, signed by {by}, next update {due}",
+            f"信任列表有效：序号 {seq}，签署者 {by}，下次更新 {due}",
+        )
     )
     unfit = 0
     for issuer in store:
-        status = "usable" if issuer.unfit is None else f"UNFIT: {issuer.unfit}"
+        if issuer.unfit is None:
+            status = say(args, "usable", "可用")
+        else:
+            status = say(args, "UNFIT: ", "不可用：") + str(issuer.unfit)
         unfit += issuer.unfit is not None
         print(f"  {issuer.kid.hex()}  {issuer.subject}  {status}")
     if unfit:
-        print(f"ecard: {unfit} signer(s) in the list cannot be used", file=sys.stderr)
+        print(
+            say(
+                args,
+                f"ecard: {unfit} signer(s) in the list cannot be used",
+                f"ecard: 列表中有 {unfit} 个签名者不可用",
+            ),
+            file=sys.stderr,
+        )
     return not unfit
 
 
 def add_trust(sub: Subcommands) -> None:
     """Register ``ecard trust``."""
-    t = sub.add_parser("trust", help="build, sign, show and verify signed trust lists")
+    t = sub.add_parser(
+        "trust",
+        help="build, sign, show and verify signed trust lists",
+        epilog="exit status: see the help of each subcommand (ecard trust build --help ...)",
+    )
     tsub = t.add_subparsers(dest="trust_cmd", required=True, parser_class=Parser)
-    tb = tsub.add_parser("build", help="write an editable trust-list manifest (JSON)")
+    tb = tsub.add_parser(
+        "build", help="write an editable trust-list manifest (JSON)", epilog=WRITE_EPILOG
+    )
     tb.add_argument("certs", nargs="+", metavar="CERT", help="document signer certificates")
     tb.add_argument("--out", required=True, help="manifest file to write")
-    tb.add_argument("--chain", action="append", metavar="CERT", help="CA certificates above them")
-    tb.add_argument("--region", action="append", metavar="CODE", help="scope: region code")
-    tb.add_argument("--spec-version", action="append", metavar="V", help="scope: card spec")
+    tb.add_argument(
+        "--chain", action="append", metavar="CERT", help="CA certificates above them (repeatable)"
+    )
+    tb.add_argument(
+        "--region",
+        action="append",
+        metavar="CODE",
+        help="scope: region code (repeatable; default: every region)",
+    )
+    tb.add_argument(
+        "--spec-version",
+        action="append",
+        metavar="V",
+        help="scope: card spec version (repeatable; default: every version)",
+    )
     tb.add_argument(
         "--previous",
         metavar="LIST",
-        help="the trust list signed before (the new sequence is one higher)",
+        help="the trust list signed before (the new sequence is one higher; default: none)",
     )
-    tb.add_argument("--previous-cert", metavar="CERT", help="the certificate that signed it")
+    tb.add_argument(
+        "--previous-cert", metavar="CERT", help="the certificate that signed --previous"
+    )
     tb.add_argument(
         "--sequence",
         type=bounded_int(1, MAX_SEQUENCE),
         metavar="N",
         help="sequence (default: one more than --previous, or the manifest replaced; else 1)",
     )
-    tb.add_argument("--next-update-days", type=days, default=7, metavar="N")
+    tb.add_argument(
+        "--next-update-days",
+        type=days,
+        default=7,
+        metavar="N",
+        help="days from signing until the list is due for renewal",
+    )
     force_option(tb)
+    lang_option(tb)
     tb.set_defaults(func=cmd_trust_build)
-    ts = tsub.add_parser("sign", help="sign a manifest into a trust list")
-    ts.add_argument("manifest", metavar="MANIFEST.json")
+    ts = tsub.add_parser("sign", help="sign a manifest into a trust list", epilog=WRITE_EPILOG)
+    ts.add_argument("manifest", metavar="MANIFEST.json", help="the manifest to sign")
     list_signer_options(ts)
     ts.add_argument("--out", required=True, help="signed trust list to write")
     force_option(ts)
+    lang_option(ts)
     ts.set_defaults(func=cmd_trust_sign)
-    tw = tsub.add_parser("show", help="print a manifest or a signed list (signed: UNVERIFIED)")
-    tw.add_argument("file", metavar="FILE")
+    tw = tsub.add_parser(
+        "show", help="print a manifest or a signed list (signed: UNVERIFIED)", epilog=READ_EPILOG
+    )
+    tw.add_argument("file", metavar="FILE", help="a manifest (JSON) or a signed list")
+    lang_option(tw)
     tw.set_defaults(func=cmd_trust_show)
     tv = tsub.add_parser("verify", help="authenticate a signed trust list", epilog=STATUS_EPILOG[0])
-    tv.add_argument("file", metavar="FILE")
+    tv.add_argument("file", metavar="FILE", help="the signed trust list")
     list_options(tv)
+    lang_option(tv)
     tv.set_defaults(func=cmd_trust_verify)
 
 

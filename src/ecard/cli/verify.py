@@ -14,7 +14,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any, TextIO
+from typing import Any, BinaryIO, Final, TextIO
 
 from cryptography import x509
 
@@ -23,12 +23,13 @@ from ecard.card import Card
 from ecard.cli.common import (
     ALG_NAMES,
     Subcommands,
+    lang_option,
     list_config,
     list_options,
     load_lists,
     parse_now,
 )
-from ecard.cli.errors import STATUS_EPILOG, UsageError, setting_up
+from ecard.cli.errors import READ_EPILOG, STATUS_EPILOG, UsageError, lang_of, setting_up
 from ecard.crypto.algorithms import describe_algorithm
 from ecard.crypto.x509 import load_certificate_file
 from ecard.errors import BadCertificateError, EcardError
@@ -40,7 +41,17 @@ from ecard.verify.report import SHANGHAI, mask_card_number, render_oneline, rend
 from ecard.verify.verifier import VerificationResult, Verifier
 
 #: The options that name a file or folder; an empty value is a usage error, not ``.``.
-_PATH_OPTIONS = ("trust", "trust_list", "revocation_list", "root", "ca", "crl", "state", "image")
+_PATH_OPTIONS = (
+    "trust",
+    "trust_list",
+    "revocation_list",
+    "root",
+    "ca",
+    "crl",
+    "state",
+    "image",
+    "file",
+)
 
 
 def check_list_options(args: argparse.Namespace) -> None:
@@ -112,10 +123,17 @@ def _emit(result: VerificationResult, source: str, args: argparse.Namespace, out
     out.flush()
 
 
+#: The longest line :func:`split_lines` keeps, in characters (far above any QR text,
+#: :data:`ecard.formats.qrtext.MAX_TEXT_LENGTH`): the rest of a longer line is dropped, so a
+#: line without end holds no more memory than this, and the line is refused as too long.
+MAX_LINE: Final = 65536
+
+
 def split_lines(chunks: Iterable[str]) -> Iterator[tuple[int, str]]:
     """The lines of text arriving in ``chunks``, each with its line number, as soon as its end
     arrives: CR, LF and CR LF all end a line (a serial bridge sends CR alone); blank lines are
-    left out. A last line without an ending is given at the end."""
+    left out. A last line without an ending is given at the end. A line is cut after
+    :data:`MAX_LINE` characters (what is kept is still far too long to be a QR text)."""
     number, line, after_cr = 0, "", False
     for chunk in chunks:
         for part in _LINE_END.split(chunk):
@@ -128,7 +146,9 @@ def split_lines(chunks: Iterable[str]) -> Iterator[tuple[int, str]]:
                     yield number, line
                 line, after_cr = "", part == "\r"
             elif part:
-                line, after_cr = line + part, False
+                if len(line) < MAX_LINE:
+                    line += part[: MAX_LINE - len(line)]
+                after_cr = False
     if line.strip():
         yield number + 1, line
 
@@ -147,6 +167,37 @@ def _stdin_chunks() -> Iterator[str]:
     while chunk := os.read(fd, 65536):
         yield decoder.decode(chunk)
     yield decoder.decode(b"", final=True)
+
+
+def _file_chunks(fh: BinaryIO) -> Iterator[str]:
+    """The text of an open file of codes, in pieces (UTF-8, damaged bytes replaced), closing it
+    at the end."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    with fh:
+        while chunk := fh.read(65536):
+            yield decoder.decode(chunk)
+        yield decoder.decode(b"", final=True)
+
+
+def open_code_files(paths: Iterable[str]) -> list[tuple[str, BinaryIO | None]]:
+    """Each ``--file`` opened for reading (``None`` for ``-``, standard input), before anything
+    is verified: a file that is missing, unreadable or a folder raises :class:`OSError` (the
+    verifier cannot run: exit status 3), never a result per line."""
+    opened: list[tuple[str, BinaryIO | None]] = []
+    try:
+        for path in paths:
+            if path == "-":
+                opened.append((path, None))
+                continue
+            if os.path.isdir(path):
+                raise IsADirectoryError(21, "is a folder, not a file", path)
+            opened.append((path, open(path, "rb")))  # noqa: SIM115 - closed by _file_chunks
+    except OSError:
+        for _, fh in opened:
+            if fh is not None:
+                fh.close()
+        raise
+    return opened
 
 
 def _prompt(lang: str) -> None:
@@ -175,6 +226,13 @@ def _inputs(
     if args.text is not None:
         yield "argument", verifier.verify(args.text, now=now)
         return
+    if args.opened:
+        for path, fh in args.opened:
+            chunks = _stdin_chunks() if fh is None else _file_chunks(fh)
+            name = "stdin" if fh is None else path
+            for number, text in split_lines(chunks):
+                yield f"{name}:{number}", verifier.verify(text, now=now)
+        return
     _prompt(args.lang)
     for number, text in split_lines(_stdin_chunks()):
         yield f"stdin:{number}", verifier.verify(text, now=now)
@@ -186,20 +244,25 @@ def cmd_verify(args: argparse.Namespace) -> bool:
     if not args.trust and not args.trust_list:
         raise UsageError("give --trust PATH or --trust-list FILE", "请给出 --trust 或 --trust-list")
     check_list_options(args)
-    if args.image and args.text is not None:
-        raise UsageError("give either TEXT or --image, not both", "TEXT 与 --image 只能给出一个")
+    if sum(bool(x) for x in (args.image, args.file, args.text is not None)) > 1:
+        raise UsageError(
+            "give one of TEXT, --image or --file", "TEXT、--image 与 --file 只能给出其中一种"
+        )
+    if (args.file or []).count("-") > 1:
+        raise UsageError("--file - (standard input) given twice", "--file -（标准输入）给出了两次")
     with setting_up():
         check_trust_files(args.trust or (), args.lang)
         config = list_config(args)
-        verifier = load_lists(config).verifier(config.policy())
+        verifier = load_lists(config, lang_of(args)).verifier(config.policy())
+        args.opened = open_code_files(args.file or [])
     codes: Counter[str] = Counter()
     for source, result in _inputs(args, verifier):
         codes[result.code.value] += 1
         _emit(result, source, args, sys.stdout)
     if not codes:
         raise UsageError(
-            "no input (give TEXT, --image FILE, or QR texts on standard input)",
-            "没有输入（请给出 TEXT、--image FILE，或在标准输入中每行一个二维码文本）",
+            "no input (give TEXT, --image FILE, --file FILE, or QR texts on standard input)",
+            "没有输入（请给出 TEXT、--image FILE、--file FILE，或在标准输入中每行一个二维码文本）",
             labelled=False,
         )
     if args.text is None:
@@ -284,17 +347,14 @@ def _card_fields(card: Card, *, reveal: bool) -> dict[str, Any]:
     }
 
 
-_DEFAULT = " (default: %(default)s)"
-
-
 def add_verify(sub: Subcommands) -> None:
     """Register ``ecard verify``."""
     v = sub.add_parser(
         "verify",
         help="verify QR texts offline",
-        description="Verify QR texts. Without TEXT or --image, reads standard input one QR text "
-        "per line (a USB scanner types the code and Enter; CR, LF or CR LF end a line) and "
-        "answers each line at once; a summary goes to standard error at the end.",
+        description="Verify QR texts. Without TEXT, --image or --file, reads standard input one "
+        "QR text per line (a USB scanner types the code and Enter; CR, LF or CR LF end a line) "
+        "and answers each line at once; a summary goes to standard error at the end.",
         epilog=STATUS_EPILOG[0],
     )
     v.add_argument(
@@ -321,23 +381,31 @@ def add_verify(sub: Subcommands) -> None:
         "--image",
         action="append",
         metavar="FILE",
-        help="read QR codes from a picture (repeatable; default: none)",
+        help="read QR codes from a picture (repeatable; at most 20 MiB and 50 million pixels; "
+        "default: none)",
+    )
+    v.add_argument(
+        "--file",
+        action="append",
+        metavar="FILE",
+        help="read QR texts from a file, one per line, each result's source FILE:LINE "
+        "(repeatable; - is standard input, source stdin:LINE; default: none)",
     )
     out = v.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true", help="one JSON object per input" + _DEFAULT)
+    out.add_argument("--json", action="store_true", help="one JSON object per input")
     out.add_argument(
         "--oneline",
         action="store_true",
-        help="one masked line per input: CODE name card-number region" + _DEFAULT,
+        help="one masked line per input: CODE name card-number region",
     )
-    v.add_argument("--lang", default="en", choices=["en", "zh"], help="message language" + _DEFAULT)
+    lang_option(v)
     v.add_argument(
         "--now", type=parse_now, metavar="ISO8601", help="verify as of this time (default: now)"
     )
     v.add_argument(
         "--reveal",
         action="store_true",
-        help="show the full ID number, name and card number" + _DEFAULT,
+        help="show the full ID number, name and card number",
     )
     v.add_argument(
         "--allow-alg",
@@ -352,27 +420,24 @@ def add_verify(sub: Subcommands) -> None:
 
 def add_inspect(sub: Subcommands) -> None:
     """Register ``ecard inspect``."""
-    n = sub.add_parser(
-        "inspect",
-        help="decode a QR text WITHOUT verifying it",
-        epilog="exit status: 0 decoded; 1 the text cannot be decoded; 2 usage error",
-    )
+    n = sub.add_parser("inspect", help="decode a QR text WITHOUT verifying it", epilog=READ_EPILOG)
     n.add_argument(
         "text", nargs="?", metavar="TEXT", help="the QR text (default: read standard input)"
     )
-    n.add_argument(
-        "--reveal", action="store_true", help="show the holder's full name and ID" + _DEFAULT
-    )
+    n.add_argument("--reveal", action="store_true", help="show the holder's full name and ID")
+    lang_option(n)
     n.set_defaults(func=cmd_inspect)
 
 
 __all__ = [
+    "MAX_LINE",
     "add_inspect",
     "add_verify",
     "check_list_options",
     "check_trust_files",
     "cmd_inspect",
     "cmd_verify",
+    "open_code_files",
     "split_lines",
     "summary",
 ]
