@@ -381,3 +381,65 @@ def test_a_line_without_end_is_cut_not_held(
     status, out, _ = ecard(verify, capsys)
     (result,) = [json.loads(line) for line in out.splitlines()]
     assert status == 1 and result["source"] == f"{huge}:1" and not result["valid"]
+
+
+# -- why the issuer's certificate is invalid --------------------------------------------------
+
+
+def test_issuer_cert_invalid_carries_the_typed_path_failure(
+    pki: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = pki
+    status, text, _ = ecard(
+        ["issue", d / "card.json", "--key", d / "signer-key.pem", "--cert", d / "signer-cert.pem"],
+        capsys,
+    )
+    assert status == 0
+    root = ["--ca-cert", d / "root-cert.pem", "--ca-key", d / "root-key.pem"]
+    revoke = f"{d / 'signer-cert.pem'}@2020-01-01T00:00:00+00:00:keyCompromise"
+    assert ecard(["pki", "crl", "--out", d / "root.crl", "--revoke", revoke, *root], capsys)[0] == 0
+    verify = ["verify", "--trust", d / "signer-cert.pem", "--root", d / "root-cert.pem"]
+    verify += ["--crl", d / "root.crl"]
+    status, out, _ = ecard([*verify, "--json", text.strip()], capsys)
+    result = json.loads(out)
+    assert status == 1 and result["code"] == "ISSUER_CERT_INVALID"
+    assert result["reason"] == "revoked"
+    assert {"valid", "code", "message", "card", "kid"} <= set(result)
+    status, out, _ = ecard([*verify, text.strip()], capsys)
+    assert status == 1 and "reason: revoked" in out
+    status, out, _ = ecard([*verify, "--lang", "zh", text.strip()], capsys)
+    assert status == 1 and "原因：已吊销（revoked）" in out
+    # another root: no chain leads from the signer to that anchor
+    other = tmp_path / "other"
+    assert ecard(["pki", "root", "--out", other, "--cn", "Other"], capsys)[0] == 0
+    verify = ["verify", "--json", "--trust", d / "signer-cert.pem"]
+    status, out, _ = ecard([*verify, "--root", other / "root-cert.pem", text.strip()], capsys)
+    assert status == 1 and json.loads(out)["reason"] == "broken chain"
+    # a failure that is not about the path has no reason
+    status, out, _ = ecard([*verify, "EC1:NOPE"], capsys)
+    assert json.loads(out)["reason"] is None
+
+
+def test_several_path_failures_are_chosen_by_their_typed_reason() -> None:
+    from ecard.errors import IssuerCertInvalidError, PathFailure
+    from ecard.verify.paths import FAILURE_PRECEDENCE, most_telling
+
+    assert set(FAILURE_PRECEDENCE) == set(PathFailure)
+
+    def fail(reason: PathFailure | None, detail: str) -> IssuerCertInvalidError:
+        return IssuerCertInvalidError(detail, reason=reason)
+
+    # the text says "signature" but the reason is what counts, and the reverse
+    broken = fail(PathFailure.BROKEN_CHAIN, "broken chain: path ok, no word to match")
+    expired = fail(PathFailure.EXPIRED, "expired: signature of the CA checked")
+    assert most_telling([broken, expired]) is expired
+    revoked = fail(PathFailure.REVOKED, "revoked: ...")
+    assert most_telling([expired, broken, revoked]) is revoked
+    untrusted = fail(PathFailure.UNTRUSTED_ROOT, "untrusted root: ...")
+    assert most_telling([broken, untrusted]) is untrusted
+    # ties keep the first; a failure without a reason comes last
+    second_broken = fail(PathFailure.BROKEN_CHAIN, "broken chain: another")
+    assert most_telling([broken, second_broken]) is broken
+    assert most_telling([fail(None, "?"), broken]) is broken
+    with pytest.raises(ValueError, match="no failures"):
+        most_telling([])

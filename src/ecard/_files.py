@@ -15,6 +15,10 @@ from ecard.errors import BadInputError, EcardError, Lang
 #: Default cap on files ecard reads (keys, certificates, CRLs, card records).
 MAX_INPUT_FILE: Final = 64 * 1024 * 1024
 
+#: Cap on picture files read for their QR codes (``ecard verify --image``, ``ecard audit``),
+#: checked before decoding; a phone photo or a scan of a card is a few MB.
+MAX_IMAGE_FILE: Final = 20 * 1024 * 1024
+
 _T = TypeVar("_T")
 
 #: What the usual operating-system errors mean, in Chinese (``strerror`` is English).

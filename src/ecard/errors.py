@@ -77,6 +77,22 @@ class PathFailure(StrEnum):
     PATH_BUILDING_LIMIT = "path building limit"
 
 
+#: What each :class:`PathFailure` means, in Chinese (the value is the English word).
+PATH_FAILURES_ZH: dict[PathFailure, str] = {
+    PathFailure.EXPIRED: "已过期",
+    PathFailure.NOT_YET_VALID: "尚未生效",
+    PathFailure.REVOKED: "已吊销",
+    PathFailure.KEY_USAGE: "密钥用法不符",
+    PathFailure.EXTENDED_KEY_USAGE: "扩展密钥用法不符",
+    PathFailure.UNTRUSTED_ROOT: "根证书不受信任",
+    PathFailure.BROKEN_CHAIN: "证书链断裂",
+    PathFailure.NO_REVOCATION_DATA: "缺少吊销数据",
+    PathFailure.NOT_A_CA: "不是 CA 证书",
+    PathFailure.PATH_LENGTH: "路径长度超限",
+    PathFailure.PATH_BUILDING_LIMIT: "超出路径构建上限",
+}
+
+
 class ListStage(StrEnum):
     """Where opening a signed list failed, in the order of the checks
     (:func:`ecard.verify.lists.open_list`, :class:`ecard.verify.lists.ListState`)."""
@@ -430,6 +446,7 @@ class BadInputError(EcardError):
 
 __all__ = [
     "MESSAGES",
+    "PATH_FAILURES_ZH",
     "AlgKeyMismatchError",
     "BadBase45Error",
     "BadCborError",

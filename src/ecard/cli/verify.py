@@ -32,7 +32,7 @@ from ecard.cli.common import (
 from ecard.cli.errors import READ_EPILOG, STATUS_EPILOG, UsageError, lang_of, setting_up
 from ecard.crypto.algorithms import describe_algorithm
 from ecard.crypto.x509 import load_certificate_file
-from ecard.errors import BadCertificateError, EcardError
+from ecard.errors import PATH_FAILURES_ZH, BadCertificateError, EcardError
 from ecard.formats import cbor, qrtext
 from ecard.formats.cose import parse_sign1
 from ecard.formats.cwt import CLAIM_CARD
@@ -119,7 +119,13 @@ def _emit(result: VerificationResult, source: str, args: argparse.Namespace, out
     elif args.oneline:
         out.write(render_oneline(result, source, reveal=args.reveal) + "\n")
     else:
-        out.write(render_text(result, args.lang, reveal=args.reveal, source=source) + "\n")
+        text = render_text(result, args.lang, reveal=args.reveal, source=source)
+        if result.reason is not None:  # why the issuer's certificate path failed
+            if args.lang == "zh":
+                text += f"\n  原因：{PATH_FAILURES_ZH[result.reason]}（{result.reason.value}）"
+            else:
+                text += f"\n  reason: {result.reason.value}"
+        out.write(text + "\n")
     out.flush()
 
 

@@ -444,11 +444,7 @@ class PathValidator:
                 return await self._validate_candidate(session, candidate, by_der, at)
             except IssuerCertInvalidError as exc:
                 failures.append(exc)
-        # like pyhanko: prefer a reason other than a signature failure of a wrong candidate
-        for failure in failures:
-            if "signature" not in failure.detail:
-                raise failure
-        raise failures[0]
+        raise most_telling(failures)
 
     async def _validate_candidate(
         self,
@@ -602,6 +598,35 @@ def _pool_limit(extra: Sequence[_Cert], pool: Sequence[_Cert]) -> str | None:
     return None
 
 
+#: Which failure of several candidate paths is reported, most telling first: what happened to
+#: the signer's own path (revoked, expired, not yet valid, no revocation data) before what is
+#: wrong with a certificate's role (usages, CA flag, length), before the limits, and a broken
+#: chain last (that is how a look-alike candidate whose signature does not verify fails).
+FAILURE_PRECEDENCE: Final[tuple[PathFailure, ...]] = (
+    PathFailure.REVOKED,
+    PathFailure.EXPIRED,
+    PathFailure.NOT_YET_VALID,
+    PathFailure.NO_REVOCATION_DATA,
+    PathFailure.KEY_USAGE,
+    PathFailure.EXTENDED_KEY_USAGE,
+    PathFailure.NOT_A_CA,
+    PathFailure.PATH_LENGTH,
+    PathFailure.PATH_BUILDING_LIMIT,
+    PathFailure.UNTRUSTED_ROOT,
+    PathFailure.BROKEN_CHAIN,
+)
+
+
+def most_telling(failures: Sequence[IssuerCertInvalidError]) -> IssuerCertInvalidError:
+    """The failure to report of several candidate paths': the first of those whose typed
+    ``reason`` comes first in :data:`FAILURE_PRECEDENCE` (a failure without a reason last);
+    never chosen by its message text."""
+    if not failures:
+        raise ValueError("no failures to choose from")
+    rank = {reason: n for n, reason in enumerate(FAILURE_PRECEDENCE)}
+    return min(failures, key=lambda f: rank.get(f.reason, len(rank)) if f.reason else len(rank))
+
+
 def _invalid(reason: PathFailure, rest: str) -> IssuerCertInvalidError:
     """The path error for ``reason``: its detail is ``"<reason>: <rest>"``, as always."""
     return IssuerCertInvalidError(f"{reason.value}: {rest}", reason=reason)
@@ -743,6 +768,7 @@ def _explain(
 
 
 __all__ = [
+    "FAILURE_PRECEDENCE",
     "MAX_CANDIDATE_PATHS",
     "MAX_CHAIN_CERTIFICATES",
     "MAX_SAME_NAME",
@@ -752,4 +778,5 @@ __all__ = [
     "RevocationMode",
     "ValidatedPath",
     "load_crls",
+    "most_telling",
 ]

@@ -32,6 +32,7 @@ from ecard.errors import (
     BadCertificateError,
     BadListError,
     EcardError,
+    PathFailure,
     UnsupportedAlgorithmError,
 )
 from ecard.formats.cose import kid_for_certificate
@@ -72,6 +73,8 @@ class TrustedIssuer:
     path: ValidatedPath | None = None
     retired_at_ts: int | None = None
     compromised_at_ts: int | None = None
+    #: Why the certificate path failed, when that is what makes the issuer ``unfit``.
+    unfit_reason: PathFailure | None = None
 
     @classmethod
     def from_certificate(
@@ -90,6 +93,7 @@ class TrustedIssuer:
         key = certificate_public_key(cert)
         unfit = signing_unfitness(cert)
         path: ValidatedPath | None = None
+        unfit_reason: PathFailure | None = None
         if validator is not None and unfit is None:
             try:
                 path = validator.validate(
@@ -97,6 +101,7 @@ class TrustedIssuer:
                 )
             except EcardError as exc:
                 unfit = f"certificate path: {exc.detail}"
+                unfit_reason = getattr(exc, "reason", None)
         not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
         return cls(
             kid=kid_for_certificate(cert),
@@ -106,6 +111,7 @@ class TrustedIssuer:
             not_before=not_before,
             not_after=not_after,
             unfit=unfit,
+            unfit_reason=unfit_reason,
             verifiers=MappingProxyType(
                 {a.cose_id: a.bind(key) for a in ALGORITHMS.values() if a.accepts_key(key)}
             ),

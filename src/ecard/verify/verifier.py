@@ -35,11 +35,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ecard._files import MAX_IMAGE_FILE, read_file
 from ecard._time import utc
 from ecard.card import Card, day_start_timestamp
 from ecard.crypto.algorithms import ALGORITHMS, Algorithm
 from ecard.errors import (
     AlgKeyMismatchError,
+    BadImageError,
     BadInputError,
     BadSignatureError,
     CardExpiredError,
@@ -51,6 +53,7 @@ from ecard.errors import (
     IssuerNotAuthorisedError,
     Lang,
     NotYetValidError,
+    PathFailure,
     RevocationListStaleError,
     RevokedError,
     TrustListStaleError,
@@ -87,6 +90,8 @@ class VerificationResult:
     #: Conditions that did not fail the check but need attention (e.g. a list past its
     #: next update, within its grace period).
     warnings: tuple[str, ...] = ()
+    #: Why the issuer's certificate path failed, for ``ISSUER_CERT_INVALID`` (else ``None``).
+    reason: PathFailure | None = None
 
     @property
     def valid(self) -> bool:
@@ -114,6 +119,7 @@ class VerificationResult:
             "iat": None if self.issued_at is None else self.issued_at.isoformat(),
             "exp": None if self.expires_at is None else self.expires_at.isoformat(),
             "warnings": list(self.warnings),
+            "reason": None if self.reason is None else self.reason.value,
         }
 
     def to_json(self, lang: Lang = "en") -> str:
@@ -195,7 +201,8 @@ class Verifier:
         try:
             claims, entry = self._run(text, t, progress)
         except EcardError as exc:
-            return self._failure(exc.code, exc.detail, progress)
+            reason = exc.reason if isinstance(exc, IssuerCertInvalidError) else None
+            return self._failure(exc.code, exc.detail, progress, reason)
         except Exception as exc:  # a bug must not crash a counter; tests assert this never occurs
             return self._failure(
                 ErrorCode.BAD_INPUT, f"internal error: {type(exc).__name__}", progress
@@ -217,12 +224,19 @@ class Verifier:
     ) -> list[VerificationResult]:
         """Verify every QR code in a picture (needs the ``image`` extra).
 
-        A picture that cannot be read or holds no QR code gives one ``BAD_IMAGE`` result.
-        ``now`` is as for :meth:`verify`.
+        A picture that cannot be read, is larger than :data:`ecard._files.MAX_IMAGE_FILE`
+        bytes (checked before decoding, as the pixel count is) or holds no QR code gives one
+        ``BAD_IMAGE`` result. ``now`` is as for :meth:`verify`.
         """
         from ecard.formats.qrimage import read_texts
 
         try:
+            if isinstance(image, str | os.PathLike):
+                image = read_file(image, BadImageError, max_size=MAX_IMAGE_FILE)
+            elif len(image) > MAX_IMAGE_FILE:
+                raise BadImageError(
+                    f"picture too large ({len(image)} bytes, at most {MAX_IMAGE_FILE})"
+                )
             texts = read_texts(image)
         except EcardError as exc:
             return [self._failure(exc.code, exc.detail, _Progress())]
@@ -343,17 +357,20 @@ class Verifier:
     @staticmethod
     def _check_certificate(entry: TrustedIssuer, claims: Claims) -> None:
         if entry.unfit:
-            raise IssuerCertInvalidError(entry.unfit)
+            raise IssuerCertInvalidError(entry.unfit, reason=entry.unfit_reason)
         if entry.path is not None and not entry.path.covers_ts(claims.iat):
             path = entry.path
             if path.revoked_at is not None and claims.iat >= path.revoked_at.timestamp():
                 raise IssuerCertInvalidError(
                     f"a certificate in the signer's path was revoked at "
-                    f"{path.revoked_at.isoformat()}, before iat {claims.issued_at.isoformat()}"
+                    f"{path.revoked_at.isoformat()}, before iat {claims.issued_at.isoformat()}",
+                    reason=PathFailure.REVOKED,
                 )
+            early = claims.iat < path.valid_from.timestamp()
             raise IssuerCertInvalidError(
                 f"the signer's certificate path is not valid at iat {claims.issued_at.isoformat()}"
-                f" ({path.valid_from.isoformat()} .. {path.valid_until.isoformat()})"
+                f" ({path.valid_from.isoformat()} .. {path.valid_until.isoformat()})",
+                reason=PathFailure.NOT_YET_VALID if early else PathFailure.EXPIRED,
             )
         if entry.compromised_at_ts is not None and claims.iat >= entry.compromised_at_ts:
             raise RevokedError(
@@ -399,9 +416,12 @@ class Verifier:
             raise NotYetValidError(f"card valid from {card.issued.isoformat()} (China time)")
 
     @staticmethod
-    def _failure(code: ErrorCode, detail: str, progress: _Progress) -> VerificationResult:
+    def _failure(
+        code: ErrorCode, detail: str, progress: _Progress, reason: PathFailure | None = None
+    ) -> VerificationResult:
         claims = progress.claims
         return VerificationResult(
+            reason=reason,
             warnings=tuple(progress.warnings),
             code=code,
             detail=detail,
