@@ -746,8 +746,27 @@ def test_audit_command(tmp_path: Path, demo_dir: Path) -> None:
     )
     report = json.loads(proc.stdout)
     assert [f["kind"] for f in report["findings"]] == ["qr-text", "qr-image", "pdf"], report
-    assert [f["indication"] for f in report["findings"][:2]] == ["TOTAL-PASSED", "TOTAL-PASSED"]
+    # a path validated without the root's CRL: the revocation status is unknown (EN 319 102-1)
+    undecided = report["findings"][:2]
+    assert [(f["indication"], f["sub_indication"]) for f in undecided] == [
+        ("INDETERMINATE", "TRY_LATER")
+    ] * 2
+    assert all("supply the CRL of" in f["detail"] and "--crl" in f["detail"] for f in undecided)
+    assert proc.returncode == 1
     assert all(len(f["art13"]) == 4 for f in report["findings"])
+    crl = ["--crl", str(demo_dir / "root.crl")]
+    checked = run(["audit", "--json", "--trust", cert, "--root", str(demo_dir / "root-cert.pem"),
+                   *crl, *files[:2]])  # fmt: skip
+    report = json.loads(checked.stdout)
+    assert [f["indication"] for f in report["findings"]] == ["TOTAL-PASSED"] * 2, report
+    assert all(f["revocation_checked"] for f in report["findings"])
+    # the auditor's explicit, dangerous opt-out: it passes, and the report says what was skipped
+    unchecked = run(["audit", "--json", "--no-revocation-check", "--trust", cert, "--root",
+                     str(demo_dir / "root-cert.pem"), files[0]])  # fmt: skip
+    (finding,) = json.loads(unchecked.stdout)["findings"]
+    assert unchecked.returncode == 0 and finding["indication"] == "TOTAL-PASSED"
+    assert "--no-revocation-check" in finding["revocation_at_signing"]
+    assert "WARNING: --no-revocation-check" in unchecked.stderr
     zh = run(["audit", "--lang", "zh", "--trust", cert, str(demo_dir / "card.txt")])
     assert zh.returncode == 0 and any("\u4e00" <= ch <= "\u9fff" for ch in zh.stdout), explain(zh)
     tampered = tmp_path / "tampered.pdf"

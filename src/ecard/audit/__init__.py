@@ -23,7 +23,7 @@ from typing import Final
 
 from cryptography import x509
 
-from ecard._files import MAX_INPUT_FILE, read_file
+from ecard._files import MAX_IMAGE_FILE, MAX_INPUT_FILE, read_file
 from ecard._time import system_clock, utc
 from ecard.audit.cards import qr_finding
 from ecard.audit.findings import (
@@ -67,12 +67,17 @@ def audit(
     crls: Sequence[x509.CertificateRevocationList] = (),
     revocations: RevocationList | None = None,
     now: datetime | None = None,
+    check_revocation: bool = True,
 ) -> AuditReport:
     """Audit every signature in the inputs (file paths or raw bytes); never raises for bad input.
 
     ``trust`` verifies QR credentials; ``roots`` (trust anchors, incl. the TSA's root) and
     ``crls`` validate PDF signatures and signed lists; ``revocations`` is the card revocation
     list; ``now`` is the validation time (aware; default: the current time).
+    ``check_revocation=False`` lets a QR credential whose signer's path was validated without
+    CRLs pass, its finding saying revocation was not checked (dangerous: a revoked signer
+    passes too); by default such a credential is INDETERMINATE / TRY_LATER. Pictures larger
+    than :data:`ecard._files.MAX_IMAGE_FILE` bytes are refused before decoding.
     """
     at = utc(now, "now") if now is not None else system_clock()
     roots_l = list(roots)
@@ -96,7 +101,9 @@ def audit(
                 findings.append(failure(source, "unknown", exc.detail, Observation.UNREADABLE))
                 continue
         try:
-            findings.extend(_audit_one(source, data, verifier, trust, roots_l, crls_l, at))
+            findings.extend(
+                _audit_one(source, data, verifier, trust, roots_l, crls_l, at, check_revocation)
+            )
         except Exception as exc:  # pragma: no cover - a bug must not stop the audit
             findings.append(
                 failure(source, "unknown", f"internal error: {type(exc).__name__}",
@@ -113,6 +120,7 @@ def _audit_one(
     roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList],
     now: datetime,
+    check_revocation: bool = True,
 ) -> list[AuditFinding]:
     kind = _kind(data)
     if kind == "pdf":
@@ -127,6 +135,11 @@ def _audit_one(
     if kind == "qr-image":
         from ecard.formats.qrimage import read_texts
 
+        if len(data) > MAX_IMAGE_FILE:
+            return [
+                failure(source, kind, f"picture too large ({len(data)} bytes, at most "
+                        f"{MAX_IMAGE_FILE})", Observation.UNREADABLE)
+            ]  # fmt: skip
         try:
             texts = read_texts(data)
         except EcardError as exc:
@@ -141,7 +154,7 @@ def _audit_one(
         ]  # fmt: skip
     return [
         qr_finding(f"{source}:{i}" if len(texts) > 1 else source, kind,
-                   verifier.verify(t, now=now), trust, t)
+                   verifier.verify(t, now=now), trust, t, check_revocation=check_revocation)
         for i, t in enumerate(texts, 1)
     ]  # fmt: skip
 

@@ -54,10 +54,25 @@ def _entry(trust: TrustStore, result: VerificationResult) -> TrustedIssuer | Non
     return next((e for e in trust.lookup(result.kid) if e.subject == result.issuer), None)
 
 
+#: Why revocation was not checked when the auditor turned it off (``--no-revocation-check``).
+REVOCATION_OFF = "revocation checking turned off by the auditor (--no-revocation-check)"
+
+
 def qr_finding(
-    source: str, kind: str, result: VerificationResult, trust: TrustStore, text: str | None
+    source: str,
+    kind: str,
+    result: VerificationResult,
+    trust: TrustStore,
+    text: str | None,
+    *,
+    check_revocation: bool = True,
 ) -> AuditFinding:
-    """The finding for one verified (or refused) QR credential."""
+    """The finding for one verified (or refused) QR credential.
+
+    A credential whose signer's path was validated without CRLs cannot pass: the revocation
+    status of the path is unknown, INDETERMINATE / TRY_LATER (EN 319 102-1 5.2.6) with the
+    CRLs to supply named, unless ``check_revocation`` is false (the auditor's explicit,
+    dangerous choice, which the finding states)."""
     code = result.code
     indication, sub = indication_for((code, None))
     credential_status = None
@@ -78,6 +93,7 @@ def qr_finding(
             claimed = None
     path = PathFacts(False)
     revocation = RevocationFacts(False, not_checked_because="the signer is not in the trust store")
+    undecided = ""
     if entry is not None and entry.path is not None:
         vp = entry.path
         path = PathFacts(True, tuple(c.subject.rfc4514_string() for c in vp.certificates))
@@ -94,12 +110,20 @@ def qr_finding(
             )
             if before:
                 indication, sub = indication_for(Observation.REVOKED_BEFORE_SIGNING)
+        elif not check_revocation:
+            revocation = RevocationFacts(False, not_checked_because=REVOCATION_OFF)
         else:
-            # the verifier accepted the signer without revocation checking; the indication
-            # stays the verifier's (docs/audit.md), the evidence says what was not checked
+            # the path is known, the revocation of its certificates is not: indeterminate
+            # until the CRLs of the CAs above the signer are supplied
+            cas = ", ".join(c.subject.rfc4514_string() for c in vp.certificates[1:])
             revocation = RevocationFacts(
-                False, not_checked_because="the path was validated without CRLs (no --crl)"
+                False,
+                not_checked_because=f"the path was validated without CRLs: supply the CRL of "
+                f"{cas} (--crl) to decide it, or audit with --no-revocation-check",
             )
+            if indication == PASSED:
+                indication, sub = indication_for(Observation.REVOCATION_NOT_CHECKED)
+                undecided = f"revocation status unknown: {revocation.not_checked_because}"
     elif entry is not None:
         path = PathFacts(False, (entry.subject,), trusted_directly=True)
         revocation = RevocationFacts(
@@ -124,7 +148,7 @@ def qr_finding(
             kind=kind,
             indication=indication,
             sub_indication=sub,
-            detail=result.message("en") if code is not ErrorCode.OK else "",
+            detail=result.message("en") if code is not ErrorCode.OK else undecided,
             signer=result.issuer,
             kid=None if result.kid is None else result.kid.hex(),
             algorithm=None if result.alg is None else describe_algorithm(result.alg),
@@ -140,4 +164,4 @@ def qr_finding(
     )
 
 
-__all__ = ["COSE_COVERAGE", "qr_finding"]
+__all__ = ["COSE_COVERAGE", "REVOCATION_OFF", "qr_finding"]
