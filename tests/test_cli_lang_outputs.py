@@ -443,3 +443,59 @@ def test_several_path_failures_are_chosen_by_their_typed_reason() -> None:
     assert most_telling([fail(None, "?"), broken]) is broken
     with pytest.raises(ValueError, match="no failures"):
         most_telling([])
+
+
+# -- byte caps --------------------------------------------------------------------------------
+
+
+def test_pictures_are_capped_in_bytes_before_decoding(
+    fixed_signer: list[object], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ecard._files import MAX_IMAGE_FILE
+
+    # a real, small PNG of a code followed by padding past the cap: refused unread
+    status, _, _ = ecard(
+        ["issue", *fixed_signer, "--now", T0.isoformat(), "--png", tmp_path / "c.png"], capsys
+    )
+    assert status == 0
+    small = (tmp_path / "c.png").read_bytes()
+    big = tmp_path / "big.png"
+    big.write_bytes(small + b"\0" * (MAX_IMAGE_FILE + 1 - len(small)))
+    verify = ["verify", "--json", "--trust", tmp_path / "ds-cert.pem"]
+    status, out, _ = ecard([*verify, "--image", big], capsys)
+    (result,) = [json.loads(line) for line in out.splitlines()]
+    assert status == 1 and result["code"] == "BAD_IMAGE" and "too large" in result["message"]
+    # the same picture under the cap is read (the cap, not the padding, refused it)
+    status, out, _ = ecard(
+        [*verify, "--now", T0.isoformat(), "--image", tmp_path / "c.png"], capsys
+    )
+    assert status == 0 and json.loads(out)["code"] == "OK"
+    status, out, _ = ecard(["audit", "--json", "--trust", tmp_path / "ds-cert.pem", big], capsys)
+    (finding,) = json.loads(out)["findings"]
+    assert status == 1 and "too large" in finding["detail"]
+
+
+def test_a_journal_value_past_the_cap_is_a_typed_error(
+    pki: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from ecard.journal.verify import MAX_JOURNAL_VALUE
+
+    d = pki
+    monkeypatch.setenv("H10_PSEUDONYM", "cd" * 32)
+    key, cert = ["--key", d / "signer-key.pem"], ["--cert", d / "signer-cert.pem"]
+    journal = ["--journal", d / "j.db", "--operator", "op", "--pseudonym-key-env", "H10_PSEUDONYM"]
+    assert ecard(["issue", d / "card.json", *key, *cert, *journal], capsys)[0] == 0
+    assert ecard(["journal", "verify", d / "j.db"], capsys)[0] == 0
+    conn = sqlite3.connect(d / "j.db")
+    with conn:  # a record whose operator is larger than any real value
+        conn.execute(
+            "INSERT INTO journal_records (seq, kind, credential_id, holder, kid, recorded_at, "
+            "operator, content_hash, prev_hash, record_hash) VALUES (2, 'card', 'aa', NULL, "
+            "'bb', '2026-01-01T00:00:00Z', ?, 'cc', 'dd', 'ee')",
+            ("x" * (MAX_JOURNAL_VALUE + 1),),
+        )
+    conn.close()
+    status, out, err = ecard(["journal", "verify", d / "j.db", "--lang", "zh"], capsys)
+    assert status == 1 and "[BAD_INPUT]" in err and "too big" in err and not out

@@ -59,6 +59,14 @@ from ecard.journal.schema import (
 #: Most records with a wrong hash that verification tries to explain (moved or altered).
 MAX_CLASSIFIED: Final = 10_000
 
+#: Largest journal file :func:`verify_journal` opens (refused before it is read). The check is
+#: one streaming pass, so time grows with the file, memory with :data:`MAX_CLASSIFIED` only.
+MAX_JOURNAL_FILE: Final = 32 * 1024**3
+
+#: Largest value (text or blob) of one record or stored head that :func:`verify_journal` reads
+#: (SQLite's length limit on the read-only connection); a real one is a few hundred bytes.
+MAX_JOURNAL_VALUE: Final = 64 * 1024
+
 
 class DbApiConnection(Protocol):
     """What :func:`verify_connection` needs of a DB-API 2.0 connection."""
@@ -514,9 +522,17 @@ def verify_journal(
     path = sqlite_target(target)
     if not Path(path).is_file():
         raise BadInputError(f"no journal file {path!r}")
+    size = Path(path).stat().st_size
+    if size > MAX_JOURNAL_FILE:
+        raise BadInputError(
+            f"journal {path!r} too large ({size} bytes, at most {MAX_JOURNAL_FILE})",
+            detail_zh=f"日志 {path!r} 过大（{size} 字节，上限 {MAX_JOURNAL_FILE} 字节）",
+        )
     uri = f"{Path(path).resolve().as_uri()}?mode=ro"
     try:
         conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+        # a value past this in a row is "string or blob too big", never read into memory
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_JOURNAL_VALUE)
     except sqlite3.Error as exc:
         raise connect_error(path, exc) from None
     try:
@@ -532,6 +548,8 @@ def verify_journal(
 
 __all__ = [
     "MAX_CLASSIFIED",
+    "MAX_JOURNAL_FILE",
+    "MAX_JOURNAL_VALUE",
     "ChainPass",
     "CompletenessPass",
     "CoveragePass",
