@@ -499,3 +499,19 @@ def test_a_journal_value_past_the_cap_is_a_typed_error(
     conn.close()
     status, out, err = ecard(["journal", "verify", d / "j.db", "--lang", "zh"], capsys)
     assert status == 1 and "[BAD_INPUT]" in err and "too big" in err and not out
+
+
+def test_usage_errors_follow_lang_too(pki: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = pki
+    cases = [
+        (["issue", "--lang", "zh"], "缺少必需的参数：CARD.json, --cert"),
+        (["pki", "root", "--out", d, "--cn", "X", "--days", "0", "--lang=zh"], "超出范围：允许 1 .. 36500"),
+        (["issue", d / "card.json", "--cert", "c", "--now", "yesterday", "--lang", "zh"], "不是 ISO 8601 时间"),
+        (["revoke", "--out", "o", "--cert", "c", "--bogus", "--lang", "zh"], "无法识别的参数：--bogus"),
+    ]  # fmt: skip
+    for args, says in cases:
+        status, out, err = ecard(args, capsys)
+        assert status == 2 and "用法错误：" in err and says in err and not out, err
+        assert not ENGLISH_SENTENCE.search(err.splitlines()[-1].partition(":")[2]), err
+    status, _, err = ecard(["issue"], capsys)  # English without --lang zh
+    assert status == 2 and "the following arguments are required" in err

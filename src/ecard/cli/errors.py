@@ -15,6 +15,7 @@ language of ``--lang`` (English where a command has no such option); no other mo
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -107,9 +108,46 @@ class HelpFormatter(argparse.HelpFormatter):
         return text + " (default: %(default)s)"
 
 
+#: argparse's own usage errors, in Chinese: (pattern, replacement) tried in order.
+_ARGPARSE_ZH: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), zh)
+    for pattern, zh in (
+        (r"^the following arguments are required: (.*)$", r"缺少必需的参数：\1"),
+        (r"^unrecognized arguments: (.*)$", r"无法识别的参数：\1"),
+        (r"^argument (\S+): expected one argument$", r"参数 \1：需要一个值"),
+        (r"^argument (\S+): not allowed with argument (\S+)$", r"参数 \1：不能与 \2 同时使用"),
+        (
+            r"^argument (\S+): invalid choice: (.*?) \(choose from (.*)\)$",
+            r"参数 \1：无效的选项 \2（可选：\3）",
+        ),
+        (r"^argument (\S+): not an ISO 8601 time: (.*)$", r"参数 \1：不是 ISO 8601 时间：\2"),
+        (r"^argument (\S+): --now needs a time zone, e\.g\. (.*)$", r"参数 \1：需要时区，例如 \2"),
+        (
+            r"^argument (\S+): time (.*) out of range: allowed (.*)$",
+            r"参数 \1：时间 \2 超出范围：允许 \3",
+        ),
+        (r"^argument (\S+): not an integer: (.*)$", r"参数 \1：不是整数：\2"),
+        (r"^argument (\S+): (\S+) out of range: allowed (.*)$", r"参数 \1：\2 超出范围：允许 \3"),
+        (r"^argument (\S+): invalid (\S+) value: (.*)$", r"参数 \1：无效的值：\3"),
+    )
+)
+
+
+def usage_zh(message: str) -> str:
+    """An argparse usage error in Chinese (the message as it is where no rule matches)."""
+    for pattern, zh in _ARGPARSE_ZH:
+        if pattern.match(message):
+            return pattern.sub(zh, message)
+    return message
+
+
 class Parser(argparse.ArgumentParser):
-    """The argument parser of ``ecard`` and its subcommands: a usage error exits with 2, and
-    the help shows defaults (:class:`HelpFormatter`)."""
+    """The argument parser of ``ecard`` and its subcommands: a usage error exits with 2, in
+    the language :attr:`lang` (set from ``--lang`` before parsing), and the help shows
+    defaults (:class:`HelpFormatter`)."""
+
+    #: The language of usage errors, set by :func:`ecard.cli.main.main` from the arguments.
+    lang: Lang = "en"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", HelpFormatter)
@@ -118,6 +156,8 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Print the usage and the message, and exit with the usage status."""
         self.print_usage(sys.stderr)
+        if Parser.lang == "zh":
+            self.exit(EXIT_USAGE, f"{self.prog}: 用法错误：{usage_zh(message)}\n")
         self.exit(EXIT_USAGE, f"{self.prog}: usage error: {message}\n")
 
 
@@ -187,4 +227,5 @@ __all__ = [
     "lang_of",
     "run",
     "setting_up",
+    "usage_zh",
 ]

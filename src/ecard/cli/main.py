@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 from ecard.cli.audit import add_audit
@@ -46,7 +47,11 @@ def build_parser() -> Parser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ecard`` command; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    asked = [w for i, w in enumerate(words) if i and words[i - 1] == "--lang"]
+    asked += [w.removeprefix("--lang=") for w in words if w.startswith("--lang=")]
+    Parser.lang = "zh" if asked and asked[-1] == "zh" else "en"  # usage errors, before parsing
+    args = build_parser().parse_args(words)
     if getattr(args, "alg", None):
         args.alg = get_algorithm(args.alg).name
     return run(args.func, args)
