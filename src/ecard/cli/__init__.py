@@ -2,7 +2,7 @@
 
     ecard demo   [--out DIR] [--alg ALG]          issue and verify a sample card (demo issuer)
     ecard issue  --key K --cert C CARD.json       print the QR text of a signed card
-    ecard verify --trust PATH [TEXT]              verify texts (or stdin lines, or --image)
+    ecard verify --trust PATH [TEXT]              verify texts (or stdin lines, --image, --file)
     ecard verify --trust-list F --root R ...      the same against a signed trust list
     ecard inspect TEXT                            decode without verifying (for support)
     ecard audit FILE...                           ETSI indications and Art. 13 evidence
@@ -13,7 +13,10 @@
     ecard pki root|ca|signer|list-signer|crl      a self-managed CA for pilots
 
 Exit status: 0 success (every input valid), 1 failure (any input invalid, or an unusable
-file), 2 usage error. Bad input never produces a traceback.
+file), 2 usage error (also: an output file exists and --force was not given), 3 the verifier
+cannot run (its trust, lists, state or input files are unusable). Every command takes
+``--lang zh`` for its errors and output, and its ``--help`` shows each option's default and
+its exit statuses. Bad input never produces a traceback.
 
 One module per command group (:mod:`~ecard.cli.demo`, :mod:`~ecard.cli.issue`,
 :mod:`~ecard.cli.verify`, :mod:`~ecard.cli.audit`, :mod:`~ecard.cli.journal`,
