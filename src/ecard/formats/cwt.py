@@ -7,6 +7,9 @@ The payload is a deterministic CBOR map::
     5  nbf   uint      optional NumericDate; honoured if present
     6  iat   uint      NumericDate of issuance
     7  cti   bytes     credential id (what revocation lists name), 8 to 64 bytes
+    8  cnf   map       optional: ``{1: COSE_Key}``, the holder's device key (RFC 8747) on a
+                       bound card (:mod:`ecard.formats.cosekey`); such a card is only valid
+                       inside an ``EC2:`` presentation signed by that key
     -65537   map       the card in compact form (see :meth:`ecard.card.Card.to_claim`)
 
 ``-65537`` lies in the CWT private-use range (below -65536, RFC 8392 §9.1). Any other claim
@@ -21,8 +24,9 @@ from datetime import UTC, datetime
 from typing import Final
 
 from ecard.card import Card
-from ecard.errors import BadClaimsError
+from ecard.errors import BadClaimsError, BadKeyError
 from ecard.formats import cbor
+from ecard.formats.cosekey import CLAIM_CNF, DeviceKey, encode_cnf, parse_cnf
 
 CLAIM_ISS: Final = 1
 CLAIM_EXP: Final = 4
@@ -40,7 +44,7 @@ _MIN_TIME: Final = 946_684_800
 _MAX_TIME: Final = 7_258_118_400
 
 _REQUIRED: Final = frozenset({CLAIM_ISS, CLAIM_EXP, CLAIM_IAT, CLAIM_CTI, CLAIM_CARD})
-_KNOWN: Final = _REQUIRED | {CLAIM_NBF}
+_KNOWN: Final = _REQUIRED | {CLAIM_NBF, CLAIM_CNF}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,8 @@ class Claims:
     cti: bytes
     card: Card
     nbf: int | None = None
+    #: The holder's device key on a bound card (claim ``cnf``), else None.
+    cnf: DeviceKey | None = None
 
     @property
     def issued_at(self) -> datetime:
@@ -105,6 +111,8 @@ def encode_claims(claims: Claims) -> bytes:
     }
     if claims.nbf is not None:
         data[CLAIM_NBF] = claims.nbf
+    if claims.cnf is not None:
+        data[CLAIM_CNF] = encode_cnf(claims.cnf)
     return cbor.encode(data)
 
 
@@ -114,7 +122,7 @@ def decode_claims(payload: bytes) -> Claims:
     Raises :class:`~ecard.errors.BadCborError` if it is not strict CBOR and
     :class:`~ecard.errors.BadClaimsError` if the claims or the card break the schema.
     """
-    data = cbor.decode(payload, max_depth=4, max_items=256)
+    data = cbor.decode(payload, max_depth=4, max_items=256)  # cnf: claims > cnf > COSE_Key
     if type(data) is not dict:
         raise BadClaimsError("payload must be a CBOR map of claims")
     keys = data.keys()
@@ -130,7 +138,13 @@ def decode_claims(payload: bytes) -> Claims:
         card = Card.from_claim(data[CLAIM_CARD])
     except ValueError as exc:
         raise BadClaimsError(f"card: {_first_line(exc)}") from None
-    return Claims(iss=iss, iat=iat, exp=exp, cti=cti, card=card, nbf=nbf)
+    cnf = None
+    if CLAIM_CNF in data:
+        try:
+            cnf = parse_cnf(data[CLAIM_CNF])
+        except BadKeyError as exc:
+            raise BadClaimsError(f"cnf: {exc.detail}") from None
+    return Claims(iss=iss, iat=iat, exp=exp, cti=cti, card=card, nbf=nbf, cnf=cnf)
 
 
 def _first_line(exc: Exception) -> str:
@@ -147,6 +161,7 @@ def _first_line(exc: Exception) -> str:
 
 __all__ = [
     "CLAIM_CARD",
+    "CLAIM_CNF",
     "CLAIM_CTI",
     "CLAIM_EXP",
     "CLAIM_IAT",

@@ -18,11 +18,15 @@ from typing import Final
 from ecard._time import system_clock, utc
 from ecard.card import CardStatus
 from ecard.crypto.algorithms import ALGORITHMS, get_algorithm
+from ecard.formats.cosekey import DEVICE_ALGORITHMS
+from ecard.formats.presentation import PURPOSES
 
 #: Every registered algorithm, by name.
 ALL_ALGORITHMS: Final = frozenset(a.name for a in ALGORITHMS.values())
 #: Largest clock skew a policy may allow.
 MAX_CLOCK_SKEW: Final = timedelta(hours=24)
+#: Widest presentation window a policy may allow on either side of "now".
+MAX_PRESENTATION_WINDOW: Final = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,17 @@ class Policy:
     * ``trust_list_grace`` / ``revocation_list_grace``: how long past a list's next-update
       time verification goes on (with a warning in every result) before it fails with
       ``TRUST_LIST_STALE`` / ``REVOCATION_LIST_STALE``. Default 3 days each.
+
+    Holder binding (``EC2:`` presentations, docs/holder-binding.md):
+
+    * ``require_binding``: refuse plain ``EC1:`` cards (``BINDING_REQUIRED``). Off by default
+      so existing counters keep working; **on for new deployments**. Whatever it says, a bound
+      card shown as ``EC1:`` is ``BOUND_CARD_AS_PLAIN``: binding is never inferred from what
+      was presented.
+    * ``purposes``: the purpose codes (``aud``) this counter serves (default: all).
+    * ``holder_algorithms``: device key algorithms accepted (default ES256, EdDSA, SM2).
+    * ``presentation_max_age`` / ``presentation_max_ahead``: the ``iat`` window of a
+      presentation around "now" (default 90 s back, 30 s ahead; at most 10 minutes each).
     """
 
     algorithms: frozenset[str] = ALL_ALGORITHMS
@@ -47,6 +62,11 @@ class Policy:
     accepted_statuses: frozenset[CardStatus] = frozenset({CardStatus.ACTIVE})
     trust_list_grace: timedelta = timedelta(days=3)
     revocation_list_grace: timedelta = timedelta(days=3)
+    require_binding: bool = False
+    purposes: frozenset[str] = PURPOSES
+    holder_algorithms: frozenset[str] = DEVICE_ALGORITHMS
+    presentation_max_age: timedelta = timedelta(seconds=90)
+    presentation_max_ahead: timedelta = timedelta(seconds=30)
 
     def __post_init__(self) -> None:
         names = frozenset(get_algorithm(a).name for a in self.algorithms)
@@ -58,8 +78,19 @@ class Policy:
         for name in ("trust_list_grace", "revocation_list_grace"):
             if getattr(self, name) < timedelta(0):
                 raise ValueError(f"{name} must not be negative")
+        unknown = set(self.purposes) - PURPOSES
+        if unknown or not self.purposes:
+            raise ValueError(f"purposes must be a non-empty subset of {sorted(PURPOSES)}")
+        holders = frozenset(get_algorithm(a).name for a in self.holder_algorithms)
+        if not holders or not holders <= DEVICE_ALGORITHMS:
+            raise ValueError(f"holder_algorithms must be some of {sorted(DEVICE_ALGORITHMS)}")
+        object.__setattr__(self, "holder_algorithms", holders)
+        object.__setattr__(self, "purposes", frozenset(self.purposes))
+        for name in ("presentation_max_age", "presentation_max_ahead"):
+            if not timedelta(0) <= getattr(self, name) <= MAX_PRESENTATION_WINDOW:
+                raise ValueError(f"{name} must be between 0 and {MAX_PRESENTATION_WINDOW}")
         if self.clock is not system_clock:  # a naive clock is refused here, not at every scan
             utc(self.clock(), "the policy's clock")
 
 
-__all__ = ["ALL_ALGORITHMS", "MAX_CLOCK_SKEW", "Policy", "system_clock"]
+__all__ = ["ALL_ALGORITHMS", "MAX_CLOCK_SKEW", "MAX_PRESENTATION_WINDOW", "Policy", "system_clock"]

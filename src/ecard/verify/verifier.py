@@ -42,6 +42,8 @@ from ecard.errors import (
     AlgKeyMismatchError,
     BadInputError,
     BadSignatureError,
+    BindingRequiredError,
+    BoundCardAsPlainError,
     CardExpiredError,
     CardInactiveError,
     EcardError,
@@ -61,7 +63,10 @@ from ecard.errors import (
 from ecard.formats import qrtext
 from ecard.formats.cose import Sign1Message, parse_sign1
 from ecard.formats.cwt import Claims, decode_claims
+from ecard.formats.presentation import decode_text, is_presentation_text, parse_presentation
 from ecard.verify.policy import Policy, system_clock
+from ecard.verify.presentation import check_presentation
+from ecard.verify.replay import ReplayCache
 from ecard.verify.revocation import RevocationList
 from ecard.verify.trust import TrustedIssuer, TrustStore
 
@@ -87,6 +92,8 @@ class VerificationResult:
     #: Conditions that did not fail the check but need attention (e.g. a list past its
     #: next update, within its grace period).
     warnings: tuple[str, ...] = ()
+    #: The purpose (``aud``) of an ``EC2:`` presentation, once its structure parsed.
+    purpose: str | None = None
 
     @property
     def valid(self) -> bool:
@@ -114,6 +121,7 @@ class VerificationResult:
             "iat": None if self.issued_at is None else self.issued_at.isoformat(),
             "exp": None if self.expires_at is None else self.expires_at.isoformat(),
             "warnings": list(self.warnings),
+            "purpose": self.purpose,
         }
 
     def to_json(self, lang: Lang = "en") -> str:
@@ -124,7 +132,7 @@ class VerificationResult:
 class _Progress:
     """What the pipeline has established so far, for the result of a failure."""
 
-    __slots__ = ("alg", "claims", "issuer", "kid", "warnings")
+    __slots__ = ("alg", "claims", "issuer", "kid", "purpose", "warnings")
 
     def __init__(self) -> None:
         self.kid: bytes | None = None
@@ -132,6 +140,7 @@ class _Progress:
         self.issuer: str | None = None
         self.claims: Claims | None = None
         self.warnings: list[str] = []
+        self.purpose: str | None = None
 
 
 class Verifier:
@@ -139,7 +148,9 @@ class Verifier:
 
     ``revocations`` is an optional :class:`~ecard.verify.revocation.RevocationList`. Both can
     be replaced while other threads verify (:meth:`update`): each verification reads the pair
-    once, so it sees either the old lists or the new ones, never a mix.
+    once, so it sees either the old lists or the new ones, never a mix. ``replay_cache`` is the
+    :class:`~ecard.verify.replay.ReplayCache` ``EC2:`` presentations are recorded in (share
+    one file between the processes of a counter PC); by default one in memory.
     """
 
     def __init__(
@@ -148,7 +159,9 @@ class Verifier:
         policy: Policy | None = None,
         *,
         revocations: RevocationList | None = None,
+        replay_cache: ReplayCache | None = None,
     ) -> None:
+        self.replay_cache = replay_cache if replay_cache is not None else ReplayCache()
         self._lists: tuple[TrustStore, RevocationList | None] = (trust, revocations)
         self.policy = policy or Policy()
         self._algorithms: dict[int | str, Algorithm] = {
@@ -181,8 +194,20 @@ class Verifier:
             revocations if revocations is not None else old_revocations,
         )
 
-    def verify(self, text: str | bytes, *, now: datetime | None = None) -> VerificationResult:
-        """Verify one QR text (``EC1:...``). Never raises for bad input.
+    def new_challenge(self, *, now: datetime | None = None) -> str:
+        """A fresh counter challenge (6 digits) for the holder to type; pass it to
+        :meth:`verify` as ``challenge``. It lives for the policy's presentation window plus
+        the period a holder needs to type it (2 minutes) and is consumed by one presentation."""
+        t = int(self._now(now))
+        return self.replay_cache.issue_challenge(expires=t + 120, now=t)
+
+    def verify(
+        self, text: str | bytes, *, now: datetime | None = None, challenge: str | None = None
+    ) -> VerificationResult:
+        """Verify one QR text (``EC1:...`` card or ``EC2:...`` presentation). Never raises for
+        bad input.
+
+        ``challenge`` is a code from :meth:`new_challenge` the presentation must answer.
 
         ``now`` overrides the policy's clock for this call (aware datetime; a naive one is a
         :class:`TypeError` here, as is a policy clock that returns one: a mistake of the
@@ -193,7 +218,7 @@ class Verifier:
         t = self._now(now)
         progress = _Progress()
         try:
-            claims, entry = self._run(text, t, progress)
+            claims, entry = self._run(text, t, progress, challenge)
         except EcardError as exc:
             return self._failure(exc.code, exc.detail, progress)
         except Exception as exc:  # a bug must not crash a counter; tests assert this never occurs
@@ -210,6 +235,7 @@ class Verifier:
             cti=claims.cti,
             issued_at=claims.issued_at,
             expires_at=claims.expires_at,
+            purpose=progress.purpose,
         )
 
     def verify_image(
@@ -233,7 +259,7 @@ class Verifier:
     # -- pipeline ---------------------------------------------------------------------------
 
     def _run(
-        self, text: str | bytes, t: float, progress: _Progress
+        self, text: str | bytes, t: float, progress: _Progress, challenge: str | None = None
     ) -> tuple[Claims, TrustedIssuer]:
         if isinstance(text, bytes | bytearray):
             raw = bytes(text)
@@ -247,8 +273,23 @@ class Verifier:
             raise BadInputError(f"expected QR text, got {type(text).__name__}")
         text, cleaned = qrtext.clean_scanned(text)
         progress.warnings.extend(f"input: {note}" for note in cleaned)
+        if is_presentation_text(text):
+            presented = parse_presentation(decode_text(text))
+            progress.purpose = presented.aud
+            claims, entry = self._run_card(parse_sign1(presented.card), t, progress)
+            check_presentation(presented, claims, self.policy, self.replay_cache, t, challenge)
+            return claims, entry
+        claims, entry = self._run_card(parse_sign1(qrtext.decode(text)), t, progress)
+        if claims.cnf is not None:  # whatever the policy: a card lifted out of a presentation
+            raise BoundCardAsPlainError("a bound card is valid only inside an EC2: presentation")
+        if self.policy.require_binding:
+            raise BindingRequiredError("a plain EC1: card; this counter requires binding")
+        return claims, entry
+
+    def _run_card(
+        self, msg: Sign1Message, t: float, progress: _Progress
+    ) -> tuple[Claims, TrustedIssuer]:
         trust, revocations = self._lists  # one read: a concurrent update() is all or nothing
-        msg = parse_sign1(qrtext.decode(text))
         progress.kid = msg.kid
         alg = self._algorithms.get(msg.alg)
         if alg is None:
@@ -411,6 +452,7 @@ class Verifier:
             cti=None if claims is None else claims.cti,
             issued_at=None if claims is None else claims.issued_at,
             expires_at=None if claims is None else claims.expires_at,
+            purpose=progress.purpose,
         )
 
 
