@@ -173,9 +173,10 @@ def parse_cose_key(obj: object) -> DeviceKey:
         return DeviceKey(alg, key, {KEY_KTY: kty, KEY_CRV: crv, KEY_X: x})
     y = obj.get(KEY_Y)
     if type(y) is bool:
-        point = bytes([0x03 if y else 0x02]) + x
+        point, sign = bytes([0x03 if y else 0x02]) + x, y
     else:
         point = b"\x04" + x + _coordinate(y, "y (-3)")
+        sign = bool(y[-1] & 1)
     try:
         if crv == CRV_P256:
             key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
@@ -187,7 +188,8 @@ def parse_cose_key(obj: object) -> DeviceKey:
         raise BadKeyError(f"COSE_Key point: {exc.detail}") from None
     except ValueError:
         raise BadKeyError("COSE_Key point is not on the curve") from None
-    return DeviceKey.from_public_key(key)
+    # the canonical (compressed) layout, whichever form arrived
+    return DeviceKey(alg, key, {KEY_KTY: kty, KEY_CRV: crv, KEY_X: x, KEY_Y: sign})
 
 
 def encode_cnf(key: DeviceKey) -> dict[int, Any]:

@@ -29,6 +29,8 @@ from ecard.errors import ReplayCacheError
 
 #: Most live entries (presentations and challenges) the cache keeps.
 MAX_ENTRIES: Final = 100_000
+#: Writes between two sweeps within the same second.
+_SWEEP_EVERY: Final = 64
 #: Digits of a counter challenge.
 CHALLENGE_DIGITS: Final = 6
 
@@ -48,6 +50,8 @@ class ReplayCache:
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = None if path is None else os.fspath(path)
         self._lock = threading.Lock()
+        self._swept_at = -1
+        self._writes = 0
         try:
             self._db = sqlite3.connect(
                 ":memory:" if self.path is None else self.path,
@@ -68,6 +72,12 @@ class ReplayCache:
         self._db.close()
 
     def _room(self, now: int) -> None:
+        """Drop expired rows and check the cap: once per second of ``now`` or every
+        :data:`_SWEEP_EVERY` writes, not on every scan (the cap is a bound, not a count)."""
+        self._writes += 1
+        if now == self._swept_at and self._writes < _SWEEP_EVERY:
+            return
+        self._swept_at, self._writes = now, 0
         db = self._db
         db.execute("DELETE FROM seen WHERE expires <= ?", (now,))
         db.execute("DELETE FROM challenges WHERE expires <= ?", (now,))
