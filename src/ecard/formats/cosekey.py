@@ -175,8 +175,8 @@ def parse_cose_key(obj: object) -> DeviceKey:
     if type(y) is bool:
         point, sign = bytes([0x03 if y else 0x02]) + x, y
     else:
-        point = b"\x04" + x + _coordinate(y, "y (-3)")
-        sign = bool(y[-1] & 1)
+        y_bytes = _coordinate(y, "y (-3)")
+        point, sign = b"\x04" + x + y_bytes, bool(y_bytes[-1] & 1)
     try:
         if crv == CRV_P256:
             key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
