@@ -87,23 +87,22 @@ def run(alg: str, seconds: float) -> None:
     )
 
     trust = TrustStore([ds.certificate])
-    verifier = Verifier(trust, Policy(clock=lambda: now), replay_cache=ReplayCache())
-    # distinct presentations (each accepted once): vary the purpose and time
+    verifier = Verifier(trust, Policy(clock=lambda: now))
+    # distinct presentations, each accepted once: four purposes x 90 seconds of the window; when
+    # the pool is used up the cache is replaced (its cost is part of the figure), so every
+    # verification takes the accepting path with its cache insert
     purposes = ("identity", "treatment", "pharmacy", "payment")
-    pool = [
-        presenter.present(purposes[i % 4], at=int(now.timestamp()) - (i // 4) % 80)
-        for i in range(320)
-    ]
-    it = iter(range(1 << 62))
+    at = int(now.timestamp())
+    pool = [presenter.present(u, at=at - i) for u in purposes for i in range(90)]
+    state = {"i": 0}
 
     def full() -> None:
-        i = next(it)
-        result = verifier.verify(pool[i % len(pool)])
-        assert result.code.value in ("OK", "REPLAYED"), result.code
-
-    fresh = Verifier(trust, Policy(clock=lambda: now), replay_cache=ReplayCache())
-    for t in pool:
-        assert fresh.verify(t).valid
+        i = state["i"]
+        if i == len(pool):
+            verifier.replay_cache = ReplayCache()
+            i = 0
+        state["i"] = i + 1
+        assert verifier.verify(pool[i]).valid
 
     p = parse_presentation(cose)
     card_msg = parse_sign1(p.card)
@@ -117,6 +116,7 @@ def run(alg: str, seconds: float) -> None:
         assert issuer_check(card_sig, card_tbs)
         assert device_check(pres_sig, pres_tbs)
 
+    r_plain = rate(lambda: verifier.verify(plain.text), seconds)
     r_full = rate(full, seconds)
     r_bare = rate(bare, seconds)
     ratio = r_full / r_bare
@@ -125,6 +125,7 @@ def run(alg: str, seconds: float) -> None:
         f"{r_bare:8.0f}/s two bare verifies; ratio {ratio:.2f} (goal >= 0.6: "
         f"{'met' if ratio >= 0.6 else 'NOT met'})"
     )
+    print(f"verify EC1:   {r_plain:8.0f}/s the plain card, for comparison (one signature)")
     r_build = rate(lambda: presenter.present("pharmacy"), seconds)
     ms = 1000 / r_build
     print(

@@ -24,8 +24,8 @@ from pycose.headers import Algorithm as AlgHeader
 from pycose.keys import EC2Key
 from pycose.keys.curves import P256
 from pycose.messages import Sign1Message as PycoseSign1
+from tests.conftest import T0, fixed_clock
 
-from conftest import T0, fixed_clock
 from ecard.card import Card
 from ecard.errors import BadKeyError, BadPresentationError, EcardError, ErrorCode
 from ecard.formats import base45, cbor, qrtext
