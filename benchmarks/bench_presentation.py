@@ -25,6 +25,7 @@ from collections.abc import Callable
 from ecard.cli import sample_card
 from ecard.crypto.algorithms import get_algorithm
 from ecard.formats.cose import parse_sign1
+from ecard.formats.cosekey import parse_cose_key
 from ecard.formats.cwt import decode_claims
 from ecard.formats.presentation import decode_text, parse_presentation
 from ecard.formats.qrimage import qr_version
@@ -116,14 +117,25 @@ def run(alg: str, seconds: float) -> None:
         assert issuer_check(card_sig, card_tbs)
         assert device_check(pres_sig, pres_tbs)
 
+    cose_key = key.to_cose_key()
+
+    def bare_loading() -> None:  # a counter meets a new device key on every scan
+        assert issuer_check(card_sig, card_tbs)
+        assert parse_cose_key(cose_key).verifier()(pres_sig, pres_tbs)
+
     r_plain = rate(lambda: verifier.verify(plain.text), seconds)
     r_full = rate(full, seconds)
     r_bare = rate(bare, seconds)
+    r_loading = rate(bare_loading, seconds)
     ratio = r_full / r_bare
     print(
         f"verify EC2:   {r_full:8.0f}/s full (text -> verdict, replay cache), "
         f"{r_bare:8.0f}/s two bare verifies; ratio {ratio:.2f} (goal >= 0.6: "
         f"{'met' if ratio >= 0.6 else 'NOT met'})"
+    )
+    print(
+        f"              {r_loading:8.0f}/s two bare verifies loading the device key from its "
+        f"COSE_Key each time (ratio {r_full / r_loading:.2f})"
     )
     print(f"verify EC1:   {r_plain:8.0f}/s the plain card, for comparison (one signature)")
     r_build = rate(lambda: presenter.present("pharmacy"), seconds)
