@@ -679,6 +679,7 @@ def test_every_pipeline_code_is_covered() -> None:
         ErrorCode.AUDIENCE_MISMATCH,
         ErrorCode.CHALLENGE_MISMATCH,
         ErrorCode.REPLAYED,
+        ErrorCode.PROFILE_NOT_ACCEPTED,
     }
     around = {"BAD_IMAGE", "BAD_KEY", "BAD_CERTIFICATE", "BAD_INPUT", "BAD_LIST", "LIST_ROLLBACK"}
     around |= {"REPLAY_CACHE_UNUSABLE"}

@@ -26,10 +26,10 @@ from pycose.keys.curves import P256
 from pycose.messages import Sign1Message as PycoseSign1
 from tests.conftest import T0, fixed_clock
 
-from ecard.card import Card
+from ecard.card import Card, CounterCard
 from ecard.errors import BadKeyError, BadPresentationError, EcardError, ErrorCode
 from ecard.formats import base45, cbor, qrtext
-from ecard.formats.cose import assemble_sign1, sig_structure
+from ecard.formats.cose import assemble_sign1, kid_for_certificate, sig_structure
 from ecard.formats.cosekey import DeviceKey, parse_cnf, parse_cose_key
 from ecard.formats.presentation import (
     decode_text,
@@ -40,13 +40,14 @@ from ecard.formats.presentation import (
 )
 from ecard.holder.keys import DeviceSigner, SoftwareDeviceKey
 from ecard.holder.wallet import REFRESH_SECONDS, HolderClock, Presenter, enrolment_request
-from ecard.signing.binding import check_enrolment, new_nonce
+from ecard.signing.binding import check_enrolment, issue_profiles, new_nonce
+from ecard.signing.cose import build_sign1
 from ecard.signing.issuer import Issuer
 from ecard.signing.pki import CertifiedKey
 from ecard.signing.signers import KeySigner
 from ecard.signing.sm2 import Sm2PrivateKey
 from ecard.verify import replay as replay_module
-from ecard.verify.policy import Policy
+from ecard.verify.policy import MINIMUM_SCOPE, Policy
 from ecard.verify.replay import ReplayCache
 from ecard.verify.trust import TrustStore
 from ecard.verify.verifier import Verifier
@@ -69,6 +70,7 @@ PRESENTATION_CODES = {
     ErrorCode.CHALLENGE_MISMATCH,
     ErrorCode.REPLAYED,
     ErrorCode.REPLAY_CACHE_UNUSABLE,
+    ErrorCode.PROFILE_NOT_ACCEPTED,
 }
 
 
@@ -477,7 +479,7 @@ _OTHER_PROCESS = textwrap.dedent(
     """
     import datetime as dt, sys
     from cryptography import x509
-    from ecard.verify.policy import Policy
+    from ecard.verify.policy import MINIMUM_SCOPE, Policy
     from ecard.verify.replay import ReplayCache
     from ecard.verify.trust import TrustStore
     from ecard.verify.verifier import Verifier
@@ -727,3 +729,107 @@ def test_presenter_re_signs_every_period(
     v = verifier_for(trust)
     assert v.verify(first).code is ErrorCode.OK
     assert v.verify(second).code is ErrorCode.OK
+
+
+# -- purpose profiles -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def profiles(issuer: Issuer, card: Card) -> dict[str, tuple[str, DeviceSigner]]:
+    """A batch: the full card and its counter profile, each bound to its own device key."""
+    devices = {"full": SoftwareDeviceKey.generate("ES256"), "counter": SoftwareDeviceKey.generate()}
+    enrolments = {}
+    for profile, signer in devices.items():
+        nonce = new_nonce()
+        enrolments[profile] = (enrolment_request(signer, nonce), nonce)
+    issued = issue_profiles(issuer, card, enrolments)
+    assert issued["full"].cti != issued["counter"].cti  # unlinkable: no shared id or key
+    return {p: (issued[p].text, devices[p]) for p in devices}
+
+
+def test_pharmacy_never_receives_the_id_number(
+    trust: TrustStore, profiles: dict[str, tuple[str, DeviceSigner]], card: Card
+) -> None:
+    text, signer = profiles["counter"]
+    live = present(text, signer, "pharmacy")
+    raw = decode_text(live)
+    ssn = card.holder.ssn
+    assert card.holder.name.encode() not in raw
+    assert ssn[:17].encode() not in raw and int(ssn[:17]).to_bytes(8, "big") not in raw
+    result = verifier_for(trust, profiles=MINIMUM_SCOPE).verify(live)
+    assert result.code is ErrorCode.OK, result.detail
+    assert isinstance(result.card, CounterCard)
+    assert result.card.masked_name == card.holder.masked_name
+    shown = result.to_json()
+    assert ssn not in shown and card.holder.name not in shown and "ssn" not in shown
+    assert result.to_dict()["card"]["card_number"] == card.card_number
+
+
+@pytest.mark.parametrize(
+    ("profile", "purpose", "expected"),
+    [
+        ("full", "identity", ErrorCode.OK),
+        ("full", "pharmacy", ErrorCode.PROFILE_NOT_ACCEPTED),
+        ("counter", "pharmacy", ErrorCode.OK),
+        ("counter", "treatment", ErrorCode.OK),
+        ("counter", "identity", ErrorCode.PROFILE_NOT_ACCEPTED),
+    ],
+)
+def test_minimum_scope_policy(
+    trust: TrustStore,
+    profiles: dict[str, tuple[str, DeviceSigner]],
+    profile: str,
+    purpose: str,
+    expected: ErrorCode,
+) -> None:
+    text, signer = profiles[profile]
+    live = present(text, signer, purpose)
+    assert verifier_for(trust, profiles=MINIMUM_SCOPE).verify(live).code is expected
+    assert verifier_for(trust).verify(live).code is ErrorCode.OK  # the default takes both
+
+
+def test_a_counter_profile_is_always_bound(
+    trust: TrustStore,
+    issuer: Issuer,
+    card: Card,
+    ds: CertifiedKey,
+    profiles: dict[str, tuple[str, DeviceSigner]],
+) -> None:
+    with pytest.raises(EcardError, match="bound"):
+        issuer.issue(card, profile="counter")
+    # a genuinely signed counter claim without cnf is refused by the reader
+    counter = CounterCard.from_card(card)
+    payload = cbor.encode(
+        {1: "CN", 4: NOW_TS + 3600, 6: NOW_TS - 60, 7: b"12345678", -65539: counter.to_claim()}
+    )
+    text = qrtext.encode(build_sign1(payload, ds.signer(), kid_for_certificate(ds.certificate)))
+    assert verifier_for(trust).verify(text).code is ErrorCode.BAD_CLAIMS
+    # and a counter card shown as EC1: is a bound card shown as EC1:
+    assert verifier_for(trust).verify(profiles["counter"][0]).code is ErrorCode.BOUND_CARD_AS_PLAIN
+
+
+def test_counter_claim_is_strict(card: Card) -> None:
+    claim = CounterCard.from_card(card).to_claim()
+    assert CounterCard.from_claim(claim) == CounterCard.from_card(card)
+    for bad in (
+        {**claim, 2: 11010519491231002},  # no ID number in a counter profile
+        {**claim, 1: card.holder.name},  # the full name is not a masked name
+        {k: v for k, v in claim.items() if k != 3},
+        {**claim, 4: "110105"},
+    ):
+        with pytest.raises(ValueError):
+            CounterCard.from_claim(bad)
+
+
+def test_profiles_need_their_own_keys(issuer: Issuer, card: Card) -> None:
+    signer = SoftwareDeviceKey.generate()
+    n1, n2 = new_nonce(), new_nonce()
+    with pytest.raises(EcardError, match="own device key"):
+        issue_profiles(
+            issuer,
+            card,
+            {
+                "full": (enrolment_request(signer, n1), n1),
+                "counter": (enrolment_request(signer, n2), n2),
+            },
+        )

@@ -66,6 +66,7 @@ class ErrorCode(StrEnum):
     AUDIENCE_MISMATCH = "AUDIENCE_MISMATCH"
     CHALLENGE_MISMATCH = "CHALLENGE_MISMATCH"
     REPLAYED = "REPLAYED"
+    PROFILE_NOT_ACCEPTED = "PROFILE_NOT_ACCEPTED"
     REPLAY_CACHE_UNUSABLE = "REPLAY_CACHE_UNUSABLE"
 
 
@@ -237,6 +238,10 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.REPLAYED: (
         "this live code was already used: a copy or a screenshot",
         "此实时二维码已被使用过：疑似截图或复制",
+    ),
+    ErrorCode.PROFILE_NOT_ACCEPTED: (
+        "the card profile shown is not the one this purpose needs",
+        "出示的卡片类型不符合此用途的要求",
     ),
     ErrorCode.REPLAY_CACHE_UNUSABLE: (
         "the replay cache of this counter cannot be used",
@@ -519,6 +524,13 @@ class ReplayedError(EcardError):
     code = ErrorCode.REPLAYED
 
 
+class ProfileNotAcceptedError(EcardError):
+    """The credential's profile (full card, counter profile) is not one the policy accepts for
+    the presentation's purpose."""
+
+    code = ErrorCode.PROFILE_NOT_ACCEPTED
+
+
 class ReplayCacheError(EcardError):
     """The replay cache cannot be opened or written: the verifier cannot run."""
 
@@ -566,6 +578,7 @@ __all__ = [
     "ListStage",
     "NotYetValidError",
     "PathFailure",
+    "ProfileNotAcceptedError",
     "ReplayCacheError",
     "ReplayedError",
     "RevocationListStaleError",

@@ -10,7 +10,9 @@ The payload is a deterministic CBOR map::
     8  cnf   map       optional: ``{1: COSE_Key}``, the holder's device key (RFC 8747) on a
                        bound card (:mod:`ecard.formats.cosekey`); such a card is only valid
                        inside an ``EC2:`` presentation signed by that key
-    -65537   map       the card in compact form (see :meth:`ecard.card.Card.to_claim`)
+    -65537   map       the card in compact form (see :meth:`ecard.card.Card.to_claim`), or
+    -65539   map       the counter profile of the card (:class:`ecard.card.CounterCard`: masked
+                       name, no ID number), only on a bound card (``cnf``); exactly one of the two
 
 ``-65537`` lies in the CWT private-use range (below -65536, RFC 8392 §9.1). Any other claim
 key is rejected: a verifier must not accept a credential carrying claims it does not
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from ecard.card import Card
+from ecard.card import Card, CounterCard
 from ecard.errors import BadClaimsError, BadKeyError
 from ecard.formats import cbor
 from ecard.formats.cosekey import CLAIM_CNF, DeviceKey, encode_cnf, parse_cnf
@@ -35,6 +37,8 @@ CLAIM_IAT: Final = 6
 CLAIM_CTI: Final = 7
 #: Private-use claim key holding the card.
 CLAIM_CARD: Final = -65537
+#: Private-use claim key holding a card's counter profile (bound cards only).
+CLAIM_COUNTER_CARD: Final = -65539
 
 MIN_CTI: Final = 8
 MAX_CTI: Final = 64
@@ -43,8 +47,8 @@ MAX_ISS: Final = 64
 _MIN_TIME: Final = 946_684_800
 _MAX_TIME: Final = 7_258_118_400
 
-_REQUIRED: Final = frozenset({CLAIM_ISS, CLAIM_EXP, CLAIM_IAT, CLAIM_CTI, CLAIM_CARD})
-_KNOWN: Final = _REQUIRED | {CLAIM_NBF, CLAIM_CNF}
+_REQUIRED: Final = frozenset({CLAIM_ISS, CLAIM_EXP, CLAIM_IAT, CLAIM_CTI})
+_KNOWN: Final = _REQUIRED | {CLAIM_NBF, CLAIM_CNF, CLAIM_CARD, CLAIM_COUNTER_CARD}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +59,7 @@ class Claims:
     iat: int
     exp: int
     cti: bytes
-    card: Card
+    card: Card | CounterCard
     nbf: int | None = None
     #: The holder's device key on a bound card (claim ``cnf``), else None.
     cnf: DeviceKey | None = None
@@ -107,8 +111,13 @@ def encode_claims(claims: Claims) -> bytes:
         CLAIM_EXP: claims.exp,
         CLAIM_IAT: claims.iat,
         CLAIM_CTI: claims.cti,
-        CLAIM_CARD: claims.card.to_claim(),
     }
+    if isinstance(claims.card, CounterCard):
+        if claims.cnf is None:
+            raise BadClaimsError("a counter-profile card must be bound to a device key (cnf)")
+        data[CLAIM_COUNTER_CARD] = claims.card.to_claim()
+    else:
+        data[CLAIM_CARD] = claims.card.to_claim()
     if claims.nbf is not None:
         data[CLAIM_NBF] = claims.nbf
     if claims.cnf is not None:
@@ -126,8 +135,10 @@ def decode_claims(payload: bytes) -> Claims:
     if type(data) is not dict:
         raise BadClaimsError("payload must be a CBOR map of claims")
     keys = data.keys()
-    if not keys >= _REQUIRED:
+    if not keys >= _REQUIRED or (CLAIM_CARD in keys) == (CLAIM_COUNTER_CARD in keys):
         missing = sorted(_REQUIRED - keys)
+        if not missing:
+            raise BadClaimsError("exactly one card claim (-65537 or -65539) is required")
         raise BadClaimsError(f"missing claim(s) {missing}")
     if not keys <= _KNOWN:
         raise BadClaimsError(f"unknown claim(s) {sorted(keys - _KNOWN, key=repr)}")
@@ -135,7 +146,11 @@ def decode_claims(payload: bytes) -> Claims:
     nbf = data.get(CLAIM_NBF)
     _check(iss, iat, exp, cti, nbf)
     try:
-        card = Card.from_claim(data[CLAIM_CARD])
+        card: Card | CounterCard = (
+            Card.from_claim(data[CLAIM_CARD])
+            if CLAIM_CARD in data
+            else CounterCard.from_claim(data[CLAIM_COUNTER_CARD])
+        )
     except ValueError as exc:
         raise BadClaimsError(f"card: {_first_line(exc)}") from None
     cnf = None
@@ -144,6 +159,8 @@ def decode_claims(payload: bytes) -> Claims:
             cnf = parse_cnf(data[CLAIM_CNF])
         except BadKeyError as exc:
             raise BadClaimsError(f"cnf: {exc.detail}") from None
+    if cnf is None and isinstance(card, CounterCard):
+        raise BadClaimsError("a counter-profile card must be bound to a device key (cnf)")
     return Claims(iss=iss, iat=iat, exp=exp, cti=cti, card=card, nbf=nbf, cnf=cnf)
 
 
@@ -162,6 +179,7 @@ def _first_line(exc: Exception) -> str:
 __all__ = [
     "CLAIM_CARD",
     "CLAIM_CNF",
+    "CLAIM_COUNTER_CARD",
     "CLAIM_CTI",
     "CLAIM_EXP",
     "CLAIM_IAT",

@@ -25,11 +25,20 @@ from __future__ import annotations
 
 import hmac
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from ecard.errors import BadHolderSignatureError, BadPresentationError, HolderAlgNotAllowedError
+from ecard.card import Card
+from ecard.errors import (
+    BadHolderSignatureError,
+    BadInputError,
+    BadPresentationError,
+    HolderAlgNotAllowedError,
+)
 from ecard.formats.cosekey import DEVICE_ALGORITHMS, DeviceKey
+from ecard.formats.credential import IssuedCard
 from ecard.formats.presentation import ENROLMENT_NONCE_SIZE, parse_enrolment
+from ecard.signing.issuer import Issuer
 
 
 def new_nonce() -> bytes:
@@ -58,4 +67,33 @@ def check_enrolment(
     return parsed.key
 
 
-__all__ = ["check_enrolment", "new_nonce"]
+__all__ = ["check_enrolment", "issue_profiles", "new_nonce"]
+
+
+def issue_profiles(
+    issuer: Issuer,
+    card: Card,
+    enrolments: Mapping[str, tuple[bytes, bytes]],
+    **issue_options: Any,
+) -> dict[str, IssuedCard]:
+    """Batch issuance of a card's profiles, each bound to its own device key.
+
+    ``enrolments`` maps a profile (``"full"``, ``"counter"``) to ``(request, nonce)``: one
+    enrolment request per profile, each answering its own nonce with a fresh device key, so
+    that the credentials share no key and no ``cti`` and two counters cannot link them. The
+    same key offered for two profiles is refused (:class:`~ecard.errors.BadInputError`).
+    """
+    keys = {
+        profile: check_enrolment(request, nonce) for profile, (request, nonce) in enrolments.items()
+    }
+    if len(set(keys.values())) != len(keys):
+        raise BadInputError("each profile needs its own device key (unlinkable credentials)")
+    issued: dict[str, IssuedCard] = {}
+    for profile, key in keys.items():
+        if profile == "full":
+            issued[profile] = issuer.issue(card, device_key=key, profile="full", **issue_options)
+        elif profile == "counter":
+            issued[profile] = issuer.issue(card, device_key=key, profile="counter", **issue_options)
+        else:
+            raise BadInputError(f"unknown profile {profile!r}")
+    return issued

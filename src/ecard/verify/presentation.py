@@ -8,6 +8,7 @@ Order (first failure wins; docs/holder-binding.md)::
       -> presentation alg is the cnf key's, signature verifies  BAD_HOLDER_SIGNATURE
       -> iat within the window, and within the card's iat..exp  STALE_PRESENTATION
       -> aud served by this counter                             AUDIENCE_MISMATCH
+      -> the credential's profile accepted for that purpose     PROFILE_NOT_ACCEPTED
       -> replay cache: first time this presentation is seen     REPLAYED
       -> challenge asked for, answered and consumed             CHALLENGE_MISMATCH
 
@@ -25,6 +26,7 @@ from ecard.errors import (
     BadPresentationError,
     ChallengeMismatchError,
     HolderAlgNotAllowedError,
+    ProfileNotAcceptedError,
     ReplayedError,
     StalePresentationError,
 )
@@ -69,6 +71,12 @@ def check_presentation(
     if presentation.aud not in policy.purposes:
         raise AudienceMismatchError(
             f"made for {presentation.aud!r}; this counter serves {sorted(policy.purposes)}"
+        )
+    profile = claims.card.profile
+    if profile not in policy.profiles[presentation.aud]:
+        raise ProfileNotAcceptedError(
+            f"a {profile} card for {presentation.aud}; this counter accepts "
+            f"{sorted(policy.profiles[presentation.aud])}"
         )
     if not cache.record(presentation.replay_key, expires=iat + max_age + 1, now=now):
         raise ReplayedError("this presentation was accepted before")

@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ecard._time import utc
-from ecard.card import Card, day_start_timestamp
+from ecard.card import Card, CounterCard, day_start_timestamp
 from ecard.crypto.algorithms import ALGORITHMS, Algorithm
 from ecard.errors import (
     AlgKeyMismatchError,
@@ -82,7 +82,7 @@ class VerificationResult:
 
     code: ErrorCode
     detail: str = ""
-    card: Card | None = None
+    card: Card | CounterCard | None = None
     kid: bytes | None = None
     alg: str | None = None
     issuer: str | None = None
