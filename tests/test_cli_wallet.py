@@ -164,3 +164,31 @@ def test_usage_errors(
     assert code == 1 and "密钥不可用" in err and "Traceback" not in err
     cert = str(wallet.parent / "issuer-cert.pem")
     assert main(["verify", "--trust", cert, "--challenge", "--", "EC2:X"]) == 2
+
+
+def test_counter_profile_wallet_at_a_minimum_scope_pharmacy(
+    wallet: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """A second wallet (its own key) holds the counter profile; a minimum-scope pharmacy takes
+    it and refuses the full card; the JSON it prints has no ID number."""
+    monkeypatch.setenv(PASS_ENV, "a long wallet passphrase")
+    demo = wallet.parent
+    w2 = tmp_path / "wallet-pharmacy"
+    assert main(["wallet", "create", "--wallet", str(w2), "--passphrase-env", PASS_ENV]) == 0
+    enrol = ["wallet", "enrol", "--wallet", str(w2), "--passphrase-env", PASS_ENV, "--profile"]
+    enrol += ["counter", "--card", str(demo / "card.json"), "--key", str(demo / "issuer-key.pem")]
+    assert main([*enrol, "--cert", str(demo / "issuer-cert.pem")]) == 0
+    counter = present(w2, capsys, "pharmacy")
+    full = present(wallet, capsys, "pharmacy")
+    _, [result] = verify(wallet, capsys, "--minimum-scope", full)
+    assert result["code"] == "PROFILE_NOT_ACCEPTED"
+    capsys.readouterr()
+    cert = str(demo / "issuer-cert.pem")
+    assert main(["verify", "--trust", cert, "--json", "--minimum-scope", counter]) == 0
+    shown = capsys.readouterr().out
+    result = json.loads(shown)
+    assert result["code"] == "OK" and result["card"]["masked_name"] == "张*丰"
+    assert "11010519491231002X" not in shown and "张三丰" not in shown

@@ -29,7 +29,7 @@ from ecard.signing.binding import check_enrolment, new_nonce
 from ecard.signing.crl import create_crl, crl_to_pem
 from ecard.signing.issuer import Issuer
 from ecard.signing.pki import CertifiedKey, create_document_signer, create_root_ca
-from ecard.verify.policy import Policy
+from ecard.verify.policy import MINIMUM_SCOPE, Policy
 from ecard.verify.report import render_text
 from ecard.verify.trust import TrustStore
 from ecard.verify.verifier import Verifier
@@ -182,6 +182,14 @@ _STORY: dict[str, dict[Lang, str]] = {
     "replay": {"en": "the same live code again (a screenshot)", "zh": "同一实时码再次出示（截图）"},
     "stale": {"en": "a live code signed 2 minutes ago", "zh": "两分钟前签名的实时码"},
     "phone": {"en": "a live code from another phone", "zh": "另一部手机生成的实时码"},
+    "full": {
+        "en": "the full card at a minimum-scope pharmacy",
+        "zh": "完整卡片出示给最小范围药店",
+    },
+    "counter": {
+        "en": "the pharmacy profile at that pharmacy",
+        "zh": "药店版卡片出示给该药店",
+    },
 }
 
 
@@ -208,6 +216,22 @@ def _holder_story(card: Card, signer: CertifiedKey, lang: Lang) -> None:
     ):
         code = verifier.verify(text).code.value
         _say("step", lang, what=_STORY[what][lang], code=code)
+    # purpose profiles: a second credential, its own device key, no ID number in it
+    pharmacy = Verifier(
+        TrustStore([signer.certificate]), Policy(require_binding=True, profiles=MINIMUM_SCOPE)
+    )
+    device2 = SoftwareDeviceKey.generate("ES256")
+    nonce2 = new_nonce()
+    key2 = check_enrolment(enrolment_request(device2, nonce2), nonce2)
+    counter = Issuer(signer.signer(), signer.certificate).issue(
+        card, device_key=key2, iat=now, profile="counter"
+    )
+    counter_live = Presenter(counter.text, device2, HolderClock.synced(now)).present("pharmacy")
+    _say("step", lang, what=_STORY["full"][lang], code=pharmacy.verify(
+        presenter.present("pharmacy", at=at)).code.value)  # fmt: skip
+    result = pharmacy.verify(counter_live)
+    _say("step", lang, what=_STORY["counter"][lang], code=result.code.value)
+    print(render_text(result, lang))
 
 
 def _resigned(text: str, device: SoftwareDeviceKey) -> str:

@@ -37,6 +37,7 @@ from ecard.formats import cbor, qrtext
 from ecard.formats.cose import parse_sign1
 from ecard.formats.cwt import CLAIM_CARD
 from ecard.formats.presentation import PURPOSES
+from ecard.verify.policy import MINIMUM_SCOPE
 from ecard.verify.regions import region_name
 from ecard.verify.replay import ReplayCache
 from ecard.verify.report import SHANGHAI, mask_card_number, render_oneline, render_text
@@ -204,6 +205,8 @@ def _holder_verifier(args: argparse.Namespace, verifier: Verifier) -> Verifier:
         changes["require_binding"] = True
     if args.purpose:
         changes["purposes"] = frozenset(args.purpose)
+    if args.minimum_scope:
+        changes["profiles"] = MINIMUM_SCOPE
     policy = dataclasses.replace(verifier.policy, **changes) if changes else verifier.policy
     cache = ReplayCache(args.replay_cache) if args.replay_cache else None
     return Verifier(verifier.trust, policy, revocations=verifier.revocations, replay_cache=cache)
@@ -402,6 +405,12 @@ def add_verify(sub: Subcommands) -> None:
         action="append",
         choices=sorted(PURPOSES),
         help="the purposes this counter serves (repeatable; default: all)",
+    )
+    h.add_argument(
+        "--minimum-scope",
+        action="store_true",
+        help="accept the full card only for identity checks; every other purpose needs the "
+        "counter profile, which carries no ID number (PIPL Art. 6)" + _DEFAULT,
     )
     h.add_argument(
         "--replay-cache",

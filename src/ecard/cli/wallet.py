@@ -69,11 +69,13 @@ def cmd_enrol(args: argparse.Namespace) -> bool:
     request = enrolment_request(device, nonce)  # the device's side
     key = check_enrolment(request, nonce)  # the issuer checks possession before binding
     server_time = datetime.now(UTC)
-    issued = issuer.issue(card, device_key=key, iat=server_time)
+    issued = issuer.issue(card, device_key=key, iat=server_time, profile=args.profile)
     clock = HolderClock.synced(server_time)
     write_atomic(folder / CARD_FILE, issued.text + "\n")
     write_atomic(folder / CLOCK_FILE, json.dumps({"offset": clock.offset}) + "\n")
-    print(f"{folder / CARD_FILE}: card bound to device key {key.thumbprint[:8].hex()}")
+    print(
+        f"{folder / CARD_FILE}: {args.profile} card bound to device key {key.thumbprint[:8].hex()}"
+    )
     return True
 
 
@@ -143,6 +145,13 @@ def add_wallet(sub: Subcommands) -> None:
     e.add_argument("--key", help="issuer's document signer private key (PEM)")
     e.add_argument("--key-password-env", metavar="VAR", help="env variable holding its password")
     e.add_argument("--cert", required=True, help="issuer's document signer certificate")
+    e.add_argument(
+        "--profile",
+        default="full",
+        choices=["full", "counter"],
+        help="the full card, or its counter profile without the ID number (give each profile "
+        "its own wallet, so that the credentials share no key; default: full)",
+    )
     hsm_options(e)
     e.set_defaults(func=cmd_enrol)
 
