@@ -1,6 +1,10 @@
 """Device keys on the holder's side: the :class:`DeviceSigner` protocol and a software key kept
 in a password-encrypted file.
 
+A device key on a PKCS#11 token (a stand-in for a phone's secure element, SoftHSM2 in the
+tests) is :func:`token_device_key`: an :class:`ecard.crypto.pkcs11.Pkcs11Signer`, which is a
+:class:`DeviceSigner`; the private key is generated on the token and cannot leave it.
+
 A device key never leaves the device: the issuer only ever sees its public half (in the
 enrolment request) and a signature over its nonce. :class:`SoftwareDeviceKey` keeps the private
 key in memory and on disk as PKCS#8 PEM encrypted under the holder's passphrase (the best
@@ -124,4 +128,30 @@ class SoftwareDeviceKey:
         return f"SoftwareDeviceKey({self._alg.name}, {self.device_key.thumbprint[:8].hex()})"
 
 
-__all__ = ["MAX_KEY_FILE", "DeviceSigner", "SoftwareDeviceKey"]
+def token_device_key(
+    module: str | os.PathLike[str],
+    *,
+    token_label: str,
+    pin: str | bytes,
+    key_label: str,
+    algorithm: str = "ES256",
+    generate: bool = False,
+) -> DeviceSigner:
+    """The device key ``key_label`` on a PKCS#11 token (generated there first with
+    ``generate=True``): ES256 or EdDSA, the device algorithms a token offers.
+    :class:`BadKeyError` for anything else or whatever the token refuses."""
+    from ecard.crypto.pkcs11 import Pkcs11Signer, generate_key
+
+    alg = get_algorithm(algorithm)
+    if alg not in (ES256, EDDSA):
+        raise BadKeyError(f"token device keys are ES256 or EdDSA, not {alg.name}")
+    if generate:
+        return generate_key(
+            module, token_label=token_label, pin=pin, key_label=key_label, algorithm=alg
+        )
+    return Pkcs11Signer.open(
+        module, token_label=token_label, pin=pin, key_label=key_label, algorithm=alg
+    )
+
+
+__all__ = ["MAX_KEY_FILE", "DeviceSigner", "SoftwareDeviceKey", "token_device_key"]
