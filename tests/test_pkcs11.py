@@ -38,14 +38,17 @@ from tests.proc import explain, run_ok
 
 import ecard
 from ecard.card import Card
+from ecard.crypto import pkcs11 as hsm_mod
 from ecard.crypto.algorithms import get_algorithm
 from ecard.crypto.x509 import ECARD_LIST_SIGNING_EKU, signing_unfitness
 from ecard.errors import AlgKeyMismatchError, BadKeyError, EcardError, ErrorCode
 from ecard.formats import qrtext
 from ecard.formats.cose import parse_sign1
 from ecard.formats.trustlist import TrustListEntry
+from ecard.holder.keys import DeviceSigner, token_device_key
+from ecard.holder.wallet import HolderClock, Presenter, enrolment_request
 from ecard.publish.revocation import revoke
-from ecard.signing import pkcs11 as hsm_mod
+from ecard.signing.binding import check_enrolment, new_nonce
 from ecard.signing.issuer import Issuer
 from ecard.signing.pkcs11 import Pkcs11Signer, generate_key
 from ecard.signing.pki import (
@@ -840,3 +843,29 @@ def test_key_source_of_a_token_key_pickles_and_opens(
     with pytest.raises(BadKeyError) as info:
         copy.open()
     assert WRONG_PIN not in str(info.value)
+
+
+def test_a_device_key_on_the_token_binds_and_presents(
+    hsm: Hsm, ds: CertifiedKey, card: Card, trust: TrustStore
+) -> None:
+    """The holder's key in a token (a phone's secure element stand-in): enrolled with proof of
+    possession, it signs presentations that verify, and a re-opened handle signs too."""
+    device = token_device_key(
+        hsm.module, token_label=hsm.token, pin=hsm.pin, key_label="device-1", generate=True
+    )
+    assert isinstance(device, DeviceSigner)
+    nonce = new_nonce()
+    key = check_enrolment(enrolment_request(device, nonce), nonce)
+    issuer = Issuer(ds.signer(), ds.certificate, clock=fixed_clock(T0))
+    bound = issuer.issue(card, device_key=key)
+    now = T0 + dt.timedelta(hours=1)
+    verifier = Verifier(trust, Policy(clock=fixed_clock(now), require_binding=True))
+    clock = HolderClock(now.timestamp(), lambda: 0.0)
+    assert verifier.verify(Presenter(bound.text, device, clock).present("identity")).valid
+    again = token_device_key(hsm.module, token_label=hsm.token, pin=hsm.pin, key_label="device-1")
+    live = Presenter(bound.text, again, clock).present("treatment")
+    assert verifier.verify(live).code.value == "OK"
+    with pytest.raises(BadKeyError, match="ES256 or EdDSA"):
+        token_device_key(
+            hsm.module, token_label=hsm.token, pin=hsm.pin, key_label="x", algorithm="PS256"
+        )

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
 from enum import IntEnum
 from types import MappingProxyType
-from typing import Annotated, Any, Final, Literal, Self
+from typing import Annotated, Any, ClassVar, Final, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -53,6 +53,7 @@ __all__ = [
     "CLAIM_KEYS",
     "Card",
     "CardStatus",
+    "CounterCard",
     "Holder",
     "day_start",
     "day_start_timestamp",
@@ -349,6 +350,8 @@ class Card(_PersonalModel):
     expires: Annotated[date, Field(le=_MAX_EXPIRES)]
     #: Current status when issued.
     status: CardStatus = CardStatus.ACTIVE
+    #: Profile name, as policies name it (the full card; see :class:`CounterCard`).
+    profile: ClassVar[str] = "full"
 
     @field_validator("issued")
     @classmethod
@@ -482,3 +485,109 @@ class Card(_PersonalModel):
         if card.card_number != card_number:
             raise ValueError("card claim 3 (card_number) is not in canonical form")
         return card
+
+
+def _check_masked(value: str) -> str:
+    if not 1 <= len(value) <= 64 or "*" not in value:
+        raise ValueError("a masked name has 1..64 characters and at least one '*'")
+    return value
+
+
+class CounterCard(BaseModel):
+    """The counter profile of a card: what a pharmacy or clinic needs, and nothing more.
+
+    Card number, region, specification, dates and status as on the :class:`Card`, and the
+    holder's name **masked** (``张*丰``); no citizen ID number and no full name (PIPL Art. 6,
+    minimum necessary). Issued only bound to a device key, as its own credential with its own
+    ``cti`` (see docs/holder-binding.md); its claim is ``-65539`` (ecard.formats.cwt).
+    """
+
+    model_config = _MODEL_CONFIG
+
+    #: Profile name, as policies name it.
+    profile: ClassVar[str] = "counter"
+
+    masked_name: Annotated[StrictStr, AfterValidator(_check_masked)]
+    card_number: _CardNumberStr
+    region: _RegionCodeStr
+    spec_version: Annotated[StrictStr, Field(pattern=r"^[1-9]\.[0-9]{2}$")] = "3.00"
+    issued: Annotated[date, Field(ge=_MIN_ISSUED)]
+    expires: Annotated[date, Field(le=_MAX_EXPIRES)]
+    status: CardStatus = CardStatus.ACTIVE
+
+    @classmethod
+    def from_card(cls, card: Card) -> CounterCard:
+        """The counter profile of ``card``."""
+        return cls(
+            masked_name=card.holder.masked_name,
+            card_number=card.card_number,
+            region=card.region,
+            spec_version=card.spec_version,
+            issued=card.issued,
+            expires=card.expires,
+            status=card.status,
+        )
+
+    def to_claim(self) -> dict[int, int | str]:
+        """The compact claim: the keys of :data:`CLAIM_KEYS` without 2 (ssn); 1 is the masked
+        name."""
+        v = self.spec_version
+        return {
+            1: self.masked_name,
+            3: self.card_number,
+            4: int(self.region),
+            5: int(v[0] + v[2:]),
+            6: self.issued.toordinal() - _EPOCH_ORDINAL,
+            7: self.expires.toordinal() - _EPOCH_ORDINAL,
+            8: self.status.value,
+        }
+
+    @classmethod
+    def from_claim(cls, claim: object) -> CounterCard:
+        """Rebuild from :meth:`to_claim` output, strictly (exact keys and types, ranges,
+        canonical text); :class:`ValueError` with the reason."""
+        if type(claim) is not dict or set(claim) != {1, 3, 4, 5, 6, 7, 8}:
+            raise ValueError("counter card claim must be a map with keys 1, 3, 4, 5, 6, 7, 8")
+        if any(type(k) is not int for k in claim):
+            raise ValueError("counter card claim keys must be integers")
+        name, number, region, spec = claim[1], claim[3], claim[4], claim[5]
+        issued, expires, status = claim[6], claim[7], claim[8]
+        if not (
+            type(name) is str
+            and type(number) is str
+            and all(type(x) is int for x in (region, spec, issued, expires, status))
+            and 100_000 <= region < 1_000_000
+            and 100 <= spec < 1000
+            and 0 <= issued <= _MAX_DAYS
+            and 0 <= expires <= _MAX_DAYS
+        ):
+            raise ValueError("counter card claim has a value of the wrong type or range")
+        try:
+            card = cls(
+                masked_name=name,
+                card_number=number,
+                region=str(region),
+                spec_version=_SPEC_TEXT[spec],
+                issued=date.fromordinal(_EPOCH_ORDINAL + issued),
+                expires=date.fromordinal(_EPOCH_ORDINAL + expires),
+                status=status,
+            )
+        except ValidationError as exc:
+            raise redact_validation_error(exc) from None
+        if card.card_number != number:
+            raise ValueError("counter card claim 3 (card_number) is not in canonical form")
+        if card.expires <= card.issued:
+            raise ValueError("expires must be after issued")
+        return card
+
+    def masked(self) -> dict[str, str]:
+        """Display strings (the name is already masked; the card number is masked too)."""
+        return {
+            "name": self.masked_name,
+            "card_number": mask_card_number(self.card_number),
+            "region": self.region,
+            "spec_version": self.spec_version,
+            "issued": self.issued.isoformat(),
+            "expires": self.expires.isoformat(),
+            "status": self.status.name.lower(),
+        }

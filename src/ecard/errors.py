@@ -57,6 +57,18 @@ class ErrorCode(StrEnum):
     BAD_KEY = "BAD_KEY"
     BAD_CERTIFICATE = "BAD_CERTIFICATE"
     BAD_INPUT = "BAD_INPUT"
+    # holder binding and EC2 presentations (docs/holder-binding.md)
+    BOUND_CARD_AS_PLAIN = "BOUND_CARD_AS_PLAIN"
+    BINDING_REQUIRED = "BINDING_REQUIRED"
+    BAD_PRESENTATION = "BAD_PRESENTATION"
+    HOLDER_ALG_NOT_ALLOWED = "HOLDER_ALG_NOT_ALLOWED"
+    BAD_HOLDER_SIGNATURE = "BAD_HOLDER_SIGNATURE"
+    STALE_PRESENTATION = "STALE_PRESENTATION"
+    AUDIENCE_MISMATCH = "AUDIENCE_MISMATCH"
+    CHALLENGE_MISMATCH = "CHALLENGE_MISMATCH"
+    REPLAYED = "REPLAYED"
+    PROFILE_NOT_ACCEPTED = "PROFILE_NOT_ACCEPTED"
+    REPLAY_CACHE_UNUSABLE = "REPLAY_CACHE_UNUSABLE"
 
 
 class PathFailure(StrEnum):
@@ -208,6 +220,50 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.BAD_KEY: ("the key is unusable", "密钥不可用"),
     ErrorCode.BAD_CERTIFICATE: ("the certificate is unusable", "证书不可用"),
     ErrorCode.BAD_INPUT: ("the input is invalid", "输入无效"),
+    ErrorCode.BOUND_CARD_AS_PLAIN: (
+        "this card is bound to the holder's phone: scan the live code shown in the app",
+        "此卡已绑定持卡人手机：请扫描应用中实时显示的二维码",
+    ),
+    ErrorCode.BINDING_REQUIRED: (
+        "this counter accepts only live codes bound to the holder's phone",
+        "本窗口只接受绑定持卡人手机的实时二维码",
+    ),
+    ErrorCode.BAD_PRESENTATION: (
+        "the live code is malformed",
+        "实时二维码格式错误",
+    ),
+    ErrorCode.HOLDER_ALG_NOT_ALLOWED: (
+        "the holder's device key algorithm is not accepted",
+        "持卡人设备密钥算法不被接受",
+    ),
+    ErrorCode.BAD_HOLDER_SIGNATURE: (
+        "the live code was not signed by the phone the card is bound to",
+        "实时二维码不是由此卡绑定的手机签名",
+    ),
+    ErrorCode.STALE_PRESENTATION: (
+        "the live code is too old or dated in the future: ask the holder to refresh it",
+        "实时二维码已过时或时间超前：请持卡人刷新二维码",
+    ),
+    ErrorCode.AUDIENCE_MISMATCH: (
+        "the live code was made for another purpose than this counter serves",
+        "实时二维码的用途与本窗口不符",
+    ),
+    ErrorCode.CHALLENGE_MISMATCH: (
+        "the live code does not answer this counter's challenge",
+        "实时二维码与本窗口的验证码不符",
+    ),
+    ErrorCode.REPLAYED: (
+        "this live code was already used: a copy or a screenshot",
+        "此实时二维码已被使用过：疑似截图或复制",
+    ),
+    ErrorCode.PROFILE_NOT_ACCEPTED: (
+        "the card profile shown is not the one this purpose needs",
+        "出示的卡片类型不符合此用途的要求",
+    ),
+    ErrorCode.REPLAY_CACHE_UNUSABLE: (
+        "the replay cache of this counter cannot be used",
+        "本窗口的防重放缓存不可用",
+    ),
 }
 
 
@@ -438,6 +494,73 @@ class BadCertificateError(EcardError):
     code = ErrorCode.BAD_CERTIFICATE
 
 
+class BoundCardAsPlainError(EcardError):
+    """A card bound to a device key (``cnf``) was presented as a plain ``EC1:`` code."""
+
+    code = ErrorCode.BOUND_CARD_AS_PLAIN
+
+
+class BindingRequiredError(EcardError):
+    """The policy requires a device-bound presentation and a plain card was shown."""
+
+    code = ErrorCode.BINDING_REQUIRED
+
+
+class BadPresentationError(FormatError):
+    """An ``EC2:`` presentation is not well formed (layout, claims, inner card unbound)."""
+
+    code = ErrorCode.BAD_PRESENTATION
+
+
+class HolderAlgNotAllowedError(EcardError):
+    """The device key's algorithm is not one the policy allows for holders."""
+
+    code = ErrorCode.HOLDER_ALG_NOT_ALLOWED
+
+
+class BadHolderSignatureError(EcardError):
+    """The presentation's signature does not verify under the card's ``cnf`` key."""
+
+    code = ErrorCode.BAD_HOLDER_SIGNATURE
+
+
+class StalePresentationError(EcardError):
+    """The presentation's ``iat`` is outside the verifier's window or the card's validity."""
+
+    code = ErrorCode.STALE_PRESENTATION
+
+
+class AudienceMismatchError(EcardError):
+    """The presentation's ``aud`` (purpose) is not one the verifier serves."""
+
+    code = ErrorCode.AUDIENCE_MISMATCH
+
+
+class ChallengeMismatchError(EcardError):
+    """The presentation's ``cnonce`` is missing, wrong or already consumed."""
+
+    code = ErrorCode.CHALLENGE_MISMATCH
+
+
+class ReplayedError(EcardError):
+    """The same presentation (by hash of protected header and payload) was already accepted."""
+
+    code = ErrorCode.REPLAYED
+
+
+class ProfileNotAcceptedError(EcardError):
+    """The credential's profile (full card, counter profile) is not one the policy accepts for
+    the presentation's purpose."""
+
+    code = ErrorCode.PROFILE_NOT_ACCEPTED
+
+
+class ReplayCacheError(EcardError):
+    """The replay cache cannot be opened or written: the verifier cannot run."""
+
+    code = ErrorCode.REPLAY_CACHE_UNUSABLE
+
+
 class BadInputError(EcardError):
     """Any other invalid input (a file that cannot be read, a malformed card record...)."""
 
@@ -448,24 +571,31 @@ __all__ = [
     "MESSAGES",
     "PATH_FAILURES_ZH",
     "AlgKeyMismatchError",
+    "AudienceMismatchError",
     "BadBase45Error",
     "BadCborError",
     "BadCertificateError",
     "BadClaimsError",
     "BadCompressionError",
     "BadCoseError",
+    "BadHolderSignatureError",
     "BadImageError",
     "BadInputError",
     "BadKeyError",
     "BadListError",
     "BadPrefixError",
+    "BadPresentationError",
     "BadSignatureError",
+    "BindingRequiredError",
+    "BoundCardAsPlainError",
     "CardExpiredError",
     "CardInactiveError",
+    "ChallengeMismatchError",
     "EcardError",
     "ErrorCode",
     "ExpiredError",
     "FormatError",
+    "HolderAlgNotAllowedError",
     "IssuerCertInvalidError",
     "IssuerNotAuthorisedError",
     "Lang",
@@ -473,8 +603,12 @@ __all__ = [
     "ListStage",
     "NotYetValidError",
     "PathFailure",
+    "ProfileNotAcceptedError",
+    "ReplayCacheError",
+    "ReplayedError",
     "RevocationListStaleError",
     "RevokedError",
+    "StalePresentationError",
     "TruncatedCborError",
     "TruncatedError",
     "TrustListStaleError",

@@ -21,9 +21,16 @@ from ecard.cli.common import ALG_NAMES, Subcommands, lang_option
 from ecard.cli.errors import WRITE_EPILOG
 from ecard.crypto.algorithms import get_algorithm
 from ecard.errors import Lang
+from ecard.formats.cose import assemble_sign1
+from ecard.formats.presentation import decode_text, encode_text, parse_presentation
+from ecard.formats.qrimage import qr_version
+from ecard.holder.keys import SoftwareDeviceKey
+from ecard.holder.wallet import HolderClock, Presenter, enrolment_request
+from ecard.signing.binding import check_enrolment, new_nonce
 from ecard.signing.crl import create_crl, crl_to_pem
 from ecard.signing.issuer import Issuer
-from ecard.signing.pki import create_document_signer, create_root_ca
+from ecard.signing.pki import CertifiedKey, create_document_signer, create_root_ca
+from ecard.verify.policy import MINIMUM_SCOPE, Policy
 from ecard.verify.report import render_text
 from ecard.verify.trust import TrustStore
 from ecard.verify.verifier import Verifier
@@ -52,6 +59,13 @@ _STEPS: dict[str, dict[Lang, str]] = {
         "en": "4. verifying the QR text against the issuer certificate (offline) ...",
         "zh": "4. 正在用签发者证书离线核验二维码文本……",
     },
+    "bind": {
+        "en": "5. binding a card to a phone's device key (proof of possession checked) and "
+        "showing live EC2: codes (QR version {version} at level M):",
+        "zh": "5. 将卡片绑定到手机设备密钥（已核验持有证明），并出示实时 EC2: 二维码"
+        "（M 级纠错下二维码版本 {version}）：",
+    },
+    "step": {"en": "   {what:<44} -> {code}", "zh": "   {what:<30} -> {code}"},
     "try": {"en": "Try it yourself:", "zh": "自己试一试："},
     "audit": {
         "en": "Audit a signed PDF of the demo card (root CRL included, so revocation is checked):",
@@ -141,6 +155,7 @@ def cmd_demo(args: argparse.Namespace) -> bool:
     verifier = Verifier(TrustStore.from_paths([out / "issuer-cert.pem"]))
     result = verifier.verify((out / "card.txt").read_text().strip())
     print(render_text(result, lang))
+    _holder_story(issued.card, signer, lang)
     if result.valid:
         ecard = ecard_command()
 
@@ -160,6 +175,70 @@ def cmd_demo(args: argparse.Namespace) -> bool:
             f"--crl {q('root.crl')} {q('card.pdf')}"
         )
     return result.valid
+
+
+_STORY: dict[str, dict[Lang, str]] = {
+    "plain": {"en": "the bound card shown as EC1:", "zh": "绑定卡以 EC1: 出示"},
+    "live": {"en": "a live code for the pharmacy", "zh": "药店用途的实时码"},
+    "replay": {"en": "the same live code again (a screenshot)", "zh": "同一实时码再次出示（截图）"},
+    "stale": {"en": "a live code signed 2 minutes ago", "zh": "两分钟前签名的实时码"},
+    "phone": {"en": "a live code from another phone", "zh": "另一部手机生成的实时码"},
+    "full": {
+        "en": "the full card at a minimum-scope pharmacy",
+        "zh": "完整卡片出示给最小范围药店",
+    },
+    "counter": {
+        "en": "the pharmacy profile at that pharmacy",
+        "zh": "药店版卡片出示给该药店",
+    },
+}
+
+
+def _holder_story(card: Card, signer: CertifiedKey, lang: Lang) -> None:
+    """Bind the card to a device key and show what a counter makes of each live code."""
+    device = SoftwareDeviceKey.generate("ES256")
+    nonce = new_nonce()
+    key = check_enrolment(enrolment_request(device, nonce), nonce)
+    now = datetime.now(UTC)
+    bound = Issuer(signer.signer(), signer.certificate).issue(card, device_key=key, iat=now)
+    presenter = Presenter(bound.text, device, HolderClock.synced(now))
+    live = presenter.present("pharmacy")
+    _say("bind", lang, version=qr_version(live, "M"))
+    verifier = Verifier(TrustStore([signer.certificate]), Policy(require_binding=True))
+    at = int(now.timestamp())
+    other = SoftwareDeviceKey.generate("ES256")
+    forged = _resigned(presenter.present("pharmacy", at=at - 1), other)
+    for what, text in (
+        ("plain", bound.text),
+        ("live", live),
+        ("replay", live),
+        ("stale", presenter.present("pharmacy", at=at - 120)),
+        ("phone", forged),
+    ):
+        code = verifier.verify(text).code.value
+        _say("step", lang, what=_STORY[what][lang], code=code)
+    # purpose profiles: a second credential, its own device key, no ID number in it
+    pharmacy = Verifier(
+        TrustStore([signer.certificate]), Policy(require_binding=True, profiles=MINIMUM_SCOPE)
+    )
+    device2 = SoftwareDeviceKey.generate("ES256")
+    nonce2 = new_nonce()
+    key2 = check_enrolment(enrolment_request(device2, nonce2), nonce2)
+    counter = Issuer(signer.signer(), signer.certificate).issue(
+        card, device_key=key2, iat=now, profile="counter"
+    )
+    counter_live = Presenter(counter.text, device2, HolderClock.synced(now)).present("pharmacy")
+    _say("step", lang, what=_STORY["full"][lang], code=pharmacy.verify(
+        presenter.present("pharmacy", at=at)).code.value)  # fmt: skip
+    result = pharmacy.verify(counter_live)
+    _say("step", lang, what=_STORY["counter"][lang], code=result.code.value)
+    print(render_text(result, lang))
+
+
+def _resigned(text: str, device: SoftwareDeviceKey) -> str:
+    """``text`` with its device signature replaced by ``device``'s."""
+    p = parse_presentation(decode_text(text))
+    return encode_text(assemble_sign1(p.protected, p.payload, device.sign(p.to_be_signed())))
 
 
 def add_demo(sub: Subcommands) -> None:

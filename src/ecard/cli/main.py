@@ -14,6 +14,7 @@ from ecard.cli.pki import add_pki
 from ecard.cli.revoke import add_revoke
 from ecard.cli.trust import add_trust
 from ecard.cli.verify import add_inspect, add_verify
+from ecard.cli.wallet import add_wallet
 from ecard.crypto.algorithms import get_algorithm
 
 
@@ -40,6 +41,7 @@ def build_parser() -> Parser:
         add_pdf,
         add_revoke,
         add_pki,
+        add_wallet,
     ):
         add(sub)
     return p

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -36,7 +37,10 @@ from ecard.errors import PATH_FAILURES_ZH, BadCertificateError, EcardError
 from ecard.formats import cbor, qrtext
 from ecard.formats.cose import parse_sign1
 from ecard.formats.cwt import CLAIM_CARD
+from ecard.formats.presentation import PURPOSES
+from ecard.verify.policy import MINIMUM_SCOPE
 from ecard.verify.regions import region_name
+from ecard.verify.replay import ReplayCache
 from ecard.verify.report import SHANGHAI, mask_card_number, render_oneline, render_text
 from ecard.verify.verifier import VerificationResult, Verifier
 
@@ -230,19 +234,50 @@ def _inputs(
                 yield image, result
         return
     if args.text is not None:
-        yield "argument", verifier.verify(args.text, now=now)
+        yield "argument", verifier.verify(args.text, now=now, challenge=args.challenge)
         return
     if args.opened:
         for path, fh in args.opened:
             chunks = _stdin_chunks() if fh is None else _file_chunks(fh)
             name = "stdin" if fh is None else path
             for number, text in split_lines(chunks):
-                yield f"{name}:{number}", verifier.verify(text, now=now)
+                yield f"{name}:{number}", verifier.verify(text, now=now, challenge=args.challenge)
         return
+    challenge = _challenge(args, verifier)
     _prompt(args.lang)
     for number, text in split_lines(_stdin_chunks()):
-        yield f"stdin:{number}", verifier.verify(text, now=now)
+        yield f"stdin:{number}", verifier.verify(text, now=now, challenge=challenge)
+        challenge = _challenge(args, verifier)
         _prompt(args.lang)
+
+
+def _challenge(args: argparse.Namespace, verifier: Verifier) -> str | None:
+    """With ``--challenge`` (no code) on standard input: a fresh code before each scan, shown
+    on standard error for the holder to type into the app."""
+    if args.challenge != _NEW:
+        return args.challenge  # type: ignore[no-any-return]
+    code = verifier.new_challenge(now=args.now)
+    label = "请在应用中输入验证码" if args.lang == "zh" else "holder, type this code in the app"
+    print(f"{label}: {code}", file=sys.stderr, flush=True)
+    return code
+
+
+def _holder_verifier(args: argparse.Namespace, verifier: Verifier) -> Verifier:
+    """The verifier with the holder-binding options applied (policy, replay cache)."""
+    changes: dict[str, Any] = {}
+    if args.require_binding:
+        changes["require_binding"] = True
+    if args.purpose:
+        changes["purposes"] = frozenset(args.purpose)
+    if args.minimum_scope:
+        changes["profiles"] = MINIMUM_SCOPE
+    policy = dataclasses.replace(verifier.policy, **changes) if changes else verifier.policy
+    cache = ReplayCache(args.replay_cache) if args.replay_cache else None
+    return Verifier(verifier.trust, policy, revocations=verifier.revocations, replay_cache=cache)
+
+
+#: ``--challenge`` given without a code.
+_NEW = "\x00new"
 
 
 def cmd_verify(args: argparse.Namespace) -> bool:
@@ -259,8 +294,21 @@ def cmd_verify(args: argparse.Namespace) -> bool:
     with setting_up():
         check_trust_files(args.trust or (), args.lang)
         config = list_config(args)
-        verifier = load_lists(config, lang_of(args)).verifier(config.policy())
+        verifier = _holder_verifier(
+            args, load_lists(config, lang_of(args)).verifier(config.policy())
+        )
         args.opened = open_code_files(args.file or [])
+    if args.new_challenge:
+        with setting_up():
+            print(verifier.new_challenge(now=args.now))
+        return True
+    if args.challenge == _NEW and (args.text is not None or args.image or args.file):
+        raise UsageError(
+            "--challenge without a code shows one before each scan on standard input; with "
+            "TEXT or --image give the code (from --new-challenge)",
+            "不带验证码的 --challenge 用于标准输入逐行扫描；与 TEXT 或 --image 一起使用时请给出验证码"
+            "（由 --new-challenge 生成）",
+        )
     codes: Counter[str] = Counter()
     for source, result in _inputs(args, verifier):
         codes[result.code.value] += 1
@@ -420,6 +468,44 @@ def add_verify(sub: Subcommands) -> None:
         metavar="ALG",
         help="accept only these signature algorithms, for cards and lists (repeatable; "
         f"default: all of {', '.join(ALG_NAMES)})",
+    )
+    h = v.add_argument_group("holder binding (EC2: live codes, docs/holder-binding.md)")
+    h.add_argument(
+        "--require-binding",
+        action="store_true",
+        help="refuse plain EC1: cards: accept only live codes from the holder's phone "
+        "(recommended for new deployments)",
+    )
+    h.add_argument(
+        "--purpose",
+        action="append",
+        choices=sorted(PURPOSES),
+        help="the purposes this counter serves (repeatable; default: all)",
+    )
+    h.add_argument(
+        "--minimum-scope",
+        action="store_true",
+        help="accept the full card only for identity checks; every other purpose needs the "
+        "counter profile, which carries no ID number (PIPL Art. 6)",
+    )
+    h.add_argument(
+        "--replay-cache",
+        metavar="FILE",
+        help="replay cache shared by every verifier process of this PC (SQLite; created if "
+        "missing; default: in memory, this process only)",
+    )
+    h.add_argument(
+        "--challenge",
+        nargs="?",
+        const=_NEW,
+        metavar="CODE",
+        help="require live codes to answer a challenge: without CODE, a fresh code is shown "
+        "before each scan on standard input; with CODE (from --new-challenge), that one",
+    )
+    h.add_argument(
+        "--new-challenge",
+        action="store_true",
+        help="print a fresh challenge code (kept in --replay-cache) and exit",
     )
     v.set_defaults(func=cmd_verify)
 

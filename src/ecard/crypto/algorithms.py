@@ -18,6 +18,7 @@ signature for Ed25519, and the modulus-sized signature for RSASSA-PSS (RFC 8230)
 from __future__ import annotations
 
 import abc
+import hashlib
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -379,6 +380,11 @@ def public_key_der(key: PublicKey) -> bytes:
     )
 
 
+def public_key_fingerprint(key: PublicKey) -> str:
+    """Short SHA-256 fingerprint (hex, 16 chars) of a public key's SubjectPublicKeyInfo DER."""
+    return hashlib.sha256(public_key_der(key)).hexdigest()[:16]
+
+
 def certificate_spki(cert: x509.Certificate) -> bytes:
     """The DER SubjectPublicKeyInfo of ``cert``, read without loading the key (so it works for
     key types ``cryptography`` cannot load, such as SM2)."""
@@ -449,4 +455,5 @@ __all__ = [
     "describe_algorithm",
     "get_algorithm",
     "public_key_der",
+    "public_key_fingerprint",
 ]

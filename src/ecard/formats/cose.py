@@ -63,6 +63,8 @@ class Sign1Message:
     signature: bytes
     #: The whole protected header map (covered by the signature).
     headers: Mapping[int | str, Any] = field(default_factory=dict)
+    #: The unprotected header map (not covered by the signature; decides nothing).
+    unprotected: Mapping[Any, Any] = field(default_factory=dict)
 
     def to_be_signed(self) -> bytes:
         """The ``Sig_structure`` bytes the signature covers."""
@@ -107,8 +109,13 @@ def assemble_sign1(protected: bytes, payload: bytes, signature: bytes) -> bytes:
     return cbor.encode(cbor.Tag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
 
 
-def parse_sign1(data: bytes, *, max_size: int = MAX_MESSAGE_SIZE) -> Sign1Message:
+def parse_sign1(
+    data: bytes, *, max_size: int = MAX_MESSAGE_SIZE, require_kid: bool = True
+) -> Sign1Message:
     """Parse a tagged COSE_Sign1 strictly; see the module docstring for the profile.
+
+    ``require_kid=False`` accepts a message without ``kid`` (its :attr:`Sign1Message.kid` is
+    then empty): a holder's presentation is signed by the key its card names, not a listed one.
 
     Raises :class:`~ecard.errors.TruncatedError` when the message ends inside its outer
     structure (a text cut short), :class:`~ecard.errors.BadCborError` for malformed CBOR (the
@@ -170,7 +177,9 @@ def parse_sign1(data: bytes, *, max_size: int = MAX_MESSAGE_SIZE) -> Sign1Messag
     if isinstance(alg, bool) or not isinstance(alg, int | str):
         raise BadCoseError("alg must be an integer or text")
     kid = headers.get(HEADER_KID)
-    if kid is None:
+    if kid is None and not require_kid:
+        kid = b""
+    elif kid is None:
         raise BadCoseError("protected header has no kid")
     if not isinstance(kid, bytes):
         raise BadCoseError("kid must be a byte string")
@@ -181,6 +190,7 @@ def parse_sign1(data: bytes, *, max_size: int = MAX_MESSAGE_SIZE) -> Sign1Messag
         payload=payload,
         signature=signature,
         headers=headers,
+        unprotected=unprotected,
     )
 
 

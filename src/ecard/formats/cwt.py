@@ -7,7 +7,12 @@ The payload is a deterministic CBOR map::
     5  nbf   uint      optional NumericDate; honoured if present
     6  iat   uint      NumericDate of issuance
     7  cti   bytes     credential id (what revocation lists name), 8 to 64 bytes
-    -65537   map       the card in compact form (see :meth:`ecard.card.Card.to_claim`)
+    8  cnf   map       optional: ``{1: COSE_Key}``, the holder's device key (RFC 8747) on a
+                       bound card (:mod:`ecard.formats.cosekey`); such a card is only valid
+                       inside an ``EC2:`` presentation signed by that key
+    -65537   map       the card in compact form (see :meth:`ecard.card.Card.to_claim`), or
+    -65539   map       the counter profile of the card (:class:`ecard.card.CounterCard`: masked
+                       name, no ID number), only on a bound card (``cnf``); exactly one of the two
 
 ``-65537`` lies in the CWT private-use range (below -65536, RFC 8392 §9.1). Any other claim
 key is rejected: a verifier must not accept a credential carrying claims it does not
@@ -20,9 +25,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from ecard.card import Card
-from ecard.errors import BadClaimsError
+from ecard.card import Card, CounterCard
+from ecard.errors import BadClaimsError, BadKeyError
 from ecard.formats import cbor
+from ecard.formats.cosekey import CLAIM_CNF, DeviceKey, encode_cnf, parse_cnf
 
 CLAIM_ISS: Final = 1
 CLAIM_EXP: Final = 4
@@ -31,6 +37,8 @@ CLAIM_IAT: Final = 6
 CLAIM_CTI: Final = 7
 #: Private-use claim key holding the card.
 CLAIM_CARD: Final = -65537
+#: Private-use claim key holding a card's counter profile (bound cards only).
+CLAIM_COUNTER_CARD: Final = -65539
 
 MIN_CTI: Final = 8
 MAX_CTI: Final = 64
@@ -39,8 +47,8 @@ MAX_ISS: Final = 64
 _MIN_TIME: Final = 946_684_800
 _MAX_TIME: Final = 7_258_118_400
 
-_REQUIRED: Final = frozenset({CLAIM_ISS, CLAIM_EXP, CLAIM_IAT, CLAIM_CTI, CLAIM_CARD})
-_KNOWN: Final = _REQUIRED | {CLAIM_NBF}
+_REQUIRED: Final = frozenset({CLAIM_ISS, CLAIM_EXP, CLAIM_IAT, CLAIM_CTI})
+_KNOWN: Final = _REQUIRED | {CLAIM_NBF, CLAIM_CNF, CLAIM_CARD, CLAIM_COUNTER_CARD}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +59,10 @@ class Claims:
     iat: int
     exp: int
     cti: bytes
-    card: Card
+    card: Card | CounterCard
     nbf: int | None = None
+    #: The holder's device key on a bound card (claim ``cnf``), else None.
+    cnf: DeviceKey | None = None
 
     @property
     def issued_at(self) -> datetime:
@@ -101,10 +111,17 @@ def encode_claims(claims: Claims) -> bytes:
         CLAIM_EXP: claims.exp,
         CLAIM_IAT: claims.iat,
         CLAIM_CTI: claims.cti,
-        CLAIM_CARD: claims.card.to_claim(),
     }
+    if isinstance(claims.card, CounterCard):
+        if claims.cnf is None:
+            raise BadClaimsError("a counter-profile card must be bound to a device key (cnf)")
+        data[CLAIM_COUNTER_CARD] = claims.card.to_claim()
+    else:
+        data[CLAIM_CARD] = claims.card.to_claim()
     if claims.nbf is not None:
         data[CLAIM_NBF] = claims.nbf
+    if claims.cnf is not None:
+        data[CLAIM_CNF] = encode_cnf(claims.cnf)
     return cbor.encode(data)
 
 
@@ -114,12 +131,14 @@ def decode_claims(payload: bytes) -> Claims:
     Raises :class:`~ecard.errors.BadCborError` if it is not strict CBOR and
     :class:`~ecard.errors.BadClaimsError` if the claims or the card break the schema.
     """
-    data = cbor.decode(payload, max_depth=4, max_items=256)
+    data = cbor.decode(payload, max_depth=4, max_items=256)  # cnf: claims > cnf > COSE_Key
     if type(data) is not dict:
         raise BadClaimsError("payload must be a CBOR map of claims")
     keys = data.keys()
-    if not keys >= _REQUIRED:
+    if not keys >= _REQUIRED or (CLAIM_CARD in keys) == (CLAIM_COUNTER_CARD in keys):
         missing = sorted(_REQUIRED - keys)
+        if not missing:
+            raise BadClaimsError("exactly one card claim (-65537 or -65539) is required")
         raise BadClaimsError(f"missing claim(s) {missing}")
     if not keys <= _KNOWN:
         raise BadClaimsError(f"unknown claim(s) {sorted(keys - _KNOWN, key=repr)}")
@@ -127,10 +146,22 @@ def decode_claims(payload: bytes) -> Claims:
     nbf = data.get(CLAIM_NBF)
     _check(iss, iat, exp, cti, nbf)
     try:
-        card = Card.from_claim(data[CLAIM_CARD])
+        card: Card | CounterCard = (
+            Card.from_claim(data[CLAIM_CARD])
+            if CLAIM_CARD in data
+            else CounterCard.from_claim(data[CLAIM_COUNTER_CARD])
+        )
     except ValueError as exc:
         raise BadClaimsError(f"card: {_first_line(exc)}") from None
-    return Claims(iss=iss, iat=iat, exp=exp, cti=cti, card=card, nbf=nbf)
+    cnf = None
+    if CLAIM_CNF in data:
+        try:
+            cnf = parse_cnf(data[CLAIM_CNF])
+        except BadKeyError as exc:
+            raise BadClaimsError(f"cnf: {exc.detail}") from None
+    if cnf is None and isinstance(card, CounterCard):
+        raise BadClaimsError("a counter-profile card must be bound to a device key (cnf)")
+    return Claims(iss=iss, iat=iat, exp=exp, cti=cti, card=card, nbf=nbf, cnf=cnf)
 
 
 def _first_line(exc: Exception) -> str:
@@ -147,6 +178,8 @@ def _first_line(exc: Exception) -> str:
 
 __all__ = [
     "CLAIM_CARD",
+    "CLAIM_CNF",
+    "CLAIM_COUNTER_CARD",
     "CLAIM_CTI",
     "CLAIM_EXP",
     "CLAIM_IAT",

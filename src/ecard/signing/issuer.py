@@ -18,16 +18,17 @@ import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Final, Literal
 
 from cryptography import x509
 
 from ecard._time import utc
-from ecard.card import Card, day_start_timestamp
+from ecard.card import Card, CounterCard, day_start_timestamp
 from ecard.crypto.x509 import signing_unfitness
 from ecard.errors import BadCertificateError, BadInputError
 from ecard.formats import qrtext
 from ecard.formats.cose import kid_for_certificate
+from ecard.formats.cosekey import DeviceKey
 from ecard.formats.credential import IssuedCard
 from ecard.formats.cwt import MAX_CTI, MIN_CTI, Claims, encode_claims
 from ecard.signing.cose import build_sign1
@@ -92,8 +93,16 @@ class Issuer:
         iat: datetime | None = None,
         exp: datetime | None = None,
         cti: bytes | None = None,
+        device_key: DeviceKey | None = None,
+        profile: Literal["full", "counter"] = "full",
     ) -> IssuedCard:
         """Sign ``card``; returns the credential with its QR text.
+
+        ``device_key`` binds the card to a holder's device (claim ``cnf``): check the device's
+        proof of possession first (:func:`ecard.signing.binding.check_enrolment`). A bound card
+        verifies only inside an ``EC2:`` presentation signed by that key, never as ``EC1:``.
+        ``profile="counter"`` signs the card's counter profile (:class:`ecard.card.CounterCard`:
+        masked name, no ID number) instead of the card; it needs ``device_key``.
 
         ``iat`` defaults to now; ``exp`` to the card's expiry (end of that day, China time),
         shortened by ``validity`` and by the certificate's ``notAfter``. An explicit ``exp``
@@ -131,7 +140,14 @@ class Issuer:
                 f"({_iso(issued)}): the card or the signer certificate has expired"
             )
         cti = os.urandom(self._cti_size) if cti is None else cti
-        claims = Claims(iss=self.iss, iat=issued, exp=expires, cti=cti, card=card)
+        if device_key is not None and not isinstance(device_key, DeviceKey):
+            raise BadInputError("device_key must be an ecard.formats.cosekey.DeviceKey")
+        if profile not in ("full", "counter"):
+            raise BadInputError("profile must be 'full' or 'counter'")
+        if profile == "counter" and device_key is None:
+            raise BadInputError("a counter-profile card is issued bound to a device key")
+        signed: Card | CounterCard = card if profile == "full" else CounterCard.from_card(card)
+        claims = Claims(iss=self.iss, iat=issued, exp=expires, cti=cti, card=signed, cnf=device_key)
         cose = build_sign1(encode_claims(claims), self.signer, self.kid)
         return IssuedCard(
             card=card,

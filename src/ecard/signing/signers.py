@@ -9,7 +9,6 @@ No signer's ``repr`` or error message contains private key material.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from typing import Any, Protocol, runtime_checkable
 
@@ -27,6 +26,7 @@ from ecard.crypto.algorithms import (
     certificate_public_key,
     get_algorithm,
     public_key_der,
+    public_key_fingerprint,
 )
 from ecard.errors import BadKeyError
 from ecard.signing.sm2 import Sm2PrivateKey
@@ -53,11 +53,6 @@ class Signer(Protocol):
         """Sign ``data`` (the whole to-be-signed bytes; the signer hashes them) and return the
         COSE-form signature."""
         ...
-
-
-def public_key_fingerprint(key: PublicKey) -> str:
-    """Short SHA-256 fingerprint (hex, 16 chars) of a public key's SubjectPublicKeyInfo DER."""
-    return hashlib.sha256(public_key_der(key)).hexdigest()[:16]
 
 
 def require_certified_key(signer: Signer, certificate: x509.Certificate, what: str) -> None:

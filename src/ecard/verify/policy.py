@@ -10,19 +10,34 @@ frozenset({'ES256'})
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Final
 
 from ecard._time import system_clock, utc
 from ecard.card import CardStatus
 from ecard.crypto.algorithms import ALGORITHMS, get_algorithm
+from ecard.formats.cosekey import DEVICE_ALGORITHMS
+from ecard.formats.presentation import PURPOSES
 
 #: Every registered algorithm, by name.
 ALL_ALGORITHMS: Final = frozenset(a.name for a in ALGORITHMS.values())
 #: Largest clock skew a policy may allow.
 MAX_CLOCK_SKEW: Final = timedelta(hours=24)
+#: Credential profiles: the whole card, and the counter profile (no ID number).
+PROFILES: Final = frozenset({"full", "counter"})
+#: Every profile for every purpose (the default).
+ANY_PROFILE: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
+    {p: PROFILES for p in sorted(PURPOSES)}
+)
+#: PIPL Art. 6 minimum scope: only identity checks see the full card.
+MINIMUM_SCOPE: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
+    {p: frozenset({"full" if p == "identity" else "counter"}) for p in sorted(PURPOSES)}
+)
+#: Widest presentation window a policy may allow on either side of "now".
+MAX_PRESENTATION_WINDOW: Final = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -39,6 +54,20 @@ class Policy:
     * ``trust_list_grace`` / ``revocation_list_grace``: how long past a list's next-update
       time verification goes on (with a warning in every result) before it fails with
       ``TRUST_LIST_STALE`` / ``REVOCATION_LIST_STALE``. Default 3 days each.
+
+    Holder binding (``EC2:`` presentations, docs/holder-binding.md):
+
+    * ``require_binding``: refuse plain ``EC1:`` cards (``BINDING_REQUIRED``). Off by default
+      so existing counters keep working; **on for new deployments**. Whatever it says, a bound
+      card shown as ``EC1:`` is ``BOUND_CARD_AS_PLAIN``: binding is never inferred from what
+      was presented.
+    * ``purposes``: the purpose codes (``aud``) this counter serves (default: all).
+    * ``holder_algorithms``: device key algorithms accepted (default ES256, EdDSA, SM2).
+    * ``presentation_max_age`` / ``presentation_max_ahead``: the ``iat`` window of a
+      presentation around "now" (default 90 s back, 30 s ahead; at most 10 minutes each).
+    * ``profiles``: per purpose, the credential profiles accepted (``"full"``: the whole card;
+      ``"counter"``: :class:`~ecard.card.CounterCard`, no ID number). Default: both for every
+      purpose; :data:`MINIMUM_SCOPE` keeps every purpose but identity to the counter profile.
     """
 
     algorithms: frozenset[str] = ALL_ALGORITHMS
@@ -47,6 +76,14 @@ class Policy:
     accepted_statuses: frozenset[CardStatus] = frozenset({CardStatus.ACTIVE})
     trust_list_grace: timedelta = timedelta(days=3)
     revocation_list_grace: timedelta = timedelta(days=3)
+    require_binding: bool = False
+    purposes: frozenset[str] = PURPOSES
+    holder_algorithms: frozenset[str] = DEVICE_ALGORITHMS
+    presentation_max_age: timedelta = timedelta(seconds=90)
+    presentation_max_ahead: timedelta = timedelta(seconds=30)
+    profiles: Mapping[str, frozenset[str]] = field(
+        default_factory=lambda: dict(ANY_PROFILE), hash=False
+    )
 
     def __post_init__(self) -> None:
         names = frozenset(get_algorithm(a).name for a in self.algorithms)
@@ -58,8 +95,35 @@ class Policy:
         for name in ("trust_list_grace", "revocation_list_grace"):
             if getattr(self, name) < timedelta(0):
                 raise ValueError(f"{name} must not be negative")
+        unknown = set(self.purposes) - PURPOSES
+        if unknown or not self.purposes:
+            raise ValueError(f"purposes must be a non-empty subset of {sorted(PURPOSES)}")
+        holders = frozenset(get_algorithm(a).name for a in self.holder_algorithms)
+        if not holders or not holders <= DEVICE_ALGORITHMS:
+            raise ValueError(f"holder_algorithms must be some of {sorted(DEVICE_ALGORITHMS)}")
+        object.__setattr__(self, "holder_algorithms", holders)
+        object.__setattr__(self, "purposes", frozenset(self.purposes))
+        for name in ("presentation_max_age", "presentation_max_ahead"):
+            if not timedelta(0) <= getattr(self, name) <= MAX_PRESENTATION_WINDOW:
+                raise ValueError(f"{name} must be between 0 and {MAX_PRESENTATION_WINDOW}")
+        profiles = {p: frozenset(self.profiles.get(p, ())) for p in PURPOSES}
+        for purpose, names in profiles.items():
+            if not names <= PROFILES:
+                raise ValueError(f"profiles for {purpose} must be some of {sorted(PROFILES)}")
+        if set(self.profiles) - PURPOSES:
+            raise ValueError(f"profiles are named per purpose ({sorted(PURPOSES)})")
+        object.__setattr__(self, "profiles", MappingProxyType(profiles))
         if self.clock is not system_clock:  # a naive clock is refused here, not at every scan
             utc(self.clock(), "the policy's clock")
 
 
-__all__ = ["ALL_ALGORITHMS", "MAX_CLOCK_SKEW", "Policy", "system_clock"]
+__all__ = [
+    "ALL_ALGORITHMS",
+    "ANY_PROFILE",
+    "MAX_CLOCK_SKEW",
+    "MAX_PRESENTATION_WINDOW",
+    "MINIMUM_SCOPE",
+    "PROFILES",
+    "Policy",
+    "system_clock",
+]

@@ -12,6 +12,7 @@ import unicodedata
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from ecard.card import CounterCard
 from ecard.crypto.algorithms import describe_algorithm
 from ecard.errors import Lang
 from ecard.verify.regions import region_label
@@ -63,7 +64,10 @@ def render_oneline(result: VerificationResult, source: str = "", *, reveal: bool
     parts = [result.code.value]
     card = result.card
     if result.valid and card is not None:
-        name = card.holder.name if reveal else card.holder.masked_name
+        if isinstance(card, CounterCard):  # a counter profile carries the masked name only
+            name = card.masked_name
+        else:
+            name = card.holder.name if reveal else card.holder.masked_name
         number = card.card_number if reveal else mask_card_number(card.card_number)
         parts += [name, number, card.region]
     if source:
@@ -94,9 +98,14 @@ def render_text(
     if result.valid and result.card is not None:
         card = result.card
         lines.append(f"[{_label('valid', lang)}] {result.message(lang)}")
-        rows = [
-            ("name", card.holder.name),
-            ("ssn", card.holder.ssn if reveal else card.holder.masked_ssn),
+        if isinstance(card, CounterCard):  # no ID number in a counter profile
+            rows = [("name", card.masked_name)]
+        else:
+            rows = [
+                ("name", card.holder.name),
+                ("ssn", card.holder.ssn if reveal else card.holder.masked_ssn),
+            ]
+        rows += [
             ("card_number", card.card_number),
             ("region", region_label(card.region, lang)),
             ("card_dates", f"{card.issued.isoformat()} .. {card.expires.isoformat()}"),

@@ -37,13 +37,15 @@ from typing import Any
 
 from ecard._files import MAX_IMAGE_FILE, read_file
 from ecard._time import utc
-from ecard.card import Card, day_start_timestamp
+from ecard.card import Card, CounterCard, day_start_timestamp
 from ecard.crypto.algorithms import ALGORITHMS, Algorithm
 from ecard.errors import (
     AlgKeyMismatchError,
     BadImageError,
     BadInputError,
     BadSignatureError,
+    BindingRequiredError,
+    BoundCardAsPlainError,
     CardExpiredError,
     CardInactiveError,
     EcardError,
@@ -64,7 +66,10 @@ from ecard.errors import (
 from ecard.formats import qrtext
 from ecard.formats.cose import Sign1Message, parse_sign1
 from ecard.formats.cwt import Claims, decode_claims
+from ecard.formats.presentation import decode_text, is_presentation_text, parse_presentation
 from ecard.verify.policy import Policy, system_clock
+from ecard.verify.presentation import check_presentation
+from ecard.verify.replay import ReplayCache
 from ecard.verify.revocation import RevocationList
 from ecard.verify.trust import TrustedIssuer, TrustStore
 
@@ -80,7 +85,7 @@ class VerificationResult:
 
     code: ErrorCode
     detail: str = ""
-    card: Card | None = None
+    card: Card | CounterCard | None = None
     kid: bytes | None = None
     alg: str | None = None
     issuer: str | None = None
@@ -92,6 +97,8 @@ class VerificationResult:
     warnings: tuple[str, ...] = ()
     #: Why the issuer's certificate path failed, for ``ISSUER_CERT_INVALID`` (else ``None``).
     reason: PathFailure | None = None
+    #: The purpose (``aud``) of an ``EC2:`` presentation, once its structure parsed.
+    purpose: str | None = None
 
     @property
     def valid(self) -> bool:
@@ -120,6 +127,7 @@ class VerificationResult:
             "exp": None if self.expires_at is None else self.expires_at.isoformat(),
             "warnings": list(self.warnings),
             "reason": None if self.reason is None else self.reason.value,
+            "purpose": self.purpose,
         }
 
     def to_json(self, lang: Lang = "en") -> str:
@@ -130,7 +138,7 @@ class VerificationResult:
 class _Progress:
     """What the pipeline has established so far, for the result of a failure."""
 
-    __slots__ = ("alg", "claims", "issuer", "kid", "warnings")
+    __slots__ = ("alg", "claims", "issuer", "kid", "purpose", "warnings")
 
     def __init__(self) -> None:
         self.kid: bytes | None = None
@@ -138,6 +146,7 @@ class _Progress:
         self.issuer: str | None = None
         self.claims: Claims | None = None
         self.warnings: list[str] = []
+        self.purpose: str | None = None
 
 
 class Verifier:
@@ -145,7 +154,9 @@ class Verifier:
 
     ``revocations`` is an optional :class:`~ecard.verify.revocation.RevocationList`. Both can
     be replaced while other threads verify (:meth:`update`): each verification reads the pair
-    once, so it sees either the old lists or the new ones, never a mix.
+    once, so it sees either the old lists or the new ones, never a mix. ``replay_cache`` is the
+    :class:`~ecard.verify.replay.ReplayCache` ``EC2:`` presentations are recorded in (share
+    one file between the processes of a counter PC); by default one in memory.
     """
 
     def __init__(
@@ -154,7 +165,9 @@ class Verifier:
         policy: Policy | None = None,
         *,
         revocations: RevocationList | None = None,
+        replay_cache: ReplayCache | None = None,
     ) -> None:
+        self.replay_cache = replay_cache if replay_cache is not None else ReplayCache()
         self._lists: tuple[TrustStore, RevocationList | None] = (trust, revocations)
         self.policy = policy or Policy()
         self._algorithms: dict[int | str, Algorithm] = {
@@ -187,8 +200,20 @@ class Verifier:
             revocations if revocations is not None else old_revocations,
         )
 
-    def verify(self, text: str | bytes, *, now: datetime | None = None) -> VerificationResult:
-        """Verify one QR text (``EC1:...``). Never raises for bad input.
+    def new_challenge(self, *, now: datetime | None = None) -> str:
+        """A fresh counter challenge (6 digits) for the holder to type; pass it to
+        :meth:`verify` as ``challenge``. It lives for the policy's presentation window plus
+        the period a holder needs to type it (2 minutes) and is consumed by one presentation."""
+        t = int(self._now(now))
+        return self.replay_cache.issue_challenge(expires=t + 120, now=t)
+
+    def verify(
+        self, text: str | bytes, *, now: datetime | None = None, challenge: str | None = None
+    ) -> VerificationResult:
+        """Verify one QR text (``EC1:...`` card or ``EC2:...`` presentation). Never raises for
+        bad input.
+
+        ``challenge`` is a code from :meth:`new_challenge` the presentation must answer.
 
         ``now`` overrides the policy's clock for this call (aware datetime; a naive one is a
         :class:`TypeError` here, as is a policy clock that returns one: a mistake of the
@@ -199,7 +224,7 @@ class Verifier:
         t = self._now(now)
         progress = _Progress()
         try:
-            claims, entry = self._run(text, t, progress)
+            claims, entry = self._run(text, t, progress, challenge)
         except EcardError as exc:
             reason = exc.reason if isinstance(exc, IssuerCertInvalidError) else None
             return self._failure(exc.code, exc.detail, progress, reason)
@@ -217,6 +242,7 @@ class Verifier:
             cti=claims.cti,
             issued_at=claims.issued_at,
             expires_at=claims.expires_at,
+            purpose=progress.purpose,
         )
 
     def verify_image(
@@ -247,7 +273,7 @@ class Verifier:
     # -- pipeline ---------------------------------------------------------------------------
 
     def _run(
-        self, text: str | bytes, t: float, progress: _Progress
+        self, text: str | bytes, t: float, progress: _Progress, challenge: str | None = None
     ) -> tuple[Claims, TrustedIssuer]:
         if isinstance(text, bytes | bytearray):
             raw = bytes(text)
@@ -261,8 +287,23 @@ class Verifier:
             raise BadInputError(f"expected QR text, got {type(text).__name__}")
         text, cleaned = qrtext.clean_scanned(text)
         progress.warnings.extend(f"input: {note}" for note in cleaned)
+        if is_presentation_text(text):
+            presented = parse_presentation(decode_text(text))
+            progress.purpose = presented.aud
+            claims, entry = self._run_card(parse_sign1(presented.card), t, progress)
+            check_presentation(presented, claims, self.policy, self.replay_cache, t, challenge)
+            return claims, entry
+        claims, entry = self._run_card(parse_sign1(qrtext.decode(text)), t, progress)
+        if claims.cnf is not None:  # whatever the policy: a card lifted out of a presentation
+            raise BoundCardAsPlainError("a bound card is valid only inside an EC2: presentation")
+        if self.policy.require_binding:
+            raise BindingRequiredError("a plain EC1: card; this counter requires binding")
+        return claims, entry
+
+    def _run_card(
+        self, msg: Sign1Message, t: float, progress: _Progress
+    ) -> tuple[Claims, TrustedIssuer]:
         trust, revocations = self._lists  # one read: a concurrent update() is all or nothing
-        msg = parse_sign1(qrtext.decode(text))
         progress.kid = msg.kid
         alg = self._algorithms.get(msg.alg)
         if alg is None:
@@ -431,6 +472,7 @@ class Verifier:
             cti=None if claims is None else claims.cti,
             issued_at=None if claims is None else claims.issued_at,
             expires_at=None if claims is None else claims.expires_at,
+            purpose=progress.purpose,
         )
 
 

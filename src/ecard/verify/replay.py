@@ -1,0 +1,134 @@
+"""The replay cache and the counter's challenges, shared by every process of one counter PC.
+
+A presentation is accepted once. The cache remembers, for as long as the presentation could
+still be accepted (its ``iat`` plus the policy's window), one key per accepted presentation:
+SHA-256 over its protected header and payload (:attr:`Presentation.replay_key`), never over the
+text or the signature, so a re-signed copy (ECDSA ``s -> n - s``) is the same presentation. It
+holds nothing else: no card, no name, no text (PIPL: only the replay hash, only for the window).
+
+Challenges (the short code a counter shows and a holder types into the phone) live in the same
+store: issued with an expiry, consumed at most once.
+
+The store is SQLite (standard library) in WAL mode: several verifier processes on one PC
+open the same file, and the insert-or-fail of a primary key is atomic across them, so two
+processes scanning the same screenshot at the same instant accept it at most once. With no
+path the store is in memory, private to one :class:`ReplayCache`. Size is capped
+(:data:`MAX_ENTRIES`): expired rows are dropped first; when the cap is still reached the cache
+refuses to go on (``REPLAY_CACHE_UNUSABLE``) rather than forget a live presentation.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+import threading
+from typing import Final
+
+from ecard.errors import ReplayCacheError
+
+#: Most live entries (presentations and challenges) the cache keeps.
+MAX_ENTRIES: Final = 100_000
+#: Writes between two sweeps within the same second.
+_SWEEP_EVERY: Final = 64
+#: Digits of a counter challenge.
+CHALLENGE_DIGITS: Final = 6
+
+_SCHEMA: Final = (
+    "CREATE TABLE IF NOT EXISTS seen (key BLOB PRIMARY KEY, expires INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS challenges (code TEXT PRIMARY KEY, expires INTEGER NOT NULL)",
+)
+
+
+class ReplayCache:
+    """Presentations already accepted and challenges outstanding, until they expire.
+
+    ``path`` is the SQLite file every verifier process of the PC shares (created if missing);
+    ``None`` keeps the cache in memory for this object only.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = None if path is None else os.fspath(path)
+        self._lock = threading.Lock()
+        self._swept_at = -1
+        self._writes = 0
+        try:
+            self._db = sqlite3.connect(
+                ":memory:" if self.path is None else self.path,
+                timeout=10.0,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            if self.path is not None:
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            for statement in _SCHEMA:
+                self._db.execute(statement)
+        except sqlite3.Error as exc:
+            raise ReplayCacheError(f"cannot open the replay cache: {exc}") from None
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._db.close()
+
+    def _room(self, now: int) -> None:
+        """Drop expired rows and check the cap: once per second of ``now`` or every
+        :data:`_SWEEP_EVERY` writes, not on every scan (the cap is a bound, not a count)."""
+        self._writes += 1
+        if now == self._swept_at and self._writes < _SWEEP_EVERY:
+            return
+        self._swept_at, self._writes = now, 0
+        db = self._db
+        db.execute("DELETE FROM seen WHERE expires <= ?", (now,))
+        db.execute("DELETE FROM challenges WHERE expires <= ?", (now,))
+        (count,) = db.execute(
+            "SELECT (SELECT count(*) FROM seen) + (SELECT count(*) FROM challenges)"
+        ).fetchone()
+        if count >= MAX_ENTRIES:
+            raise ReplayCacheError(f"{count} live entries: the cache is full")
+
+    def record(self, key: bytes, *, expires: int, now: int) -> bool:
+        """Remember ``key`` until ``expires`` (seconds since the epoch); ``False`` if it is
+        already there and live (a replay), atomically across processes."""
+        try:
+            with self._lock:
+                self._room(now)
+                try:
+                    self._db.execute("INSERT INTO seen VALUES (?, ?)", (bytes(key), expires))
+                except sqlite3.IntegrityError:
+                    return False
+                return True
+        except sqlite3.Error as exc:
+            raise ReplayCacheError(f"cannot write the replay cache: {exc}") from None
+
+    def issue_challenge(self, *, expires: int, now: int) -> str:
+        """A fresh numeric challenge, outstanding until ``expires``."""
+        try:
+            with self._lock:
+                self._room(now)
+                while True:
+                    code = f"{secrets.randbelow(10**CHALLENGE_DIGITS):0{CHALLENGE_DIGITS}d}"
+                    try:
+                        self._db.execute("INSERT INTO challenges VALUES (?, ?)", (code, expires))
+                    except sqlite3.IntegrityError:
+                        continue
+                    return code
+        except sqlite3.Error as exc:
+            raise ReplayCacheError(f"cannot write the replay cache: {exc}") from None
+
+    def consume_challenge(self, code: str, *, now: int) -> bool:
+        """Whether ``code`` was outstanding and live; it is not any more (at most one taker)."""
+        try:
+            with self._lock:
+                cursor = self._db.execute(
+                    "DELETE FROM challenges WHERE code = ? AND expires > ?", (code, now)
+                )
+                return cursor.rowcount == 1
+        except sqlite3.Error as exc:
+            raise ReplayCacheError(f"cannot write the replay cache: {exc}") from None
+
+    def __repr__(self) -> str:
+        return f"ReplayCache({self.path or ':memory:'})"
+
+
+__all__ = ["CHALLENGE_DIGITS", "MAX_ENTRIES", "ReplayCache"]
