@@ -249,6 +249,65 @@ class Journal:
                 raise connect_error(self._name, exc) from None
         return record
 
+    def append_card_entries(
+        self, entries: Sequence[tuple[str, str, bytes, bytes]], *, operator: str
+    ) -> list[JournalRecord]:
+        """Record many signed cards in one transaction, in order: each entry is
+        ``(credential_id, holder pseudonym, kid, SHA-256 of the COSE bytes)``, as a batch worker
+        computes them with this journal's pseudonym key. All are recorded, or none.
+
+        The bulk path of :meth:`append_card` (one ``BEGIN IMMEDIATE`` and one tail read for the
+        lot); every field is checked by :func:`~ecard.journal.records.build_record`.
+        """
+        try:
+            check_operator(operator)
+        except Malformed as exc:
+            raise BadInputError(str(exc)) from None
+        if not entries:
+            return []
+        records: list[JournalRecord] = []
+        with self._transaction() as conn:
+            now = self._now()
+            seq, prev = self._tail(conn)
+            for credential_id, holder, kid, content_hash in entries:
+                record = build_record(
+                    seq=seq,
+                    kind=RecordKind.CARD,
+                    credential_id=credential_id,
+                    holder=holder,
+                    kid=kid,
+                    recorded_at=now,
+                    operator=operator,
+                    content_hash=content_hash,
+                    prev_hash=prev,
+                )
+                records.append(record)
+                seq, prev = seq + 1, record.record_hash
+            try:
+                conn.executemany(RECORD_INSERT, [r.to_row() for r in records])
+            except sqlite3.Error as exc:
+                raise connect_error(self._name, exc) from None
+        return records
+
+    def _tail(self, conn: sqlite3.Connection) -> tuple[int, bytes]:
+        """``(next seq, hash to chain onto)``; :class:`JournalIntegrityError` for a bad tail."""
+        last = conn.execute(f"{RECORD_SELECT} ORDER BY seq DESC LIMIT 1").fetchone()
+        if last is None:
+            return 1, GENESIS_HASH
+        try:
+            tail = parse_record_row(last)
+        except Malformed as exc:
+            raise JournalIntegrityError(
+                f"the last record is malformed ({exc}): nothing can chain onto it; "
+                "run `ecard journal verify`"
+            ) from None
+        if tail.computed_hash() != tail.record_hash:
+            raise JournalIntegrityError(
+                f"the last record ({tail.seq}) does not match its hash: nothing can "
+                "chain onto it; run `ecard journal verify`"
+            )
+        return tail.seq + 1, tail.record_hash
+
     def append_card(self, issued: IssuedCard, *, operator: str) -> JournalRecord:
         """Record a signed card: its ``cti``, the holder's pseudonym, the ``kid`` and the
         SHA-256 of its COSE bytes. Needs the pseudonym key.
