@@ -6,9 +6,10 @@ Real keys, real journals, real processes; the issuance time is T0."""
 
 from __future__ import annotations
 
-import dataclasses
+import datetime as dt
 import json
 import os
+import pickle
 import signal
 import socket
 import sqlite3
@@ -30,8 +31,10 @@ from ecard.formats import qrtext
 from ecard.formats.cose import parse_sign1
 from ecard.identifiers import _check_char
 from ecard.journal import Journal, verify_journal
-from ecard.signing.keysource import KeyFile
+from ecard.signing.keysource import KeyFile, Pkcs11Key
 from ecard.signing.pki import CertifiedKey
+from ecard.verify.policy import Policy
+from ecard.verify.trust import TrustStore
 from ecard.verify.verifier import Verifier
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -235,7 +238,7 @@ def test_killed_and_restarted_each_row_is_issued_exactly_once(
     # the same cards, in the same order, as an uninterrupted run
     _, _, clean_db = run_batch(
         tmp_path, "clean", csv_rows(count, bad={17: "bad"}),
-        dataclasses.replace(job_for(keyfile, ds, "kill-test")), Engine(1), chunk_size=500,
+        job_for(keyfile, ds, "kill-test"), Engine(1), chunk_size=500,
     )  # fmt: skip
     assert [c[1:] for c in journal_cards(clean_db)] == [c[1:] for c in after]
     assert verify_journal(db).ok
@@ -420,3 +423,36 @@ def test_batch_issue_errors_are_typed_and_bilingual(
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert unset.returncode == 1 and PKEY_ENV in unset.stderr, explain(unset)
+
+
+def test_each_worker_opens_its_own_hsm_session(tmp_path: Path, root: CertifiedKey) -> None:
+    """A key on the SoftHSM2 token: the job carries only module, token, label and the PIN's
+    variable name; each of two spawned workers logs in itself and signs."""
+    from ecard.signing.pkcs11 import generate_key
+    from ecard.signing.pki import certify_end_entity
+
+    module, token = os.environ["ECARD_PKCS11_MODULE"], os.environ["ECARD_PKCS11_TOKEN"]
+    label = f"batch-ds-{os.getpid()}-{time.monotonic_ns()}"
+    made = generate_key(module, token_label=token, pin=os.environ["ECARD_PKCS11_PIN"],
+                        key_label=label, algorithm="ES256")  # fmt: skip
+    try:
+        cert = certify_end_entity(
+            root, made.public_key(), "Batch HSM Signer", not_before=T0 - dt.timedelta(days=1),
+            days=730,
+        )  # fmt: skip
+    finally:
+        made.close()
+    source = Pkcs11Key(module, token, label, "ECARD_PKCS11_PIN")
+    job = IssueJob(
+        key=source, certificate=cert.public_bytes(Encoding.DER), batch="hsm",
+        pseudonym_key_env=PKEY_ENV, iat=int(T0.timestamp()),
+    )  # fmt: skip
+    pin = os.environ["ECARD_PKCS11_PIN"].encode()
+    assert pin not in pickle.dumps(job)  # what travels to a worker holds no PIN, no key
+    with ProcessEngine(2) as engine:
+        summary, results, db = run_batch(tmp_path, "hsm", csv_rows(60), job, engine, chunk_size=5)
+    assert summary.issued == 60
+    trusted = Verifier(TrustStore([cert]), Policy(clock=lambda: T0 + dt.timedelta(hours=1)))
+    for r in result_lines(results):
+        assert trusted.verify(str(r["text"])).valid
+    assert len(journal_cards(db)) == 60
