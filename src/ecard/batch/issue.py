@@ -107,8 +107,9 @@ def _context(job: IssueJob) -> _Context:
 
 #: One chunk: its rows, and the ``cti`` already recorded for rows of a resumed prefix.
 Chunk = tuple[list[tuple[int, RawRow]], dict[int, str]]
-#: A row's outcome from a worker: (status, line, cti, holder pseudonym, content hash, text).
-Outcome = tuple[str, int, str, str, str, str]
+#: A row's outcome from a worker: (status, line, cti, holder pseudonym, content hash, its
+#: result line); the result line is built in the worker, the parent only writes it.
+Outcome = tuple[str, int, str, str, str, bytes]
 
 
 def issue_chunk(job: IssueJob, chunk: Chunk) -> list[Outcome]:
@@ -121,21 +122,30 @@ def issue_chunk(job: IssueJob, chunk: Chunk) -> list[Outcome]:
     for line, raw in rows:
         card = parse_row(raw)
         if isinstance(card, str):
-            out.append(("invalid", line, "", "", "", card))
+            out.append(("invalid", line, "", "", "", _invalid(line, card)))
             continue
         cti = row_cti(ctx.key, job.batch, card)
         if line in expected:
-            out.append(("done" if expected[line] == cti.hex() else "changed", line, "", "", "", ""))
+            status = "done" if expected[line] == cti.hex() else "changed"
+            out.append((status, line, "", "", "", b""))
             continue
         try:
             issued = ctx.issuer.issue(card, iat=iat, cti=cti)
         except BadInputError as exc:  # e.g. the card expired before the batch's time
-            out.append(("invalid", line, "", "", "", exc.detail))
+            out.append(("invalid", line, "", "", "", _invalid(line, exc.detail)))
             continue
         content = hashlib.sha256(issued.cose).hexdigest()
         holder = holder_pseudonym(ctx.key, card.holder.ssn)
-        out.append(("issued", line, cti.hex(), holder, content, issued.text))
+        cid = cti.hex()
+        result = _dump({"line": line, "status": "issued", "cti": cid, "text": issued.text})
+        out.append(("issued", line, cid, holder, content, result))
     return out
+
+
+def _invalid(line: int, reason: str) -> bytes:
+    return _dump(
+        {"line": line, "status": "invalid", "code": ErrorCode.BAD_INPUT.value, "reason": reason}
+    )
 
 
 @dataclass
@@ -315,7 +325,7 @@ def issue_batch(
             known = _journaled(journal, fresh) if fresh else set()
             entries: list[tuple[str, str, bytes, bytes]] = []
             lines: list[bytes] = []
-            for status, line, cti, holder, content, text in outcomes:
+            for status, line, cti, holder, content, result in outcomes:
                 if line <= last:
                     if status == "changed":
                         raise BadInputError(
@@ -327,10 +337,7 @@ def issue_batch(
                     continue
                 if status == "invalid":
                     summary.invalid += 1
-                    lines.append(
-                        _dump({"line": line, "status": "invalid",
-                               "code": ErrorCode.BAD_INPUT.value, "reason": text})
-                    )  # fmt: skip
+                    lines.append(result)
                 elif cti in known:
                     summary.duplicate += 1
                     lines.append(_dump({"line": line, "status": "duplicate", "cti": cti}))
@@ -338,9 +345,7 @@ def issue_batch(
                     known.add(cti)
                     summary.issued += 1
                     entries.append((cti, holder, kid_bytes, bytes.fromhex(content)))
-                    lines.append(
-                        _dump({"line": line, "status": "issued", "cti": cti, "text": text})
-                    )
+                    lines.append(result)
             if lines:
                 out.write(b"".join(lines))
                 out.flush()
