@@ -456,3 +456,14 @@ def test_each_worker_opens_its_own_hsm_session(tmp_path: Path, root: CertifiedKe
     for r in result_lines(results):
         assert trusted.verify(str(r["text"])).valid
     assert len(journal_cards(db)) == 60
+
+
+def test_the_workers_key_must_be_the_journals(
+    tmp_path: Path, ds: CertifiedKey, keyfile: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PKEY_ENV, "77" * 32)
+    from ecard.errors import BadInputError
+
+    with pytest.raises(BadInputError, match="not the journal's pseudonym key"):
+        run_batch(tmp_path, "k", csv_rows(3), job_for(keyfile, ds), Engine(1))
+    assert not (tmp_path / "k.jsonl.partial").exists()

@@ -300,6 +300,12 @@ def issue_batch(
     """
     if not 1 <= chunk_size <= 100_000:
         raise BadInputError("the chunk size must be 1..100000")
+    probe = "11010519491231002X"  # the journal's key and the workers' must be one key
+    worker_key = pseudonym_key_from_hex(environment_value(job.pseudonym_key_env))
+    if journal.pseudonym(probe) != holder_pseudonym(worker_key, probe):
+        raise BadInputError(
+            f"the key in {job.pseudonym_key_env} is not the journal's pseudonym key"
+        )
     final = Path(results)
     partial = final.with_name(final.name + ".partial")
     if final.exists() and not partial.exists():
