@@ -94,6 +94,7 @@ def warm_up(engine: Engine, job: IssueJob, src: Path) -> None:
 def run_issue(tmp: Path, name: str, src: Path, job: IssueJob, engine: Engine) -> float:
     warm_up(engine, job, src)
     db = tmp / f"{name}.db"
+    cpu = time.process_time()
     start = time.perf_counter()
     with Journal.open(db, pseudonym_key=bytes.fromhex(os.environ[PKEY_ENV])) as journal:
         summary = issue_batch(
@@ -101,8 +102,13 @@ def run_issue(tmp: Path, name: str, src: Path, job: IssueJob, engine: Engine) ->
             engine=engine, texts=tmp / f"{name}.txt",
         )  # fmt: skip
     elapsed = time.perf_counter() - start
+    PARENT_CPU[name] = time.process_time() - cpu
     assert summary.invalid == 0 and summary.issued > 0, summary
     return elapsed
+
+
+#: CPU seconds the parent (the one writer) spent per run: its share bounds the speed-up
+PARENT_CPU: dict[str, float] = {}
 
 
 def main() -> None:
@@ -148,6 +154,7 @@ def main() -> None:
                 f"per core / bare sign {rate / sign / (1 if label == '1 process' else w):.2f}  "
                 f"speed-up {one / t:.2f}x  1M in {1e6 / rate / 60:.1f} min"
             )
+        print("parent (writer) CPU s: " + ", ".join(f"{k} {v:.1f}" for k, v in PARENT_CPU.items()))
         me, kids = peak_mb()
         print(f"peak RSS: parent {me:.0f} MB, largest worker {kids:.0f} MB")
         job_v = VerifyJob(ListConfig(trust=(str(tmp / "ds-cert.pem"),)), T0 + dt.timedelta(hours=1))
