@@ -425,23 +425,37 @@ def test_batch_issue_errors_are_typed_and_bilingual(
     assert unset.returncode == 1 and PKEY_ENV in unset.stderr, explain(unset)
 
 
+GENERATE = """
+import os, sys
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from ecard.signing.pkcs11 import generate_key
+signer = generate_key(sys.argv[1], token_label=sys.argv[2], pin=os.environ["ECARD_PKCS11_PIN"],
+                      key_label=sys.argv[3], algorithm="ES256")
+print(signer.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode())
+signer.close()
+"""
+
+
 def test_each_worker_opens_its_own_hsm_session(tmp_path: Path, root: CertifiedKey) -> None:
     """A key on the SoftHSM2 token: the job carries only module, token, label and the PIN's
     variable name; each of two spawned workers logs in itself and signs."""
-    from ecard.signing.pkcs11 import generate_key
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
     from ecard.signing.pki import certify_end_entity
 
     module, token = os.environ["ECARD_PKCS11_MODULE"], os.environ["ECARD_PKCS11_TOKEN"]
     label = f"batch-ds-{os.getpid()}-{time.monotonic_ns()}"
-    made = generate_key(module, token_label=token, pin=os.environ["ECARD_PKCS11_PIN"],
-                        key_label=label, algorithm="ES256")  # fmt: skip
-    try:
-        cert = certify_end_entity(
-            root, made.public_key(), "Batch HSM Signer", not_before=T0 - dt.timedelta(days=1),
-            days=730,
-        )  # fmt: skip
-    finally:
-        made.close()
+    # generated in a process of its own: SoftHSM2 fixes its token directory when the module
+    # is first loaded in a process, and this one must stay free for the other token tests
+    made = subprocess.run(
+        [sys.executable, "-c", GENERATE, module, token, label],
+        env=_env(), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, explain(made)
+    cert = certify_end_entity(
+        root, load_pem_public_key(made.stdout.encode()), "Batch HSM Signer",  # type: ignore[arg-type]
+        not_before=T0 - dt.timedelta(days=1), days=730,
+    )  # fmt: skip
     source = Pkcs11Key(module, token, label, "ECARD_PKCS11_PIN")
     job = IssueJob(
         key=source, certificate=cert.public_bytes(Encoding.DER), batch="hsm",
