@@ -381,11 +381,13 @@ def test_batch_verify_and_audit_over_files(
     assert out[10]["code"] != "OK" and all(o["code"] == "OK" for i, o in enumerate(out) if i != 10)
     assert proc.stderr.strip().endswith(f"30 OK, 1 {out[10]['code']}")
     ok = subprocess.run(
-        _cli("verify", str(second), *common, "--lang", "zh"),
+        _cli("verify", str(second), *common, "--lang", "zh", "--progress"),
         env=_env(), capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert ok.returncode == 0, explain(ok)
     assert "汇总" in ok.stderr and "20 个 OK" in ok.stderr
+    assert "20/20" in ok.stderr and "row" in ok.stderr  # the bar, asked for: count and rate
+    assert "/31" not in proc.stderr and "row/s" not in proc.stderr  # not a terminal: no bar
     assert json.loads(ok.stdout.splitlines()[0])["message"] == "电子社保卡有效"
     missing = subprocess.run(
         _cli("verify", str(tmp_path / "none.txt"), *common),
