@@ -483,3 +483,16 @@ def test_the_workers_key_must_be_the_journals(
     with pytest.raises(BadInputError, match="not the journal's pseudonym key"):
         run_batch(tmp_path, "k", csv_rows(3), job_for(keyfile, ds), Engine(1))
     assert not (tmp_path / "k.jsonl.partial").exists()
+
+
+def test_a_result_file_killed_before_its_header_starts_afresh_and_another_batch_is_refused(
+    tmp_path: Path, ds: CertifiedKey, keyfile: tuple[Path, Path]
+) -> None:
+    from ecard.errors import BadInputError
+
+    (tmp_path / "e.jsonl.partial").write_bytes(b"")
+    summary, _, _ = run_batch(tmp_path, "e", csv_rows(3), job_for(keyfile, ds), Engine(1))
+    assert summary.issued == 3
+    (tmp_path / "f.jsonl.partial").write_bytes(b'{"format":"ecard-batch/1","batch":"other"}\n')
+    with pytest.raises(BadInputError, match="not the result file of batch"):
+        run_batch(tmp_path, "f", csv_rows(3), job_for(keyfile, ds), Engine(1))

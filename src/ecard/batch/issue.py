@@ -311,6 +311,8 @@ def issue_batch(
     if final.exists() and not partial.exists():
         raise BadInputError(f"{final} exists: that batch is complete (choose another result file)")
     last = 0
+    if partial.exists() and partial.stat().st_size == 0:  # killed before its header was written
+        partial.unlink()
     if partial.exists():
         job, last = _recover(partial, journal, job)
     else:
