@@ -6,6 +6,7 @@ import sys
 from collections.abc import Sequence
 
 from ecard.cli.audit import add_audit
+from ecard.cli.batch import add_batch
 from ecard.cli.demo import add_demo
 from ecard.cli.errors import Parser, run
 from ecard.cli.issue import add_issue, add_pdf
@@ -42,6 +43,7 @@ def build_parser() -> Parser:
         add_revoke,
         add_pki,
         add_wallet,
+        add_batch,
     ):
         add(sub)
     return p

@@ -1,0 +1,176 @@
+"""Bulk figures: cards to QR text with the journal, on 1 process, all cores and Dask, and bulk
+verification; each next to the bare P-256 sign / verify measured in the same run.
+
+    python benchmarks/bench_batch.py [--cards N] [--workers W] [--no-dask]
+    ECARD_BENCH_CARDS=1000000 python benchmarks/bench_batch.py     # the 1 million figures
+
+Prints for N cards (default 20,000): wall time and rate of ``issue_batch`` (CSV in, result
+file, journal in SQLite) on one process, on ``W`` processes (default: every core) and on a
+Dask LocalCluster of ``W`` workers; the Dask / one-process speed-up (goal >= 1.8 with 2
+workers); the peak resident memory of the parent and of the busiest worker (goal <= 500 MB for
+1 million); the rate of ``verify_batch`` over the issued codes on ``W`` processes; and the
+bare sign and verify rates on one core, so the per-core ratio and the extrapolation to one
+million (time = N / rate) are explicit. The load average is printed: other work on the
+machine slows every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import os
+import resource
+import sys
+import tempfile
+import time
+import timeit
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from ecard.batch.engines import DaskEngine, Engine, ProcessEngine
+from ecard.batch.issue import IssueJob, issue_batch
+from ecard.batch.verify import VerifyJob, verify_batch, verify_chunk
+from ecard.identifiers import _check_char
+from ecard.journal import Journal
+from ecard.signing.keysource import KeyFile
+from ecard.signing.pki import create_document_signer, create_root_ca
+from ecard.verify.loading import ListConfig
+
+T0 = dt.datetime(2026, 3, 1, 8, tzinfo=dt.UTC)
+PKEY_ENV = "ECARD_BENCH_PSEUDONYM_KEY"
+NAMES = ("张三丰", "李四", "王小明", "赵六", "欧阳娜娜")
+
+
+def citizen_id(n: int) -> str:
+    """A valid citizen ID number for row ``n`` (distinct for n < 16.8 million)."""
+    birth = dt.date(1940, 1, 1) + dt.timedelta(days=n // 1000 % 20000)
+    first17 = f"{110101 + n // 20_000_000:06d}{birth:%Y%m%d}{n % 1000:03d}"
+    return first17 + _check_char(first17)
+
+
+def write_input(path: Path, count: int) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("name,ssn,card_number,region,issued,expires\n")
+        for n in range(count):
+            fh.write(f"{NAMES[n % 5]},{citizen_id(n)},A{n:08d},110105,2024-01-15,2034-01-15\n")
+
+
+def bare_rates(seconds: float = 1.0) -> tuple[float, float]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    msg = os.urandom(120)
+    sig = key.sign(msg, ec.ECDSA(hashes.SHA256()))
+    pub = key.public_key()
+
+    def rate(fn: object) -> float:
+        n = 200
+        t = min(timeit.repeat(fn, number=n, repeat=5))  # type: ignore[arg-type]
+        return n / t
+
+    return rate(lambda: key.sign(msg, ec.ECDSA(hashes.SHA256()))), rate(
+        lambda: pub.verify(sig, msg, ec.ECDSA(hashes.SHA256()))
+    )
+
+
+def peak_mb() -> tuple[float, float]:
+    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return me, kids
+
+
+def warm_up(engine: Engine, job: IssueJob, src: Path) -> None:
+    """Start every worker and open its signer before the clock runs (a batch of millions pays
+    this once; a short benchmark would mostly measure it)."""
+    from ecard.batch.issue import issue_chunk
+    from ecard.batch.rows import read_rows
+
+    row = next(iter(read_rows(src, "csv")))
+    list(engine.map(issue_chunk, job, [([row], {})] * (engine.workers * 4)))
+
+
+def run_issue(tmp: Path, name: str, src: Path, job: IssueJob, engine: Engine) -> float:
+    warm_up(engine, job, src)
+    db = tmp / f"{name}.db"
+    cpu = time.process_time()
+    start = time.perf_counter()
+    with Journal.open(db, pseudonym_key=bytes.fromhex(os.environ[PKEY_ENV])) as journal:
+        summary = issue_batch(
+            src, "csv", tmp / f"{name}.jsonl", job, journal=journal, operator="bench",
+            engine=engine, texts=tmp / f"{name}.txt",
+        )  # fmt: skip
+    elapsed = time.perf_counter() - start
+    PARENT_CPU[name] = time.process_time() - cpu
+    assert summary.invalid == 0 and summary.issued > 0, summary
+    return elapsed
+
+
+#: CPU seconds the parent (the one writer) spent per run: its share bounds the speed-up
+PARENT_CPU: dict[str, float] = {}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--cards", type=int, default=int(os.environ.get("ECARD_BENCH_CARDS", 20000)))
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--no-dask", action="store_true")
+    args = p.parse_args()
+    os.environ.setdefault(PKEY_ENV, "42" * 32)
+    n, w = args.cards, args.workers
+    print(f"cards: {n}, workers: {w}, cores: {os.cpu_count()}, load average: {os.getloadavg()}")
+    sign, verify = bare_rates()
+    print(f"bare P-256 sign (1 core):   {sign:10.0f}/s")
+    print(f"bare P-256 verify (1 core): {verify:10.0f}/s")
+    root = create_root_ca("Bench Root", not_before=T0 - dt.timedelta(days=30))
+    ds = create_document_signer(root, "Bench Signer", not_before=T0 - dt.timedelta(days=1))
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        (tmp / "ds.pem").write_bytes(ds.key_pem())
+        (tmp / "ds-cert.pem").write_bytes(ds.certificate_pem())
+        src = tmp / "in.csv"
+        write_input(src, n)
+        job = IssueJob(
+            key=KeyFile(str(tmp / "ds.pem")),
+            certificate=ds.certificate.public_bytes(Encoding.DER),
+            batch="bench",
+            pseudonym_key_env=PKEY_ENV,
+            iat=int(T0.timestamp()),
+        )
+        figures: dict[str, float] = {}
+        with Engine(1) as e:
+            figures["1 process"] = run_issue(tmp, "one", src, job, e)
+        with ProcessEngine(w) as e:
+            figures[f"{w} processes"] = run_issue(tmp, "pool", src, job, e)
+        if not args.no_dask:
+            with DaskEngine(None, w) as e:
+                figures[f"Dask {w} workers"] = run_issue(tmp, "dask", src, job, e)
+        one = figures["1 process"]
+        for label, t in figures.items():
+            rate = n / t
+            print(
+                f"issue to QR text + journal, {label:16}: {t:7.2f} s  {rate:8.0f}/s  "
+                f"per core / bare sign {rate / sign / (1 if label == '1 process' else w):.2f}  "
+                f"speed-up {one / t:.2f}x  1M in {1e6 / rate / 60:.1f} min"
+            )
+        print("parent (writer) CPU s: " + ", ".join(f"{k} {v:.1f}" for k, v in PARENT_CPU.items()))
+        me, kids = peak_mb()
+        print(f"peak RSS: parent {me:.0f} MB, largest worker {kids:.0f} MB")
+        job_v = VerifyJob(ListConfig(trust=(str(tmp / "ds-cert.pem"),)), T0 + dt.timedelta(hours=1))
+        codes = tmp / "pool.txt"
+        with ProcessEngine(w) as e:
+            list(e.map(verify_chunk, job_v, [[("warm-up", "EC1:")]] * (w * 4)))
+            start = time.perf_counter()
+            counts = verify_batch([str(codes)], job_v, io.StringIO(), engine=e)
+            t = time.perf_counter() - start
+        assert set(counts) == {"OK"}, counts
+        rate = n / t
+        print(
+            f"bulk verify, {w} processes: {t:7.2f} s  {rate:8.0f}/s  per core / bare verify "
+            f"{rate / verify / w:.2f}  1M in {1e6 / rate / 60:.1f} min"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

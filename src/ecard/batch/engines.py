@@ -1,0 +1,246 @@
+"""Where a batch's chunks run: in this process, on all cores (a process pool) or on Dask.
+
+Contract: :meth:`Engine.map` applies a module-level function ``fn(job, chunk)`` to every chunk
+and yields the results **in input order**, with at most :attr:`Engine.window` chunks in flight
+(memory stays bounded whatever the input size). The function and its arguments are pickled to
+the workers; a ``job`` is a small frozen description (key sources, paths, times), never a key.
+A worker that dies or a function that fails in a way the library did not type becomes
+:class:`BatchWorkerError`; an :class:`~ecard.errors.EcardError` raised in a worker is raised
+again here with its code and detail.
+
+Processes start with ``spawn``: a PKCS#11 session or a SQLite connection never crosses a fork.
+Dask (``distributed``, the extra ``dask``) runs on a ``LocalCluster`` or on any scheduler
+address (``tcp://host:8786``); the workers need ecard installed and the files the job names.
+"""
+
+from __future__ import annotations
+
+import collections
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Final, TypeVar
+
+from ecard import errors
+from ecard.errors import BadInputError, EcardError
+
+_J = TypeVar("_J")
+_C = TypeVar("_C")
+_R = TypeVar("_R")
+
+#: Chunks in flight per worker: enough to keep every worker busy while the parent writes.
+IN_FLIGHT_PER_WORKER: Final = 3
+
+
+class BatchWorkerError(BadInputError):
+    """A batch worker died or failed for a reason the library does not type."""
+
+
+#: How an error travels back from a worker: its code and detail (exceptions with a typed
+#: constructor do not pickle faithfully).
+_CODES: Final[dict[str, type[EcardError]]] = {
+    cls.code.value: cls
+    for cls in (
+        errors.BadKeyError,
+        errors.BadCertificateError,
+        errors.BadListError,
+        errors.ListRollbackError,
+        errors.BadInputError,
+    )
+}
+
+
+class WorkerFailure(Exception):
+    """A typed error raised in a worker, carried back as plain strings."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(code, detail)
+        self.code, self.detail = code, detail
+
+    def raise_typed(self) -> None:
+        """Raise the :class:`~ecard.errors.EcardError` this failure stands for."""
+        raise _CODES.get(self.code, BatchWorkerError)(self.detail)
+
+
+def guarded(fn: Callable[[_J, _C], _R], job: _J, chunk: _C) -> _R:
+    """``fn(job, chunk)``, with an :class:`EcardError` turned into a :class:`WorkerFailure`
+    (what a worker runs)."""
+    try:
+        return fn(job, chunk)
+    except EcardError as exc:
+        raise WorkerFailure(exc.code.value, exc.detail) from None
+
+
+class Engine:
+    """Runs chunks in this process (``workers == 1``), on a process pool, or on Dask."""
+
+    #: chunks in flight at most
+    window: int
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
+        self.window = self.workers * IN_FLIGHT_PER_WORKER
+
+    def map(self, fn: Callable[[_J, _C], _R], job: _J, chunks: Iterable[_C]) -> Iterator[_R]:
+        """``fn(job, chunk)`` for every chunk, in order (in this process)."""
+        for chunk in chunks:
+            try:
+                yield guarded(fn, job, chunk)
+            except WorkerFailure as failure:
+                failure.raise_typed()
+
+    def close(self) -> None:
+        """Release the workers."""
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def describe(self) -> str:
+        """A short description for messages."""
+        return "1 process"
+
+
+def _ordered(
+    submit: Callable[[_C], Any], result: Callable[[Any], _R], chunks: Iterable[_C], window: int
+) -> Iterator[_R]:
+    pending: collections.deque[Any] = collections.deque()
+    for chunk in chunks:
+        pending.append(submit(chunk))
+        if len(pending) >= window:
+            yield result(pending.popleft())
+    while pending:
+        yield result(pending.popleft())
+
+
+class ProcessEngine(Engine):
+    """A pool of ``workers`` processes on this machine (default: one per core)."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        super().__init__(workers)
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+        )
+
+    def map(self, fn: Callable[[_J, _C], _R], job: _J, chunks: Iterable[_C]) -> Iterator[_R]:
+        """``fn(job, chunk)`` for every chunk on the pool, in order."""
+
+        def result(future: Future[_R]) -> _R:
+            try:
+                return future.result()
+            except WorkerFailure as failure:
+                failure.raise_typed()
+                raise  # pragma: no cover - raise_typed always raises
+            except BrokenProcessPool:
+                raise BatchWorkerError("a worker process died (out of memory, or killed)") from None
+
+        try:
+            yield from _ordered(
+                lambda chunk: self._pool.submit(guarded, fn, job, chunk),
+                result,
+                chunks,
+                self.window,
+            )
+        except BrokenProcessPool:
+            raise BatchWorkerError("a worker process died (out of memory, or killed)") from None
+
+    def close(self) -> None:
+        """Stop the pool (pending chunks are cancelled)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def describe(self) -> str:
+        """``N processes``."""
+        return f"{self.workers} processes"
+
+
+class DaskEngine(Engine):
+    """A Dask cluster: the scheduler at ``address``, or a ``LocalCluster`` of ``workers``
+    single-threaded worker processes when ``address`` is ``None``."""
+
+    def __init__(self, address: str | None = None, workers: int | None = None) -> None:
+        super().__init__(workers)
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise BadInputError(
+                "Dask needs the optional extra: pip install 'ecard[dask]'"
+            ) from None
+        self._cluster: Any = None
+        try:
+            if address is None:
+                self._cluster = LocalCluster(  # type: ignore[no-untyped-call]
+                    n_workers=self.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                )
+                self._client: Any = Client(self._cluster)  # type: ignore[no-untyped-call]
+            else:
+                self._client = Client(address, timeout=30)  # type: ignore[no-untyped-call]
+                self.workers = max(1, len(self._client.scheduler_info().get("workers", {})))
+                self.window = self.workers * IN_FLIGHT_PER_WORKER
+        except (OSError, TimeoutError) as exc:
+            self.close()
+            raise BadInputError(f"cannot reach the Dask scheduler: {exc}") from None
+        self._address = address
+
+    def map(self, fn: Callable[[_J, _C], _R], job: _J, chunks: Iterable[_C]) -> Iterator[_R]:
+        """``fn(job, chunk)`` for every chunk on the cluster, in order."""
+        job_future = self._client.scatter(job, broadcast=True)
+
+        def result(future: Any) -> _R:
+            try:
+                value: _R = future.result()
+            except WorkerFailure as failure:
+                failure.raise_typed()
+                raise  # pragma: no cover - raise_typed always raises
+            except EcardError:
+                raise
+            except Exception as exc:  # a worker lost, a scheduler gone
+                raise BatchWorkerError(f"the Dask task failed: {type(exc).__name__}") from None
+            return value
+
+        yield from _ordered(
+            lambda chunk: self._client.submit(guarded, fn, job_future, chunk, pure=False),
+            result,
+            chunks,
+            self.window,
+        )
+
+    def close(self) -> None:
+        """Close the client (and the local cluster, if this engine started it)."""
+        client = getattr(self, "_client", None)
+        if client is not None:
+            client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+    def describe(self) -> str:
+        """Where the cluster is."""
+        where = self._address or "a local cluster"
+        return f"Dask at {where} ({self.workers} workers)"
+
+
+def engine(workers: int | None = None, dask: str | None = None) -> Engine:
+    """The engine the options name: ``dask`` (``"local"`` or a scheduler address) or, without
+    it, ``workers`` processes (one per core by default; ``1``: this process alone)."""
+    if dask is not None:
+        return DaskEngine(None if dask == "local" else dask, workers)
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    return Engine(1) if count <= 1 else ProcessEngine(count)
+
+
+__all__ = [
+    "IN_FLIGHT_PER_WORKER",
+    "BatchWorkerError",
+    "DaskEngine",
+    "Engine",
+    "ProcessEngine",
+    "WorkerFailure",
+    "engine",
+    "guarded",
+]
