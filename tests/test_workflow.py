@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import T0
-from tests.workflow_support import CONSENTS, PHONE, RESIDENT, World, make_world
+from tests.workflow_support import CONSENTS, KEY, PHONE, RESIDENT, World, make_world
 
 from ecard.documents import DocumentExpiredError, TemporaryDocumentExpiredError
 from ecard.errors import ErrorCode
@@ -45,8 +45,9 @@ def list_signer(root: CertifiedKey) -> CertifiedKey:
 
 
 @pytest.fixture
-def world(tmp_path: Path, root: CertifiedKey, ds: CertifiedKey, list_signer: CertifiedKey) -> World:
-    return make_world(f"sqlite:///{tmp_path / 'wf.db'}", root, ds, list_signer)
+def world(db_url: str, root: CertifiedKey, ds: CertifiedKey, list_signer: CertifiedKey) -> World:
+    """A registry on an empty store: every test taking it runs on SQLite and on PostgreSQL."""
+    return make_world(db_url, root, ds, list_signer)
 
 
 def code_of(err: pytest.ExceptionInfo[WorkflowError]) -> WorkflowCode:
@@ -235,11 +236,9 @@ def test_guardian_applies_for_a_child(world: World) -> None:
 
 
 def test_family_service_limit(
-    tmp_path: Path, root: CertifiedKey, ds: CertifiedKey, list_signer: CertifiedKey
+    db_url: str, root: CertifiedKey, ds: CertifiedKey, list_signer: CertifiedKey
 ) -> None:
-    world = make_world(
-        f"sqlite:///{tmp_path / 'f.db'}", root, ds, list_signer, Settings(family_limit=1)
-    )
+    world = make_world(db_url, root, ds, list_signer, Settings(family_limit=1))
     _submit(world, relation="family", applicant_document=(1, OTHER))
     _submit(world, relation="family", applicant_document=(1, OTHER))  # same relative again
     with pytest.raises(WorkflowError) as err:
@@ -475,16 +474,61 @@ with store.transaction() as s:
 """
 
 
-def test_a_killed_step_leaves_the_store_consistent(world: World, tmp_path: Path) -> None:
+def test_a_killed_step_leaves_the_store_consistent(world: World, db_url: str) -> None:
     app = _submit(world)
     before = len(world.registry.events())
-    url = f"sqlite:///{tmp_path / 'wf.db'}"
+    url = db_url
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     proc = subprocess.run(
         [sys.executable, "-c", CRASH, url, app], env=env, capture_output=True, timeout=60
     )
-    assert proc.returncode == -signal.SIGKILL
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-600:] + url
     with world.registry.store.session() as s:
         assert s.get(ApplicationRow, app).state == "submitted"  # type: ignore[union-attr]
     assert len(world.registry.events()) == before
     world.registry.review(app, reviewer="clerk:9", approve=True)  # the store still works
+
+
+def test_two_resends_racing(world: World) -> None:
+    reg = world.registry
+    app = _submit(world)
+    reg.send_code(app)
+    world.clock.advance(seconds=61)
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def resend() -> None:
+        barrier.wait()
+        try:
+            reg.send_code(app)
+            outcomes.append("ok")
+        except WorkflowError as exc:
+            outcomes.append(exc.workflow_code)
+
+    threads = [threading.Thread(target=resend) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(outcomes) == 2 and outcomes.count("ok") == 1
+    assert set(outcomes) - {"ok"} <= {WorkflowCode.CONFLICT, WorkflowCode.RESEND_TOO_SOON}
+    reg.check_code(app, world.outbox.last_code(app))  # the code that counts is the one sent
+
+
+def test_issuance_and_lists_are_in_the_journal(
+    db_url: str, root: CertifiedKey, ds: CertifiedKey, list_signer: CertifiedKey, tmp_path: Path
+) -> None:
+    from ecard.journal.records import RecordKind
+    from ecard.journal.store import Journal
+
+    world = make_world(db_url, root, ds, list_signer)
+    journal = Journal.open(tmp_path / "journal.db", pseudonym_key=KEY, clock=world.clock)
+    world.registry.journal = journal
+    issued = world.registry.issue(world.apply_online(), actor="clerk:1")
+    assert issued is not None
+    world.registry.change(issued.card.card_number, CardEvent.REPORT_LOSS, actor="clerk:1")
+    kinds = [r.kind for r in journal.records()]
+    assert kinds == [RecordKind.CARD, RecordKind.REVOCATION_LIST]
+    assert journal.records()[0].credential_id == issued.cti.hex()
+    assert journal.verify().ok
+    journal.close()

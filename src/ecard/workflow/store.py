@@ -174,6 +174,10 @@ class Store:
             raise refuse(WorkflowCode.CONFLICT) from None
         except IntegrityError:
             raise refuse(WorkflowCode.CONFLICT, "a unique value was taken meanwhile") from None
+        except OperationalError as exc:  # SQLite busy snapshot, PostgreSQL serialization/deadlock
+            raise refuse(
+                WorkflowCode.CONFLICT, f"the database refused ({exc.orig.__class__.__name__})"
+            ) from None
         finally:
             session.close()
 
