@@ -532,3 +532,11 @@ def test_issuance_and_lists_are_in_the_journal(
     assert journal.records()[0].credential_id == issued.cti.hex()
     assert journal.verify().ok
     journal.close()
+
+
+def test_docs_list_every_code_with_its_messages() -> None:
+    from ecard.documents import DOCUMENT_MESSAGES
+
+    text = (Path(__file__).parent.parent / "docs" / "workflow.md").read_text(encoding="utf-8")
+    for code, (en, zh) in [*WORKFLOW_MESSAGES.items(), *DOCUMENT_MESSAGES.items()]:
+        assert f"| `{code.value}` | {en} | {zh} |" in text, code
