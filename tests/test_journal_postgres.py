@@ -12,11 +12,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from tests.conftest import T0
+from tests.pgserver import PostgresServer
 
 from ecard.journal.records import GENESIS_HASH, RecordKind, build_record
 from ecard.journal.verify import verify_connection
-from tests.conftest import T0
-from tests.pgserver import PostgresServer
 
 DOCS = Path(__file__).parent.parent / "docs" / "journal.md"
 

@@ -626,11 +626,18 @@ class Registry:
     # -- status changes
 
     def _publish(
-        self, session: Session, now: datetime, add: list[CardRow], remove: list[CardRow], actor: str
+        self,
+        session: Session,
+        now: datetime,
+        add: list[CardRow],
+        remove: list[CardRow],
+        actor: str,
+        *,
+        force: bool = False,
     ) -> None:
         entries = [(bytes.fromhex(r.kid), bytes.fromhex(r.cti)) for r in add if r.kid and r.cti]
         unrevoke = [(bytes.fromhex(r.kid), bytes.fromhex(r.cti)) for r in remove if r.kid and r.cti]
-        if not entries and not unrevoke:
+        if not entries and not unrevoke and not force:
             return
         last = session.scalars(
             select(RevocationRow).order_by(RevocationRow.sequence.desc())
@@ -735,6 +742,18 @@ class Registry:
             for row in rows:
                 self._move(session, row, CardEvent.LOSS_LAPSED, now, actor, None)
         return len(rows)
+
+    def refresh_revocation_list(self, *, actor: str = "scheduler") -> bytes:
+        """Sign the next revocation list with the same content (sequence + 1, a new validity
+        window): run it before the current list's next update, or counters stop accepting
+        cards (``REVOCATION_LIST_STALE``). Returns the new list."""
+        now = self._now()
+        with self.store.transaction() as session:
+            self._publish(session, now, [], [], actor, force=True)
+            self._event(session, now, actor, "publish_list")
+        data = self.revocation_list()
+        assert data is not None
+        return data
 
     # -- reading
 
