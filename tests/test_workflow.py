@@ -540,3 +540,41 @@ def test_docs_list_every_code_with_its_messages() -> None:
     text = (Path(__file__).parent.parent / "docs" / "workflow.md").read_text(encoding="utf-8")
     for code, (en, zh) in [*WORKFLOW_MESSAGES.items(), *DOCUMENT_MESSAGES.items()]:
         assert f"| `{code.value}` | {en} | {zh} |" in text, code
+
+
+def test_a_temporary_id_is_the_same_person(world: World) -> None:
+    reg = world.registry
+    reg.issue(world.apply_online(), actor="a")
+    app = _submit(world, document_type=2, document_issued=dt.date(2026, 2, 1))
+    reg.send_code(app)
+    reg.check_code(app, world.outbox.last_code(app))
+    reg.record_liveness(app, b"x")
+    reg.review_online(app)
+    with pytest.raises(WorkflowError) as err:
+        reg.issue(app, actor="a")
+    assert code_of(err) is WorkflowCode.ACTIVE_CARD_EXISTS
+
+
+def test_a_passport_holder_is_journaled(
+    db_url: str, root: CertifiedKey, ds: CertifiedKey, list_signer: CertifiedKey, tmp_path: Path
+) -> None:
+    from ecard.documents import DocumentType
+    from ecard.journal.pseudonyms import holder_pseudonym
+    from ecard.journal.store import Journal
+
+    world = make_world(db_url, root, ds, list_signer)
+    journal = Journal.open(tmp_path / "journal.db", pseudonym_key=KEY, clock=world.clock)
+    world.registry.journal = journal
+    app = _submit(world, document_type=9, document_number="E12345678",
+                  birth_date=dt.date(1990, 1, 1), name="Anna Müller")  # fmt: skip
+    world.registry.send_code(app)
+    world.registry.check_code(app, world.outbox.last_code(app))
+    world.registry.record_liveness(app, b"x")
+    world.registry.review_online(app)
+    issued = world.registry.issue(app, actor="a")
+    assert issued is not None
+    (record,) = journal.records()
+    assert record.holder and "E12345678" not in repr(record)
+    assert record.holder == holder_pseudonym(KEY, "E12345678", DocumentType.PASSPORT)
+    assert record.holder != holder_pseudonym(KEY, "E12345678", DocumentType.HK_MACAO_TRAVEL_PERMIT)
+    journal.close()

@@ -184,8 +184,12 @@ class Registry:
 
     def subject_pseudonym(self, doc: IdentityDocument) -> str:
         """HMAC-SHA-256 of the document type and number: finds a person's records without
-        holding their number in the event log."""
-        message = f"ecard-workflow-subject:{doc.type.value}:{doc.number}".encode()
+        holding their number in the event log. A resident and a temporary resident ID of one
+        person give the same pseudonym."""
+        # a temporary resident ID carries the citizen ID: the same person, the same pseudonym
+        temporary = doc.type is DocumentType.TEMPORARY_RESIDENT_ID
+        kind = DocumentType.RESIDENT_ID if temporary else doc.type
+        message = f"ecard-workflow-subject:{kind.value}:{doc.number}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
     def _event(
