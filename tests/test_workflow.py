@@ -580,3 +580,21 @@ def test_a_passport_holder_is_journaled(
     taiwan = holder_pseudonym(KEY, "12345678", DocumentType.TAIWAN_TRAVEL_PERMIT)
     assert taiwan != holder_pseudonym(KEY, "12345678", DocumentType.PASSPORT)
     journal.close()
+
+
+def test_the_store_schema_is_migrated(db_url: str) -> None:
+    from sqlalchemy import inspect, text
+
+    from ecard.workflow.store import Base, Store
+
+    store = Store(db_url)
+    Store(db_url).close()  # opening again is a no-op
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        tables = set(inspect(conn).get_table_names())
+    assert set(Base.metadata.tables) <= tables
+    for name, table in Base.metadata.tables.items():  # the migration matches the models
+        with store.engine.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns(name)}
+        assert columns == {c.name for c in table.columns}, name
+    store.close()

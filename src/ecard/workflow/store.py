@@ -5,13 +5,16 @@ Every step runs in one transaction (:meth:`Store.transaction`): a crash between 
 leaves nothing half done. Rows that two people can change at once (an application two clerks
 review, a code two resends race for, a card) carry a ``version`` column that SQLAlchemy checks
 on every UPDATE (optimistic locking): the slower writer gets ``CONFLICT``, nothing is lost.
-Times are integer Unix seconds (UTC), the same on both databases.
+Times are integer Unix seconds (UTC), the same on both databases. The schema is
+versioned by Alembic migrations shipped in ``ecard/workflow/migrations``; opening a store
+upgrades it to the newest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import (
     Boolean,
@@ -31,6 +34,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ecard.errors import BadInputError
 from ecard.workflow.errors import WorkflowCode, refuse
+
+#: The Alembic script directory shipped in the package.
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 class Base(DeclarativeBase):
@@ -156,11 +162,23 @@ class Store:
             _sqlite_pragmas(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         try:
-            Base.metadata.create_all(self.engine)
+            self._upgrade()
         except OperationalError as exc:
             raise BadInputError(
                 f"cannot open the workflow store: {exc.orig.__class__.__name__}"
             ) from None
+
+    def _upgrade(self) -> None:
+        """Bring the schema to the newest migration (``alembic upgrade head``) in one
+        transaction; a new database gets every migration."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
