@@ -143,9 +143,10 @@ def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: object, _record: object) -> None:
         cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+        # the wait first: switching to WAL takes a lock another process may hold a moment
+        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
 
@@ -155,7 +156,8 @@ class Store:
 
     def __init__(self, url: str) -> None:
         try:
-            self.engine = create_engine(url)
+            sqlite = url.startswith("sqlite")
+            self.engine = create_engine(url, connect_args={"timeout": 30.0} if sqlite else {})
         except Exception as exc:  # an unknown dialect, a malformed URL
             raise BadInputError(f"cannot open the workflow store: {type(exc).__name__}") from None
         if self.engine.dialect.name == "sqlite":
@@ -164,8 +166,9 @@ class Store:
         try:
             self._upgrade()
         except OperationalError as exc:
+            reason = str(exc.orig).splitlines()[0][:200] if exc.orig else ""
             raise BadInputError(
-                f"cannot open the workflow store: {exc.orig.__class__.__name__}"
+                f"cannot open the workflow store: {exc.orig.__class__.__name__}: {reason}"
             ) from None
 
     def _upgrade(self) -> None:
