@@ -6,7 +6,7 @@ One application = submit (online) → send code → check code → liveness → 
 issue (ES256 signature). Prints applications per second for each store, and beside them the
 bare primitive measured in the same run: ES256 issuance alone (``Issuer.issue``), so the
 ratio says what the workflow and its database cost over the signature. PostgreSQL is a
-throwaway server started with the tests' helper (tests/pgserver.py; ``ECARD_PG_BIN`` as
+throwaway server started the way the tests start theirs (tests/pgserver.py; ``ECARD_PG_BIN`` as
 scripts/system-setup.sh exports it).
 """
 

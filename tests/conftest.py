@@ -172,7 +172,7 @@ def issuer(ds: CertifiedKey) -> Issuer:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
-    """A throwaway PostgreSQL server for the session (tests/pgserver.py), stopped at the end."""
+    """A throwaway PostgreSQL server for the whole test run (tests/pgserver.py), stopped at the end."""
     with PostgresServer() as server:
         yield server
 
@@ -182,7 +182,7 @@ _DATABASES = itertools.count(1)
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of an empty database: an SQLite file, or a new database on the session's
+    """The URL of an empty database: an SQLite file, or a new database on the test run's
     PostgreSQL server. Tests that take it run on both."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"

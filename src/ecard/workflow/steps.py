@@ -174,7 +174,7 @@ class Registry:
         self.settings = settings or Settings()
         self.device_binding = device_binding
 
-    # -- helpers
+    # -- internals
 
     def _now(self) -> datetime:
         return utc(self.clock(), "the workflow clock")
