@@ -10,10 +10,12 @@
 #      openssl             the openssl CLI: an independent SM2/X.509 implementation
 #      zbar-tools          zbarimg: a second QR decoder
 #      librsvg2-bin        rsvg-convert: rasterises the SVG QR code for the decoders
+#      postgresql          initdb and pg_ctl: the tests start a throwaway PostgreSQL server
 #    `apt-get update` runs only when a package cannot be found or installed without it;
 # 2. runs scripts/softhsm-setup.sh (the test token) and scripts/pdf-tools-setup.sh (the font);
 # 3. prints, on stdout and nothing else, the environment to export: SOFTHSM2_CONF,
-#    ECARD_PKCS11_MODULE, ECARD_PKCS11_TOKEN, ECARD_PKCS11_PIN, ECARD_CJK_FONT.
+#    ECARD_PKCS11_MODULE, ECARD_PKCS11_TOKEN, ECARD_PKCS11_PIN, ECARD_CJK_FONT, ECARD_PG_BIN
+#    (the directory of PostgreSQL's server programs; Debian keeps them off PATH).
 #
 # Progress and errors go to stderr.  Exit status is non-zero if anything is still missing.
 # tests/conftest.py checks the same list at the start of every test session and stops the run
@@ -50,6 +52,9 @@ have_font || want+=(fonts-wqy-microhei)
 have openssl || want+=(openssl)
 have zbarimg || want+=(zbar-tools)
 have rsvg-convert || want+=(librsvg2-bin)
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+have_pg() { local d; d="$(pg_bin)"; [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; }
+have_pg || want+=(postgresql)
 if [ "${#want[@]}" -gt 0 ]; then
     install_packages "${want[@]}"
 fi
@@ -57,9 +62,11 @@ fi
 for tool in softhsm2-util pdfsig pdftoppm pdftocairo pdffonts pdftotext openssl zbarimg rsvg-convert; do
     have "$tool" || die "$tool still missing after installing ${want[*]}"
 done
+have_pg || die "PostgreSQL's initdb/pg_ctl still missing after installing ${want[*]}"
 openssl genpkey -algorithm SM2 >/dev/null 2>&1 || die "the openssl CLI cannot make SM2 keys"
 
 # the token and the font: the two scripts print their exports on stdout, which is ours
 bash "$HERE/softhsm-setup.sh" || die "scripts/softhsm-setup.sh failed"
 bash "$HERE/pdf-tools-setup.sh" || die "scripts/pdf-tools-setup.sh failed"
-say "ready: softhsm2, poppler-utils, CJK font, openssl $(openssl version | awk '{print $2}'), $(zbarimg --version 2>/dev/null | head -n 1 | sed 's/^/zbar /'), $(rsvg-convert --version 2>/dev/null | head -n 1)"
+printf 'export ECARD_PG_BIN=%q\n' "$(pg_bin)"
+say "ready: softhsm2, poppler-utils, CJK font, openssl $(openssl version | awk '{print $2}'), $(zbarimg --version 2>/dev/null | head -n 1 | sed 's/^/zbar /'), $(rsvg-convert --version 2>/dev/null | head -n 1), PostgreSQL $("$(pg_bin)/initdb" --version | awk '{print $3}')"

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import itertools
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from tests.pgserver import PostgresServer, pg_bin
 
 from ecard.card import Card, Holder
 from ecard.signing.issuer import Issuer
@@ -74,7 +76,16 @@ def missing_system_requirements() -> list[str]:
         )
         if probe.returncode != 0:
             missing.append("SM2 in the openssl CLI (`openssl genpkey -algorithm SM2` fails)")
-    for module, why in (("gmalg", "the SM2 fallback (test extra)"), ("pkcs11", "python-pkcs11")):
+    if pg_bin() is None:
+        missing.append("$ECARD_PG_BIN, PostgreSQL's initdb and pg_ctl (postgresql)")
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        missing.append("the `runuser` command, to run PostgreSQL unprivileged (util-linux)")
+    for module, why in (
+        ("gmalg", "the SM2 fallback (test extra)"),
+        ("pkcs11", "python-pkcs11"),
+        ("sqlalchemy", "the workflow store (test extra)"),
+        ("psycopg", "PostgreSQL (db extra)"),
+    ):
         if importlib.util.find_spec(module) is None:
             missing.append(f"the Python module {module} ({why}): pip install -e '.[test]'")
     from ecard.crypto.sm2 import sm2_available
@@ -157,3 +168,23 @@ def verifier(trust: TrustStore) -> Verifier:
 def issuer(ds: CertifiedKey) -> Issuer:
     """Issues at T0."""
     return Issuer(ds.signer(), ds.certificate, clock=fixed_clock(T0))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server for the whole test run (tests/pgserver.py), stopped at the end."""
+    with PostgresServer() as server:
+        yield server
+
+
+_DATABASES = itertools.count(1)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty database: an SQLite file, or a new database on the test run's
+    PostgreSQL server. Tests that take it run on both."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.create_database(f"t{os.getpid()}_{next(_DATABASES)}")

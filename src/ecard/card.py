@@ -28,14 +28,19 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    PlainSerializer,
+    PlainValidator,
+    SerializerFunctionWrapHandler,
     StrictStr,
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_serializer,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
+from ecard.documents import DocumentType, mask_document_number, normalize_document_number
 from ecard.errors import Lang
 from ecard.identifiers import (
     _check_char,
@@ -51,6 +56,7 @@ from ecard.identifiers import (
 __all__ = [
     "CHINA_TZ",
     "CLAIM_KEYS",
+    "DOCUMENT_KEY",
     "Card",
     "CardStatus",
     "CounterCard",
@@ -160,9 +166,13 @@ _MODEL_CONFIG: Final = ConfigDict(
 )
 
 _NameStr = Annotated[StrictStr, AfterValidator(normalize_name)]
-_CitizenIdStr = Annotated[StrictStr, AfterValidator(normalize_citizen_id)]
 _CardNumberStr = Annotated[StrictStr, AfterValidator(normalize_card_number)]
 _RegionCodeStr = Annotated[StrictStr, AfterValidator(normalize_region_code)]
+_DocumentTypeField = Annotated[
+    DocumentType,
+    PlainValidator(DocumentType.parse, json_schema_input_type=str | int),
+    PlainSerializer(lambda d: d.name.lower(), return_type=str, when_used="json"),
+]
 
 
 #: What stands in a validation error where pydantic would copy the rejected value.
@@ -231,7 +241,12 @@ class _PersonalModel(BaseModel):
 
 
 class Holder(_PersonalModel):
-    """The card holder: name and social security number (the citizen ID number).
+    """The card holder: name, identity document type and social security number.
+
+    The social security number is the citizen ID number (Social Insurance Law Art. 58); a
+    holder without one carries the number of the document they applied with, validated by that
+    document's rules (:mod:`ecard.documents`). ``document`` defaults to the resident ID card
+    and is then left out of every serialised form, so resident-ID cards keep their encoding.
 
     ``repr`` and ``str`` show only the masked forms.
     """
@@ -240,8 +255,28 @@ class Holder(_PersonalModel):
 
     #: Name as on the ID card, canonicalised by :func:`ecard.identifiers.normalize_name`.
     name: _NameStr
-    #: Social security number = 18-character citizen ID number (GB 11643-1999).
-    ssn: _CitizenIdStr
+    #: The identity document the number belongs to (default: resident ID card).
+    document: _DocumentTypeField = DocumentType.RESIDENT_ID
+    #: Social security number = 18-character citizen ID number (GB 11643-1999), or the number
+    #: of the holder's other identity document.
+    ssn: StrictStr
+
+    @field_validator("ssn")
+    @classmethod
+    def _check_ssn(cls, value: str, info: ValidationInfo) -> str:
+        document = info.data.get("document")
+        if document is None:
+            raise ValueError("no valid identity document type to check the number against")
+        if document is DocumentType.RESIDENT_ID:
+            return normalize_citizen_id(value)
+        return normalize_document_number(document, value)
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if self.document is DocumentType.RESIDENT_ID:
+            data.pop("document", None)
+        return data
 
     @property
     def masked_name(self) -> str:
@@ -250,22 +285,31 @@ class Holder(_PersonalModel):
 
     @property
     def masked_ssn(self) -> str:
-        """The social security number with the birth date masked."""
-        return mask_citizen_id(self.ssn)
+        """The social security number with the birth date (or the middle) masked."""
+        if self.document is DocumentType.RESIDENT_ID:
+            return mask_citizen_id(self.ssn)
+        return mask_document_number(self.document, self.ssn)
 
     @property
-    def birth_date(self) -> date:
-        """Date of birth, from the social security number."""
+    def birth_date(self) -> date | None:
+        """Date of birth, from the number (``None`` for documents whose number has none)."""
+        if not self.document.mod11_number:
+            return None
         return date.fromisoformat(self.ssn[6:14])
 
     @property
-    def sex(self) -> Literal["M", "F"]:
-        """``"M"`` or ``"F"``, from the parity of the sequence number."""
+    def sex(self) -> Literal["M", "F"] | None:
+        """``"M"`` or ``"F"``, from the parity of the sequence number (``None`` where the
+        number does not say)."""
+        if not self.document.mod11_number:
+            return None
         return "M" if int(self.ssn[16]) % 2 else "F"
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         """Fields for ``repr``/``str``: masked, so personal data stays out of logs."""
         yield "name", self.masked_name
+        if self.document is not DocumentType.RESIDENT_ID:
+            yield "document", self.document.name.lower()
         yield "ssn", self.masked_ssn
 
 
@@ -282,7 +326,13 @@ CLAIM_KEYS: Final[Mapping[str, int]] = MappingProxyType(
         "status": 8,
     }
 )
-_KEY_NAMES: Final[dict[int, str]] = {v: k for k, v in CLAIM_KEYS.items()}
+#: Claim key of the document type (``document``), beside :data:`CLAIM_KEYS`: present only
+#: when the holder's document is not the resident ID card, whose cards keep the 8 keys 1-8.
+DOCUMENT_KEY: Final = 9
+_KEY_NAMES: Final[dict[int, str]] = {
+    **{v: k for k, v in CLAIM_KEYS.items()},
+    DOCUMENT_KEY: "document",
+}
 _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
 _MAX_DAYS: Final = date.max.toordinal() - _EPOCH_ORDINAL
 _MIN_ISSUED: Final = date(1990, 1, 1)
@@ -313,11 +363,14 @@ def _claim_problem(claim: dict[Any, Any]) -> str:
     for key in claim:
         if type(key) is not int or key not in _KEY_NAMES:
             return f"card claim has an unknown key {key!r}"
-    missing = [f"{k} ({n})" for k, n in _KEY_NAMES.items() if k not in claim]
+    missing = [f"{k} ({n})" for k, n in _KEY_NAMES.items() if k not in claim and k != DOCUMENT_KEY]
     if missing:
         return f"card claim is missing key(s) {', '.join(missing)}"
+    document = _claim_document(claim)
     for key, (kind, bounds) in _CLAIM_SCHEMA.items():
         value = claim[key]
+        if key == 2 and not document.mod11_number:
+            kind, bounds = str, None
         label = f"card claim {key} ({_KEY_NAMES[key]})"
         if type(value) is not kind:
             expected = "a text string" if kind is str else "an integer"
@@ -325,6 +378,25 @@ def _claim_problem(claim: dict[Any, Any]) -> str:
         if bounds is not None and not bounds[0] <= claim[key] < bounds[1]:
             return f"{label} is out of range [{bounds[0]}, {bounds[1]})"
     return "card claim is malformed"  # pragma: no cover - only called after a failed check
+
+
+def _claim_document(claim: dict[Any, Any]) -> DocumentType:
+    """The document type key 9 names (absent: resident ID), strictly.
+
+    Raises:
+        ValueError: not an integer, unknown, or 1 (the resident ID is written by leaving the
+            key out, so that each card has one encoding).
+    """
+    if DOCUMENT_KEY not in claim:
+        return DocumentType.RESIDENT_ID
+    value = claim[DOCUMENT_KEY]
+    if type(value) is not int:
+        raise ValueError(f"card claim 9 (document) must be an integer, not {type(value).__name__}")
+    if value == DocumentType.RESIDENT_ID.value:
+        raise ValueError("card claim 9 (document) must be left out for a resident ID card")
+    if value not in DocumentType._value2member_map_:
+        raise ValueError("card claim 9 (document) is not a known document type")
+    return DocumentType(value)
 
 
 class Card(_PersonalModel):
@@ -357,7 +429,7 @@ class Card(_PersonalModel):
     @classmethod
     def _check_issued(cls, value: date, info: ValidationInfo) -> date:
         holder = info.data.get("holder")
-        if holder is not None and value < holder.birth_date:
+        if holder is not None and holder.birth_date is not None and value < holder.birth_date:
             raise ValueError("issued (date of issue) is before the holder's birth date")
         return value
 
@@ -381,8 +453,11 @@ class Card(_PersonalModel):
 
     def masked(self) -> dict[str, str]:
         """Display strings, with the name, social security number and card number masked."""
+        document = self.holder.document
+        extra = {} if document is DocumentType.RESIDENT_ID else {"document": document.name.lower()}
         return {
             "name": self.holder.masked_name,
+            **extra,
             "ssn": self.holder.masked_ssn,
             "card_number": mask_card_number(self.card_number),
             "region": self.region,
@@ -407,11 +482,15 @@ class Card(_PersonalModel):
 
         ``ssn`` is the integer of its 17 leading digits, ``region`` an integer, ``spec_version``
         ``"3.00"`` -> ``300``, dates are days since 1970-01-01, ``status`` the integer value.
+        A holder whose document is not the resident ID card adds key 9 (the
+        :class:`~ecard.documents.DocumentType` value), and ``ssn`` is text where the document
+        number is not 18 characters with a MOD 11-2 check character.
         """
         v = self.spec_version
-        return {
+        document = self.holder.document
+        claim: dict[int, int | str] = {
             1: self.holder.name,
-            2: int(self.holder.ssn[:17]),
+            2: int(self.holder.ssn[:17]) if document.mod11_number else self.holder.ssn,
             3: self.card_number,
             4: int(self.region),
             5: int(v[0] + v[2:]),
@@ -419,12 +498,16 @@ class Card(_PersonalModel):
             7: self.expires.toordinal() - _EPOCH_ORDINAL,
             8: self.status.value,
         }
+        if document is not DocumentType.RESIDENT_ID:
+            claim[DOCUMENT_KEY] = document.value
+        return claim
 
     @classmethod
     def from_claim(cls, claim: object) -> Card:
         """Rebuild a card from :meth:`to_claim` output, strictly.
 
-        The claim must be a ``dict`` with exactly the integer keys 1-8, values of exactly the
+        The claim must be a ``dict`` with exactly the integer keys 1-8 (and 9 for a document
+        other than the resident ID card), values of exactly the
         right type (a ``bool`` is not an int, ``bytes`` are not text), numbers in range, and text
         in canonical form, so that ``Card.from_claim(c).to_claim() == c`` for every accepted
         ``c``.
@@ -443,8 +526,13 @@ class Card(_PersonalModel):
             )  # fmt: skip
         except KeyError:
             raise ValueError(_claim_problem(claim)) from None
+        document = DocumentType.RESIDENT_ID
         if len(claim) != 8:
-            raise ValueError(_claim_problem(claim))
+            if len(claim) != 9 or DOCUMENT_KEY not in claim:
+                raise ValueError(_claim_problem(claim))
+            document = _claim_document(claim)
+            if not document.mod11_number:
+                return cls._from_text_claim(claim, document)
         for key in claim:  # 1.0 or True would have matched the lookups above
             if type(key) is not int:
                 raise ValueError(_claim_problem(claim))
@@ -465,11 +553,43 @@ class Card(_PersonalModel):
         ):
             raise ValueError(_claim_problem(claim))
         first17 = str(ssn) if ssn >= _SHORTEST_17 else f"{ssn:017d}"
+        holder: dict[str, Any] = {"name": name, "ssn": first17 + _check_char(first17)}
+        if document is not DocumentType.RESIDENT_ID:
+            holder["document"] = document
+        return cls._validate_claim(claim, holder)
+
+    @classmethod
+    def _from_text_claim(cls, claim: dict[Any, Any], document: DocumentType) -> Card:
+        """:meth:`from_claim` for a document whose number is text in the claim."""
+        for key in claim:
+            if type(key) is not int:
+                raise ValueError(_claim_problem(claim))
+        if not (
+            type(claim[1]) is str
+            and type(claim[2]) is str
+            and type(claim[3]) is str
+            and all(type(claim[k]) is int for k in (4, 5, 6, 7, 8))
+            and 100_000 <= claim[4] < 1_000_000
+            and 100 <= claim[5] < 1000
+            and 0 <= claim[6] <= _MAX_DAYS
+            and 0 <= claim[7] <= _MAX_DAYS
+        ):
+            raise ValueError(_claim_problem(claim))
+        card = cls._validate_claim(claim, {"name": claim[1], "ssn": claim[2], "document": document})
+        if card.holder.ssn != claim[2]:
+            raise ValueError("card claim 2 (ssn) is not in canonical form")
+        return card
+
+    @classmethod
+    def _validate_claim(cls, claim: dict[Any, Any], holder: dict[str, Any]) -> Card:
+        """Validate the model from a claim whose shape was checked; canonical text only."""
+        name, card_number, region, spec = claim[1], claim[3], claim[4], claim[5]
+        issued, expires, status = claim[6], claim[7], claim[8]
         # Same as cls.model_validate(...), minus one Python-level call on the hot path.
         try:
             card: Card = cls.__pydantic_validator__.validate_python(
                 {
-                    "holder": {"name": name, "ssn": first17 + _check_char(first17)},
+                    "holder": holder,
                     "card_number": card_number,
                     "region": str(region),
                     "spec_version": _SPEC_TEXT[spec],

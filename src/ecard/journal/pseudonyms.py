@@ -11,6 +11,7 @@ import hashlib
 import hmac
 from typing import Final
 
+from ecard.documents import DocumentType, normalize_document_number
 from ecard.errors import BadInputError, BadKeyError
 from ecard.identifiers import normalize_citizen_id
 
@@ -28,9 +29,15 @@ def check_pseudonym_key(key: object) -> bytes:
     return key
 
 
-def holder_pseudonym(key: bytes, citizen_id: str) -> str:
+def holder_pseudonym(
+    key: bytes, citizen_id: str, document: DocumentType = DocumentType.RESIDENT_ID
+) -> str:
     """The holder pseudonym: HMAC-SHA-256 under ``key`` of ``"ecard-journal-holder:"`` + the
     normalized 18-character citizen ID (ASCII), in lower-case hex.
+
+    A holder with another identity document (``document``, :mod:`ecard.documents`) has
+    ``"ecard-journal-holder:"`` + the type's number + ``":"`` + the normalized document number;
+    a temporary resident ID carries the citizen ID, so its holder has the resident pseudonym.
 
     Without the key the pseudonym reveals nothing (ID numbers are far too few to withstand a
     plain hash); with it the operator finds a holder's records. :class:`~ecard.errors.BadKeyError`
@@ -38,11 +45,15 @@ def holder_pseudonym(key: bytes, citizen_id: str) -> str:
     an invalid ID number (the message does not repeat it).
     """
     check_pseudonym_key(key)
-    try:
-        normalized = normalize_citizen_id(citizen_id)
-    except (ValueError, TypeError) as exc:
-        raise BadInputError(str(exc)) from None
-    message = PSEUDONYM_CONTEXT + normalized.encode("ascii")
+    if document in (DocumentType.RESIDENT_ID, DocumentType.TEMPORARY_RESIDENT_ID):
+        try:
+            normalized = normalize_citizen_id(citizen_id)
+        except (ValueError, TypeError) as exc:
+            raise BadInputError(str(exc)) from None
+        message = PSEUDONYM_CONTEXT + normalized.encode("ascii")
+    else:
+        number = normalize_document_number(document, citizen_id)
+        message = PSEUDONYM_CONTEXT + f"{document.value}:{number}".encode("ascii")
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 

@@ -323,7 +323,11 @@ class Journal:
         """
         if not isinstance(issued, IssuedCard):
             raise BadInputError("append_card takes an IssuedCard")
-        holder = self.pseudonym(issued.card.holder.ssn)
+        if self._pseudonym_key is None:
+            raise BadKeyError("this journal was opened without its pseudonym key")
+        holder = holder_pseudonym(
+            self._pseudonym_key, issued.card.holder.ssn, issued.card.holder.document
+        )
         return self._append(
             RecordKind.CARD,
             issued.cti.hex(),

@@ -1,0 +1,149 @@
+"""Workflow errors: one stable :class:`WorkflowCode` per refusal, with English and Chinese
+messages.
+
+Every error is an :class:`~ecard.errors.EcardError` with the ``ErrorCode`` ``BAD_INPUT`` (the
+``verify --json`` codes are for counters); ``workflow_code`` says which step refused and why,
+the way :class:`~ecard.errors.IssuerCertInvalidError` carries its ``reason``. No message or
+detail carries a document number, a name, a phone number, a code or a PIN.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar, Final
+
+from ecard.errors import BadInputError, Lang
+
+
+class WorkflowCode(StrEnum):
+    """Why a workflow step refused."""
+
+    NAME_INVALID = "NAME_INVALID"
+    GUARDIAN_REQUIRED = "GUARDIAN_REQUIRED"
+    CONSENT_REQUIRED = "CONSENT_REQUIRED"
+    FAMILY_LIMIT = "FAMILY_LIMIT"
+    PHONE_INVALID = "PHONE_INVALID"
+    CODE_FORMAT = "CODE_FORMAT"
+    CODE_WRONG = "CODE_WRONG"
+    CODE_EXPIRED = "CODE_EXPIRED"
+    CODE_USED = "CODE_USED"
+    CODE_TRIES_EXCEEDED = "CODE_TRIES_EXCEEDED"
+    RESEND_TOO_SOON = "RESEND_TOO_SOON"
+    DAILY_CAP = "DAILY_CAP"
+    LIVENESS_FAILED = "LIVENESS_FAILED"
+    PIN_WEAK = "PIN_WEAK"
+    PIN_WRONG = "PIN_WRONG"
+    PIN_LOCKED = "PIN_LOCKED"
+    REASON_REQUIRED = "REASON_REQUIRED"
+    OWN_CASE = "OWN_CASE"
+    WRONG_STEP = "WRONG_STEP"
+    CONFLICT = "CONFLICT"
+    ACTIVE_CARD_EXISTS = "ACTIVE_CARD_EXISTS"
+    TRANSITION_REFUSED = "TRANSITION_REFUSED"
+    NOT_FOUND = "NOT_FOUND"
+
+
+#: Per code: (English, Chinese).
+WORKFLOW_MESSAGES: Final[dict[WorkflowCode, tuple[str, str]]] = {
+    WorkflowCode.NAME_INVALID: ("the name is not valid", "姓名不符合规定"),
+    WorkflowCode.GUARDIAN_REQUIRED: (
+        "a person under 16 applies through a guardian with proof of relationship",
+        "未满 16 周岁须由监护人凭关系证明代为申请",
+    ),
+    WorkflowCode.CONSENT_REQUIRED: (
+        "the required consent has not been given",
+        "缺少必要的同意授权",
+    ),
+    WorkflowCode.FAMILY_LIMIT: (
+        "the applicant has reached the number of relatives allowed",
+        "代办亲属人数已达上限",
+    ),
+    WorkflowCode.PHONE_INVALID: (
+        "the phone number is not a mainland China mobile number",
+        "手机号码不是中国大陆手机号码",
+    ),
+    WorkflowCode.CODE_FORMAT: ("the verification code has 6 digits", "验证码应为 6 位数字"),
+    WorkflowCode.CODE_WRONG: ("the verification code is wrong", "验证码错误"),
+    WorkflowCode.CODE_EXPIRED: (
+        "the verification code has expired: request a new one",
+        "验证码已过期：请重新获取",
+    ),
+    WorkflowCode.CODE_USED: (
+        "the verification code was already used: request a new one",
+        "验证码已使用：请重新获取",
+    ),
+    WorkflowCode.CODE_TRIES_EXCEEDED: (
+        "too many wrong codes: request a new one",
+        "验证码错误次数过多：请重新获取",
+    ),
+    WorkflowCode.RESEND_TOO_SOON: (
+        "a code was sent less than 60 seconds ago",
+        "获取验证码过于频繁：请 60 秒后再试",
+    ),
+    WorkflowCode.DAILY_CAP: (
+        "no more codes can be sent to this number today",
+        "今日发送验证码次数已达上限",
+    ),
+    WorkflowCode.LIVENESS_FAILED: ("the face liveness check did not pass", "人脸活体检测未通过"),
+    WorkflowCode.PIN_WEAK: (
+        "the PIN must be 6 digits, not a sequence, a repeat or part of the ID number",
+        "服务密码须为 6 位数字，不能是连续、重复数字或证件号码的一部分",
+    ),
+    WorkflowCode.PIN_WRONG: ("the PIN is wrong", "服务密码错误"),
+    WorkflowCode.PIN_LOCKED: (
+        "the PIN is locked after too many wrong tries: reset it at a window",
+        "服务密码错误次数过多已锁定：请到窗口重置",
+    ),
+    WorkflowCode.REASON_REQUIRED: ("a reason is required", "必须填写原因"),
+    WorkflowCode.OWN_CASE: (
+        "nobody may decide their own case",
+        "不得审核本人经办或本人的申请",
+    ),
+    WorkflowCode.WRONG_STEP: (
+        "the application is not at the step this needs",
+        "申请当前所处环节不允许此操作",
+    ),
+    WorkflowCode.CONFLICT: (
+        "someone else changed this record at the same time: reload and try again",
+        "该记录已被他人同时修改：请刷新后重试",
+    ),
+    WorkflowCode.ACTIVE_CARD_EXISTS: (
+        "the person already has an active card in this region",
+        "该人员在本地区已有有效卡",
+    ),
+    WorkflowCode.TRANSITION_REFUSED: (
+        "the card's status does not allow this",
+        "卡片当前状态不允许此操作",
+    ),
+    WorkflowCode.NOT_FOUND: ("no such application or card", "申请或卡片不存在"),
+}
+
+
+class WorkflowError(BadInputError):
+    """A workflow step refused. ``workflow_code`` is the stable reason."""
+
+    workflow_code: ClassVar[WorkflowCode] = WorkflowCode.WRONG_STEP
+
+    def __init__(self, detail: str = "", code: WorkflowCode | None = None) -> None:
+        if code is not None:
+            self.workflow_code = code  # type: ignore[misc]
+        super().__init__(detail)
+
+    def message(self, lang: Lang = "en") -> str:
+        """The summary for :attr:`workflow_code` in ``lang``, then the (English) detail."""
+        en, zh = WORKFLOW_MESSAGES[self.workflow_code]
+        summary = zh if lang == "zh" else en
+        if not self.detail:
+            return summary
+        return f"{summary}{'：' if lang == 'zh' else ': '}{self.detail}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.workflow_code.value!r}, detail={self.detail!r})"
+
+
+def refuse(code: WorkflowCode, detail: str = "") -> WorkflowError:
+    """A :class:`WorkflowError` for ``code`` (``raise refuse(...)``)."""
+    return WorkflowError(detail, code)
+
+
+__all__ = ["WORKFLOW_MESSAGES", "WorkflowCode", "WorkflowError", "refuse"]

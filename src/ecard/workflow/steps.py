@@ -1,0 +1,794 @@
+"""The steps from application to card and back, as methods of :class:`Registry` over a
+:class:`~ecard.workflow.store.Store`.
+
+Online: :meth:`~Registry.submit` (channel ``online``) → :meth:`~Registry.send_code` →
+:meth:`~Registry.check_code` → :meth:`~Registry.record_liveness` →
+:meth:`~Registry.review_online` (automatic rules) → :meth:`~Registry.issue`.
+Window: :meth:`~Registry.submit` (channel ``window``, by a clerk) → :meth:`~Registry.review`
+(another clerk) → :meth:`~Registry.issue`. Then :meth:`~Registry.set_pin`,
+:meth:`~Registry.query` (code + PIN) and the status changes (:meth:`~Registry.change`,
+:meth:`~Registry.replace`, :meth:`~Registry.lapse_temporary_losses`).
+
+Each step is one store transaction and writes one event row (actor, action, time,
+application, card, the subject's pseudonym, never a name or document number). A status change
+that makes the card's credential unusable signs the next revocation list (through
+:func:`ecard.publish.revocation.next_revocation_list`) inside the same transaction, records it
+in the issuance journal, and keeps it for publication (:meth:`~Registry.revocation_list`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Final, Literal
+
+import phonenumbers
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ecard._time import utc
+from ecard.card import CHINA_TZ, Card, Holder
+from ecard.documents import (
+    DocumentType,
+    IdentityDocument,
+    check_document_in_force,
+    parse_document,
+)
+from ecard.formats.credential import IssuedCard
+from ecard.identifiers import normalize_name, normalize_region_code
+from ecard.journal.store import Journal
+from ecard.publish.revocation import next_revocation_list
+from ecard.signing.issuer import Issuer
+from ecard.signing.pki import CertifiedKey
+from ecard.workflow.errors import WorkflowCode, WorkflowError, refuse
+from ecard.workflow.lifecycle import (
+    ACTIVE_STATES,
+    CardEvent,
+    CardState,
+    invalidates,
+    next_state,
+    restores,
+)
+from ecard.workflow.ports import DeviceBinding, LivenessCheck, SmsGateway
+from ecard.workflow.secrets import (
+    PIN_MAX_FAILURES,
+    CodeRules,
+    check_code_format,
+    check_pin_rules,
+    code_digest,
+    hash_pin,
+    new_code,
+    pin_matches,
+)
+from ecard.workflow.store import (
+    ApplicationRow,
+    CardRow,
+    CodeRow,
+    EventRow,
+    RevocationRow,
+    Store,
+)
+
+Channel = Literal["online", "window"]
+Relation = Literal["self", "guardian", "family"]
+
+#: The actor the online channel's automatic review records.
+AUTO_REVIEWER: Final = "auto-rules"
+#: Consents: personal information (always), ID photo (sensitive, online), guardian (under 14).
+CONSENT_PERSONAL: Final = "personal_information"
+CONSENT_PHOTO: Final = "id_photo"
+CONSENT_GUARDIAN: Final = "guardian"
+_CARD_ALPHABET: Final = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Local settings of a region's operator."""
+
+    #: One-time code rules.
+    codes: CodeRules = field(default_factory=CodeRules)
+    #: Days after which a temporary loss report lapses by itself (5-15).
+    temporary_loss_days: int = 10
+    #: Whether an e-SSC may be used during a temporary loss report (default no).
+    use_during_temporary_loss: bool = False
+    #: Relatives one person may apply for through family service.
+    family_limit: int = 3
+    #: Years a card is valid.
+    card_years: int = 10
+    #: How long each signed revocation list is valid.
+    list_validity: timedelta = timedelta(days=1)
+
+    def __post_init__(self) -> None:
+        if not 5 <= self.temporary_loss_days <= 15:
+            raise ValueError("temporary_loss_days must be 5..15")
+        if self.family_limit < 0 or not 1 <= self.card_years <= 50:
+            raise ValueError("family_limit must be >= 0 and card_years 1..50")
+
+
+@dataclass(frozen=True)
+class CardView:
+    """What a query shows: masked data and the status."""
+
+    card_number: str
+    state: CardState
+    masked: dict[str, str]
+
+
+def _age(birth: date, today: date) -> int:
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def _mobile(phone: object) -> str:
+    """The E.164 form of a mainland mobile number, or ``PHONE_INVALID``."""
+    if not isinstance(phone, str) or len(phone) > 20:
+        raise refuse(WorkflowCode.PHONE_INVALID)
+    try:
+        number = phonenumbers.parse(phone, "CN")
+    except phonenumbers.NumberParseException:
+        raise refuse(WorkflowCode.PHONE_INVALID) from None
+    if (
+        number.country_code != 86
+        or not phonenumbers.is_valid_number(number)
+        or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE
+    ):
+        raise refuse(WorkflowCode.PHONE_INVALID)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class Registry:
+    """The workflow of one operator: a store, an issuer, an issuance journal, a list signer.
+
+    ``clock`` returns the current aware time; every step reads it once. ``pseudonym_key``
+    (at least 16 bytes) keys the subject pseudonyms and the code HMACs.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        issuer: Issuer,
+        list_signer: CertifiedKey,
+        pseudonym_key: bytes,
+        sms: SmsGateway,
+        liveness: LivenessCheck,
+        clock: Callable[[], datetime],
+        journal: Journal | None = None,
+        settings: Settings | None = None,
+        device_binding: DeviceBinding | None = None,
+    ) -> None:
+        if not isinstance(pseudonym_key, bytes) or len(pseudonym_key) < 16:
+            raise ValueError("pseudonym_key must be at least 16 bytes")
+        self.store = store
+        self.issuer = issuer
+        self.list_signer = list_signer
+        self._key = pseudonym_key
+        self.sms = sms
+        self.liveness = liveness
+        self.clock = clock
+        self.journal = journal
+        self.settings = settings or Settings()
+        self.device_binding = device_binding
+
+    # -- internals
+
+    def _now(self) -> datetime:
+        return utc(self.clock(), "the workflow clock")
+
+    def _today(self, now: datetime) -> date:
+        return now.astimezone(CHINA_TZ).date()
+
+    def subject_pseudonym(self, doc: IdentityDocument) -> str:
+        """HMAC-SHA-256 of the document type and number: finds a person's records without
+        holding their number in the event log. A resident and a temporary resident ID of one
+        person give the same pseudonym."""
+        # a temporary resident ID carries the citizen ID: the same person, the same pseudonym
+        temporary = doc.type is DocumentType.TEMPORARY_RESIDENT_ID
+        kind = DocumentType.RESIDENT_ID if temporary else doc.type
+        message = f"ecard-workflow-subject:{kind.value}:{doc.number}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+    def _event(
+        self,
+        session: Session,
+        now: datetime,
+        actor: str,
+        action: str,
+        *,
+        app: ApplicationRow | None = None,
+        card: CardRow | None = None,
+        before: str | None = None,
+        after: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        session.add(
+            EventRow(
+                at=int(now.timestamp()),
+                actor=actor,
+                action=action,
+                application_id=app.id if app else (card.application_id if card else None),
+                card_number=card.card_number if card else None,
+                subject=app.subject if app else (card.subject if card else None),
+                before=before,
+                after=after,
+                detail=detail,
+            )
+        )
+
+    @staticmethod
+    def _app(session: Session, application_id: str, *, lock: bool = False) -> ApplicationRow:
+        stmt = select(ApplicationRow).where(ApplicationRow.id == application_id)
+        row = session.scalars(stmt.with_for_update() if lock else stmt).first()
+        if row is None:
+            raise refuse(WorkflowCode.NOT_FOUND)
+        return row
+
+    @staticmethod
+    def _card(session: Session, card_number: str) -> CardRow:
+        row = session.get(CardRow, card_number)
+        if row is None:
+            raise refuse(WorkflowCode.NOT_FOUND)
+        return row
+
+    # -- submit
+
+    def submit(
+        self,
+        *,
+        channel: Channel,
+        document_type: DocumentType | int | str,
+        document_number: str,
+        name: str,
+        phone: str,
+        region: str,
+        actor: str,
+        consents: Collection[str] = (),
+        relation: Relation = "self",
+        applicant_document: tuple[DocumentType | int | str, str] | None = None,
+        proof_of_relationship: bool = False,
+        birth_date: date | None = None,
+        document_issued: date | None = None,
+        document_expires: date | None = None,
+    ) -> str:
+        """Record an application; return its id.
+
+        ``actor`` is the clerk at a window, or the applicant's account online. A guardian or
+        family member gives ``applicant_document``; a subject under 16 needs a guardian with
+        ``proof_of_relationship``, under 14 also the ``guardian`` consent. ``birth_date`` is
+        needed where the document number holds none.
+
+        Raises:
+            DocumentError: the document number (each kind of bad number) or the document is
+                not in force (temporary ID past 3 months, expired).
+            WorkflowError: ``NAME_INVALID``, ``PHONE_INVALID``, ``GUARDIAN_REQUIRED``,
+                ``CONSENT_REQUIRED``, ``FAMILY_LIMIT``, ``WRONG_STEP`` (bad channel/relation).
+        """
+        now = self._now()
+        today = self._today(now)
+        if channel not in ("online", "window") or relation not in ("self", "guardian", "family"):
+            raise refuse(WorkflowCode.WRONG_STEP, "channel or relation unknown")
+        try:
+            clean_name = normalize_name(name)
+        except ValueError as exc:
+            raise refuse(WorkflowCode.NAME_INVALID, str(exc)) from None
+        doc = parse_document(
+            document_type, document_number, issued=document_issued, expires=document_expires
+        )
+        check_document_in_force(doc, today)
+        mobile = _mobile(phone)
+        try:
+            region_code = normalize_region_code(region)
+        except ValueError as exc:
+            raise refuse(WorkflowCode.WRONG_STEP, str(exc)) from None
+        birth = doc.birth_date or birth_date
+        if birth is None:
+            raise refuse(WorkflowCode.WRONG_STEP, "this document needs the birth date")
+        given = set(consents)
+        if CONSENT_PERSONAL not in given or (channel == "online" and CONSENT_PHOTO not in given):
+            raise refuse(WorkflowCode.CONSENT_REQUIRED, "personal information and ID photo")
+        subject = self.subject_pseudonym(doc)
+        age = _age(birth, today)
+        if relation == "self":
+            if age < 16:
+                raise refuse(WorkflowCode.GUARDIAN_REQUIRED)
+            applicant = subject
+        else:
+            if applicant_document is None:
+                raise refuse(WorkflowCode.GUARDIAN_REQUIRED, "the applicant's document")
+            applicant_doc = parse_document(*applicant_document)
+            applicant = self.subject_pseudonym(applicant_doc)
+            if applicant == subject:
+                raise refuse(WorkflowCode.WRONG_STEP, "a person applies for themselves as self")
+            if age < 16 and (relation != "guardian" or not proof_of_relationship):
+                raise refuse(WorkflowCode.GUARDIAN_REQUIRED)
+            if age < 14 and CONSENT_GUARDIAN not in given:
+                raise refuse(WorkflowCode.CONSENT_REQUIRED, "guardian consent (under 14)")
+        app_id = secrets.token_hex(16)
+        with self.store.transaction() as session:
+            if relation == "family":
+                count = session.scalar(
+                    select(func.count(func.distinct(ApplicationRow.subject))).where(
+                        ApplicationRow.applicant == applicant,
+                        ApplicationRow.relation == "family",
+                        ApplicationRow.subject != subject,
+                    )
+                )
+                if (count or 0) >= self.settings.family_limit:
+                    raise refuse(WorkflowCode.FAMILY_LIMIT)
+            app = ApplicationRow(
+                id=app_id,
+                channel=channel,
+                document_type=doc.type.value,
+                document_number=doc.number,
+                name=clean_name,
+                phone=mobile,
+                region=region_code,
+                subject=subject,
+                relation=relation,
+                applicant=applicant,
+                consents=json.dumps(sorted(given)),
+                state="submitted",
+                submitted_by=actor,
+                submitted_at=int(now.timestamp()),
+                phone_verified=False,
+            )
+            session.add(app)
+            self._event(session, now, actor, "submit", app=app, after="submitted", detail=channel)
+        return app_id
+
+    # -- one-time codes
+
+    def send_code(self, application_id: str, *, actor: str = "online") -> None:
+        """Send a fresh code to the application's phone (through the SMS port).
+
+        Raises:
+            WorkflowError: ``RESEND_TOO_SOON`` (60 s), ``DAILY_CAP``, ``NOT_FOUND``,
+                ``CONFLICT`` (another send won the race).
+        """
+        rules = self.settings.codes
+        now = self._now()
+        ts, day = int(now.timestamp()), self._today(now).isoformat()
+        with self.store.transaction() as session:
+            app = self._app(session, application_id)
+            row = session.get(CodeRow, application_id)
+            sent_today = 0
+            if row is not None:
+                if ts - row.sent_at < rules.resend_after.total_seconds():
+                    raise refuse(WorkflowCode.RESEND_TOO_SOON)
+                sent_today = row.sent_today if row.day == day else 0
+                if sent_today >= rules.daily_cap:
+                    raise refuse(WorkflowCode.DAILY_CAP)
+            code = new_code()
+            digest = code_digest(self._key, application_id, code)
+            if row is None:
+                session.add(
+                    CodeRow(
+                        application_id=application_id,
+                        digest=digest,
+                        sent_at=ts,
+                        tries=0,
+                        used=False,
+                        day=day,
+                        sent_today=1,
+                    )
+                )
+            else:
+                row.digest, row.sent_at, row.tries, row.used = digest, ts, 0, False
+                row.day, row.sent_today = day, sent_today + 1
+            self._event(session, now, actor, "send_code", app=app)
+            session.flush()  # a racing send fails here, before the message leaves
+            self.sms.send_code(app.phone, code, application_id=application_id)
+
+    def _use_code(self, session: Session, app: ApplicationRow, code: str, now: datetime) -> None:
+        rules = self.settings.codes
+        row = session.get(CodeRow, app.id)
+        if row is None:
+            raise refuse(WorkflowCode.CODE_WRONG, "no code was sent")
+        if row.used:
+            raise refuse(WorkflowCode.CODE_USED)
+        if row.tries >= rules.max_tries:
+            raise refuse(WorkflowCode.CODE_TRIES_EXCEEDED)
+        if int(now.timestamp()) - row.sent_at > rules.lifetime.total_seconds():
+            raise refuse(WorkflowCode.CODE_EXPIRED)
+        if not hmac.compare_digest(row.digest, code_digest(self._key, app.id, code)):
+            row.tries += 1
+            raise refuse(WorkflowCode.CODE_WRONG)
+        row.used = True
+
+    def check_code(self, application_id: str, code: str, *, actor: str = "online") -> None:
+        """Check the code the applicant read on the phone; binds the phone.
+
+        Raises:
+            WorkflowError: ``CODE_FORMAT``, ``CODE_WRONG`` (the try is counted),
+                ``CODE_EXPIRED``, ``CODE_USED``, ``CODE_TRIES_EXCEEDED``.
+        """
+        check_code_format(code)
+        now = self._now()
+        failure: WorkflowError | None = None
+        with self.store.transaction() as session:
+            app = self._app(session, application_id)
+            try:
+                self._use_code(session, app, code, now)
+            except WorkflowError as exc:  # the counted try must be committed
+                failure = exc
+                self._event(session, now, actor, "check_code", app=app, detail=exc.workflow_code)
+            else:
+                app.phone_verified = True
+                self._event(session, now, actor, "check_code", app=app, detail="ok")
+        if failure is not None:
+            raise failure
+
+    def record_liveness(
+        self, application_id: str, evidence: bytes, *, actor: str = "online"
+    ) -> None:
+        """Ask the liveness port; record only its verdict and reference (no face image).
+
+        Raises:
+            WorkflowError: ``LIVENESS_FAILED``.
+        """
+        passed, reference = self.liveness.check(application_id, evidence)
+        now = self._now()
+        with self.store.transaction() as session:
+            app = self._app(session, application_id)
+            if passed:
+                app.liveness = reference[:128]
+            self._event(
+                session, now, actor, "liveness", app=app, detail="pass" if passed else "fail"
+            )
+        if not passed:
+            raise refuse(WorkflowCode.LIVENESS_FAILED)
+
+    # -- review
+
+    def review_online(self, application_id: str) -> None:
+        """The online channel's automatic rules: phone bound by code and liveness passed.
+
+        Raises:
+            WorkflowError: ``WRONG_STEP`` (not online, not submitted, a check missing).
+        """
+        now = self._now()
+        with self.store.transaction() as session:
+            app = self._app(session, application_id, lock=True)
+            if app.channel != "online" or app.state != "submitted":
+                raise refuse(WorkflowCode.WRONG_STEP, f"state {app.state}, channel {app.channel}")
+            if not app.phone_verified or app.liveness is None:
+                raise refuse(WorkflowCode.WRONG_STEP, "phone code and liveness check first")
+            app.state, app.reviewed_by = "approved", AUTO_REVIEWER
+            self._event(
+                session, now, AUTO_REVIEWER, "review", app=app, before="submitted", after="approved"
+            )
+
+    def review(
+        self, application_id: str, *, reviewer: str, approve: bool, reason: str | None = None
+    ) -> None:
+        """A clerk's decision. Nobody decides a case they submitted or their own; a rejection
+        needs a reason.
+
+        Raises:
+            WorkflowError: ``REASON_REQUIRED``, ``OWN_CASE``, ``WRONG_STEP`` (already
+                decided), ``CONFLICT`` (another clerk decided at the same moment).
+        """
+        if not approve and (reason is None or not reason.strip()):
+            raise refuse(WorkflowCode.REASON_REQUIRED)
+        now = self._now()
+        with self.store.transaction() as session:
+            app = self._app(session, application_id, lock=True)
+            if reviewer in (app.submitted_by, app.subject, app.applicant):
+                raise refuse(WorkflowCode.OWN_CASE)
+            if app.state != "submitted":
+                raise refuse(WorkflowCode.WRONG_STEP, f"already {app.state}")
+            app.state = "approved" if approve else "rejected"
+            app.reviewed_by, app.reason = reviewer, reason
+            self._event(
+                session, now, reviewer, "review", app=app, before="submitted", after=app.state,
+                detail=reason,
+            )  # fmt: skip
+
+    # -- issue
+
+    def _card_model(self, app: ApplicationRow, number: str, today: date) -> Card:
+        expires = date(today.year + self.settings.card_years, today.month, min(today.day, 28))
+        card = Card(
+            holder=Holder(
+                name=app.name, document=DocumentType(app.document_type), ssn=app.document_number
+            ),
+            card_number=number,
+            region=app.region,
+            issued=today,
+            expires=expires,
+        )
+        if self.device_binding is not None:
+            card = self.device_binding.bind(card, app.id)
+        return card
+
+    def _new_card(
+        self, session: Session, app: ApplicationRow, now: datetime, actor: str, *, sealed: bool
+    ) -> tuple[CardRow, IssuedCard | None]:
+        active = session.scalars(
+            select(CardRow).where(
+                CardRow.subject == app.subject,
+                CardRow.region == app.region,
+                CardRow.state.in_([s.value for s in ACTIVE_STATES]),
+            )
+        ).first()
+        if active is not None:
+            raise refuse(WorkflowCode.ACTIVE_CARD_EXISTS)
+        number = "".join(secrets.choice(_CARD_ALPHABET) for _ in range(9))
+        row = CardRow(
+            card_number=number,
+            application_id=app.id,
+            subject=app.subject,
+            region=app.region,
+            state=(CardState.SEALED if sealed else CardState.NORMAL).value,
+            state_since=int(now.timestamp()),
+            listed=False,
+            pin_failures=0,
+        )
+        issued = None if sealed else self._sign(row, app, now, actor)
+        session.add(row)
+        app.card_number = number
+        return row, issued
+
+    def _sign(self, row: CardRow, app: ApplicationRow, now: datetime, actor: str) -> IssuedCard:
+        issued = self.issuer.issue(
+            self._card_model(app, row.card_number, self._today(now)), iat=now
+        )
+        row.kid, row.cti = issued.kid.hex(), issued.cti.hex()
+        if self.journal is not None:
+            self.journal.append_card(issued, operator=actor)
+        return issued
+
+    def issue(self, application_id: str, *, actor: str, sealed: bool = False) -> IssuedCard | None:
+        """Make the card of an approved application and sign its e-SSC credential (level 1),
+        journaled; ``sealed`` makes it 封存 (no credential until :meth:`activate`).
+
+        Raises:
+            WorkflowError: ``WRONG_STEP`` (not approved), ``ACTIVE_CARD_EXISTS``.
+        """
+        now = self._now()
+        with self.store.transaction() as session:
+            app = self._app(session, application_id, lock=True)
+            if app.state != "approved":
+                raise refuse(WorkflowCode.WRONG_STEP, f"state {app.state}")
+            row, issued = self._new_card(session, app, now, actor, sealed=sealed)
+            app.state = "issued"
+            self._event(session, now, actor, "issue", app=app, card=row, after=row.state)
+        return issued
+
+    def activate(self, card_number: str, *, actor: str) -> IssuedCard:
+        """Enable a sealed card: 封存 → 正常, signing its credential."""
+        now = self._now()
+        with self.store.transaction() as session:
+            row = self._card(session, card_number)
+            before = CardState(row.state)
+            row.state = next_state(before, CardEvent.ACTIVATE).value
+            row.state_since = int(now.timestamp())
+            issued = self._sign(row, self._app(session, row.application_id), now, actor)
+            self._event(session, now, actor, "activate", card=row, before=before, after=row.state)
+        return issued
+
+    # -- PIN and query
+
+    def set_pin(self, card_number: str, pin: str, *, actor: str = "online") -> None:
+        """Set the card's 6-digit service PIN (stored as scrypt).
+
+        Raises:
+            WorkflowError: ``PIN_WEAK`` (a sequence, a repeat, part of the document number).
+        """
+        now = self._now()
+        with self.store.transaction() as session:
+            row = self._card(session, card_number)
+            app = self._app(session, row.application_id)
+            check_pin_rules(pin, app.document_number)
+            row.pin_hash, row.pin_failures = hash_pin(pin), 0
+            self._event(session, now, actor, "set_pin", card=row)
+
+    def query(self, card_number: str, code: str, pin: str, *, actor: str = "online") -> CardView:
+        """The holder proves possession of the phone (a code sent by :meth:`send_code` for
+        the card's application) and knows the PIN; returns the masked card and its status.
+
+        Raises:
+            WorkflowError: the code's refusals, ``PIN_WRONG`` (counted), ``PIN_LOCKED``.
+        """
+        check_code_format(code)
+        now = self._now()
+        failure: WorkflowError | None = None
+        with self.store.transaction() as session:
+            row = self._card(session, card_number)
+            app = self._app(session, row.application_id)
+            try:
+                if row.pin_hash is None or row.pin_failures >= PIN_MAX_FAILURES:
+                    raise refuse(
+                        WorkflowCode.PIN_LOCKED if row.pin_hash else WorkflowCode.WRONG_STEP
+                    )
+                self._use_code(session, app, code, now)
+                if not pin_matches(pin, row.pin_hash):
+                    row.pin_failures += 1
+                    raise refuse(
+                        WorkflowCode.PIN_LOCKED
+                        if row.pin_failures >= PIN_MAX_FAILURES
+                        else WorkflowCode.PIN_WRONG
+                    )
+                row.pin_failures = 0
+            except WorkflowError as exc:
+                failure = exc
+                self._event(session, now, actor, "query", card=row, detail=exc.workflow_code)
+            else:
+                self._event(session, now, actor, "query", card=row, detail="ok")
+                card = self._card_model(app, row.card_number, self._today(now))
+                masked = card.masked()
+                masked.pop("issued"), masked.pop("expires"), masked.pop("status")
+                view = CardView(row.card_number, CardState(row.state), masked)
+        if failure is not None:
+            raise failure
+        return view
+
+    # -- status changes
+
+    def _publish(
+        self,
+        session: Session,
+        now: datetime,
+        add: list[CardRow],
+        remove: list[CardRow],
+        actor: str,
+        *,
+        force: bool = False,
+    ) -> None:
+        entries = [(bytes.fromhex(r.kid), bytes.fromhex(r.cti)) for r in add if r.kid and r.cti]
+        unrevoke = [(bytes.fromhex(r.kid), bytes.fromhex(r.cti)) for r in remove if r.kid and r.cti]
+        if not entries and not unrevoke and not force:
+            return
+        last = session.scalars(
+            select(RevocationRow).order_by(RevocationRow.sequence.desc())
+        ).first()
+        update = next_revocation_list(
+            last.data if last else None,
+            entries,
+            unrevoke=unrevoke,
+            signer=self.list_signer.signer(),
+            certificate=self.list_signer.certificate,
+            chain=self.list_signer.chain,
+            issued_at=now,
+            next_update=now + self.settings.list_validity,
+        )
+        session.add(
+            RevocationRow(
+                sequence=update.sequence, data=update.data, published_at=int(now.timestamp())
+            )
+        )
+        for r in add:
+            r.listed = True
+        for r in remove:
+            r.listed = False
+        if self.journal is not None:
+            self.journal.append_list(update.data, operator=actor)
+
+    def _move(
+        self,
+        session: Session,
+        row: CardRow,
+        event: CardEvent,
+        now: datetime,
+        actor: str,
+        reason: str | None,
+    ) -> CardState:
+        before = CardState(row.state)
+        after = next_state(before, event)
+        policy = self.settings.use_during_temporary_loss
+        row.state, row.state_since = after.value, int(now.timestamp())
+        if invalidates(before, after, use_during_temporary_loss=policy):
+            self._publish(session, now, [row], [], actor)
+        elif restores(before, after, use_during_temporary_loss=policy) and row.listed:
+            self._publish(session, now, [], [row], actor)
+        self._event(
+            session, now, actor, event.value, card=row, before=before, after=after, detail=reason
+        )
+        return after
+
+    def change(
+        self, card_number: str, event: CardEvent, *, actor: str, reason: str | None = None
+    ) -> CardState:
+        """Apply a status change from the transition table (report loss, lift, formal loss,
+        freeze, unfreeze, cancel); a cancellation needs a reason. Replacement is
+        :meth:`replace`.
+
+        Raises:
+            WorkflowError: ``TRANSITION_REFUSED``, ``REASON_REQUIRED``, ``CONFLICT``.
+        """
+        if event in (CardEvent.REPLACE, CardEvent.ACTIVATE):
+            raise refuse(WorkflowCode.WRONG_STEP, "use replace() or activate()")
+        if event is CardEvent.CANCEL and (reason is None or not reason.strip()):
+            raise refuse(WorkflowCode.REASON_REQUIRED)
+        now = self._now()
+        with self.store.transaction() as session:
+            return self._move(session, self._card(session, card_number), event, now, actor, reason)
+
+    def replace(self, card_number: str, *, actor: str, reason: str) -> IssuedCard:
+        """Replace a card (补换): the old one is 已补换 and its credential listed, a new card
+        with a new credential follows it. A reason is required.
+
+        Raises:
+            WorkflowError: ``REASON_REQUIRED``, ``TRANSITION_REFUSED``.
+        """
+        if not isinstance(reason, str) or not reason.strip():
+            raise refuse(WorkflowCode.REASON_REQUIRED)
+        now = self._now()
+        with self.store.transaction() as session:
+            old = self._card(session, card_number)
+            app = self._app(session, old.application_id)
+            self._move(session, old, CardEvent.REPLACE, now, actor, reason)
+            session.flush()
+            new, issued = self._new_card(session, app, now, actor, sealed=False)
+            old.replaced_by = new.card_number
+            new.pin_hash = old.pin_hash
+            self._event(
+                session, now, actor, "issue_replacement", card=new, after=new.state, detail=reason
+            )
+        assert issued is not None
+        return issued
+
+    def lapse_temporary_losses(self, *, actor: str = "scheduler") -> int:
+        """Temporary loss reports older than the configured days lapse back to normal (their
+        credentials come off the list); return how many."""
+        now = self._now()
+        limit = int(now.timestamp()) - self.settings.temporary_loss_days * 86400
+        with self.store.transaction() as session:
+            rows = session.scalars(
+                select(CardRow).where(
+                    CardRow.state == CardState.TEMPORARY_LOSS.value, CardRow.state_since <= limit
+                )
+            ).all()
+            for row in rows:
+                self._move(session, row, CardEvent.LOSS_LAPSED, now, actor, None)
+        return len(rows)
+
+    def refresh_revocation_list(self, *, actor: str = "scheduler") -> bytes:
+        """Sign the next revocation list with the same content (sequence + 1, a new validity
+        window): run it before the current list's next update, or counters stop accepting
+        cards (``REVOCATION_LIST_STALE``). Returns the new list."""
+        now = self._now()
+        with self.store.transaction() as session:
+            self._publish(session, now, [], [], actor, force=True)
+            self._event(session, now, actor, "publish_list")
+        data = self.revocation_list()
+        assert data is not None
+        return data
+
+    # -- reading
+
+    def revocation_list(self) -> bytes | None:
+        """The latest signed revocation list (what the counters download), or ``None``."""
+        with self.store.session() as session:
+            last = session.scalars(
+                select(RevocationRow).order_by(RevocationRow.sequence.desc())
+            ).first()
+            return last.data if last else None
+
+    def card_state(self, card_number: str) -> CardState:
+        """The card's current status."""
+        with self.store.session() as session:
+            return CardState(self._card(session, card_number).state)
+
+    def events(self, application_id: str | None = None) -> list[EventRow]:
+        """The event log (of one application), oldest first."""
+        with self.store.session() as session:
+            stmt = select(EventRow).order_by(EventRow.id)
+            if application_id is not None:
+                stmt = stmt.where(EventRow.application_id == application_id)
+            return list(session.scalars(stmt).all())
+
+
+__all__ = [
+    "AUTO_REVIEWER",
+    "CONSENT_GUARDIAN",
+    "CONSENT_PERSONAL",
+    "CONSENT_PHOTO",
+    "CardView",
+    "Registry",
+    "Settings",
+]
