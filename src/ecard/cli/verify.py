@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import contextlib
+import gc
 import json
 import os
 import re
@@ -98,18 +99,22 @@ def check_trust_files(paths: Iterable[str], lang: str = "en") -> None:
                         )
 
 
+#: One JSON line: what ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` writes,
+#: with the encoder built once rather than per line.
+_JSON_LINE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _emit(result: VerificationResult, source: str, args: argparse.Namespace, out: TextIO) -> None:
     if args.json:
         data = result.to_dict(args.lang)
         data["source"] = source
         if result.card is not None:
             data["region_name"] = region_name(result.card.region)
-        out.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n")
+        out.write(_JSON_LINE(data) + "\n")
     elif args.oneline:
         out.write(render_oneline(result, source, reveal=args.reveal) + "\n")
     else:
         out.write(render_text(result, args.lang, reveal=args.reveal, source=source) + "\n")
-    out.flush()
 
 
 def split_lines(chunks: Iterable[str]) -> Iterator[tuple[int, str]]:
@@ -171,14 +176,24 @@ def _inputs(
         for image in args.image:
             for result in verifier.verify_image(image, now=now):
                 yield image, result
+            sys.stdout.flush()  # each picture's answers as soon as it is read
         return
     if args.text is not None:
         yield "argument", verifier.verify(args.text, now=now)
         return
     _prompt(args.lang)
-    for number, text in split_lines(_stdin_chunks()):
+    for number, text in split_lines(_flushed_before_reading(_stdin_chunks(), sys.stdout)):
         yield f"stdin:{number}", verifier.verify(text, now=now)
         _prompt(args.lang)
+
+
+def _flushed_before_reading(chunks: Iterator[str], out: TextIO) -> Iterator[str]:
+    """``chunks``, with ``out`` flushed each time the next one is asked for: every line that
+    has arrived is answered before waiting for more (a scanner's code at once), and a file
+    or pipe of many codes costs one write per chunk read rather than one per line."""
+    for chunk in chunks:
+        yield chunk
+        out.flush()
 
 
 def cmd_verify(args: argparse.Namespace) -> bool:
@@ -192,10 +207,14 @@ def cmd_verify(args: argparse.Namespace) -> bool:
         check_trust_files(args.trust or (), args.lang)
         config = list_config(args)
         verifier = load_lists(config).verifier(config.policy())
+    # What set-up made (trust, lists, modules) lives until the end: out of the collector's
+    # sight, each card's short-lived objects are all it has to look at.
+    gc.freeze()
     codes: Counter[str] = Counter()
     for source, result in _inputs(args, verifier):
         codes[result.code.value] += 1
         _emit(result, source, args, sys.stdout)
+    sys.stdout.flush()
     if not codes:
         raise UsageError(
             "no input (give TEXT, --image FILE, or QR texts on standard input)",
