@@ -118,6 +118,14 @@ def parse_sign1(data: bytes, *, max_size: int = MAX_MESSAGE_SIZE) -> Sign1Messag
     """
     if len(data) > max_size:
         raise BadCoseError(f"message of {len(data)} bytes exceeds {max_size}")
+    fast = _parse_common(data)
+    if fast is not None:
+        return fast
+    return _parse_general(data, max_size)
+
+
+def _parse_general(data: bytes, max_size: int) -> Sign1Message:
+    """:func:`parse_sign1` through the strict CBOR decoder, for every layout."""
     outer = _outer_tag(data)
     if outer is None:
         raise BadCoseError("message is not tagged as COSE_Sign1 (tag 18)")
@@ -181,6 +189,69 @@ def parse_sign1(data: bytes, *, max_size: int = MAX_MESSAGE_SIZE) -> Sign1Messag
         payload=payload,
         signature=signature,
         headers=headers,
+    )
+
+
+def _short_bstr(data: bytes, pos: int) -> tuple[int, int] | None:
+    """(start, end) of the byte string whose head is at ``pos``, for heads of one or two bytes
+    in shortest form (lengths below 256), or None."""
+    head = data[pos]
+    if 0x40 <= head < 0x58:
+        start = pos + 1
+        return start, start + head - 0x40
+    if head == 0x58:
+        n = data[pos + 1]
+        if n < 24:  # not the shortest form: the strict parser rejects it
+            return None
+        return pos + 2, pos + 2 + n
+    return None
+
+
+def _parse_common(data: bytes) -> Sign1Message | None:
+    """The message every ecard issuer writes, recognised byte for byte, or None.
+
+    Matches only ``D2 84 <bstr protected> A0 <bstr payload> <bstr signature>`` with the
+    protected header exactly ``A2 01 <alg: one-byte negative int> 04 48 <8-byte kid>`` and not
+    one byte more. Such bytes are strict, deterministic CBOR whose parse passes every check of
+    :func:`parse_sign1` (tag 18, four elements of the right types, empty unprotected header,
+    no tag inside, alg and kid in the protected header, no ``crit``), so the result is the one
+    the general parser gives; anything else (another layout, a longer length, an ``x5chain``)
+    returns None and takes the general path.
+    """
+    if (
+        type(data) is not bytes
+        or len(data) < 20
+        or data[0] != 0xD2
+        or data[1] != 0x84
+        or data[2] != 0x4D
+    ):
+        return None
+    protected = data[3:16]
+    if (
+        protected[0] != 0xA2
+        or protected[1] != 0x01
+        or not 0x20 <= protected[2] < 0x38
+        or protected[3] != 0x04
+        or protected[4] != 0x48
+        or data[16] != 0xA0
+    ):
+        return None
+    span = _short_bstr(data, 17)
+    if span is None or span[1] + 2 > len(data):
+        return None
+    payload_start, payload_end = span
+    span = _short_bstr(data, payload_end)
+    if span is None or span[1] != len(data):
+        return None
+    alg = 0x1F - protected[2]  # major type 1, argument n: the integer -1 - n
+    kid = protected[5:13]
+    return Sign1Message(
+        protected=protected,
+        alg=alg,
+        kid=kid,
+        payload=data[payload_start:payload_end],
+        signature=data[span[0] : span[1]],
+        headers={HEADER_ALG: alg, HEADER_KID: kid},
     )
 
 
