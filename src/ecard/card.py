@@ -39,6 +39,7 @@ from pydantic_core import CoreSchema, core_schema
 from ecard.errors import Lang
 from ecard.identifiers import (
     _check_char,
+    _fast_birth_date,
     mask_card_number,
     mask_citizen_id,
     mask_name,
@@ -462,6 +463,13 @@ class Card(_PersonalModel):
         ):
             raise ValueError(_claim_problem(claim))
         first17 = str(ssn) if ssn >= _SHORTEST_17 else f"{ssn:017d}"
+        if cls is Card:
+            fast = _card_if_valid(
+                name, first17 + _check_char(first17), card_number, region, spec, issued, expires,
+                status,
+            )  # fmt: skip
+            if fast is not None:
+                return fast
         # Same as cls.model_validate(...), minus one Python-level call on the hot path.
         try:
             card: Card = cls.__pydantic_validator__.validate_python(
@@ -482,3 +490,74 @@ class Card(_PersonalModel):
         if card.card_number != card_number:
             raise ValueError("card claim 3 (card_number) is not in canonical form")
         return card
+
+
+_CARD_FIELDS: Final = frozenset(Card.model_fields)
+_HOLDER_FIELDS: Final = frozenset(Holder.model_fields)
+_set_slot = object.__setattr__
+
+
+def _built(model: type[BaseModel], values: dict[str, Any], fields: frozenset[str]) -> Any:
+    """An instance of ``model`` holding ``values``, made as ``model_construct`` makes one
+    (the four slots every pydantic model has), for values already checked field by field."""
+    made = object.__new__(model)
+    _set_slot(made, "__dict__", values)
+    _set_slot(made, "__pydantic_fields_set__", set(fields))
+    _set_slot(made, "__pydantic_extra__", None)
+    _set_slot(made, "__pydantic_private__", None)
+    return made
+
+
+def _card_if_valid(
+    name: str,
+    ssn: str,
+    card_number: str,
+    region: int,
+    spec: int,
+    issued: int,
+    expires: int,
+    status: int,
+) -> Card | None:
+    """The card :meth:`Card.from_claim` validates, without pydantic's validation pass, when the
+    claim is canonical and passes every rule of the models; ``None`` otherwise (the full
+    validation then finds and words the problem).
+
+    The rules are the models' own, through the same functions: the name, card number and
+    region normalisers (a value they would change is not canonical: ``None``), the citizen ID
+    check (:func:`~ecard.identifiers._fast_birth_date`, the one ``normalize_citizen_id`` takes
+    first), the status parser, and the date bounds and cross-field rules of :class:`Card`.
+    The spec version ``_SPEC_TEXT[spec]`` always matches its pattern for ``100 <= spec < 1000``,
+    which the caller checked. ``tests/test_card_fastpath.py`` holds both ways equal.
+    """
+    birth = _fast_birth_date(ssn)
+    if birth is None:
+        return None
+    try:
+        if (
+            normalize_name(name) != name
+            or normalize_card_number(card_number) != card_number
+            or (region_text := normalize_region_code(str(region))) != str(region)
+        ):
+            return None
+        state = CardStatus.parse(status)
+    except ValueError:
+        return None
+    day_issued = date.fromordinal(_EPOCH_ORDINAL + issued)
+    day_expires = date.fromordinal(_EPOCH_ORDINAL + expires)
+    if not (day_issued >= _MIN_ISSUED and birth <= day_issued < day_expires <= _MAX_EXPIRES):
+        return None
+    holder = _built(Holder, {"name": name, "ssn": ssn}, _HOLDER_FIELDS)
+    card: Card = _built(
+        Card,
+        {
+            "holder": holder,
+            "card_number": card_number,
+            "region": region_text,
+            "spec_version": _SPEC_TEXT[spec],
+            "issued": day_issued,
+            "expires": day_expires,
+            "status": state,
+        },
+        _CARD_FIELDS,
+    )
+    return card
