@@ -15,6 +15,7 @@ from ecard.formats.cose import (
     MAX_MESSAGE_SIZE,
     _parse_common,
     _parse_general,
+    assemble_sign1,
     parse_sign1,
 )
 from ecard.signing.issuer import Issuer
@@ -96,3 +97,14 @@ def test_any_changed_message_reads_the_same_both_ways(
         assert parse_sign1(raw) == general
     except EcardError as exc:
         assert exc.code == general
+
+
+@pytest.mark.parametrize("size", [0, 1, 23, 24, 255, 256, 4000, 70_000])
+def test_assembled_bytes_are_the_deterministic_encoding(size: int) -> None:
+    payload, signature, protected = (
+        bytes(range(256)) * (size // 256) + b"p" * (size % 256),
+        b"s" * (size % 97),
+        cbor.encode({1: -7, 4: b"k" * 8}),
+    )
+    expected = cbor.encode(cbor.Tag(18, [protected, {}, payload, signature]))
+    assert assemble_sign1(protected, payload, signature) == expected

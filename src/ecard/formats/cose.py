@@ -17,6 +17,7 @@ The ecard profile (fixed by the design brief):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -89,8 +90,10 @@ def kid_for_certificate(cert: x509.Certificate) -> bytes:
     return hashlib.sha256(cert.public_bytes(Encoding.DER)).digest()[:KID_SIZE]
 
 
+@functools.lru_cache(maxsize=64)
 def encode_protected(alg: int, kid: bytes) -> bytes:
-    """The protected header bytes: the deterministic CBOR map ``{1: alg, 4: kid}``."""
+    """The protected header bytes: the deterministic CBOR map ``{1: alg, 4: kid}`` (the same
+    for every credential of an issuer: remembered for the last 64 pairs)."""
     return cbor.encode({HEADER_ALG: alg, HEADER_KID: kid})
 
 
@@ -103,8 +106,25 @@ def protected_header(alg: int, kid: bytes, extra_headers: Mapping[int, Any] | No
 
 
 def assemble_sign1(protected: bytes, payload: bytes, signature: bytes) -> bytes:
-    """The tagged COSE_Sign1 bytes of a signed message (empty unprotected header)."""
-    return cbor.encode(cbor.Tag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
+    """The tagged COSE_Sign1 bytes of a signed message (empty unprotected header).
+
+    Written directly: tag 18 and an array of four (``D2 84``), then the three byte strings
+    around an empty map (``A0``), each head in shortest form: the deterministic encoding of
+    ``Tag(18, [protected, {}, payload, signature])``, byte for byte.
+    """
+    head = cbor.encode_head
+    return b"".join(
+        (
+            b"\xd2\x84",
+            head(2, len(protected)),
+            protected,
+            b"\xa0",
+            head(2, len(payload)),
+            payload,
+            head(2, len(signature)),
+            signature,
+        )
+    )
 
 
 def parse_sign1(data: bytes, *, max_size: int = MAX_MESSAGE_SIZE) -> Sign1Message:
