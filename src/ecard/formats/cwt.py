@@ -94,18 +94,43 @@ def _check(iss: object, iat: object, exp: object, cti: object, nbf: object) -> N
 
 
 def encode_claims(claims: Claims) -> bytes:
-    """The deterministic CBOR payload for ``claims`` (validated first)."""
+    """The deterministic CBOR payload for ``claims`` (validated first).
+
+    Written field by field in the order deterministic encoding sorts the keys (``1, 4, 5, 6, 7,
+    -65537``; the card's ``1..8``): the bytes ``cbor.encode`` gives for the same map, held
+    equal by ``tests/test_cwt_encoding.py``, without its generic dispatch and sorting.
+    """
     _check(claims.iss, claims.iat, claims.exp, claims.cti, claims.nbf)
-    data: dict[int, object] = {
-        CLAIM_ISS: claims.iss,
-        CLAIM_EXP: claims.exp,
-        CLAIM_IAT: claims.iat,
-        CLAIM_CTI: claims.cti,
-        CLAIM_CARD: claims.card.to_claim(),
-    }
-    if claims.nbf is not None:
-        data[CLAIM_NBF] = claims.nbf
-    return cbor.encode(data)
+    head = cbor.encode_head
+    iss = claims.iss.encode()
+    card = claims.card.to_claim()
+    name, card_number = card[1], card[3]
+    assert isinstance(name, str) and isinstance(card_number, str)
+    name_raw, number_raw = name.encode(), card_number.encode()
+    nbf = claims.nbf
+    return b"".join(
+        (
+            b"\xa5" if nbf is None else b"\xa6",
+            b"\x01", head(3, len(iss)), iss,
+            b"\x04", head(0, claims.exp),
+            b"" if nbf is None else b"\x05" + head(0, nbf),
+            b"\x06", head(0, claims.iat),
+            b"\x07", head(2, len(claims.cti)), claims.cti,
+            _CARD_KEY, b"\xa8",
+            b"\x01", head(3, len(name_raw)), name_raw,
+            b"\x02", head(0, int(card[2])),
+            b"\x03", head(3, len(number_raw)), number_raw,
+            b"\x04", head(0, int(card[4])),
+            b"\x05", head(0, int(card[5])),
+            b"\x06", head(0, int(card[6])),
+            b"\x07", head(0, int(card[7])),
+            b"\x08", head(0, int(card[8])),
+        )
+    )  # fmt: skip
+
+
+#: The encoding of the card's claim key -65537: a negative integer with argument 65536.
+_CARD_KEY: Final = cbor.encode(CLAIM_CARD)
 
 
 def decode_claims(payload: bytes) -> Claims:
