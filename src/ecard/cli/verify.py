@@ -154,8 +154,8 @@ def _stdin_chunks() -> Iterator[str]:
     yield decoder.decode(b"", final=True)
 
 
-def _prompt(lang: str) -> None:
-    if sys.stdin.isatty():
+def _prompt(lang: str, interactive: bool) -> None:
+    if interactive:
         zh = "就绪：请扫描二维码（Ctrl-D 结束）"
         print(zh if lang == "zh" else "ready: scan a code (Ctrl-D to finish)", file=sys.stderr)
 
@@ -181,10 +181,11 @@ def _inputs(
     if args.text is not None:
         yield "argument", verifier.verify(args.text, now=now)
         return
-    _prompt(args.lang)
+    interactive = sys.stdin.isatty()  # asked once, not once per code
+    _prompt(args.lang, interactive)
     for number, text in split_lines(_flushed_before_reading(_stdin_chunks(), sys.stdout)):
         yield f"stdin:{number}", verifier.verify(text, now=now)
-        _prompt(args.lang)
+        _prompt(args.lang, interactive)
 
 
 def _flushed_before_reading(chunks: Iterator[str], out: TextIO) -> Iterator[str]:
