@@ -16,9 +16,10 @@ understand. Times are integers; this profile has no floats.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
 from ecard.card import Card
 from ecard.errors import BadClaimsError
@@ -139,7 +140,9 @@ def decode_claims(payload: bytes) -> Claims:
     Raises :class:`~ecard.errors.BadCborError` if it is not strict CBOR and
     :class:`~ecard.errors.BadClaimsError` if the claims or the card break the schema.
     """
-    data = cbor.decode(payload, max_depth=4, max_items=256)
+    data = _decode_common(payload)
+    if data is None:
+        data = cbor.decode(payload, max_depth=4, max_items=256)
     if type(data) is not dict:
         raise BadClaimsError("payload must be a CBOR map of claims")
     keys = data.keys()
@@ -156,6 +159,86 @@ def decode_claims(payload: bytes) -> Claims:
     except ValueError as exc:
         raise BadClaimsError(f"card: {_first_line(exc)}") from None
     return Claims(iss=iss, iat=iat, exp=exp, cti=cti, card=card, nbf=nbf)
+
+
+_U16 = struct.Struct(">H").unpack_from
+_U32 = struct.Struct(">I").unpack_from
+_U64 = struct.Struct(">Q").unpack_from
+#: The card's claim key (-65537) and the head of its map of eight entries.
+_CARD_OPENING: Final = b"\x3a\x00\x01\x00\x00\xa8\x01"
+#: After the holder's name: the seven fixed-width entries 2..8 of the card map.
+_TAIL: Final = 41
+
+
+def _decode_common(p: bytes) -> dict[Any, Any] | None:
+    """The claims map of the payload :func:`encode_claims` writes, read at fixed offsets, or
+    None for any other bytes (which then go through the strict CBOR decoder).
+
+    Matches only ``A5 01 <iss text> 04 1A <exp> 06 1A <iat> 07 <cti bytes> 3A00010000 A8 01
+    <name text> 02 1B <ssn> 03 69 <card number> 04 1A <region> 05 19 <spec> 06 19 <issued>
+    07 19 <expires> 08 <status>`` and nothing after, with every argument in its shortest form
+    and every text valid UTF-8: bytes the strict decoder reads into the same map. What the
+    claims mean is checked afterwards, the same way for both.
+    """
+    try:
+        if type(p) is not bytes or p[0] != 0xA5 or p[1] != 0x01 or not 0x61 <= p[2] < 0x78:
+            return None
+        i = 3 + p[2] - 0x60
+        iss = p[3:i].decode()
+        if p[i] != 0x04 or p[i + 1] != 0x1A or p[i + 6] != 0x06 or p[i + 7] != 0x1A:
+            return None
+        exp, iat = _U32(p, i + 2)[0], _U32(p, i + 8)[0]
+        if p[i + 12] != 0x07 or exp < 0x10000 or iat < 0x10000:
+            return None
+        h = p[i + 13]
+        if 0x40 <= h < 0x58:
+            j = i + 14
+            k = j + h - 0x40
+        elif h == 0x58 and p[i + 14] >= 24:
+            j = i + 15
+            k = j + p[i + 14]
+        else:
+            return None
+        cti = p[j:k]
+        if p[k : k + 7] != _CARD_OPENING:
+            return None
+        h = p[k + 7]
+        if 0x60 <= h < 0x78:
+            a = k + 8
+            b = a + h - 0x60
+        elif h == 0x78 and p[k + 8] >= 24:
+            a = k + 9
+            b = a + p[k + 8]
+        else:
+            return None
+        if (
+            b + _TAIL != len(p)
+            or p[b] != 0x02 or p[b + 1] != 0x1B
+            or p[b + 10] != 0x03 or p[b + 11] != 0x69
+            or p[b + 21] != 0x04 or p[b + 22] != 0x1A
+            or p[b + 27] != 0x05 or p[b + 28] != 0x19
+            or p[b + 31] != 0x06 or p[b + 32] != 0x19
+            or p[b + 35] != 0x07 or p[b + 36] != 0x19
+            or p[b + 39] != 0x08 or p[b + 40] >= 0x18
+        ):  # fmt: skip
+            return None
+        ssn, region = _U64(p, b + 2)[0], _U32(p, b + 23)[0]
+        spec, issued, expires = _U16(p, b + 29)[0], _U16(p, b + 33)[0], _U16(p, b + 37)[0]
+        if ssn < 1 << 32 or region < 0x10000 or spec < 0x100 or issued < 0x100 or expires < 0x100:
+            return None
+        card = {
+            1: p[a:b].decode(),
+            2: ssn,
+            3: p[b + 12 : b + 21].decode(),
+            4: region,
+            5: spec,
+            6: issued,
+            7: expires,
+            8: p[b + 40],
+        }
+    except (IndexError, UnicodeDecodeError, struct.error):
+        return None
+    return {CLAIM_ISS: iss, CLAIM_EXP: exp, CLAIM_IAT: iat, CLAIM_CTI: cti, CLAIM_CARD: card}
 
 
 def _first_line(exc: Exception) -> str:
