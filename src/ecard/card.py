@@ -44,6 +44,7 @@ from ecard.documents import DocumentType, mask_document_number, normalize_docume
 from ecard.errors import Lang
 from ecard.identifiers import (
     _check_char,
+    _fast_birth_date,
     mask_card_number,
     mask_citizen_id,
     mask_name,
@@ -556,6 +557,12 @@ class Card(_PersonalModel):
         holder: dict[str, Any] = {"name": name, "ssn": first17 + _check_char(first17)}
         if document is not DocumentType.RESIDENT_ID:
             holder["document"] = document
+        elif cls is Card:
+            fast = _card_if_valid(
+                name, holder["ssn"], card_number, region, spec, issued, expires, status
+            )
+            if fast is not None:
+                return fast
         return cls._validate_claim(claim, holder)
 
     @classmethod
@@ -711,3 +718,79 @@ class CounterCard(BaseModel):
             "expires": self.expires.isoformat(),
             "status": self.status.name.lower(),
         }
+
+
+_CARD_FIELDS: Final = frozenset(Card.model_fields)
+#: What validating ``{"name": ..., "ssn": ...}`` sets: ``document`` keeps its default.
+_HOLDER_FIELDS: Final = frozenset({"name", "ssn"})
+_set_slot = object.__setattr__
+
+
+def _built(model: type[BaseModel], values: dict[str, Any], fields: frozenset[str]) -> Any:
+    """An instance of ``model`` holding ``values``, made as ``model_construct`` makes one
+    (the four slots every pydantic model has), for values already checked field by field."""
+    made = object.__new__(model)
+    _set_slot(made, "__dict__", values)
+    _set_slot(made, "__pydantic_fields_set__", set(fields))
+    _set_slot(made, "__pydantic_extra__", None)
+    _set_slot(made, "__pydantic_private__", None)
+    return made
+
+
+def _card_if_valid(
+    name: str,
+    ssn: str,
+    card_number: str,
+    region: int,
+    spec: int,
+    issued: int,
+    expires: int,
+    status: int,
+) -> Card | None:
+    """The card :meth:`Card.from_claim` validates, without pydantic's validation pass, when the
+    claim is canonical and passes every rule of the models; ``None`` otherwise (the full
+    validation then finds and words the problem).
+
+    The rules are the models' own, through the same functions: the name, card number and
+    region normalisers (a value they would change is not canonical: ``None``), the citizen ID
+    check (:func:`~ecard.identifiers._fast_birth_date`, the one ``normalize_citizen_id`` takes
+    first), the status parser, and the date bounds and cross-field rules of :class:`Card`.
+    The spec version ``_SPEC_TEXT[spec]`` always matches its pattern for ``100 <= spec < 1000``,
+    which the caller checked. ``tests/test_card_fastpath.py`` holds both ways equal.
+    """
+    birth = _fast_birth_date(ssn)
+    if birth is None:
+        return None
+    try:
+        if (
+            normalize_name(name) != name
+            or normalize_card_number(card_number) != card_number
+            or (region_text := normalize_region_code(str(region))) != str(region)
+        ):
+            return None
+        state = CardStatus.parse(status)
+    except ValueError:
+        return None
+    day_issued = date.fromordinal(_EPOCH_ORDINAL + issued)
+    day_expires = date.fromordinal(_EPOCH_ORDINAL + expires)
+    if not (day_issued >= _MIN_ISSUED and birth <= day_issued < day_expires <= _MAX_EXPIRES):
+        return None
+    holder = _built(
+        Holder,
+        {"name": name, "document": DocumentType.RESIDENT_ID, "ssn": ssn},
+        _HOLDER_FIELDS,
+    )
+    card: Card = _built(
+        Card,
+        {
+            "holder": holder,
+            "card_number": card_number,
+            "region": region_text,
+            "spec_version": _SPEC_TEXT[spec],
+            "issued": day_issued,
+            "expires": day_expires,
+            "status": state,
+        },
+        _CARD_FIELDS,
+    )
+    return card

@@ -14,6 +14,7 @@ logs.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -399,16 +400,30 @@ _LETTER: Final = f"[{_CJK}{_LATIN}]"
 _PUNCT_CHARS: Final = r"\-'."
 _WORD: Final = f"[{_PUNCT_CHARS}]*+{_LETTER}[{_CJK}{_LATIN}{_PUNCT_CHARS}]*+"
 _PART: Final = f"{_WORD}(?: {_WORD})*+"
-_NAME_RE: Final = re.compile(f"{_PART}(?:{_MIDDLE_DOT}{_PART})*+")
-_ALLOWED_CHAR_RE: Final = re.compile(f"[{_CJK}{_LATIN} {_PUNCT_CHARS}{_MIDDLE_DOT}]")
 _CJK_RUN_RE: Final = re.compile(f"[{_CJK}]+")
+
+
+@functools.cache
+def _name_re() -> re.Pattern[str]:
+    """The whole name grammar. Compiling its classes (ideographs beyond U+FFFF, repeated)
+    takes tens of milliseconds, so it happens on the first name that is not all ideographs,
+    not at import: ``ecard verify`` starts without it."""
+    return re.compile(f"{_PART}(?:{_MIDDLE_DOT}{_PART})*+")
+
+
+@functools.cache
+def _allowed_char_re() -> re.Pattern[str]:
+    """One allowed character (for the reason a name failed); compiled on first use."""
+    return re.compile(f"[{_CJK}{_LATIN} {_PUNCT_CHARS}{_MIDDLE_DOT}]")
+
+
 _DOT_VARIANTS: Final = str.maketrans({"\u30fb": _MIDDLE_DOT, "\u2022": _MIDDLE_DOT})
 
 
 def _name_problem(name: str) -> str:
     """Explain why a stripped, NFC-normalised name failed the grammar."""
     for ch in name:
-        if _ALLOWED_CHAR_RE.fullmatch(ch) is None:
+        if _allowed_char_re().fullmatch(ch) is None:
             cp = f"U+{ord(ch):04X}"
             if ch.isdigit():
                 return f"digits are not allowed ({cp})"
@@ -454,7 +469,7 @@ def normalize_name(value: str) -> str:
         raise ValueError(
             f"name is too long: {len(name)} characters, at most {NAME_MAX_LENGTH} allowed"
         )
-    if _NAME_RE.fullmatch(name) is None:
+    if _name_re().fullmatch(name) is None:
         raise ValueError(f"invalid name: {_name_problem(name)}")
     return name
 

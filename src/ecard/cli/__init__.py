@@ -27,7 +27,10 @@ exit statuses and messages.
 
 from __future__ import annotations
 
-from ecard.cli.demo import sample_card
+from ecard._lazy import lazy_exports
 from ecard.cli.main import build_parser, main
+
+# the demo module (and the issuing side it imports) loads only when sample_card is used
+__getattr__, __dir__ = lazy_exports(__name__, {"sample_card": "ecard.cli.demo"}, globals())
 
 __all__ = ["build_parser", "main", "sample_card"]

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final, TypeAlias
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 from cryptography import x509
 
@@ -22,11 +22,12 @@ from ecard.cli.errors import InvalidRecordError, Parser, UsageError, lang_of
 from ecard.crypto.algorithms import ALGORITHMS
 from ecard.crypto.x509 import load_certificate_file
 from ecard.errors import Lang
-from ecard.signing.keysource import key_source
-from ecard.signing.signers import Signer
 from ecard.verify.loading import ListConfig, LoadedLists
 from ecard.verify.loading import read_list_file as read_input
 from ecard.verify.paths import PathValidator
+
+if TYPE_CHECKING:  # the issuing side loads only for a command that signs
+    from ecard.signing.signers import Signer
 
 #: The subparsers of ``ecard`` (and of its command groups) that a command module adds to.
 Subcommands: TypeAlias = "argparse._SubParsersAction[Parser]"
@@ -165,6 +166,8 @@ def hsm_options(p: argparse.ArgumentParser) -> None:
 
 def signer(args: argparse.Namespace, algorithm: str | None = None) -> Signer:
     """The signer the options name: a PEM key file, or a key in a PKCS#11 token."""
+    from ecard.signing.keysource import key_source
+
     source = key_source(
         key=args.key,
         key_password_env=args.key_password_env,

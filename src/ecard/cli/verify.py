@@ -8,6 +8,7 @@ import argparse
 import codecs
 import contextlib
 import dataclasses
+import gc
 import json
 import os
 import re
@@ -113,13 +114,18 @@ def check_trust_files(paths: Iterable[str], lang: str = "en") -> None:
                         )
 
 
+#: One JSON line: what ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` writes,
+#: with the encoder built once rather than per line.
+_JSON_LINE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _emit(result: VerificationResult, source: str, args: argparse.Namespace, out: TextIO) -> None:
     if args.json:
         data = result.to_dict(args.lang)
         data["source"] = source
         if result.card is not None:
             data["region_name"] = region_name(result.card.region)
-        out.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n")
+        out.write(_JSON_LINE(data) + "\n")
     elif args.oneline:
         out.write(render_oneline(result, source, reveal=args.reveal) + "\n")
     else:
@@ -130,7 +136,6 @@ def _emit(result: VerificationResult, source: str, args: argparse.Namespace, out
             else:
                 text += f"\n  reason: {result.reason.value}"
         out.write(text + "\n")
-    out.flush()
 
 
 #: The longest line :func:`split_lines` keeps, in characters (far above any QR text,
@@ -210,8 +215,8 @@ def open_code_files(paths: Iterable[str]) -> list[tuple[str, BinaryIO | None]]:
     return opened
 
 
-def _prompt(lang: str) -> None:
-    if sys.stdin.isatty():
+def _prompt(lang: str, interactive: bool) -> None:
+    if interactive:
         zh = "就绪：请扫描二维码（Ctrl-D 结束）"
         print(zh if lang == "zh" else "ready: scan a code (Ctrl-D to finish)", file=sys.stderr)
 
@@ -232,6 +237,7 @@ def _inputs(
         for image in args.image:
             for result in verifier.verify_image(image, now=now):
                 yield image, result
+            sys.stdout.flush()  # each picture's answers as soon as it is read
         return
     if args.text is not None:
         yield "argument", verifier.verify(args.text, now=now, challenge=args.challenge)
@@ -240,15 +246,25 @@ def _inputs(
         for path, fh in args.opened:
             chunks = _stdin_chunks() if fh is None else _file_chunks(fh)
             name = "stdin" if fh is None else path
-            for number, text in split_lines(chunks):
+            for number, text in split_lines(_flushed_before_reading(chunks, sys.stdout)):
                 yield f"{name}:{number}", verifier.verify(text, now=now, challenge=args.challenge)
         return
+    interactive = sys.stdin.isatty()  # asked once, not once per code
     challenge = _challenge(args, verifier)
-    _prompt(args.lang)
-    for number, text in split_lines(_stdin_chunks()):
+    _prompt(args.lang, interactive)
+    for number, text in split_lines(_flushed_before_reading(_stdin_chunks(), sys.stdout)):
         yield f"stdin:{number}", verifier.verify(text, now=now, challenge=challenge)
         challenge = _challenge(args, verifier)
-        _prompt(args.lang)
+        _prompt(args.lang, interactive)
+
+
+def _flushed_before_reading(chunks: Iterator[str], out: TextIO) -> Iterator[str]:
+    """``chunks``, with ``out`` flushed each time the next one is asked for: every line that
+    has arrived is answered before waiting for more (a scanner's code at once), and a file
+    or pipe of many codes costs one write per chunk read rather than one per line."""
+    for chunk in chunks:
+        yield chunk
+        out.flush()
 
 
 def _challenge(args: argparse.Namespace, verifier: Verifier) -> str | None:
@@ -309,10 +325,14 @@ def cmd_verify(args: argparse.Namespace) -> bool:
             "不带验证码的 --challenge 用于标准输入逐行扫描；与 TEXT 或 --image 一起使用时请给出验证码"
             "（由 --new-challenge 生成）",
         )
+    # What set-up made (trust, lists, modules) lives until the end: out of the collector's
+    # sight, each card's short-lived objects are all it has to look at.
+    gc.freeze()
     codes: Counter[str] = Counter()
     for source, result in _inputs(args, verifier):
         codes[result.code.value] += 1
         _emit(result, source, args, sys.stdout)
+    sys.stdout.flush()
     if not codes:
         raise UsageError(
             "no input (give TEXT, --image FILE, --file FILE, or QR texts on standard input)",

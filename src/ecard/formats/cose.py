@@ -17,6 +17,7 @@ The ecard profile (fixed by the design brief):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -91,8 +92,10 @@ def kid_for_certificate(cert: x509.Certificate) -> bytes:
     return hashlib.sha256(cert.public_bytes(Encoding.DER)).digest()[:KID_SIZE]
 
 
+@functools.lru_cache(maxsize=64)
 def encode_protected(alg: int, kid: bytes) -> bytes:
-    """The protected header bytes: the deterministic CBOR map ``{1: alg, 4: kid}``."""
+    """The protected header bytes: the deterministic CBOR map ``{1: alg, 4: kid}`` (the same
+    for every credential of an issuer: remembered for the last 64 pairs)."""
     return cbor.encode({HEADER_ALG: alg, HEADER_KID: kid})
 
 
@@ -105,8 +108,25 @@ def protected_header(alg: int, kid: bytes, extra_headers: Mapping[int, Any] | No
 
 
 def assemble_sign1(protected: bytes, payload: bytes, signature: bytes) -> bytes:
-    """The tagged COSE_Sign1 bytes of a signed message (empty unprotected header)."""
-    return cbor.encode(cbor.Tag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
+    """The tagged COSE_Sign1 bytes of a signed message (empty unprotected header).
+
+    Written directly: tag 18 and an array of four (``D2 84``), then the three byte strings
+    around an empty map (``A0``), each head in shortest form: the deterministic encoding of
+    ``Tag(18, [protected, {}, payload, signature])``, byte for byte.
+    """
+    head = cbor.encode_head
+    return b"".join(
+        (
+            b"\xd2\x84",
+            head(2, len(protected)),
+            protected,
+            b"\xa0",
+            head(2, len(payload)),
+            payload,
+            head(2, len(signature)),
+            signature,
+        )
+    )
 
 
 def parse_sign1(
@@ -125,6 +145,14 @@ def parse_sign1(
     """
     if len(data) > max_size:
         raise BadCoseError(f"message of {len(data)} bytes exceeds {max_size}")
+    fast = _parse_common(data)
+    if fast is not None:
+        return fast
+    return _parse_general(data, max_size, require_kid)
+
+
+def _parse_general(data: bytes, max_size: int, require_kid: bool = True) -> Sign1Message:
+    """:func:`parse_sign1` through the strict CBOR decoder, for every layout."""
     outer = _outer_tag(data)
     if outer is None:
         raise BadCoseError("message is not tagged as COSE_Sign1 (tag 18)")
@@ -191,6 +219,69 @@ def parse_sign1(
         signature=signature,
         headers=headers,
         unprotected=unprotected,
+    )
+
+
+def _short_bstr(data: bytes, pos: int) -> tuple[int, int] | None:
+    """(start, end) of the byte string whose head is at ``pos``, for heads of one or two bytes
+    in shortest form (lengths below 256), or None."""
+    head = data[pos]
+    if 0x40 <= head < 0x58:
+        start = pos + 1
+        return start, start + head - 0x40
+    if head == 0x58:
+        n = data[pos + 1]
+        if n < 24:  # not the shortest form: the strict parser rejects it
+            return None
+        return pos + 2, pos + 2 + n
+    return None
+
+
+def _parse_common(data: bytes) -> Sign1Message | None:
+    """The message every ecard issuer writes, recognised byte for byte, or None.
+
+    Matches only ``D2 84 <bstr protected> A0 <bstr payload> <bstr signature>`` with the
+    protected header exactly ``A2 01 <alg: one-byte negative int> 04 48 <8-byte kid>`` and not
+    one byte more. Such bytes are strict, deterministic CBOR whose parse passes every check of
+    :func:`parse_sign1` (tag 18, four elements of the right types, empty unprotected header,
+    no tag inside, alg and kid in the protected header, no ``crit``), so the result is the one
+    the general parser gives; anything else (another layout, a longer length, an ``x5chain``)
+    returns None and takes the general path.
+    """
+    if (
+        type(data) is not bytes
+        or len(data) < 20
+        or data[0] != 0xD2
+        or data[1] != 0x84
+        or data[2] != 0x4D
+    ):
+        return None
+    protected = data[3:16]
+    if (
+        protected[0] != 0xA2
+        or protected[1] != 0x01
+        or not 0x20 <= protected[2] < 0x38
+        or protected[3] != 0x04
+        or protected[4] != 0x48
+        or data[16] != 0xA0
+    ):
+        return None
+    span = _short_bstr(data, 17)
+    if span is None or span[1] + 2 > len(data):
+        return None
+    payload_start, payload_end = span
+    span = _short_bstr(data, payload_end)
+    if span is None or span[1] != len(data):
+        return None
+    alg = 0x1F - protected[2]  # major type 1, argument n: the integer -1 - n
+    kid = protected[5:13]
+    return Sign1Message(
+        protected=protected,
+        alg=alg,
+        kid=kid,
+        payload=data[payload_start:payload_end],
+        signature=data[span[0] : span[1]],
+        headers={HEADER_ALG: alg, HEADER_KID: kid},
     )
 
 

@@ -21,9 +21,10 @@ understand. Times are integers; this profile has no floats.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
 from ecard.card import Card, CounterCard
 from ecard.errors import BadClaimsError, BadKeyError
@@ -104,8 +105,47 @@ def _check(iss: object, iat: object, exp: object, cti: object, nbf: object) -> N
 
 
 def encode_claims(claims: Claims) -> bytes:
-    """The deterministic CBOR payload for ``claims`` (validated first)."""
+    """The deterministic CBOR payload for ``claims`` (validated first).
+
+    Written field by field in the order deterministic encoding sorts the keys (``1, 4, 5, 6, 7,
+    -65537``; the card's ``1..8``): the bytes ``cbor.encode`` gives for the same map, held
+    equal by ``tests/test_cwt_encoding.py``, without its generic dispatch and sorting.
+    """
     _check(claims.iss, claims.iat, claims.exp, claims.cti, claims.nbf)
+    card_claim = claims.card.to_claim() if type(claims.card) is Card else None
+    if card_claim is None or claims.cnf is not None or len(card_claim) != 8:
+        return _encode_generic(claims)
+    card = card_claim
+    head = cbor.encode_head
+    iss = claims.iss.encode()
+    name, card_number = card[1], card[3]
+    assert isinstance(name, str) and isinstance(card_number, str)
+    name_raw, number_raw = name.encode(), card_number.encode()
+    nbf = claims.nbf
+    return b"".join(
+        (
+            b"\xa5" if nbf is None else b"\xa6",
+            b"\x01", head(3, len(iss)), iss,
+            b"\x04", head(0, claims.exp),
+            b"" if nbf is None else b"\x05" + head(0, nbf),
+            b"\x06", head(0, claims.iat),
+            b"\x07", head(2, len(claims.cti)), claims.cti,
+            _CARD_KEY, b"\xa8",
+            b"\x01", head(3, len(name_raw)), name_raw,
+            b"\x02", head(0, int(card[2])),
+            b"\x03", head(3, len(number_raw)), number_raw,
+            b"\x04", head(0, int(card[4])),
+            b"\x05", head(0, int(card[5])),
+            b"\x06", head(0, int(card[6])),
+            b"\x07", head(0, int(card[7])),
+            b"\x08", head(0, int(card[8])),
+        )
+    )  # fmt: skip
+
+
+def _encode_generic(claims: Claims) -> bytes:
+    """:func:`encode_claims` for every other shape (bound cards, counter profiles, holders with
+    another identity document): through the deterministic encoder."""
     data: dict[int, object] = {
         CLAIM_ISS: claims.iss,
         CLAIM_EXP: claims.exp,
@@ -125,13 +165,19 @@ def encode_claims(claims: Claims) -> bytes:
     return cbor.encode(data)
 
 
+#: The encoding of the card's claim key -65537: a negative integer with argument 65536.
+_CARD_KEY: Final = cbor.encode(CLAIM_CARD)
+
+
 def decode_claims(payload: bytes) -> Claims:
     """Parse and validate a payload.
 
     Raises :class:`~ecard.errors.BadCborError` if it is not strict CBOR and
     :class:`~ecard.errors.BadClaimsError` if the claims or the card break the schema.
     """
-    data = cbor.decode(payload, max_depth=4, max_items=256)  # cnf: claims > cnf > COSE_Key
+    data = _decode_common(payload)
+    if data is None:
+        data = cbor.decode(payload, max_depth=4, max_items=256)  # cnf: claims > cnf > COSE_Key
     if type(data) is not dict:
         raise BadClaimsError("payload must be a CBOR map of claims")
     keys = data.keys()
@@ -162,6 +208,86 @@ def decode_claims(payload: bytes) -> Claims:
     if cnf is None and isinstance(card, CounterCard):
         raise BadClaimsError("a counter-profile card must be bound to a device key (cnf)")
     return Claims(iss=iss, iat=iat, exp=exp, cti=cti, card=card, nbf=nbf, cnf=cnf)
+
+
+_U16 = struct.Struct(">H").unpack_from
+_U32 = struct.Struct(">I").unpack_from
+_U64 = struct.Struct(">Q").unpack_from
+#: The card's claim key (-65537) and the head of its map of eight entries.
+_CARD_OPENING: Final = b"\x3a\x00\x01\x00\x00\xa8\x01"
+#: After the holder's name: the seven fixed-width entries 2..8 of the card map.
+_TAIL: Final = 41
+
+
+def _decode_common(p: bytes) -> dict[Any, Any] | None:
+    """The claims map of the payload :func:`encode_claims` writes, read at fixed offsets, or
+    None for any other bytes (which then go through the strict CBOR decoder).
+
+    Matches only ``A5 01 <iss text> 04 1A <exp> 06 1A <iat> 07 <cti bytes> 3A00010000 A8 01
+    <name text> 02 1B <ssn> 03 69 <card number> 04 1A <region> 05 19 <spec> 06 19 <issued>
+    07 19 <expires> 08 <status>`` and nothing after, with every argument in its shortest form
+    and every text valid UTF-8: bytes the strict decoder reads into the same map. What the
+    claims mean is checked afterwards, the same way for both.
+    """
+    try:
+        if type(p) is not bytes or p[0] != 0xA5 or p[1] != 0x01 or not 0x61 <= p[2] < 0x78:
+            return None
+        i = 3 + p[2] - 0x60
+        iss = p[3:i].decode()
+        if p[i] != 0x04 or p[i + 1] != 0x1A or p[i + 6] != 0x06 or p[i + 7] != 0x1A:
+            return None
+        exp, iat = _U32(p, i + 2)[0], _U32(p, i + 8)[0]
+        if p[i + 12] != 0x07 or exp < 0x10000 or iat < 0x10000:
+            return None
+        h = p[i + 13]
+        if 0x40 <= h < 0x58:
+            j = i + 14
+            k = j + h - 0x40
+        elif h == 0x58 and p[i + 14] >= 24:
+            j = i + 15
+            k = j + p[i + 14]
+        else:
+            return None
+        cti = p[j:k]
+        if p[k : k + 7] != _CARD_OPENING:
+            return None
+        h = p[k + 7]
+        if 0x60 <= h < 0x78:
+            a = k + 8
+            b = a + h - 0x60
+        elif h == 0x78 and p[k + 8] >= 24:
+            a = k + 9
+            b = a + p[k + 8]
+        else:
+            return None
+        if (
+            b + _TAIL != len(p)
+            or p[b] != 0x02 or p[b + 1] != 0x1B
+            or p[b + 10] != 0x03 or p[b + 11] != 0x69
+            or p[b + 21] != 0x04 or p[b + 22] != 0x1A
+            or p[b + 27] != 0x05 or p[b + 28] != 0x19
+            or p[b + 31] != 0x06 or p[b + 32] != 0x19
+            or p[b + 35] != 0x07 or p[b + 36] != 0x19
+            or p[b + 39] != 0x08 or p[b + 40] >= 0x18
+        ):  # fmt: skip
+            return None
+        ssn, region = _U64(p, b + 2)[0], _U32(p, b + 23)[0]
+        spec, issued, expires = _U16(p, b + 29)[0], _U16(p, b + 33)[0], _U16(p, b + 37)[0]
+        if ssn < 1 << 32 or region < 0x10000 or spec < 0x100 or issued < 0x100 or expires < 0x100:
+            return None
+        card = {
+            1: p[a:b].decode(),
+            2: ssn,
+            3: p[b + 12 : b + 21].decode(),
+            4: region,
+            5: spec,
+            6: issued,
+            7: expires,
+            8: p[b + 40],
+        }
+    except (IndexError, UnicodeDecodeError, struct.error):
+        return None
+    return {CLAIM_ISS: iss, CLAIM_EXP: exp, CLAIM_IAT: iat, CLAIM_CTI: cti, CLAIM_CARD: card}
 
 
 def _first_line(exc: Exception) -> str:

@@ -1,0 +1,154 @@
+"""The single-card hot paths, each next to the bare primitive measured in the same run.
+
+    python benchmarks/bench_hotpaths.py [--seconds S] [--cards N] [--runs R]
+
+Prints, pinned to one core where the OS allows (``os.sched_setaffinity``), with the garbage
+collector's state:
+
+* full verify (QR text -> verdict) over distinct ES256 credentials / a bare P-256 verify
+  (goal >= 0.7);
+* ``ecard verify --json`` in scanner mode (a child process reading N distinct codes on standard
+  input, one JSON line out per code; its start-up subtracted) / the bare verify (goal >= 0.6);
+* issue to QR text / a bare P-256 sign (goal >= 0.5);
+* ``ecard verify`` start-up: the median wall time of ``python -m ecard verify --json TEXT`` over
+  R runs, next to ``python -c pass`` (goal <= 0.15 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+import ecard
+from bench_core import cycle, paired_rates, rate
+from ecard.cli import sample_card
+from ecard.formats import qrtext
+from ecard.formats.cose import parse_sign1
+from ecard.signing.pki import create_document_signer, create_root_ca
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SRC), env.get("PYTHONPATH")) if p)
+    return env
+
+
+def wall(cmd: list[str], stdin: Path | None = None) -> float:
+    """Seconds one run of ``cmd`` takes, its output discarded (it must succeed)."""
+    with open(stdin or os.devnull, "rb") as inp:
+        t0 = time.perf_counter()
+        subprocess.run(
+            cmd,
+            stdin=inp,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=_env(),
+            check=True,
+        )
+        return time.perf_counter() - t0
+
+
+def gc_state() -> str:
+    """The collector's state, as the measured code sees it."""
+    return (
+        f"gc enabled={gc.isenabled()} thresholds={gc.get_threshold()} "
+        f"frozen={gc.get_freeze_count()} tracked={len(gc.get_objects())}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
+    parser.add_argument("--cards", type=int, default=20_000, help="distinct codes, scanner mode")
+    parser.add_argument("--runs", type=int, default=7, help="start-up runs (median)")
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+        print("pinned to one core (children inherit it)")
+    print(f"ecard {ecard.__version__} | Python {platform.python_version()} | {platform.machine()}")
+
+    root = create_root_ca("Bench Root")
+    ds = create_document_signer(root, "Bench Signer ES256")
+    card = sample_card(dt.date(2026, 1, 15))
+    issuer = ecard.Issuer(ds.signer(), ds.certificate)
+    verifier = ecard.Verifier(ecard.TrustStore([ds.certificate]))
+    t0 = time.perf_counter()
+    texts = [issuer.issue(card).text for _ in range(args.cards)]
+    print(f"{args.cards:,} distinct credentials issued in {time.perf_counter() - t0:.1f} s")
+    assert all(verifier.verify(t).valid for t in texts[:200])
+    print(gc_state())
+
+    key = ds.key
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    tbs = parse_sign1(qrtext.decode(texts[0])).to_be_signed()
+    pub, ecdsa = key.public_key(), ec.ECDSA(hashes.SHA256())
+    der = key.sign(tbs, ecdsa)
+    bare_v: Callable[[], object] = lambda: pub.verify(der, tbs, ecdsa)  # noqa: E731
+    bare_s: Callable[[], object] = lambda: key.sign(tbs, ecdsa)  # noqa: E731
+    pool = cycle(texts[:2000])
+
+    print("\n== full verify (ES256, 2,000 distinct codes) ==")
+    bare_verify, full_verify = paired_rates(bare_v, lambda: verifier.verify(pool()), args.seconds)
+    print(f"bare verify      {bare_verify:9.0f}/s")
+    print(
+        f"full verify      {full_verify:9.0f}/s   ratio {full_verify / bare_verify:.3f} (goal >= 0.7)"
+    )
+
+    print("\n== issue to QR text (ES256) ==")
+    bare_sign, issue = paired_rates(bare_s, lambda: issuer.issue(card), args.seconds)
+    print(f"bare sign        {bare_sign:9.0f}/s")
+    print(f"issue to QR text {issue:9.0f}/s   ratio {issue / bare_sign:.3f} (goal >= 0.5)")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cert = Path(tmp, "issuer.pem")
+        cert.write_bytes(ds.certificate.public_bytes(serialization.Encoding.PEM))
+        codes = Path(tmp, "codes.txt")
+        codes.write_text("\n".join(texts) + "\n")
+        # the signer certificate was made just now: verify at the wall-clock time
+        base = [sys.executable, "-m", "ecard", "verify", "--trust", str(cert)]
+
+        print(f"\n== ecard verify start-up (median of {args.runs}) ==")
+        wall([sys.executable, "-c", "pass"])  # warm the file cache
+        wall([*base, "--json", texts[0]])
+        bare_py = statistics.median(wall([sys.executable, "-c", "pass"]) for _ in range(args.runs))
+        startup = statistics.median(wall([*base, "--json", texts[0]]) for _ in range(args.runs))
+        print(f"python -c pass   {bare_py:7.3f} s")
+        print(
+            f"ecard verify     {startup:7.3f} s   ({startup - bare_py:.3f} s over the interpreter;"
+            " goal <= 0.15 s)"
+        )
+
+        print(f"\n== ecard verify --json, scanner mode ({args.cards:,} distinct codes) ==")
+        best = min(wall([*base, "--json"], stdin=codes) for _ in range(2))
+        scanner = args.cards / max(best - startup, 1e-9)
+        bare_after = rate(bare_v, args.seconds)
+        bare = (bare_verify + bare_after) / 2
+        print(
+            f"bare verify      {bare:9.0f}/s   (before {bare_verify:.0f}, after {bare_after:.0f})"
+        )
+        print(
+            f"scanner mode     {scanner:9.0f}/s   ratio {scanner / bare:.3f} (goal >= 0.6; "
+            f"{best:.2f} s in all, start-up subtracted)"
+        )
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

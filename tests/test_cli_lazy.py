@@ -1,0 +1,100 @@
+"""``ecard`` imports a command's module only when that command runs: the help still lists every
+command with its own help line, ``ecard verify`` loads nothing of the issuing side, and the
+scanner-mode JSON lines are the ones ``json.dumps`` writes for each result."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
+from tests.conftest import T0
+
+from ecard.card import Card
+from ecard.cli.main import COMMANDS, build_parser
+from ecard.signing.issuer import Issuer
+from ecard.signing.pki import CertifiedKey
+from ecard.verify.regions import region_name
+from ecard.verify.trust import TrustStore
+from ecard.verify.verifier import Verifier
+
+SRC = str(Path(__file__).resolve().parent.parent / "src")
+
+
+def _env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, (SRC, os.environ.get("PYTHONPATH")))),
+    }
+
+
+@pytest.mark.parametrize("only", [None, *COMMANDS])
+def test_the_top_level_help_is_the_same_whichever_command_is_loaded(only: str | None) -> None:
+    assert build_parser(only).format_help() == build_parser().format_help()
+
+
+def test_every_command_is_registered_by_its_module_with_its_help_line() -> None:
+    full = build_parser()
+    sub = next(a for a in full._actions if a.dest == "cmd")
+    helps = {c.dest: c.help for c in sub._choices_actions}  # type: ignore[attr-defined]
+    assert helps == {name: command.help for name, command in COMMANDS.items()}
+
+
+def test_verify_loads_no_issuing_module(tmp_path: Path, ds: CertifiedKey, card: Card) -> None:
+    cert = tmp_path / "issuer.pem"
+    cert.write_bytes(ds.certificate.public_bytes(Encoding.PEM))
+    text = Issuer(ds.signer(), ds.certificate).issue(card, iat=T0).text
+    code = (
+        "import sys\n"
+        "from ecard.cli import main\n"
+        f"status = main(['verify', '--json', '--trust', {str(cert)!r}, '--now', {T0.isoformat()!r}, {text!r}])\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith(('ecard.signing', 'ecard.journal',"
+        " 'ecard.pdf', 'ecard.publish', 'ecard.cli.demo', 'ecard.cli.issue', 'qrcode', 'PIL')))\n"
+        "print(status, loaded, file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+        check=False,
+    )
+    assert proc.stderr.strip() == "0 []", proc.stderr
+    assert json.loads(proc.stdout)["code"] == "OK"
+
+
+def test_scanner_json_lines_are_what_json_dumps_writes(
+    tmp_path: Path, ds: CertifiedKey, card: Card
+) -> None:
+    cert = tmp_path / "issuer.pem"
+    cert.write_bytes(ds.certificate.public_bytes(Encoding.PEM))
+    issuer = Issuer(ds.signer(), ds.certificate)
+    texts = [issuer.issue(card, iat=T0).text for _ in range(40)]
+    texts[7] = texts[7][:-3]  # a failing line among them
+    texts[20] = "HC1:NOT-OURS"
+    verifier = Verifier(TrustStore([ds.certificate]))
+    expected = []
+    for number, text in enumerate(texts, 1):
+        data = verifier.verify(text, now=T0).to_dict("zh")
+        data["source"] = f"stdin:{number}"
+        if data["card"] is not None:
+            data["region_name"] = region_name(card.region)
+        expected.append(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    proc = subprocess.run(
+        [sys.executable, "-m", "ecard", "verify", "--json", "--lang", "zh", "--trust", str(cert),
+         "--now", T0.isoformat()],
+        input="\n".join(texts) + "\n",
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=_env(),
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.splitlines() == expected
