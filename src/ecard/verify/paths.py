@@ -71,7 +71,6 @@ key is loaded elsewhere, through the algorithm registry.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import math
 import re
@@ -80,23 +79,24 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final, Literal, TypeVar
+from typing import TYPE_CHECKING, Final, Literal, TypeVar
 
 from asn1crypto import crl as asn1_crl  # type: ignore[import-untyped, unused-ignore]
 from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped, unused-ignore]
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator import errors as pkix_errors
-from pyhanko_certvalidator.path import ValidationPath
-from pyhanko_certvalidator.validate import async_validate_path, validate_usage
 
 from ecard._async import run_sync
 from ecard._time import Clock, system_clock, utc
 from ecard.crypto.crl import Revocation, find_revocation, load_crls
 from ecard.crypto.x509 import ECARD_SIGNING_EKU
-from ecard.crypto.x509sig import SIGNATURE_VALIDATOR, is_signed_by
+from ecard.crypto.x509sig import is_signed_by
 from ecard.errors import BadCertificateError, EcardError, IssuerCertInvalidError, PathFailure
+
+if TYPE_CHECKING:  # the library itself is imported when a path is first validated
+    from pyhanko_certvalidator import ValidationContext
+    from pyhanko_certvalidator import errors as pkix_errors
+    from pyhanko_certvalidator.path import ValidationPath
 
 #: How revocation is checked: ``"require"`` (every certificate below the root needs a CRL from
 #: its issuer) or ``"off"`` (no revocation checking; for tests and pilots only).
@@ -379,6 +379,9 @@ class PathValidator:
 
     @staticmethod
     def _check_usage(leaf: _Cert, eku: x509.ObjectIdentifier | None) -> None:
+        from pyhanko_certvalidator import errors as pkix_errors
+        from pyhanko_certvalidator.validate import validate_usage
+
         try:
             validate_usage(leaf.asn1, {"digital_signature"}, set(), False)
         except pkix_errors.InvalidCertificateError:
@@ -397,6 +400,10 @@ class PathValidator:
     # -- the path ----------------------------------------------------------------------------
 
     def _context(self, others: Sequence[_Cert], moment: datetime) -> ValidationContext:
+        from pyhanko_certvalidator import ValidationContext
+
+        from ecard.crypto.x509validator import SIGNATURE_VALIDATOR
+
         require = self._revocation == "require"
         return ValidationContext(
             trust_roots=[c.asn1 for c in self._roots],  # a list, never None (= OS trust)
@@ -410,6 +417,10 @@ class PathValidator:
         )
 
     async def _validate(self, session: _Session, leaf: _Cert, at: datetime | None) -> ValidatedPath:
+        import asyncio
+
+        from pyhanko_certvalidator import errors as pkix_errors
+
         others = session.others
         by_der = {**session.by_der, leaf.der: leaf}
         if session.limit is not None:
@@ -453,6 +464,9 @@ class PathValidator:
         by_der: dict[bytes, _Cert],
         at: datetime | None,
     ) -> ValidatedPath:
+        from pyhanko_certvalidator import errors as pkix_errors
+        from pyhanko_certvalidator.validate import async_validate_path
+
         from_root: list[x509.Certificate] = []
         for parsed in candidate.iter_certs(include_root=True):
             known = by_der.get(parsed.dump())
@@ -658,6 +672,8 @@ def _mapped_reason(
 ) -> tuple[PathFailure, str]:
     """The :class:`~ecard.errors.PathFailure` and the rest of the detail (naming the
     certificate) for a pyhanko validation error."""
+    from pyhanko_certvalidator import errors as pkix_errors
+
     message = str(exc)
     if isinstance(exc, pkix_errors.PathValidationError) and not exc.is_side_validation:
         who = _name(_failing_cert(exc, from_root))
