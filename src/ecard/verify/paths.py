@@ -46,13 +46,17 @@ Behaviour of pyhanko-certvalidator (0.33) this module relies on, each covered by
   validity to the verdict's window and refuses a moment outside it.
 
 Signatures: certificate and CRL signatures are checked by
-:data:`ecard.crypto.x509sig.SIGNATURE_VALIDATOR`, handed to the library's
+:data:`ecard.crypto.x509validator.SIGNATURE_VALIDATOR`, handed to the library's
 ``ValidationContext``: SM2-with-SM3 (GM/T 0015, distinguishing ID ``1234567812345678``) is
 verified over the system libcrypto, every other algorithm by the library's default validator
 (cryptography underneath). So SM2 roots, CAs, document signers and CRLs validate like the
 others, in any mix with ECDSA, EdDSA or RSA. A certificate signed with an algorithm neither
 supports, or whose signature does not verify, fails with ``"broken chain"``. The signer's own
 key is loaded elsewhere, through the algorithm registry.
+
+Start-up: ``pyhanko_certvalidator`` (and ``asyncio`` under it) is imported when a path is first
+validated, not when this module is: a verifier given trusted certificates and no roots imports
+this module but never validates a path, and ``ecard verify --trust CERT`` starts without them.
 
 >>> import datetime as dt
 >>> from ecard.signing.crl import create_crl
