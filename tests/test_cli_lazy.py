@@ -4,6 +4,7 @@ scanner-mode JSON lines are the ones ``json.dumps`` writes for each result."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -16,12 +17,14 @@ from tests.conftest import T0
 
 from ecard.card import Card
 from ecard.cli.main import COMMANDS, build_parser
+from ecard.signing.crl import create_crl
 from ecard.signing.issuer import Issuer
 from ecard.signing.pki import CertifiedKey
 from ecard.verify.regions import region_name
 from ecard.verify.trust import TrustStore
 from ecard.verify.verifier import Verifier
 
+ONE_HOUR = dt.timedelta(hours=1)
 SRC = str(Path(__file__).resolve().parent.parent / "src")
 
 
@@ -66,6 +69,53 @@ def test_verify_loads_no_issuing_module(tmp_path: Path, ds: CertifiedKey, card: 
     )
     assert proc.stderr.strip() == "0 []", proc.stderr
     assert json.loads(proc.stdout)["code"] == "OK"
+
+
+def test_only_a_root_based_verify_loads_the_path_validation_library(
+    tmp_path: Path, root: CertifiedKey, ds: CertifiedKey, card: Card
+) -> None:
+    """Plain ``--trust`` certificates need no certificate path: pyhanko-certvalidator (and
+    asyncio) stay unloaded; a ``--root`` verify in the same process loads them, validates the
+    path, and with a CRL revoking the signer before ``iat`` refuses the card."""
+    files = {
+        "signer.pem": ds.certificate.public_bytes(Encoding.PEM),
+        "root.pem": root.certificate.public_bytes(Encoding.PEM),
+        "revoked.crl": create_crl(
+            root, [(ds.certificate, T0 - 2 * ONE_HOUR)], this_update=T0
+        ).public_bytes(Encoding.PEM),
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    text = Issuer(ds.signer(), ds.certificate).issue(card, iat=T0).text
+    code = (
+        "import io, json, sys, contextlib\n"
+        "from ecard.cli import main\n"
+        f"base = ['verify', '--json', '--now', {T0.isoformat()!r}, '--trust', {str(tmp_path / 'signer.pem')!r}]\n"
+        f"root = ['--root', {str(tmp_path / 'root.pem')!r}]\n"
+        "def verify(*extra):\n"
+        "    out = io.StringIO()\n"
+        "    with contextlib.redirect_stdout(out):\n"
+        f"        status = main([*base, *extra, {text!r}])\n"
+        "    result = json.loads(out.getvalue())\n"
+        "    return [status, result['code'], result['reason'], sorted(\n"
+        "        m for m in ('pyhanko_certvalidator', 'asyncio') if m in sys.modules)]\n"
+        "print(json.dumps([verify(), "
+        "verify(*root), "
+        f"verify(*root, '--crl', {str(tmp_path / 'revoked.crl')!r})]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    plain, rooted, revoked = json.loads(proc.stdout)
+    assert plain == [0, "OK", None, []]
+    assert rooted == [0, "OK", None, ["asyncio", "pyhanko_certvalidator"]]
+    assert revoked[:3] == [1, "ISSUER_CERT_INVALID", "revoked"]
 
 
 def test_scanner_json_lines_are_what_json_dumps_writes(

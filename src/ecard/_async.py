@@ -15,9 +15,7 @@ synchronous call does.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 _T = TypeVar("_T")
@@ -26,6 +24,8 @@ _T = TypeVar("_T")
 def run_sync(factory: Callable[[], Awaitable[_T]]) -> _T:
     """Run the coroutine ``factory()`` to completion and return its result (or raise its
     exception), also when called from inside a running event loop."""
+    import asyncio  # on first use: a verifier that validates no path never needs it
+    from concurrent.futures import ThreadPoolExecutor
 
     async def main() -> _T:
         return await factory()

@@ -46,13 +46,17 @@ Behaviour of pyhanko-certvalidator (0.33) this module relies on, each covered by
   validity to the verdict's window and refuses a moment outside it.
 
 Signatures: certificate and CRL signatures are checked by
-:data:`ecard.crypto.x509sig.SIGNATURE_VALIDATOR`, handed to the library's
+:data:`ecard.crypto.x509validator.SIGNATURE_VALIDATOR`, handed to the library's
 ``ValidationContext``: SM2-with-SM3 (GM/T 0015, distinguishing ID ``1234567812345678``) is
 verified over the system libcrypto, every other algorithm by the library's default validator
 (cryptography underneath). So SM2 roots, CAs, document signers and CRLs validate like the
 others, in any mix with ECDSA, EdDSA or RSA. A certificate signed with an algorithm neither
 supports, or whose signature does not verify, fails with ``"broken chain"``. The signer's own
 key is loaded elsewhere, through the algorithm registry.
+
+Start-up: ``pyhanko_certvalidator`` (and ``asyncio`` under it) is imported when a path is first
+validated, not when this module is: a verifier given trusted certificates and no roots imports
+this module but never validates a path, and ``ecard verify --trust CERT`` starts without them.
 
 >>> import datetime as dt
 >>> from ecard.signing.crl import create_crl
@@ -71,7 +75,6 @@ key is loaded elsewhere, through the algorithm registry.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import math
 import re
@@ -80,23 +83,24 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final, Literal, TypeVar
+from typing import TYPE_CHECKING, Final, Literal, TypeVar
 
 from asn1crypto import crl as asn1_crl  # type: ignore[import-untyped, unused-ignore]
 from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped, unused-ignore]
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator import errors as pkix_errors
-from pyhanko_certvalidator.path import ValidationPath
-from pyhanko_certvalidator.validate import async_validate_path, validate_usage
 
 from ecard._async import run_sync
 from ecard._time import Clock, system_clock, utc
 from ecard.crypto.crl import Revocation, find_revocation, load_crls
 from ecard.crypto.x509 import ECARD_SIGNING_EKU
-from ecard.crypto.x509sig import SIGNATURE_VALIDATOR, is_signed_by
+from ecard.crypto.x509sig import is_signed_by
 from ecard.errors import BadCertificateError, EcardError, IssuerCertInvalidError, PathFailure
+
+if TYPE_CHECKING:  # the library itself is imported when a path is first validated
+    from pyhanko_certvalidator import ValidationContext
+    from pyhanko_certvalidator import errors as pkix_errors
+    from pyhanko_certvalidator.path import ValidationPath
 
 #: How revocation is checked: ``"require"`` (every certificate below the root needs a CRL from
 #: its issuer) or ``"off"`` (no revocation checking; for tests and pilots only).
@@ -379,6 +383,9 @@ class PathValidator:
 
     @staticmethod
     def _check_usage(leaf: _Cert, eku: x509.ObjectIdentifier | None) -> None:
+        from pyhanko_certvalidator import errors as pkix_errors
+        from pyhanko_certvalidator.validate import validate_usage
+
         try:
             validate_usage(leaf.asn1, {"digital_signature"}, set(), False)
         except pkix_errors.InvalidCertificateError:
@@ -397,6 +404,10 @@ class PathValidator:
     # -- the path ----------------------------------------------------------------------------
 
     def _context(self, others: Sequence[_Cert], moment: datetime) -> ValidationContext:
+        from pyhanko_certvalidator import ValidationContext
+
+        from ecard.crypto.x509validator import SIGNATURE_VALIDATOR
+
         require = self._revocation == "require"
         return ValidationContext(
             trust_roots=[c.asn1 for c in self._roots],  # a list, never None (= OS trust)
@@ -410,6 +421,10 @@ class PathValidator:
         )
 
     async def _validate(self, session: _Session, leaf: _Cert, at: datetime | None) -> ValidatedPath:
+        import asyncio
+
+        from pyhanko_certvalidator import errors as pkix_errors
+
         others = session.others
         by_der = {**session.by_der, leaf.der: leaf}
         if session.limit is not None:
@@ -453,6 +468,9 @@ class PathValidator:
         by_der: dict[bytes, _Cert],
         at: datetime | None,
     ) -> ValidatedPath:
+        from pyhanko_certvalidator import errors as pkix_errors
+        from pyhanko_certvalidator.validate import async_validate_path
+
         from_root: list[x509.Certificate] = []
         for parsed in candidate.iter_certs(include_root=True):
             known = by_der.get(parsed.dump())
@@ -658,6 +676,8 @@ def _mapped_reason(
 ) -> tuple[PathFailure, str]:
     """The :class:`~ecard.errors.PathFailure` and the rest of the detail (naming the
     certificate) for a pyhanko validation error."""
+    from pyhanko_certvalidator import errors as pkix_errors
+
     message = str(exc)
     if isinstance(exc, pkix_errors.PathValidationError) and not exc.is_side_validation:
         who = _name(_failing_cert(exc, from_root))
