@@ -248,6 +248,7 @@ def list_config(args: argparse.Namespace) -> ListConfig:
         crls=tuple(args.crl or ()),
         state=args.state,
         algorithms=frozenset(allowed) if allowed else None,
+        now=getattr(args, "now", None),
     )
 
 

@@ -25,10 +25,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from cryptography import x509
 
 from ecard._files import read_file
+from ecard._time import utc
 from ecard.crypto.crl import load_crl_file
 from ecard.crypto.x509 import load_certificate_file
 from ecard.crypto.x509sig import is_signed_by
@@ -123,6 +125,9 @@ class ListConfig:
     state: str | None = None
     #: the algorithms accepted for cards and lists; ``None``: every registered one
     algorithms: frozenset[str] | None = field(default=None)
+    #: the instant certificate paths are judged at (validity, CRL freshness); ``None``: the
+    #: system clock. A verifier run "as of" a time (``--now``) judges its paths then too.
+    now: datetime | None = None
 
     def __post_init__(self) -> None:
         for name in ("trust", "roots", "cas", "crls"):
@@ -133,6 +138,8 @@ class ListConfig:
                 object.__setattr__(self, name, os.fspath(value))
         if self.algorithms is not None:
             object.__setattr__(self, "algorithms", frozenset(self.algorithms))
+        if self.now is not None:
+            utc(self.now, "ListConfig.now")
         if self.state and not (self.trust_list or self.revocation_list or self.crls):
             # plain trust certificates have no sequence: a state file would protect nothing
             raise BadInputError(
@@ -152,11 +159,13 @@ class ListConfig:
                 raise BadInputError("--crl and --ca need --root (the trust anchor)")
             return None
         crls = _crls(self.crls)
+        now = self.now
         return PathValidator(
             _certificates(self.roots),
             intermediates=_certificates(self.cas),
             crls=crls,
             revocation="require" if crls else "off",
+            **({} if now is None else {"clock": lambda: now}),
         )
 
     def load(
