@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+from ecard.cli.application import add_application
 from ecard.cli.audit import add_audit
 from ecard.cli.batch import add_batch
 from ecard.cli.demo import add_demo
@@ -44,6 +45,7 @@ def build_parser() -> Parser:
         add_pki,
         add_wallet,
         add_batch,
+        add_application,
     ):
         add(sub)
     return p
