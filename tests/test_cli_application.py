@@ -132,7 +132,9 @@ def test_window_to_card_to_revoked(site: Path, capsys: pytest.CaptureFixture[str
     assert ecard([*verify[:-1], new["text"]], capsys)[0] == 0
 
 
-def test_refusals_are_typed(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_refusals_are_typed(
+    site: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = _db(site)
     app = _submit(site, capsys)
     # a rejection without a reason
@@ -171,6 +173,21 @@ def test_refusals_are_typed(site: Path, capsys: pytest.CaptureFixture[str]) -> N
     (site / "short.json").write_text(json.dumps(form, ensure_ascii=False))
     status, out, _ = ecard(["application", "submit", site / "short.json", *db], capsys)
     assert status == 1 and "phone is missing" in json.loads(out)["message"]
+    # an outbox that cannot be written: refused, and no code kept as sent (no resend wait)
+    other = _submit(site, capsys)
+    (site / "file").write_text("")
+    send = ["application", "send-code", other, *db, "--outbox"]
+    status, out, _ = ecard([*send, site / "file"], capsys)
+    assert status == 1 and "workflow_code" not in json.loads(out), out
+    assert ecard([*send, site / "box"], capsys)[0] == 0
+    # a store that cannot be opened, a pseudonym key that is not hex
+    status, out, err = ecard(["application", "status", "--card", "X", "--db", "nosuch://x"], capsys)
+    assert status == 1 and "cannot open the workflow store" in err
+    monkeypatch.setenv("NOT_HEX", "zz" * 32)
+    status, out, err = ecard(
+        ["application", "submit", site / "form.json", "--pseudonym-key-env", "NOT_HEX", *db], capsys
+    )
+    assert status == 1 and json.loads(out)["error"] == "BAD_KEY"
     # usage errors: exit 2
     assert ecard(["application", "review", app, "maybe", "--reviewer", "x", *db], capsys)[0] == 2
     assert ecard(["application", "status", *db], capsys)[0] == 2

@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final, NoReturn, cast
 
-from ecard._files import read_file, write_atomic
+from ecard._files import os_reason, read_file, write_atomic
 from ecard.cli.common import (
     ALG_NAMES,
     Subcommands,
@@ -211,6 +211,10 @@ def _step(command: Callable[[argparse.Namespace], bool]) -> Callable[[argparse.N
             print(json.dumps(body, ensure_ascii=False, sort_keys=True))
             if isinstance(err, WorkflowError | DocumentError):
                 raise BadInputError(message, detail_zh=message) from None
+            raise
+        except OSError as exc:  # e.g. the outbox folder cannot be written: nothing was kept
+            body = {"ok": False, "error": "BAD_INPUT", "message": os_reason(exc, lang_of(args))}
+            print(json.dumps(body, ensure_ascii=False, sort_keys=True))
             raise
 
     wrapped.__doc__ = command.__doc__
