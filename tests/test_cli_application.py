@@ -88,7 +88,8 @@ def test_window_to_card_to_revoked(site: Path, capsys: pytest.CaptureFixture[str
     review = ["application", "review", app, "approve", "--reviewer", "clerk-b", *db]
     assert ecard(review, capsys)[0] == 0
     issuer = ["--key", d / "ds-key.pem", "--cert", d / "ds-cert.pem"]
-    status, out, _ = ecard(["application", "issue", app, *issuer, *db], capsys)
+    journal = ["--journal", d / "journal.db"]
+    status, out, _ = ecard(["application", "issue", app, *issuer, *journal, *db], capsys)
     assert status == 0, out
     issued = json.loads(out)
     card, text = issued["card_number"], issued["text"]
@@ -106,8 +107,14 @@ def test_window_to_card_to_revoked(site: Path, capsys: pytest.CaptureFixture[str
     assert status == 2 and "--list-key" in err
     status, out, _ = ecard(["application", "status", "--card", card, *db], capsys)
     assert json.loads(out)["card_state"] == "normal"
-    status, out, _ = ecard(["application", "report-loss", card, *signer, *db], capsys)
+    status, out, _ = ecard(["application", "report-loss", card, *signer, *journal, *db], capsys)
     assert status == 0 and json.loads(out)["card_state"] == "temporary_loss"
+    # the journal holds the card (found by the holder's document) and the list, intact
+    assert ecard(["journal", "verify", d / "journal.db"], capsys)[0] == 0
+    show = ["journal", "show", d / "journal.db", "--holder", RESIDENT]
+    status, out, _ = ecard([*show, "--pseudonym-key-env", "ECARD_PSEUDONYM_KEY"], capsys)
+    records = [json.loads(line) for line in out.splitlines()]
+    assert status == 0 and [r["credential_id"] for r in records] == [issued["cti"]], out
     publish = ["application", "publish-revocations", "--out", d / "r.ecrl", *db]
     status, out, _ = ecard(publish, capsys)
     assert status == 0 and json.loads(out)["bytes"] > 0

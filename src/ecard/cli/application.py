@@ -143,7 +143,7 @@ def _issuer(args: argparse.Namespace) -> Issuer | None:
             "--key needs --cert (the issuer certificate)", "--key 需要 --cert（签发证书）"
         )
     certs = load_certificate_file(args.cert)
-    return Issuer(signer(args, algorithm=args.alg), certs[0], iss=args.iss)
+    return Issuer(signer(args, algorithm=args.alg), certs[0], iss=args.iss, clock=_clock(args))
 
 
 def _list_signer(args: argparse.Namespace) -> CertifiedKey | None:
@@ -152,8 +152,14 @@ def _list_signer(args: argparse.Namespace) -> CertifiedKey | None:
     if not args.list_cert:
         raise UsageError("--list-key needs --list-cert", "--list-key 需要 --list-cert")
     password = None
-    if args.list_key_password_env:
-        password = os.environ.get(args.list_key_password_env, "").encode()
+    env = args.list_key_password_env
+    if env:
+        if env not in os.environ:
+            raise BadInputError(
+                f"the environment variable {env} (--list-key-password-env) is unset",
+                detail_zh=f"环境变量 {env}（--list-key-password-env）未设置",
+            )
+        password = os.environ[env].encode()
     key = load_private_key_file(args.list_key, password=password)
     certs = load_certificate_file(args.list_cert)
     return CertifiedKey(key, certs[0], (*certs[1:], *certificates(args.list_chain)))
@@ -166,8 +172,10 @@ def _registry(args: argparse.Namespace, outbox: Path | None = None) -> Iterator[
     list_signer = _list_signer(args)
     journal_path = getattr(args, "journal", None)
     store = Store(args.db)
-    journal = Journal.open(journal_path, pseudonym_key=key) if journal_path else None
+    journal = None
     try:
+        if journal_path:
+            journal = Journal.open(journal_path, pseudonym_key=key, clock=_clock(args))
         yield Registry(
             store,
             issuer=issuer or cast(Issuer, _NoIssuer()),
