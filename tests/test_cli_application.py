@@ -219,3 +219,34 @@ def test_a_missing_pseudonym_key_says_how_to_make_one(
     status, out, err = ecard(["application", "submit", site / "form.json", *_db(site)], capsys)
     assert status == 1 and "ECARD_PSEUDONYM_KEY" in err and "token_hex" in err
     assert json.loads(out)["ok"] is False
+
+
+def test_sealed_then_activated_then_cancelled(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d, db = site, _db(site)
+    app = _submit(site, capsys)
+    assert ecard(["application", "review", app, "approve", "--reviewer", "b", *db], capsys)[0] == 0
+    issuer = ["--key", d / "ds-key.pem", "--cert", d / "ds-cert.pem"]
+    status, out, _ = ecard(["application", "issue", app, "--sealed", *issuer, *db], capsys)
+    sealed = json.loads(out)
+    assert status == 0 and sealed["state"] == "sealed" and sealed["text"] is None
+    # a second card for the same person and region is refused
+    again = _submit(site, capsys)
+    assert (
+        ecard(["application", "review", again, "approve", "--reviewer", "b", *db], capsys)[0] == 0
+    )
+    status, out, _ = ecard(["application", "issue", again, *issuer, *db], capsys)
+    assert status == 1 and json.loads(out)["workflow_code"] == "ACTIVE_CARD_EXISTS"
+    card = sealed["card_number"]
+    status, out, _ = ecard(["application", "activate", card, *issuer, *db], capsys)
+    active = json.loads(out)
+    assert status == 0 and active["card_state"] == "normal"
+    verify = ["verify", "--json", "--now", NOW, "--trust", d / "ds-cert.pem", active["text"]]
+    assert ecard(verify, capsys)[0] == 0
+    signer = ["--list-key", d / "lists-key.pem", "--list-cert", d / "lists-cert.pem"]
+    status, out, _ = ecard(["application", "cancel", card, *signer, *db], capsys)
+    assert status == 1 and json.loads(out)["workflow_code"] == "REASON_REQUIRED"
+    cancel = ["application", "cancel", card, "--reason", "emigrated", *signer, *db]
+    status, out, _ = ecard(cancel, capsys)
+    assert status == 0 and json.loads(out)["card_state"] == "cancelled"
