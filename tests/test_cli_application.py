@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -250,3 +253,24 @@ def test_sealed_then_activated_then_cancelled(
     cancel = ["application", "cancel", card, "--reason", "emigrated", *signer, *db]
     status, out, _ = ecard(cancel, capsys)
     assert status == 0 and json.loads(out)["card_state"] == "cancelled"
+
+
+_WITHOUT_EXTRA = """
+import sys
+for name in ("phonenumbers", "sqlalchemy", "alembic"):
+    sys.modules[name] = None  # the optional extra 'workflow' not installed
+from ecard.cli import main
+status = main(["application", "status", "--card", "X"])
+sys.exit(status)
+"""
+
+
+def test_the_other_commands_run_without_the_workflow_extra(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "ECARD_PSEUDONYM_KEY": KEY_HEX}
+    proc = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_EXTRA], capture_output=True, text=True, env=env,
+        cwd=tmp_path, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1 and "pip install 'ecard[workflow]'" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert json.loads(proc.stdout)["ok"] is False

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Final, NoReturn, cast
+from typing import TYPE_CHECKING, Any, Final, NoReturn, cast
 
 from ecard._files import os_reason, read_file, write_atomic
 from ecard.cli.common import (
@@ -51,8 +51,9 @@ from ecard.signing.signers import load_private_key_file
 from ecard.workflow.errors import WorkflowError
 from ecard.workflow.lifecycle import CardEvent
 from ecard.workflow.ports import FixedLiveness
-from ecard.workflow.steps import Registry
-from ecard.workflow.store import ApplicationRow, CardRow, Store
+
+if TYPE_CHECKING:
+    from ecard.workflow.steps import Registry
 
 #: The store ``--db`` opens unless told otherwise: a SQLite file in the current folder.
 DEFAULT_DB: Final = "sqlite:///ecard-workflow.db"
@@ -167,6 +168,14 @@ def _list_signer(args: argparse.Namespace) -> CertifiedKey | None:
 
 @contextmanager
 def _registry(args: argparse.Namespace, outbox: Path | None = None) -> Iterator[Registry]:
+    try:  # the optional extra 'workflow' (SQLAlchemy, Alembic, phonenumbers)
+        from ecard.workflow.steps import Registry
+        from ecard.workflow.store import Store
+    except ImportError:
+        raise BadInputError(
+            "ecard application needs the optional extra: pip install 'ecard[workflow]'",
+            detail_zh="ecard application 需要可选组件：pip install 'ecard[workflow]'",
+        ) from None
     key = pseudonym_key("ecard application", args.pseudonym_key_env)
     issuer = _issuer(args)
     list_signer = _list_signer(args)
@@ -349,6 +358,8 @@ def cmd_issue(args: argparse.Namespace) -> bool:
             "issue needs --key or --pkcs11-module", "issue 需要 --key 或 --pkcs11-module"
         )
     with _registry(args) as registry:
+        from ecard.workflow.store import ApplicationRow
+
         issued = registry.issue(args.application, actor=args.actor, sealed=args.sealed)
         with registry.store.session() as session:
             row = session.get(ApplicationRow, args.application)
@@ -364,8 +375,10 @@ def cmd_status(args: argparse.Namespace) -> bool:
     if bool(args.application) == bool(args.card):
         raise UsageError("give --application or --card", "请给出 --application 或 --card 之一")
     with _registry(args) as registry, registry.store.session() as session:
-        card: CardRow | None = None
-        app: ApplicationRow | None = None
+        from ecard.workflow.store import ApplicationRow, CardRow
+
+        card: CardRow | None
+        app: ApplicationRow | None
         if args.card:
             card = session.get(CardRow, args.card)
             app = session.get(ApplicationRow, card.application_id) if card else None
@@ -412,6 +425,8 @@ def cmd_activate(args: argparse.Namespace) -> bool:
 def cmd_replace(args: argparse.Namespace) -> bool:
     """Replace a card: the old one is listed, a new card and credential follow it."""
     with _registry(args) as registry:
+        from ecard.workflow.store import CardRow
+
         issued = registry.replace(args.card, actor=args.actor, reason=args.reason or "")
         with registry.store.session() as session:
             old = session.get(CardRow, args.card)
