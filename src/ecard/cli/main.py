@@ -43,6 +43,9 @@ COMMANDS: dict[str, Command] = {
         "ecard.cli.wallet", "the holder's device: key, enrolment, live EC2: codes (pilots, demo)"
     ),
     "batch": Command("ecard.cli.batch", "bulk issuance and verification (all cores or Dask)"),
+    "application": Command(
+        "ecard.cli.application", "the application workflow: submit, review, issue, card statuses"
+    ),
 }
 
 
