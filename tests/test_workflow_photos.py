@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
+import warnings
 from pathlib import Path
 
 import pytest
@@ -214,6 +215,16 @@ def test_bad_photos_are_refused(data: object, code: WorkflowCode) -> None:
     with pytest.raises(WorkflowError) as err:
         check_photo(data)
     assert err.value.workflow_code is code
+
+
+def test_a_bomb_past_pillows_own_warning_is_refused_without_a_warning() -> None:
+    out = io.BytesIO()
+    Image.new("1", (10000, 9000)).save(out, format="PNG")  # 90 Mpixels: Pillow only warns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(WorkflowError) as err:
+            check_photo(out.getvalue())
+    assert err.value.workflow_code is WorkflowCode.PHOTO_BOMB
 
 
 def test_a_bomb_is_refused_by_the_step_and_nothing_is_stored(world: World) -> None:

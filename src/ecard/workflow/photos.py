@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -77,7 +78,10 @@ def check_photo(data: object) -> MediaType:
     except ImportError:  # pragma: no cover - the workflow extra installs pillow
         raise refuse(WorkflowCode.PHOTO_INVALID, "pillow is not installed") from None
     try:
-        with Image.open(io.BytesIO(raw), formats=[pil_format]) as picture:
+        with warnings.catch_warnings():  # Pillow warns (not refuses) from 89 Mpixels: refuse
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            picture = Image.open(io.BytesIO(raw), formats=[pil_format])
+        with picture:
             width, height = picture.size
             if width < 1 or height < 1:
                 raise refuse(WorkflowCode.PHOTO_INVALID, "no pixels")
@@ -87,7 +91,7 @@ def check_photo(data: object) -> MediaType:
                     f"{width}x{height} pixels, limit {MAX_PHOTO_PIXELS}",
                 )
             picture.load()
-    except Image.DecompressionBombError:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise refuse(WorkflowCode.PHOTO_BOMB) from None
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as exc:
         raise refuse(
