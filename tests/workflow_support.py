@@ -20,6 +20,7 @@ from ecard.workflow.steps import CONSENT_PERSONAL, CONSENT_PHOTO, Registry, Sett
 from ecard.workflow.store import Store
 
 KEY = b"workflow-test-pseudonym-key-0123"
+PHOTO_KEY = bytes(range(32))
 RESIDENT = "11010519491231002X"
 PHONE = "13800138000"
 CONSENTS = (CONSENT_PERSONAL, CONSENT_PHOTO)
@@ -83,6 +84,7 @@ def make_world(
     ds: CertifiedKey,
     list_signer: CertifiedKey,
     settings: Settings | None = None,
+    photo_key: bytes | None = PHOTO_KEY,
 ) -> World:
     clock = Clock()
     outbox = LocalOutbox(clock=clock)
@@ -96,5 +98,6 @@ def make_world(
         liveness=liveness,
         clock=clock,
         settings=settings,
+        photo_key=photo_key,
     )
     return World(registry, outbox, clock, root, ds, liveness)

@@ -41,6 +41,10 @@ class WorkflowCode(StrEnum):
     ACTIVE_CARD_EXISTS = "ACTIVE_CARD_EXISTS"
     TRANSITION_REFUSED = "TRANSITION_REFUSED"
     NOT_FOUND = "NOT_FOUND"
+    PHOTO_INVALID = "PHOTO_INVALID"
+    PHOTO_TOO_LARGE = "PHOTO_TOO_LARGE"
+    PHOTO_BOMB = "PHOTO_BOMB"
+    PHOTO_UNREADABLE = "PHOTO_UNREADABLE"
 
 
 #: Per code: (English, Chinese).
@@ -116,6 +120,16 @@ WORKFLOW_MESSAGES: Final[dict[WorkflowCode, tuple[str, str]]] = {
         "卡片当前状态不允许此操作",
     ),
     WorkflowCode.NOT_FOUND: ("no such application or card", "申请或卡片不存在"),
+    WorkflowCode.PHOTO_INVALID: (
+        "the ID photo is not a JPEG or PNG picture",
+        "证件照片不是 JPEG 或 PNG 图片",
+    ),
+    WorkflowCode.PHOTO_TOO_LARGE: ("the ID photo file is too large", "证件照片文件过大"),
+    WorkflowCode.PHOTO_BOMB: ("the ID photo has too many pixels", "证件照片像素过多"),
+    WorkflowCode.PHOTO_UNREADABLE: (
+        "the stored ID photo cannot be decrypted: wrong key, or the record was altered or moved",
+        "无法解密已存储的证件照片：密钥错误，或记录被篡改或移动",
+    ),
 }
 
 

@@ -7,7 +7,11 @@ Online: :meth:`~Registry.submit` (channel ``online``) → :meth:`~Registry.send_
 Window: :meth:`~Registry.submit` (channel ``window``, by a clerk) → :meth:`~Registry.review`
 (another clerk) → :meth:`~Registry.issue`. Then :meth:`~Registry.set_pin`,
 :meth:`~Registry.query` (code + PIN) and the status changes (:meth:`~Registry.change`,
-:meth:`~Registry.replace`, :meth:`~Registry.lapse_temporary_losses`).
+:meth:`~Registry.replace`, :meth:`~Registry.lapse_temporary_losses`). ID photos:
+:meth:`~Registry.record_photo_consent`, :meth:`~Registry.store_photo` (encrypted, see
+:mod:`ecard.workflow.photos`), :meth:`~Registry.read_photo`,
+:meth:`~Registry.purge_expired_photos` (retention after the decision). Review deadlines:
+:meth:`~Registry.overdue_applications` (per-region days in :class:`Settings`).
 
 Each step is one store transaction and writes one event row (actor, action, time,
 application, card, the subject's pseudonym, never a name or document number). A status change
@@ -22,9 +26,9 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Final, Literal
 
 import phonenumbers
@@ -54,6 +58,7 @@ from ecard.workflow.lifecycle import (
     next_state,
     restores,
 )
+from ecard.workflow.photos import Photo, check_photo, check_photo_key, open_photo, seal_photo
 from ecard.workflow.ports import DeviceBinding, LivenessCheck, SmsGateway
 from ecard.workflow.secrets import (
     PIN_MAX_FAILURES,
@@ -70,6 +75,7 @@ from ecard.workflow.store import (
     CardRow,
     CodeRow,
     EventRow,
+    PhotoRow,
     RevocationRow,
     Store,
 )
@@ -102,12 +108,45 @@ class Settings:
     card_years: int = 10
     #: How long each signed revocation list is valid.
     list_validity: timedelta = timedelta(days=1)
+    #: How long an ID photo is kept after the application's decision (then purged).
+    photo_retention: timedelta = timedelta(days=30)
+    #: Calendar days a submitted application may wait for review (the default).
+    review_days: int = 5
+    #: Per region (6-digit code; ``xxxx00`` for a city, ``xx0000`` for a province), the review
+    #: days where they differ from :attr:`review_days`; the most specific entry wins.
+    review_days_by_region: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 5 <= self.temporary_loss_days <= 15:
             raise ValueError("temporary_loss_days must be 5..15")
         if self.family_limit < 0 or not 1 <= self.card_years <= 50:
             raise ValueError("family_limit must be >= 0 and card_years 1..50")
+        if not timedelta(0) <= self.photo_retention <= timedelta(days=3650):
+            raise ValueError("photo_retention must be 0..3650 days")
+        for region, days in {"default": self.review_days, **self.review_days_by_region}.items():
+            if region != "default" and not (len(region) == 6 and region.isdigit()):
+                raise ValueError("review_days_by_region keys are 6-digit region codes")
+            if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
+                raise ValueError("review days must be 1..365")
+
+    def review_deadline_days(self, region: str) -> int:
+        """The review days for ``region``: its own entry, else its city's (``xxxx00``), else
+        its province's (``xx0000``), else :attr:`review_days`."""
+        for key in (region, region[:4] + "00", region[:2] + "0000"):
+            if key in self.review_days_by_region:
+                return self.review_days_by_region[key]
+        return self.review_days
+
+
+@dataclass(frozen=True)
+class OverdueApplication:
+    """An application waiting for review past its deadline: no personal data."""
+
+    application_id: str
+    channel: str
+    region: str
+    submitted: datetime
+    due: datetime
 
 
 @dataclass(frozen=True)
@@ -144,7 +183,8 @@ class Registry:
     """The workflow of one operator: a store, an issuer, an issuance journal, a list signer.
 
     ``clock`` returns the current aware time; every step reads it once. ``pseudonym_key``
-    (at least 16 bytes) keys the subject pseudonyms and the code HMACs.
+    (at least 16 bytes) keys the subject pseudonyms and the code HMACs; ``photo_key`` (32
+    bytes, AES-256) encrypts the ID photos (without it the photo steps refuse).
     """
 
     def __init__(
@@ -160,9 +200,11 @@ class Registry:
         journal: Journal | None = None,
         settings: Settings | None = None,
         device_binding: DeviceBinding | None = None,
+        photo_key: bytes | None = None,
     ) -> None:
         if not isinstance(pseudonym_key, bytes) or len(pseudonym_key) < 16:
             raise ValueError("pseudonym_key must be at least 16 bytes")
+        self._photo_key = None if photo_key is None else check_photo_key(photo_key)
         self.store = store
         self.issuer = issuer
         self.list_signer = list_signer
@@ -458,6 +500,7 @@ class Registry:
             if not app.phone_verified or app.liveness is None:
                 raise refuse(WorkflowCode.WRONG_STEP, "phone code and liveness check first")
             app.state, app.reviewed_by = "approved", AUTO_REVIEWER
+            app.decided_at = int(now.timestamp())
             self._event(
                 session, now, AUTO_REVIEWER, "review", app=app, before="submitted", after="approved"
             )
@@ -483,10 +526,122 @@ class Registry:
                 raise refuse(WorkflowCode.WRONG_STEP, f"already {app.state}")
             app.state = "approved" if approve else "rejected"
             app.reviewed_by, app.reason = reviewer, reason
+            app.decided_at = int(now.timestamp())
             self._event(
                 session, now, reviewer, "review", app=app, before="submitted", after=app.state,
                 detail=reason,
             )  # fmt: skip
+
+    # -- ID photos
+
+    def _require_photo_key(self) -> bytes:
+        if self._photo_key is None:
+            raise refuse(WorkflowCode.WRONG_STEP, "no photo key is configured")
+        return self._photo_key
+
+    def record_photo_consent(self, application_id: str, *, actor: str) -> None:
+        """Record the applicant's separate consent to the ID photo (``id_photo``; the online
+        channel asks for it at :meth:`submit`, a window records it here)."""
+        now = self._now()
+        with self.store.transaction() as session:
+            app = self._app(session, application_id, lock=True)
+            given = set(json.loads(app.consents)) | {CONSENT_PHOTO}
+            app.consents = json.dumps(sorted(given))
+            self._event(session, now, actor, "photo_consent", app=app, detail=CONSENT_PHOTO)
+
+    def store_photo(self, application_id: str, photo: bytes, *, actor: str) -> None:
+        """Keep the application's ID photo, encrypted (AES-256-GCM under ``photo_key``, bound
+        to the application); a second photo replaces the first. Only before issuance (the
+        application submitted or approved) and only with the ``id_photo`` consent.
+
+        Raises:
+            WorkflowError: ``PHOTO_TOO_LARGE``, ``PHOTO_INVALID``, ``PHOTO_BOMB``,
+                ``CONSENT_REQUIRED``, ``WRONG_STEP`` (no key, wrong state), ``NOT_FOUND``.
+        """
+        key = self._require_photo_key()
+        check_photo(photo)
+        now = self._now()
+        with self.store.transaction() as session:
+            app = self._app(session, application_id, lock=True)
+            if CONSENT_PHOTO not in json.loads(app.consents):
+                raise refuse(WorkflowCode.CONSENT_REQUIRED, "the separate ID photo consent")
+            if app.state not in ("submitted", "approved"):
+                raise refuse(WorkflowCode.WRONG_STEP, f"state {app.state}")
+            blob = seal_photo(key, app.id, bytes(photo))
+            row = session.get(PhotoRow, app.id)
+            if row is None:
+                session.add(
+                    PhotoRow(application_id=app.id, blob=blob, stored_at=int(now.timestamp()))
+                )
+            else:
+                row.blob, row.stored_at = blob, int(now.timestamp())
+            self._event(session, now, actor, "store_photo", app=app)
+
+    def read_photo(self, application_id: str, *, actor: str) -> Photo:
+        """The application's ID photo, decrypted, for a clerk (the reading is an event).
+
+        Raises:
+            WorkflowError: ``NOT_FOUND`` (no application, no photo or purged),
+                ``PHOTO_UNREADABLE`` (another key, a changed or moved blob), ``WRONG_STEP``.
+        """
+        key = self._require_photo_key()
+        now = self._now()
+        with self.store.transaction() as session:
+            app = self._app(session, application_id)
+            row = session.get(PhotoRow, app.id)
+            if row is None:
+                raise refuse(WorkflowCode.NOT_FOUND, "no ID photo is stored")
+            photo = open_photo(key, app.id, row.blob)
+            self._event(session, now, actor, "read_photo", app=app)
+        return photo
+
+    def purge_expired_photos(self, now: datetime | None = None, *, actor: str = "scheduler") -> int:
+        """Delete the ID photos of applications decided at least
+        :attr:`Settings.photo_retention` ago (``now`` defaults to the clock); return how
+        many. Each deletion is an event."""
+        now = self._now() if now is None else utc(now, "the purge time")
+        limit = int((now - self.settings.photo_retention).timestamp())
+        with self.store.transaction() as session:
+            rows = session.execute(
+                select(PhotoRow, ApplicationRow)
+                .join(ApplicationRow, ApplicationRow.id == PhotoRow.application_id)
+                .where(ApplicationRow.decided_at.is_not(None), ApplicationRow.decided_at <= limit)
+            ).all()
+            for photo, app in rows:
+                session.delete(photo)
+                self._event(session, now, actor, "purge_photo", app=app)
+        return len(rows)
+
+    # -- review deadlines
+
+    def overdue_applications(
+        self, now: datetime | None = None, region: str | None = None
+    ) -> list[OverdueApplication]:
+        """Applications still waiting for a decision (state ``submitted``, either channel)
+        whose review deadline (submission + the region's review days) has passed by ``now``
+        (defaults to the clock), most overdue first; only ``region`` if given. Ids,
+        channel, region and times only: no personal data."""
+        now = self._now() if now is None else utc(now, "the deadline time")
+        stmt = select(
+            ApplicationRow.id,
+            ApplicationRow.channel,
+            ApplicationRow.region,
+            ApplicationRow.submitted_at,
+        ).where(ApplicationRow.state == "submitted")
+        if region is not None:
+            try:
+                region = normalize_region_code(region)
+            except ValueError as exc:
+                raise refuse(WorkflowCode.WRONG_STEP, str(exc)) from None
+            stmt = stmt.where(ApplicationRow.region == region)
+        found: list[OverdueApplication] = []
+        with self.store.session() as session:
+            for app_id, channel, app_region, submitted_at in session.execute(stmt):
+                submitted = datetime.fromtimestamp(submitted_at, tz=UTC)
+                due = submitted + timedelta(days=self.settings.review_deadline_days(app_region))
+                if due <= now:
+                    found.append(OverdueApplication(app_id, channel, app_region, submitted, due))
+        return sorted(found, key=lambda a: (a.due, a.application_id))
 
     # -- issue
 
@@ -789,6 +944,7 @@ __all__ = [
     "CONSENT_PERSONAL",
     "CONSENT_PHOTO",
     "CardView",
+    "OverdueApplication",
     "Registry",
     "Settings",
 ]

@@ -67,9 +67,22 @@ class ApplicationRow(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     card_number: Mapped[str | None] = mapped_column(String(9), nullable=True)
+    #: When a reviewer (or the automatic rules) decided: the photo retention counts from it.
+    decided_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+    __table_args__ = (Index("ix_applications_state_region", "state", "region"),)
+
+
+class PhotoRow(Base):
+    """An application's ID photo, only as an AES-GCM blob (see :mod:`ecard.workflow.photos`)."""
+
+    __tablename__ = "photos"
+
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), primary_key=True)
+    blob: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_at: Mapped[int] = mapped_column(Integer)
 
 
 class CodeRow(Base):
@@ -220,6 +233,7 @@ __all__ = [
     "CardRow",
     "CodeRow",
     "EventRow",
+    "PhotoRow",
     "RevocationRow",
     "Store",
 ]
