@@ -25,13 +25,13 @@ from ecard.cli.common import (
     list_options,
     load_lists,
     parse_now,
+    signer_source,
 )
 from ecard.cli.errors import STATUS_EPILOG, UsageError, setting_up
 from ecard.cli.journal import pseudonym_key
 from ecard.cli.verify import check_list_options, check_trust_files, summary
 from ecard.crypto.x509 import load_certificate_file
 from ecard.errors import BadInputError
-from ecard.signing.keysource import key_source
 
 
 @contextlib.contextmanager
@@ -72,15 +72,7 @@ def cmd_batch_issue(args: argparse.Namespace) -> bool:
     from ecard.journal import Journal
 
     fmt = input_format(args.input, args.format)
-    source = key_source(
-        key=args.key,
-        key_password_env=args.key_password_env,
-        pkcs11_module=args.pkcs11_module,
-        token=args.token,
-        key_label=args.key_label,
-        pin_env=args.pin_env,
-        algorithm=args.alg,
-    )
+    source = signer_source(args, args.alg)
     key = pseudonym_key("ecard batch issue", args.pseudonym_key_env)
     cert = load_certificate_file(args.cert)[0]
     now = args.now or datetime.now(UTC)

@@ -27,6 +27,7 @@ from ecard.verify.loading import read_list_file as read_input
 from ecard.verify.paths import PathValidator
 
 if TYPE_CHECKING:  # the issuing side loads only for a command that signs
+    from ecard.signing.keysource import KeySource
     from ecard.signing.signers import Signer
 
 #: The subparsers of ``ecard`` (and of its command groups) that a command module adds to.
@@ -164,11 +165,12 @@ def hsm_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--pin-env", metavar="VAR", help="env variable holding the user PIN")
 
 
-def signer(args: argparse.Namespace, algorithm: str | None = None) -> Signer:
-    """The signer the options name: a PEM key file, or a key in a PKCS#11 token."""
+def signer_source(args: argparse.Namespace, algorithm: str | None = None) -> KeySource:
+    """Where the options say the signing key is (a PEM key file, or a key in a PKCS#11
+    token), as a picklable description that opens into a signer where it is used."""
     from ecard.signing.keysource import key_source
 
-    source = key_source(
+    return key_source(
         key=args.key,
         key_password_env=args.key_password_env,
         pkcs11_module=args.pkcs11_module,
@@ -177,7 +179,11 @@ def signer(args: argparse.Namespace, algorithm: str | None = None) -> Signer:
         pin_env=args.pin_env,
         algorithm=algorithm,
     )
-    return source.open()
+
+
+def signer(args: argparse.Namespace, algorithm: str | None = None) -> Signer:
+    """The signer the options name: a PEM key file, or a key in a PKCS#11 token."""
+    return signer_source(args, algorithm).open()
 
 
 def journal_options(p: argparse.ArgumentParser) -> None:

@@ -217,23 +217,7 @@ class Journal:
             raise BadInputError(str(exc)) from None
         with self._transaction() as conn:
             now = self._now()  # under the lock: with one clock, times follow seq
-            last = conn.execute(f"{RECORD_SELECT} ORDER BY seq DESC LIMIT 1").fetchone()
-            if last is None:
-                seq, prev = 1, GENESIS_HASH
-            else:
-                try:
-                    tail = parse_record_row(last)
-                except Malformed as exc:
-                    raise JournalIntegrityError(
-                        f"the last record is malformed ({exc}): nothing can chain onto it; "
-                        "run `ecard journal verify`"
-                    ) from None
-                if tail.computed_hash() != tail.record_hash:
-                    raise JournalIntegrityError(
-                        f"the last record ({tail.seq}) does not match its hash: nothing can "
-                        "chain onto it; run `ecard journal verify`"
-                    )
-                seq, prev = tail.seq + 1, tail.record_hash
+            seq, prev = self._tail(conn)
             record = build_record(
                 seq=seq,
                 kind=kind,
