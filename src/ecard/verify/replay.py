@@ -23,6 +23,7 @@ import os
 import secrets
 import sqlite3
 import threading
+import time
 from typing import Final
 
 from ecard.errors import ReplayCacheError
@@ -31,6 +32,8 @@ from ecard.errors import ReplayCacheError
 MAX_ENTRIES: Final = 100_000
 #: Writes between two sweeps within the same second.
 _SWEEP_EVERY: Final = 64
+#: How long opening the shared file may wait for another process creating it, in seconds.
+_OPEN_SECONDS: Final = 10.0
 #: Digits of a counter challenge.
 CHALLENGE_DIGITS: Final = 6
 
@@ -52,20 +55,38 @@ class ReplayCache:
         self._lock = threading.Lock()
         self._swept_at = -1
         self._writes = 0
+        # Two counter processes starting at once may both find the file new: switching it to
+        # WAL needs a moment alone with it, and SQLite answers "locked" at once there rather
+        # than waiting its busy timeout, so opening is retried for up to _OPEN_SECONDS.
+        deadline = time.monotonic() + _OPEN_SECONDS
+        while True:
+            try:
+                self._db = self._open()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise ReplayCacheError(f"cannot open the replay cache: {exc}") from None
+                time.sleep(0.02)
+            except sqlite3.Error as exc:
+                raise ReplayCacheError(f"cannot open the replay cache: {exc}") from None
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            ":memory:" if self.path is None else self.path,
+            timeout=10.0,
+            isolation_level=None,
+            check_same_thread=False,
+        )
         try:
-            self._db = sqlite3.connect(
-                ":memory:" if self.path is None else self.path,
-                timeout=10.0,
-                isolation_level=None,
-                check_same_thread=False,
-            )
             if self.path is not None:
-                self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+                db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
             for statement in _SCHEMA:
-                self._db.execute(statement)
-        except sqlite3.Error as exc:
-            raise ReplayCacheError(f"cannot open the replay cache: {exc}") from None
+                db.execute(statement)
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
 
     def close(self) -> None:
         """Close the database connection."""
