@@ -46,6 +46,7 @@ __all__ = [
     "decode",
     "encode",
     "encode_head",
+    "short_string_span",
 ]
 
 #: Default nesting limit of :func:`decode` (arrays, maps and tags each add one level).
@@ -85,6 +86,23 @@ def encode_head(major: int, arg: int) -> bytes:
     if arg < 0x100000000:
         return _PACK_32(mt | 26, arg)
     return _PACK_64(mt | 27, arg)
+
+
+def short_string_span(data: bytes, pos: int, major: int) -> tuple[int, int] | None:
+    """``(start, end)`` of the byte (``major`` 2) or text (3) string whose head is at ``pos``,
+    for the heads fast paths read: one or two bytes in shortest form (lengths below 256);
+    ``None`` for any other head (the strict decoder then reads the item, or rejects it). The
+    end is not checked against ``len(data)``; an index past the end raises ``IndexError``."""
+    head = data[pos]
+    base = major << 5
+    if base <= head < base + 24:
+        return pos + 1, pos + 1 + head - base
+    if head == base + 24:
+        n = data[pos + 1]
+        if n < 24:  # not the shortest form: the strict decoder rejects it
+            return None
+        return pos + 2, pos + 2 + n
+    return None
 
 
 _PACK_16 = struct.Struct(">BH").pack

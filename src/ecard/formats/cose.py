@@ -222,21 +222,6 @@ def _parse_general(data: bytes, max_size: int, require_kid: bool = True) -> Sign
     )
 
 
-def _short_bstr(data: bytes, pos: int) -> tuple[int, int] | None:
-    """(start, end) of the byte string whose head is at ``pos``, for heads of one or two bytes
-    in shortest form (lengths below 256), or None."""
-    head = data[pos]
-    if 0x40 <= head < 0x58:
-        start = pos + 1
-        return start, start + head - 0x40
-    if head == 0x58:
-        n = data[pos + 1]
-        if n < 24:  # not the shortest form: the strict parser rejects it
-            return None
-        return pos + 2, pos + 2 + n
-    return None
-
-
 def _parse_common(data: bytes) -> Sign1Message | None:
     """The message every ecard issuer writes, recognised byte for byte, or None.
 
@@ -266,11 +251,11 @@ def _parse_common(data: bytes) -> Sign1Message | None:
         or data[16] != 0xA0
     ):
         return None
-    span = _short_bstr(data, 17)
+    span = cbor.short_string_span(data, 17, 2)
     if span is None or span[1] + 2 > len(data):
         return None
     payload_start, payload_end = span
-    span = _short_bstr(data, payload_end)
+    span = cbor.short_string_span(data, payload_end, 2)
     if span is None or span[1] != len(data):
         return None
     alg = 0x1F - protected[2]  # major type 1, argument n: the integer -1 - n

@@ -239,27 +239,17 @@ def _decode_common(p: bytes) -> dict[Any, Any] | None:
         exp, iat = _U32(p, i + 2)[0], _U32(p, i + 8)[0]
         if p[i + 12] != 0x07 or exp < 0x10000 or iat < 0x10000:
             return None
-        h = p[i + 13]
-        if 0x40 <= h < 0x58:
-            j = i + 14
-            k = j + h - 0x40
-        elif h == 0x58 and p[i + 14] >= 24:
-            j = i + 15
-            k = j + p[i + 14]
-        else:
+        span = cbor.short_string_span(p, i + 13, 2)
+        if span is None:
             return None
+        j, k = span
         cti = p[j:k]
         if p[k : k + 7] != _CARD_OPENING:
             return None
-        h = p[k + 7]
-        if 0x60 <= h < 0x78:
-            a = k + 8
-            b = a + h - 0x60
-        elif h == 0x78 and p[k + 8] >= 24:
-            a = k + 9
-            b = a + p[k + 8]
-        else:
+        span = cbor.short_string_span(p, k + 7, 3)
+        if span is None:
             return None
+        a, b = span
         if (
             b + _TAIL != len(p)
             or p[b] != 0x02 or p[b + 1] != 0x1B
