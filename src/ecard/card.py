@@ -359,6 +359,39 @@ _CLAIM_SCHEMA: Final[dict[int, tuple[type, tuple[int, int] | None]]] = {
 }
 
 
+def _card_fields_fit(claim: dict[Any, Any]) -> bool:
+    """Whether claim keys 3..8 (card number, region, spec, issued, expires, status), present,
+    have the types and ranges the claim allows; the models check the rest."""
+    return (
+        type(claim[3]) is str
+        and all(type(claim[k]) is int for k in (4, 5, 6, 7, 8))
+        and 100_000 <= claim[4] < 1_000_000
+        and 100 <= claim[5] < 1000
+        and 0 <= claim[6] <= _MAX_DAYS
+        and 0 <= claim[7] <= _MAX_DAYS
+    )
+
+
+def _card_fields_claim(
+    card_number: str,
+    region: str,
+    spec_version: str,
+    issued: date,
+    expires: date,
+    status: CardStatus,
+) -> dict[int, int | str]:
+    """Claim keys 3..8 of a card or its counter profile: ``spec_version`` ``"3.00"`` ->
+    ``300``, dates as days since 1970-01-01, the status as its integer value."""
+    return {
+        3: card_number,
+        4: int(region),
+        5: int(spec_version[0] + spec_version[2:]),
+        6: issued.toordinal() - _EPOCH_ORDINAL,
+        7: expires.toordinal() - _EPOCH_ORDINAL,
+        8: status.value,
+    }
+
+
 def _claim_problem(claim: dict[Any, Any]) -> str:
     """Explain precisely what is wrong with the shape of a card claim (the slow path)."""
     for key in claim:
@@ -487,17 +520,18 @@ class Card(_PersonalModel):
         :class:`~ecard.documents.DocumentType` value), and ``ssn`` is text where the document
         number is not 18 characters with a MOD 11-2 check character.
         """
-        v = self.spec_version
         document = self.holder.document
         claim: dict[int, int | str] = {
             1: self.holder.name,
             2: int(self.holder.ssn[:17]) if document.mod11_number else self.holder.ssn,
-            3: self.card_number,
-            4: int(self.region),
-            5: int(v[0] + v[2:]),
-            6: self.issued.toordinal() - _EPOCH_ORDINAL,
-            7: self.expires.toordinal() - _EPOCH_ORDINAL,
-            8: self.status.value,
+            **_card_fields_claim(
+                self.card_number,
+                self.region,
+                self.spec_version,
+                self.issued,
+                self.expires,
+                self.status,
+            ),
         }
         if document is not DocumentType.RESIDENT_ID:
             claim[DOCUMENT_KEY] = document.value
@@ -571,16 +605,7 @@ class Card(_PersonalModel):
         for key in claim:
             if type(key) is not int:
                 raise ValueError(_claim_problem(claim))
-        if not (
-            type(claim[1]) is str
-            and type(claim[2]) is str
-            and type(claim[3]) is str
-            and all(type(claim[k]) is int for k in (4, 5, 6, 7, 8))
-            and 100_000 <= claim[4] < 1_000_000
-            and 100 <= claim[5] < 1000
-            and 0 <= claim[6] <= _MAX_DAYS
-            and 0 <= claim[7] <= _MAX_DAYS
-        ):
+        if not (type(claim[1]) is str and type(claim[2]) is str and _card_fields_fit(claim)):
             raise ValueError(_claim_problem(claim))
         card = cls._validate_claim(claim, {"name": claim[1], "ssn": claim[2], "document": document})
         if card.holder.ssn != claim[2]:
@@ -658,15 +683,16 @@ class CounterCard(BaseModel):
     def to_claim(self) -> dict[int, int | str]:
         """The compact claim: the keys of :data:`CLAIM_KEYS` without 2 (ssn); 1 is the masked
         name."""
-        v = self.spec_version
         return {
             1: self.masked_name,
-            3: self.card_number,
-            4: int(self.region),
-            5: int(v[0] + v[2:]),
-            6: self.issued.toordinal() - _EPOCH_ORDINAL,
-            7: self.expires.toordinal() - _EPOCH_ORDINAL,
-            8: self.status.value,
+            **_card_fields_claim(
+                self.card_number,
+                self.region,
+                self.spec_version,
+                self.issued,
+                self.expires,
+                self.status,
+            ),
         }
 
     @classmethod
@@ -679,15 +705,7 @@ class CounterCard(BaseModel):
             raise ValueError("counter card claim keys must be integers")
         name, number, region, spec = claim[1], claim[3], claim[4], claim[5]
         issued, expires, status = claim[6], claim[7], claim[8]
-        if not (
-            type(name) is str
-            and type(number) is str
-            and all(type(x) is int for x in (region, spec, issued, expires, status))
-            and 100_000 <= region < 1_000_000
-            and 100 <= spec < 1000
-            and 0 <= issued <= _MAX_DAYS
-            and 0 <= expires <= _MAX_DAYS
-        ):
+        if not (type(name) is str and _card_fields_fit(claim)):
             raise ValueError("counter card claim has a value of the wrong type or range")
         try:
             card = cls(
