@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 import ecard
-from bench_core import cycle, paired_rates, rate
+from bench_core import cycle, paired_rates, pin_one_core, rate
 from ecard.cli import sample_card
 from ecard.formats import qrtext
 from ecard.formats.cose import parse_sign1
@@ -79,8 +79,7 @@ def main() -> None:
     parser.add_argument("--cards", type=int, default=20_000, help="distinct codes, scanner mode")
     parser.add_argument("--runs", type=int, default=7, help="start-up runs (median)")
     args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    if pin_one_core():
         print("pinned to one core (children inherit it)")
     print(f"ecard {ecard.__version__} | Python {platform.python_version()} | {platform.machine()}")
 

@@ -17,12 +17,11 @@ Prints, for ES256 and SM2 issuers (each with a device key of the same family):
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
-import os
 import timeit
 from collections.abc import Callable
 
+from bench_core import pin_one_core
 from ecard.cli import sample_card
 from ecard.crypto.algorithms import get_algorithm
 from ecard.formats.cose import parse_sign1
@@ -165,9 +164,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
     args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    pin_one_core()
     for alg in ("ES256", "SM2"):
         run(alg, args.seconds)
 
