@@ -46,6 +46,9 @@ COMMANDS: dict[str, Command] = {
     "application": Command(
         "ecard.cli.application", "the application workflow: submit, review, issue, card statuses"
     ),
+    "serve": Command(
+        "ecard.cli.serve", "run the web service: apply, review, wallet, counter, JSON API"
+    ),
 }
 
 

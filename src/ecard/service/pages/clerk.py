@@ -1,0 +1,15 @@
+"""The clerk pages (being built: see docs/service.md)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ecard.service.context import ServiceContext
+
+
+def router(ctx: ServiceContext) -> APIRouter:
+    """The clerk routes."""
+    return APIRouter()
+
+
+__all__ = ["router"]
