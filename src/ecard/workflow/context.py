@@ -15,6 +15,7 @@ import hashlib
 import hmac
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -41,6 +42,11 @@ from ecard.workflow.store import (
     RevocationRow,
     Store,
 )
+
+#: Consents: personal information (always), ID photo (sensitive, online), guardian (under 14).
+CONSENT_PERSONAL: Final = "personal_information"
+CONSENT_PHOTO: Final = "id_photo"
+CONSENT_GUARDIAN: Final = "guardian"
 
 
 class StepContext:
@@ -286,4 +292,4 @@ class StepContext:
             self.journal.append_list(update.data, operator=actor)
 
 
-__all__ = ["StepContext"]
+__all__ = ["CONSENT_GUARDIAN", "CONSENT_PERSONAL", "CONSENT_PHOTO", "StepContext"]
