@@ -124,6 +124,11 @@ class Lifecycle(RuleBasedStateMachine):
             )
         assert logged == self.changes
 
+    @invariant()
+    def the_event_log_is_one_intact_chain(self) -> None:
+        count, _ = self.world.registry.verify_events()
+        assert count == len(self.world.registry.events())
+
 
 Lifecycle.TestCase.settings = settings(
     max_examples=8, stateful_step_count=10, derandomize=True, deadline=None

@@ -29,6 +29,8 @@ from ecard.publish.revocation import next_revocation_list
 from ecard.signing.issuer import Issuer
 from ecard.signing.pki import CertifiedKey
 from ecard.workflow.errors import WorkflowCode, refuse
+from ecard.workflow.eventlog import add_event
+from ecard.workflow.eventlog import install as install_event_chain
 from ecard.workflow.photos import check_photo_key
 from ecard.workflow.ports import DeviceBinding, LivenessCheck, SmsGateway
 from ecard.workflow.secrets import PIN_MAX_FAILURES, code_digest, pin_matches
@@ -85,6 +87,7 @@ class StepContext:
         self.journal = journal
         self.settings = settings or Settings()
         self.device_binding = device_binding
+        install_event_chain(store.sessions)
 
     # -- time and pseudonyms
 
@@ -119,7 +122,8 @@ class StepContext:
         after: str | None = None,
         detail: str | None = None,
     ) -> None:
-        session.add(
+        add_event(
+            session,
             EventRow(
                 at=int(now.timestamp()),
                 actor=actor,
@@ -130,7 +134,7 @@ class StepContext:
                 before=before,
                 after=after,
                 detail=detail,
-            )
+            ),
         )
 
     @staticmethod

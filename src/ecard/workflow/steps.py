@@ -27,6 +27,7 @@ from sqlalchemy import select
 from ecard.workflow.codes import CardView, CodeSteps
 from ecard.workflow.context import CONSENT_GUARDIAN, CONSENT_PERSONAL, CONSENT_PHOTO
 from ecard.workflow.enrolment import PROFILES, EnrolmentSteps
+from ecard.workflow.eventlog import verify_chain
 from ecard.workflow.issuance import IssuanceSteps
 from ecard.workflow.photo_steps import PhotoSteps
 from ecard.workflow.review import AUTO_REVIEWER, Channel, OverdueApplication, Relation, ReviewSteps
@@ -55,6 +56,16 @@ class Registry(ReviewSteps, CodeSteps, PhotoSteps, IssuanceSteps, EnrolmentSteps
             if application_id is not None:
                 stmt = stmt.where(EventRow.application_id == application_id)
             return list(session.scalars(stmt).all())
+
+    def verify_events(self) -> tuple[int, str]:
+        """Check the event log's hash chain (:mod:`ecard.workflow.eventlog`): ``(count, head
+        digest)`` if intact; keep the head outside the database to compare later.
+
+        Raises:
+            WorkflowError: ``EVENTS_TAMPERED`` with the first event id where it breaks.
+        """
+        with self.store.session() as session:
+            return verify_chain(session)
 
 
 __all__ = [
