@@ -169,7 +169,7 @@ def _list_signer(args: argparse.Namespace) -> CertifiedKey | None:
 @contextmanager
 def _registry(args: argparse.Namespace, outbox: Path | None = None) -> Iterator[Registry]:
     try:  # the optional extra 'workflow' (SQLAlchemy, Alembic, phonenumbers)
-        from ecard.workflow.steps import Registry
+        from ecard.workflow.steps import Registry, Settings
         from ecard.workflow.store import Store
     except ImportError:
         raise BadInputError(
@@ -177,6 +177,13 @@ def _registry(args: argparse.Namespace, outbox: Path | None = None) -> Iterator[
             detail_zh="ecard application 需要可选组件：pip install 'ecard[workflow]'",
         ) from None
     key = pseudonym_key("ecard application", args.pseudonym_key_env)
+    try:
+        settings = Settings(
+            require_binding=bool(getattr(args, "require_binding", False)),
+            temporary_loss_days=getattr(args, "temporary_loss_days", 10),
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc), str(exc)) from None
     issuer = _issuer(args)
     list_signer = _list_signer(args)
     journal_path = getattr(args, "journal", None)
@@ -191,9 +198,10 @@ def _registry(args: argparse.Namespace, outbox: Path | None = None) -> Iterator[
             list_signer=list_signer or cast(CertifiedKey, _NoListSigner()),
             pseudonym_key=key,
             sms=_FolderOutbox(outbox or Path(DEFAULT_OUTBOX)),
-            liveness=FixedLiveness(),
+            liveness=FixedLiveness(getattr(args, "verdict", "pass") == "pass"),
             clock=_clock(args),
             journal=journal,
+            settings=settings,
         )
     finally:
         if journal is not None:
@@ -479,6 +487,9 @@ def _issuer_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--iss", default="CN", help="issuer country code")
     p.add_argument("--journal", metavar="DB",
                    help="issuance journal to record in (SQLite; default: none)")  # fmt: skip
+    p.add_argument("--require-binding", action="store_true",
+                   help="sign no bearer credential: the holder enrols a device "
+                   "(recommended; default: off)")  # fmt: skip
 
 
 def _list_options(p: argparse.ArgumentParser) -> None:
@@ -590,6 +601,10 @@ def add_application(sub: Subcommands) -> None:
     _list_options(p)
     _common(p)
     p.set_defaults(func=cmd_publish)
+
+    from ecard.cli.application_holder import add_holder_commands
+
+    add_holder_commands(asub)
 
 
 __all__ = [
