@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ecard._time import utc
 from ecard.workflow.context import CONSENT_PHOTO, StepContext
 from ecard.workflow.errors import WorkflowCode, refuse
+from ecard.workflow.photo_metadata import strip_metadata
 from ecard.workflow.photos import Photo, check_photo, open_photo, seal_photo
-from ecard.workflow.store import ApplicationRow, PhotoRow
+from ecard.workflow.store import ApplicationRow, EventRow, PhotoRow
 
 
 class PhotoSteps(StepContext):
@@ -37,8 +38,9 @@ class PhotoSteps(StepContext):
             self._event(session, now, actor, "photo_consent", app=app, detail=CONSENT_PHOTO)
 
     def store_photo(self, application_id: str, photo: bytes, *, actor: str) -> None:
-        """Keep the application's ID photo, encrypted (AES-256-GCM under ``photo_key``, bound
-        to the application); a second photo replaces the first. Only before issuance (the
+        """Keep the application's ID photo without its metadata (EXIF with GPS, XMP, ICC,
+        text; pixels unchanged, :mod:`ecard.workflow.photo_metadata`), encrypted (AES-256-GCM
+        under ``photo_key``, bound to the application); a second photo replaces the first. Only before issuance (the
         application submitted or approved) and only with the ``id_photo`` consent.
 
         Raises:
@@ -47,6 +49,7 @@ class PhotoSteps(StepContext):
         """
         key = self._require_photo_key()
         check_photo(photo)
+        clean = strip_metadata(bytes(photo))
         now = self._now()
         with self.store.transaction() as session:
             app = self._app(session, application_id, lock=True)
@@ -54,7 +57,7 @@ class PhotoSteps(StepContext):
                 raise refuse(WorkflowCode.CONSENT_REQUIRED, "the separate ID photo consent")
             if app.state not in ("submitted", "approved"):
                 raise refuse(WorkflowCode.WRONG_STEP, f"state {app.state}")
-            blob = seal_photo(key, app.id, bytes(photo))
+            blob = seal_photo(key, app.id, clean)
             row = session.get(PhotoRow, app.id)
             if row is None:
                 session.add(
@@ -84,20 +87,38 @@ class PhotoSteps(StepContext):
 
     def purge_expired_photos(self, now: datetime | None = None, *, actor: str = "scheduler") -> int:
         """Delete the ID photos of applications decided at least
-        :attr:`Settings.photo_retention` ago (``now`` defaults to the clock); return how
-        many. Each deletion is an event."""
+        :attr:`Settings.photo_retention` ago, and of applications abandoned that long (no
+        decision, and no event on them since: no code, no check, no new photo); ``now``
+        defaults to the clock. Return how many. Each deletion is an event (``purge_photo``,
+        detail ``decided`` or ``abandoned``)."""
         now = self._now() if now is None else utc(now, "the purge time")
         limit = int((now - self.settings.photo_retention).timestamp())
+        last_activity = (
+            select(func.max(EventRow.at))
+            .where(EventRow.application_id == ApplicationRow.id)
+            .correlate(ApplicationRow)
+            .scalar_subquery()
+        )
         with self.store.transaction() as session:
-            rows = session.execute(
+            decided = session.execute(
                 select(PhotoRow, ApplicationRow)
                 .join(ApplicationRow, ApplicationRow.id == PhotoRow.application_id)
                 .where(ApplicationRow.decided_at.is_not(None), ApplicationRow.decided_at <= limit)
             ).all()
-            for photo, app in rows:
-                session.delete(photo)
-                self._event(session, now, actor, "purge_photo", app=app)
-        return len(rows)
+            abandoned = session.execute(
+                select(PhotoRow, ApplicationRow)
+                .join(ApplicationRow, ApplicationRow.id == PhotoRow.application_id)
+                .where(
+                    ApplicationRow.decided_at.is_(None),
+                    PhotoRow.stored_at <= limit,
+                    func.coalesce(last_activity, ApplicationRow.submitted_at) <= limit,
+                )
+            ).all()
+            for why, rows in (("decided", decided), ("abandoned", abandoned)):
+                for photo, app in rows:
+                    session.delete(photo)
+                    self._event(session, now, actor, "purge_photo", app=app, detail=why)
+        return len(decided) + len(abandoned)
 
 
 __all__ = ["PhotoSteps"]
