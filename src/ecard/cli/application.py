@@ -53,6 +53,7 @@ from ecard.workflow.lifecycle import CardEvent
 from ecard.workflow.ports import FixedLiveness
 
 if TYPE_CHECKING:
+    from ecard.workflow.context import ListSigner
     from ecard.workflow.steps import Registry
 
 #: The store ``--db`` opens unless told otherwise: a SQLite file in the current folder.
@@ -147,11 +148,32 @@ def _issuer(args: argparse.Namespace) -> Issuer | None:
     return Issuer(signer(args, algorithm=args.alg), certs[0], iss=args.iss, clock=_clock(args))
 
 
-def _list_signer(args: argparse.Namespace) -> CertifiedKey | None:
-    if not getattr(args, "list_key", None):
+def _list_signer(args: argparse.Namespace) -> CertifiedKey | ListSigner | None:
+    module = getattr(args, "list_pkcs11_module", None)
+    if not getattr(args, "list_key", None) and not module:
         return None
     if not args.list_cert:
-        raise UsageError("--list-key needs --list-cert", "--list-key 需要 --list-cert")
+        raise UsageError(
+            "the list signer needs --list-cert", "列表签名密钥需要 --list-cert（列表签名证书）"
+        )
+    certs = load_certificate_file(args.list_cert)
+    chain = (*certs[1:], *certificates(args.list_chain))
+    if module:
+        if args.list_key:
+            raise UsageError(
+                "give either --list-key or --list-pkcs11-module",
+                "--list-key 与 --list-pkcs11-module 只能选一",
+            )
+        from ecard.signing.keysource import key_source
+        from ecard.workflow.context import ListSigner
+
+        source = key_source(
+            pkcs11_module=module,
+            token=args.list_token,
+            key_label=args.list_key_label,
+            pin_env=args.list_pin_env,
+        )
+        return ListSigner(source.open(), certs[0], chain)
     password = None
     env = args.list_key_password_env
     if env:
@@ -162,8 +184,7 @@ def _list_signer(args: argparse.Namespace) -> CertifiedKey | None:
             )
         password = os.environ[env].encode()
     key = load_private_key_file(args.list_key, password=password)
-    certs = load_certificate_file(args.list_cert)
-    return CertifiedKey(key, certs[0], (*certs[1:], *certificates(args.list_chain)))
+    return CertifiedKey(key, certs[0], chain)
 
 
 @contextmanager
@@ -500,6 +521,12 @@ def _list_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--list-cert", metavar="CERT", help="list signer certificate")
     g.add_argument("--list-chain", action="append", metavar="CERT",
                    help="CA certificates above the list signer (repeatable)")  # fmt: skip
+    g.add_argument("--list-pkcs11-module", metavar="LIB",
+                   help="PKCS#11 library of a list signer key in an HSM (instead of --list-key)")  # fmt: skip
+    g.add_argument("--list-token", metavar="LABEL", help="token label of the list signer key")
+    g.add_argument("--list-key-label", metavar="LABEL", help="label of the list signer key")
+    g.add_argument("--list-pin-env", metavar="VAR",
+                   help="environment variable holding the token's user PIN")  # fmt: skip
     if not any(a.dest == "journal" for a in p._actions):
         p.add_argument("--journal", metavar="DB",
                        help="issuance journal to record lists in (SQLite; default: none)")  # fmt: skip

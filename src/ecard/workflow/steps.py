@@ -25,7 +25,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ecard.workflow.codes import CardView, CodeSteps
-from ecard.workflow.context import CONSENT_GUARDIAN, CONSENT_PERSONAL, CONSENT_PHOTO
+from ecard.workflow.context import CONSENT_GUARDIAN, CONSENT_PERSONAL, CONSENT_PHOTO, ListSigner
 from ecard.workflow.enrolment import PROFILES, EnrolmentSteps
 from ecard.workflow.eventlog import verify_chain
 from ecard.workflow.issuance import IssuanceSteps
@@ -76,6 +76,7 @@ __all__ = [
     "PROFILES",
     "CardView",
     "Channel",
+    "ListSigner",
     "OverdueApplication",
     "Registry",
     "Relation",
