@@ -4,8 +4,8 @@ row's fields), and the ``event_chain`` row holds the head (the last digest and t
 
 A step's events are not written when the step makes them: :func:`add_event` keeps them with
 the session, and :func:`seal_events` (run just before the commit, see :func:`install`)
-takes the head row's lock (an UPDATE: PostgreSQL makes concurrent steps wait there, SQLite
-holds its single writer lock), links the events and inserts them. Chain order is insertion
+takes the head row's lock (an ``UPDATE … RETURNING``: PostgreSQL makes concurrent steps wait
+there, SQLite holds its single writer lock), links the events and inserts them. Chain order is insertion
 order (the ``id``), on both databases.
 
 :func:`verify_chain` walks the log: an edited row (its digest no longer fits its fields), a
@@ -23,16 +23,18 @@ import json
 from collections.abc import Sequence
 from typing import Final
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ecard.workflow.errors import WorkflowCode, refuse
-from ecard.workflow.store import EventChainRow, EventRow
+from ecard.workflow.store import Base, EventChainRow, EventRow
 
 #: The previous digest of the first event.
 GENESIS: Final = "0" * 64
 _PENDING: Final = "ecard.workflow.events"
 _DOMAIN: Final = b"ecard-workflow-event:1\n"
+_CHAIN: Final = Base.metadata.tables["event_chain"]
+_EVENTS: Final = Base.metadata.tables["events"]
 
 
 #: The fields a digest covers, in order (everything but the id and the digests).
@@ -72,21 +74,21 @@ def seal_events(session: Session) -> None:
     if not pending:
         return
     session.flush()  # the step's own writes first
-    session.execute(update(EventChainRow).where(EventChainRow.id == 1).values(id=1))  # the lock
-    head = session.execute(
-        select(EventChainRow.digest, EventChainRow.count).where(EventChainRow.id == 1)
-    ).one()
-    digest, count = head[0], head[1]
-    for row in pending:
+    connection = session.connection()
+    chain, events = _CHAIN, _EVENTS
+    # one statement takes the head row's lock and reads it
+    digest = connection.execute(
+        update(chain)
+        .where(chain.c.id == 1)
+        .values(count=chain.c.count + len(pending))
+        .returning(chain.c.digest)
+    ).scalar_one()
+    for row in pending:  # one INSERT each: the ids follow the chain
         row.prev_digest = digest
         row.digest = digest = event_digest(digest, row)
-        session.add(row)
-        session.flush()  # one at a time: the ids follow the chain
-    session.execute(
-        update(EventChainRow)
-        .where(EventChainRow.id == 1)
-        .values(digest=digest, count=count + len(pending))
-    )
+        values = {name: getattr(row, name) for name in (*FIELDS, "prev_digest", "digest")}
+        connection.execute(insert(events).values(**values))
+    connection.execute(update(chain).where(chain.c.id == 1).values(digest=digest))
 
 
 def _discard(session: Session, *_args: object) -> None:
