@@ -23,7 +23,7 @@ import json
 from collections.abc import Sequence
 from typing import Final
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ecard.workflow.errors import WorkflowCode, refuse
@@ -35,6 +35,15 @@ _PENDING: Final = "ecard.workflow.events"
 _DOMAIN: Final = b"ecard-workflow-event:1\n"
 _CHAIN: Final = Base.metadata.tables["event_chain"]
 _EVENTS: Final = Base.metadata.tables["events"]
+# built once: a step pays for executing them, not for composing them
+_LOCK_HEAD: Final = (
+    update(_CHAIN)
+    .where(_CHAIN.c.id == 1)
+    .values(count=_CHAIN.c.count + bindparam("added"))
+    .returning(_CHAIN.c.digest)
+)
+_INSERT_EVENT: Final = insert(_EVENTS)
+_MOVE_HEAD: Final = update(_CHAIN).where(_CHAIN.c.id == 1).values(digest=bindparam("head"))
 
 
 #: The fields a digest covers, in order (everything but the id and the digests).
@@ -75,20 +84,14 @@ def seal_events(session: Session) -> None:
         return
     session.flush()  # the step's own writes first
     connection = session.connection()
-    chain, events = _CHAIN, _EVENTS
     # one statement takes the head row's lock and reads it
-    digest = connection.execute(
-        update(chain)
-        .where(chain.c.id == 1)
-        .values(count=chain.c.count + len(pending))
-        .returning(chain.c.digest)
-    ).scalar_one()
+    digest = connection.execute(_LOCK_HEAD, {"added": len(pending)}).scalar_one()
     for row in pending:  # one INSERT each: the ids follow the chain
         row.prev_digest = digest
         row.digest = digest = event_digest(digest, row)
         values = {name: getattr(row, name) for name in (*FIELDS, "prev_digest", "digest")}
-        connection.execute(insert(events).values(**values))
-    connection.execute(update(chain).where(chain.c.id == 1).values(digest=digest))
+        connection.execute(_INSERT_EVENT, values)
+    connection.execute(_MOVE_HEAD, {"head": digest})
 
 
 def _discard(session: Session, *_args: object) -> None:
