@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,12 @@ def test_online_to_bound_card_to_revoked(
     assert short == {"_status": 2}  # a usage error: 5..15 days
     chain = run(d, capsys, days, "verify-events")
     assert chain["_status"] == 0 and chain["events"] > 15 and len(chain["head"]) == 64
+
+    # an event edited behind the workflow's back: exit 1, the first broken event named
+    db = sqlite3.connect(d / "w.db")
+    with db:
+        db.execute("UPDATE events SET actor = 'clerk:evil' WHERE id = 3")
+    db.close()
+    broken = run(d, capsys, days, "verify-events")
+    assert broken["_status"] == 1 and broken["workflow_code"] == "EVENTS_TAMPERED"
+    assert "event 3" in broken["message"]
