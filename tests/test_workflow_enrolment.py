@@ -119,9 +119,9 @@ def test_apply_enrol_present_lose_replace_reenrol(world: World) -> None:
 
     world.clock.advance(hours=1)
     assert reg.replace(number, actor="clerk:7", reason="lost, not found") is None
-    with reg.store.session() as session:
-        new_number = session.get(CardRow, number).replaced_by  # type: ignore[union-attr]
+    new_number = reg.replaced_by(number)
     assert new_number is not None and reg.card_state(new_number) is CardState.NORMAL
+    assert reg.replaced_by(new_number) is None
     new_creds, new_keys = enrol(world, new_number)
     verifier = counter(world)
     assert verifier.verify(present(world, new_creds["full"], new_keys["full"], "identity")).valid

@@ -454,12 +454,8 @@ def cmd_activate(args: argparse.Namespace) -> bool:
 def cmd_replace(args: argparse.Namespace) -> bool:
     """Replace a card: the old one is listed, a new card and credential follow it."""
     with _registry(args) as registry:
-        from ecard.workflow.store import CardRow
-
         issued = registry.replace(args.card, actor=args.actor, reason=args.reason or "")
-        with registry.store.session() as session:
-            old = session.get(CardRow, args.card)
-            new = old.replaced_by if old else None
+        new = registry.replaced_by(args.card)
     return _print({"card_number": args.card, "card_state": "replaced", "new_card_number": new,
                    **_issued(issued)})  # fmt: skip
 

@@ -232,5 +232,16 @@ class IssuanceSteps(StepContext):
         with self.store.session() as session:
             return CardState(self._card(session, card_number).state)
 
+    def replaced_by(self, card_number: str) -> str | None:
+        """The number of the card that replaced ``card_number`` (``None`` if not replaced):
+        what :meth:`replace` made, also when it signed no credential
+        (:attr:`~ecard.workflow.settings.Settings.require_binding`).
+
+        Raises:
+            WorkflowError: ``NOT_FOUND``.
+        """
+        with self.store.session() as session:
+            return self._card(session, card_number).replaced_by
+
 
 __all__ = ["IssuanceSteps"]
