@@ -26,11 +26,12 @@ from pycose.keys.curves import P256
 from pycose.messages import Sign1Message as PycoseSign1
 from tests.conftest import T0, fixed_clock
 
-from ecard.card import Card, CounterCard
+from ecard.card import Card, CounterCard, compact_mask, day_start_timestamp
 from ecard.errors import BadKeyError, BadPresentationError, EcardError, ErrorCode
 from ecard.formats import base45, cbor, qrtext
-from ecard.formats.cose import assemble_sign1, kid_for_certificate, sig_structure
-from ecard.formats.cosekey import DeviceKey, parse_cnf, parse_cose_key
+from ecard.formats.cose import assemble_sign1, kid_for_certificate, parse_sign1, sig_structure
+from ecard.formats.cosekey import DeviceKey, encode_cnf, parse_cnf, parse_cose_key
+from ecard.formats.cwt import decode_claims
 from ecard.formats.presentation import (
     decode_text,
     encode_text,
@@ -800,9 +801,7 @@ def test_a_counter_profile_is_always_bound(
         issuer.issue(card, profile="counter")
     # a genuinely signed counter claim without cnf is refused by the reader
     counter = CounterCard.from_card(card)
-    payload = cbor.encode(
-        {1: "CN", 4: NOW_TS + 3600, 6: NOW_TS - 60, 7: b"12345678", -65539: counter.to_claim()}
-    )
+    payload = cbor.encode({1: "CN", 4: NOW_TS + 3600, 6: NOW_TS - 60, -65539: counter.to_claim()})
     text = qrtext.encode(build_sign1(payload, ds.signer(), kid_for_certificate(ds.certificate)))
     assert verifier_for(trust).verify(text).code is ErrorCode.BAD_CLAIMS
     # and a counter card shown as EC1: is a bound card shown as EC1:
@@ -812,14 +811,83 @@ def test_a_counter_profile_is_always_bound(
 def test_counter_claim_is_strict(card: Card) -> None:
     claim = CounterCard.from_card(card).to_claim()
     assert CounterCard.from_claim(claim) == CounterCard.from_card(card)
+    days = (card.expires - dt.date(1970, 1, 1)).days
+    assert claim == ["张*丰", card.card_number, int(card.region), days, 1]
+    older = CounterCard.from_card(card.model_copy(update={"spec_version": "2.00"}))
+    assert older.to_claim()[5:] == [200] and CounterCard.from_claim(older.to_claim()) == older
     for bad in (
-        {**claim, 2: 11010519491231002},  # no ID number in a counter profile
-        {**claim, 1: card.holder.name},  # the full name is not a masked name
-        {k: v for k, v in claim.items() if k != 3},
-        {**claim, 4: "110105"},
+        {1: claim[0], 3: claim[1]},  # a map (the old layout) is not the counter claim
+        [*claim[:1], 11010519491231002, *claim[1:]],  # no ID number in a counter profile
+        [card.holder.name, *claim[1:]],  # the full name is not a masked name
+        ["欧**娜", *claim[1:]],  # a masked run is one '*' (the name's length is not told)
+        claim[:4],
+        [*claim, 300],  # the default specification is written by leaving it out
+        [claim[0], claim[1], "110105", *claim[3:]],
+        [claim[0], claim[1].lower(), *claim[2:]],  # not canonical
+        [*claim[:3], -1, claim[4]],
     ):
         with pytest.raises(ValueError):
             CounterCard.from_claim(bad)
+
+
+def test_counter_presentation_validates_against_the_cddl(
+    profiles: dict[str, tuple[str, DeviceSigner]],
+) -> None:
+    text, signer = profiles["counter"]
+    raw = decode_text(present(text, signer, "pharmacy"))
+    schema("ec2-presentation").validate_cbor(raw)
+    card = cbor2.loads(cbor2.loads(cbor2.loads(raw).value[0])[13]).value
+    schema("counter-claims").validate_cbor(card[2])
+    with pytest.raises(pycddl.ValidationError):
+        schema("bound-claims").validate_cbor(card[2])
+    claims = cbor2.loads(card[2])
+    with pytest.raises(pycddl.ValidationError):
+        schema("counter-claims").validate_cbor(cbor2.dumps({**claims, 7: bytes(16)}))
+
+
+def test_compact_masked_names() -> None:
+    assert compact_mask("张*丰") == "张*丰"
+    assert compact_mask("欧**娜") == "欧*娜"
+    assert compact_mask("Z**** S******") == "Z* S*"
+    assert compact_mask("买*提·艾*") == "买*提·艾*"
+
+
+def test_counter_credential_id_is_its_device_key_thumbprint(
+    trust: TrustStore, issuer: Issuer, card: Card, ds: CertifiedKey
+) -> None:
+    signer = SoftwareDeviceKey.generate()
+    issued = issuer.issue(card, device_key=signer.device_key, profile="counter", iat=NOW)
+    assert issued.cti == signer.device_key.thumbprint[:16]
+    claims = decode_claims(parse_sign1(issued.cose).payload)
+    assert claims.cti == issued.cti and 7 not in cbor.decode(parse_sign1(issued.cose).payload)
+    with pytest.raises(EcardError, match="derived"):
+        issuer.issue(card, device_key=signer.device_key, profile="counter", cti=bytes(16))
+    # a counter credential that carries a cti anyway is refused, so each has one encoding
+    counter = CounterCard.from_card(card).to_claim()
+    cnf = encode_cnf(signer.device_key)
+    payload = cbor.encode(
+        {1: "CN", 4: NOW_TS + 3600, 6: NOW_TS - 60, 7: issued.cti, 8: cnf, -65539: counter}
+    )
+    text = qrtext.encode(build_sign1(payload, ds.signer(), kid_for_certificate(ds.certificate)))
+    protected = presentation_protected(signer.algorithm.cose_id, qrtext.decode(text))
+    payload = presentation_payload("pharmacy", NOW_TS)
+    signature = signer.sign(sig_structure(protected, payload))
+    live = encode_text(assemble_sign1(protected, payload, signature))
+    result = verifier_for(trust).verify(live)
+    assert result.code is ErrorCode.BAD_CLAIMS and "cti" in (result.detail or "")
+
+
+def test_counter_profile_of_a_card_not_yet_valid_waits_for_its_first_day(
+    trust: TrustStore, issuer: Issuer, card: Card
+) -> None:
+    """The profile has no date of issue: the issuer writes the card's first day as nbf."""
+    later = card.model_copy(update={"issued": NOW.date() + dt.timedelta(days=2)})
+    signer = SoftwareDeviceKey.generate()
+    issued = issuer.issue(later, device_key=signer.device_key, profile="counter", iat=NOW)
+    claims = decode_claims(parse_sign1(issued.cose).payload)
+    assert claims.nbf == day_start_timestamp(later.issued)
+    live = present(issued.text, signer, "pharmacy")
+    assert verifier_for(trust).verify(live).code is ErrorCode.NOT_YET_VALID
 
 
 def test_profiles_need_their_own_keys(issuer: Issuer, card: Card) -> None:
