@@ -29,6 +29,8 @@ from tests.conftest import T0, fixed_clock
 from ecard.card import Card, CounterCard, compact_mask, day_start_timestamp
 from ecard.errors import BadKeyError, BadPresentationError, EcardError, ErrorCode
 from ecard.formats import base45, cbor, qrtext
+from ecard.formats import cwt as cwt_module
+from ecard.formats import presentation as presentation_module
 from ecard.formats.cose import assemble_sign1, kid_for_certificate, parse_sign1, sig_structure
 from ecard.formats.cosekey import DeviceKey, encode_cnf, parse_cnf, parse_cose_key
 from ecard.formats.cwt import decode_claims
@@ -902,3 +904,72 @@ def test_profiles_need_their_own_keys(issuer: Issuer, card: Card) -> None:
                 "counter": (enrolment_request(signer, n2), n2),
             },
         )
+
+
+@pytest.mark.parametrize("alg", ["ES256", "EdDSA", "SM2"])
+@pytest.mark.parametrize("challenge", [None, "123456"])
+def test_presentation_fast_path_reads_what_the_general_parser_reads(
+    bound: dict[str, str], devices: dict[str, DeviceSigner], alg: str, challenge: str | None
+) -> None:
+    kw = {} if challenge is None else {"challenge": challenge}
+    raw = decode_text(present(bound[alg], devices[alg], **kw))
+    fast = presentation_module._parse_common(raw)
+    assert fast is not None
+    # the general path alone (the fast one declines a non-bytes buffer)
+    assert fast == parse_presentation_general(raw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_presentation_fast_path_agrees_on_every_changed_byte(
+    bound: dict[str, str], devices: dict[str, DeviceSigner], data: st.DataObject
+) -> None:
+    raw = bytearray(decode_text(present(bound["ES256"], devices["ES256"], challenge="42")))
+    i = data.draw(st.integers(0, len(raw) - 1))
+    raw[i] = data.draw(st.integers(0, 255))
+    changed = bytes(raw)
+    try:
+        fast = presentation_module._parse_common(changed)
+    except EcardError as exc:
+        fast_error: object = exc.code
+        fast = None
+    else:
+        fast_error = None
+    try:
+        general: object = parse_presentation_general(changed)
+    except EcardError as exc:
+        general = exc.code
+    if fast is not None:
+        assert fast == general
+    elif fast_error is not None:
+        assert fast_error == general
+
+
+def parse_presentation_general(raw: bytes) -> object:
+    """What parse_presentation gives through the general path only."""
+    return parse_presentation(bytearray(raw))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("alg", ["ES256", "EdDSA", "SM2"])
+def test_bound_claims_fast_path_reads_what_the_strict_decoder_reads(
+    bound: dict[str, str], alg: str
+) -> None:
+    payload = parse_sign1(qrtext.decode(bound[alg])).payload
+    fast = cwt_module._decode_bound(payload)
+    assert fast is not None and fast == cbor.decode(payload, max_depth=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_bound_claims_fast_path_agrees_on_every_changed_byte(
+    bound: dict[str, str], data: st.DataObject
+) -> None:
+    raw = bytearray(
+        parse_sign1(qrtext.decode(bound[data.draw(st.sampled_from(["ES256", "SM2"]))])).payload
+    )
+    i = data.draw(st.integers(0, len(raw) - 1))
+    raw[i] = data.draw(st.integers(0, 255))
+    changed = bytes(raw)
+    fast = cwt_module._decode_bound(changed)
+    if fast is not None:
+        assert fast == cbor.decode(changed, max_depth=4)

@@ -196,6 +196,8 @@ def decode_claims(payload: bytes) -> Claims:
     """
     data = _decode_common(payload)
     if data is None:
+        data = _decode_bound(payload)
+    if data is None:
         data = cbor.decode(payload, max_depth=4, max_items=256)  # cnf: claims > cnf > COSE_Key
     if type(data) is not dict:
         raise BadClaimsError("payload must be a CBOR map of claims")
@@ -318,6 +320,55 @@ def _decode_common(p: bytes) -> dict[Any, Any] | None:
     except (IndexError, UnicodeDecodeError, struct.error):
         return None
     return {CLAIM_ISS: iss, CLAIM_EXP: exp, CLAIM_IAT: iat, CLAIM_CTI: cti, CLAIM_CARD: card}
+
+
+#: ``cnf`` (claim 8) of a bound card as ecard writes it, up to the key's x coordinate, and the
+#: COSE_Key it opens: (opening, kty, crv, whether a y sign bit follows x).
+_CNF_OPENINGS: Final = (
+    (bytes.fromhex("08a101a4010220012158 20".replace(" ", "")), 2, 1, True),  # P-256
+    (bytes.fromhex("08a101a30101200621 5820".replace(" ", "")), 1, 6, False),  # Ed25519
+    (bytes.fromhex("08a101a40102203a00010000 215820".replace(" ", "")), 2, -65537, True),  # SM2
+)
+
+
+def _decode_bound(p: bytes) -> dict[Any, Any] | None:
+    """The claims map of a bound full card as the issuer writes it, or None.
+
+    Such a payload is the common one (:func:`_decode_common`) with the map head ``A6`` and the
+    ``cnf`` entry (one of :data:`_CNF_OPENINGS`, its x coordinate and, for EC2 keys, the y sign
+    bit ``22 F4|F5``) between ``cti`` and the card: the rest is read by :func:`_decode_common`,
+    so the bytes accepted are exactly the strict decoder's map. Anything else: None.
+    """
+    try:
+        if type(p) is not bytes or p[0] != 0xA6 or p[1] != 0x01 or not 0x61 <= p[2] < 0x78:
+            return None
+        i = 3 + p[2] - 0x60
+        if p[i] != 0x04 or p[i + 1] != 0x1A or p[i + 6] != 0x06 or p[i + 7] != 0x1A:
+            return None
+        span = cbor.short_string_span(p, i + 13, 2)
+        if span is None or p[i + 12] != 0x07:
+            return None
+        k = span[1]
+        for opening, kty, crv, signed in _CNF_OPENINGS:
+            if p.startswith(opening, k):
+                x_end = k + len(opening) + 32
+                key: dict[int, Any] = {1: kty, -1: crv, -2: p[x_end - 32 : x_end]}
+                end = x_end
+                if signed:
+                    if p[x_end] != 0x22 or p[x_end + 1] not in (0xF4, 0xF5):
+                        return None
+                    key[-3] = p[x_end + 1] == 0xF5
+                    end += 2
+                break
+        else:
+            return None
+    except IndexError:
+        return None
+    data = _decode_common(b"\xa5" + p[1:k] + p[end:])
+    if data is None:
+        return None
+    data[CLAIM_CNF] = {1: key}
+    return data
 
 
 def _first_line(exc: Exception) -> str:
