@@ -44,11 +44,24 @@ from ecard.verify.verifier import Verifier
 
 def rate(fn: Callable[[], object], seconds: float) -> float:
     """Operations per second: the best of 5 runs of about ``seconds / 5`` each."""
-    n = 1
-    while (t := timeit.timeit(fn, number=n)) < 0.05:
-        n *= 2
-    n = max(1, int(n * seconds / 5 / t))
-    return n / min(timeit.repeat(fn, number=n, repeat=5))
+    return rates([fn], seconds)[0]
+
+
+def rates(fns: list[Callable[[], object]], seconds: float) -> list[float]:
+    """Operations per second of each of ``fns``, measured in turn within each of 5 rounds
+    (best round each): on a shared machine, a load that comes and goes then falls on all of
+    them alike, and their ratios hold."""
+    counts = []
+    for fn in fns:
+        n = 1
+        while (t := timeit.timeit(fn, number=n)) < 0.05:
+            n *= 2
+        counts.append(max(1, int(n * seconds / 5 / t)))
+    best = [float("inf")] * len(fns)
+    for _ in range(5):
+        for i, (fn, n) in enumerate(zip(fns, counts, strict=True)):
+            best[i] = min(best[i], timeit.timeit(fn, number=n) / n)
+    return [1 / b for b in best]
 
 
 def run(alg: str, seconds: float) -> None:
@@ -137,10 +150,9 @@ def run(alg: str, seconds: float) -> None:
         assert issuer_check(card_sig, card_tbs)
         assert parse_cose_key(cose_key).verifier()(pres_sig, pres_tbs)
 
-    r_plain = rate(lambda: verifier.verify(plain.text), seconds)
-    r_full = rate(full, seconds)
-    r_bare = rate(bare, seconds)
-    r_loading = rate(bare_loading, seconds)
+    r_full, r_bare, r_loading, r_plain = rates(
+        [full, bare, bare_loading, lambda: verifier.verify(plain.text)], seconds
+    )
     ratio = r_full / r_bare
     print(
         f"verify EC2:   {r_full:8.0f}/s full (text -> verdict, replay cache), "

@@ -64,6 +64,7 @@ CLAIM_CNF: Final = 8
 CNF_COSE_KEY: Final = 1
 
 _COORD: Final = 32
+_P256: Final = ec.SECP256R1()
 _SM2_SPKI_PREFIX: Final = (
     bytes([0x30, 0x59, 0x30, 0x13])
     + ID_EC_PUBLIC_KEY_DER
@@ -179,7 +180,7 @@ def parse_cose_key(obj: object) -> DeviceKey:
         point, sign = b"\x04" + x + y_bytes, bool(y_bytes[-1] & 1)
     try:
         if crv == CRV_P256:
-            key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+            key = ec.EllipticCurvePublicKey.from_encoded_point(_P256, point)
         else:
             px, py = SM2P256V1.decode_point(point)
             spki = _SM2_SPKI_PREFIX + px.to_bytes(_COORD, "big") + py.to_bytes(_COORD, "big")
