@@ -117,10 +117,11 @@ class ReplayCache:
         self._swept_at, self._writes = now, 0
         seen = self._seen
         if seen is not None:
-            for store in (seen, self._challenges):
-                gone = [k for k, expires in store.items() if expires <= now]
-                for k in gone:
-                    del store[k]
+            for gone in [k for k, expires in seen.items() if expires <= now]:
+                del seen[gone]
+            challenges = self._challenges
+            for code in [k for k, expires in challenges.items() if expires <= now]:
+                del challenges[code]
             count = len(seen) + len(self._challenges)
             if count >= MAX_ENTRIES:
                 raise ReplayCacheError(f"{count} live entries: the cache is full")
