@@ -34,8 +34,6 @@ from ecard.holder.wallet import HolderClock, Presenter, enrolment_request
 from ecard.signing.binding import check_enrolment, new_nonce
 from ecard.signing.issuer import Issuer
 from ecard.signing.pki import create_document_signer, create_root_ca
-from ecard.signing.signers import KeySigner
-from ecard.signing.sm2 import Sm2PrivateKey
 from ecard.verify.policy import Policy
 from ecard.verify.replay import ReplayCache
 from ecard.verify.trust import TrustStore
@@ -70,9 +68,7 @@ def run(alg: str, seconds: float) -> None:
     root = create_root_ca("Bench Root", algorithm=alg, not_before=start)
     ds = create_document_signer(root, "Bench Signer", algorithm=alg, not_before=start)
     issuer = Issuer(ds.signer(), ds.certificate)
-    device: DeviceSigner = (
-        KeySigner(Sm2PrivateKey.generate()) if alg == "SM2" else SoftwareDeviceKey.generate(alg)
-    )
+    device: DeviceSigner = SoftwareDeviceKey.generate(alg)
     nonce = new_nonce()
     key = check_enrolment(enrolment_request(device, nonce), nonce)
     card = sample_card()
@@ -100,9 +96,7 @@ def run(alg: str, seconds: float) -> None:
         f"M {qr_version(presenter.present('pharmacy', challenge='123456'), 'M')}"
     )
 
-    device2: DeviceSigner = (
-        KeySigner(Sm2PrivateKey.generate()) if alg == "SM2" else SoftwareDeviceKey.generate(alg)
-    )
+    device2: DeviceSigner = SoftwareDeviceKey.generate(alg)
     nonce2 = new_nonce()
     key2 = check_enrolment(enrolment_request(device2, nonce2), nonce2)
     counter = issuer.issue(card, device_key=key2, iat=issued, profile="counter")

@@ -2,7 +2,7 @@
 pure-Python ``gmalg`` package (verify only, checked against GB/T 32918.5 Annex A before first
 use), and the functions that say which is available and how to fix a missing one.
 
-Internal to :mod:`ecard.crypto.sm2` and :mod:`ecard.signing.sm2`: the functions here hand out
+Internal to :mod:`ecard.crypto.sm2` and :mod:`ecard.crypto.sm2.private`: the functions here hand out
 the typed library; they hold no keys. ``_load`` and ``_load_gmalg`` are cached and are what a
 test replaces to simulate a platform without SM2.
 """

@@ -2,8 +2,8 @@
 with a distinguishing ID) on libcrypto or the gmalg fallback, the :class:`Sm2Key` base that
 owns a libcrypto ``EVP_PKEY``, and :func:`compute_z` (``Z_A`` of GB/T 32918.2 section 5.5).
 
-Private keys are not here: they live in :mod:`ecard.signing.sm2`, so that a verifier never
-loads a private key type.
+Private keys are not here but in :mod:`ecard.crypto.sm2.private`, which a verifier never
+loads.
 """
 
 from __future__ import annotations
