@@ -34,6 +34,7 @@ from ecard.formats import presentation as presentation_module
 from ecard.formats.cose import assemble_sign1, kid_for_certificate, parse_sign1, sig_structure
 from ecard.formats.cosekey import DeviceKey, encode_cnf, parse_cnf, parse_cose_key
 from ecard.formats.cwt import decode_claims
+from ecard.formats.presentation import PURPOSES as PURPOSES_ALL
 from ecard.formats.presentation import (
     decode_text,
     encode_text,
@@ -973,3 +974,19 @@ def test_bound_claims_fast_path_agrees_on_every_changed_byte(
     fast = cwt_module._decode_bound(changed)
     if fast is not None:
         assert fast == cbor.decode(changed, max_depth=4)
+
+
+def test_counter_policy_is_the_new_deployment_preset() -> None:
+    policy = Policy.counter(purposes={"pharmacy", "treatment"})
+    assert policy.require_binding and policy.purposes == {"pharmacy", "treatment"}
+    assert dict(policy.profiles) == dict(MINIMUM_SCOPE)
+    assert Policy.counter(purposes="pharmacy").purposes == {"pharmacy"}
+    # other fields as for Policy(), and any of them set on purpose
+    narrow = Policy.counter(purposes={"identity"}, presentation_max_age=dt.timedelta(seconds=30))
+    assert narrow.presentation_max_age == dt.timedelta(seconds=30)
+    with pytest.raises(ValueError, match="purposes"):
+        Policy.counter(purposes=())
+    with pytest.raises(ValueError):
+        Policy.counter(purposes={"bank"})
+    # the fixed EC1 contract: Policy() itself is unchanged
+    assert not Policy().require_binding and Policy().purposes == PURPOSES_ALL
