@@ -139,3 +139,20 @@ def test_wallet_create_alg_sm2(
     assert json.loads(capsys.readouterr().out)["code"] == "OK"
     with pytest.raises(SystemExit):
         main(["wallet", "create", *base, "--alg", "rsa", "--force"])
+
+
+def test_sm2_key_from_its_point_is_the_key_from_its_der() -> None:
+    """How a counter loads an SM2 device key from a COSE_Key (EVP_PKEY_fromdata)."""
+    from ecard.crypto.sm2 import SM2P256V1, Sm2PublicKey
+
+    private = Sm2PrivateKey.generate()
+    public = private.public_key()
+    point = public.public_point()
+    x, y = int.from_bytes(point[1:33], "big"), int.from_bytes(point[33:], "big")
+    key = Sm2PublicKey.from_point(x, y)
+    assert key.der() == public.der() and key.public_point() == point
+    signature = private.sign(b"presentation")
+    assert key.verify(signature, b"presentation") and not key.verify(signature, b"other")
+    assert Sm2PublicKey.from_der(key.der()).verify(signature, b"presentation")
+    with pytest.raises(BadKeyError, match="not on the curve"):
+        Sm2PublicKey.from_point(x, (y + 1) % SM2P256V1.p)
