@@ -11,23 +11,38 @@ Prints, for ES256 and SM2 issuers (each with a device key of the same family):
   insert into an in-memory replay cache) against two bare verifies of the same signatures by
   the primitive in the same run (goal: ratio >= 0.6);
 * presentation build on the holder side (goal: <= 5 ms);
-* the pharmacy (counter) profile's presentation size (goal: <= version 12 at M).
+* the pharmacy (counter) profile's presentation size (goal: <= version 12 at M), and what
+  SD-CWT salted-digest redaction of the full card would take instead (bytes measured on a
+  model of draft-ietf-spice-sd-cwt built here, see :func:`sd_cwt_sizes`; not an
+  implementation: nothing verifies it).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
+import os
 import timeit
 from collections.abc import Callable
 
+import cbor2
+
 from bench_core import pin_one_core
+from ecard.card import compact_mask
 from ecard.cli import sample_card
 from ecard.crypto.algorithms import get_algorithm
-from ecard.formats.cose import parse_sign1
+from ecard.formats.cose import parse_sign1, sig_structure
 from ecard.formats.cosekey import parse_cose_key
 from ecard.formats.cwt import decode_claims
-from ecard.formats.presentation import decode_text, parse_presentation
+from ecard.formats.presentation import (
+    assemble_presentation,
+    decode_text,
+    encode_text,
+    parse_presentation,
+    presentation_payload,
+    presentation_protected,
+)
 from ecard.formats.qrimage import qr_version
 from ecard.holder.keys import DeviceSigner, SoftwareDeviceKey
 from ecard.holder.wallet import HolderClock, Presenter, enrolment_request
@@ -60,6 +75,43 @@ def rates(fns: list[Callable[[], object]], seconds: float) -> list[float]:
         for i, (fn, n) in enumerate(zip(fns, counts, strict=True)):
             best[i] = min(best[i], timeit.timeit(fn, number=n) / n)
     return [1 / b for b in best]
+
+
+def sd_cwt_sizes(issuer: Issuer, bound_cose: bytes, device: DeviceSigner) -> tuple[int, int]:
+    """Presentation bytes ``(pharmacy, identity)`` if the full bound card were an SD-CWT.
+
+    Model, after draft-ietf-spice-sd-cwt: the card map's name (1) and ID number (2) are
+    redacted, each replaced by its SHA-256 digest in the map's ``simple(59)`` entry; the
+    issuer adds the masked name in the clear (what a pharmacy needs) and ``sd_alg`` (170: -16,
+    SHA-256) to the protected header; a disclosure is ``bstr .cbor [salt (16 bytes), value,
+    key]`` in the ``sd_claims`` (17) unprotected header of the card inside ``kcwt``. The
+    pharmacy gets no disclosure, identity checks get both. Signatures are real (the issuer's
+    and the device's keys), so every size is what a real token of this layout would have.
+    """
+    msg = parse_sign1(bound_cose)
+    claims = cbor2.loads(msg.payload)
+    card = dict(claims[-65537])
+    disclosures = []
+    digests = []
+    for key in (1, 2):
+        disclosure = cbor2.dumps([os.urandom(16), card.pop(key), key])
+        disclosures.append(disclosure)
+        digests.append(hashlib.sha256(disclosure).digest())
+    card[cbor2.CBORSimpleValue(59)] = digests
+    card[10] = compact_mask(sample_card().holder.masked_name)  # the masked name, in the clear
+    claims[-65537] = card
+    payload = cbor2.dumps(claims, canonical=True)
+    protected = cbor2.dumps({1: msg.alg, 4: msg.kid, 170: -16}, canonical=True)
+    signature = issuer.signer.sign(sig_structure(protected, payload))
+    sizes = []
+    for shown in ([], disclosures):
+        unprotected = {17: shown} if shown else {}
+        sd_cwt = cbor2.dumps(cbor2.CBORTag(18, [protected, unprotected, payload, signature]))
+        kbt_protected = presentation_protected(device.algorithm.cose_id, sd_cwt)
+        kbt_payload = presentation_payload("identity" if shown else "pharmacy", 1_800_000_000)
+        kbt_sig = device.sign(sig_structure(kbt_protected, kbt_payload))
+        sizes.append(len(assemble_presentation(kbt_protected, kbt_payload, kbt_sig)))
+    return sizes[0], sizes[1]
 
 
 def run(alg: str, seconds: float) -> None:
@@ -106,6 +158,15 @@ def run(alg: str, seconds: float) -> None:
         f"pharmacy profile: {len(counter.cose)} B card, {len(decode_text(counter_text))} B "
         f"presentation, EC2 QR version M {cm}, Q {qr_version(counter_text, 'Q')} "
         f"(goal <= 12 at M: {'met' if cm <= 12 else 'NOT met'})"
+    )
+    sd_pharmacy, sd_identity = sd_cwt_sizes(issuer, bound.cose, device)
+    print(
+        f"SD-CWT model:     {sd_pharmacy} B pharmacy presentation (name and ID number "
+        f"redacted), {sd_identity} B identity (both disclosed): "
+        f"{sd_pharmacy - len(decode_text(counter_text)):+d} B against the pharmacy profile, "
+        f"{sd_identity - len(cose):+d} B against the full card; EC2 QR version M "
+        f"{qr_version(encode_text(b'x' * sd_pharmacy), 'M')} and "
+        f"{qr_version(encode_text(b'x' * sd_identity), 'M')}"
     )
 
     trust = TrustStore([ds.certificate])
