@@ -990,3 +990,18 @@ def test_counter_policy_is_the_new_deployment_preset() -> None:
         Policy.counter(purposes={"bank"})
     # the fixed EC1 contract: Policy() itself is unchanged
     assert not Policy().require_binding and Policy().purposes == PURPOSES_ALL
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_any_one_byte_change_of_a_counter_presentation_is_refused_with_a_code(
+    trust: TrustStore, profiles: dict[str, tuple[str, DeviceSigner]], data: st.DataObject
+) -> None:
+    text, signer = profiles["counter"]
+    raw = bytearray(decode_text(present(text, signer, "pharmacy")))
+    at = data.draw(st.integers(0, len(raw) - 1))
+    raw[at] = data.draw(st.integers(0, 255).filter(lambda v: v != raw[at]))
+    result = verifier_for(trust).verify("EC2:" + base45.encode(bytes(raw)))
+    assert not result.valid
+    assert isinstance(result.code, ErrorCode)
+    assert "internal error" not in (result.detail or "")
