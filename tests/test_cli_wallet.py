@@ -192,3 +192,30 @@ def test_counter_profile_wallet_at_a_minimum_scope_pharmacy(
     result = json.loads(shown)
     assert result["code"] == "OK" and result["card"]["masked_name"] == "张*丰"
     assert "11010519491231002X" not in shown and "张三丰" not in shown
+
+
+def test_counter_preset_for_new_deployments(
+    wallet: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """``--counter --purpose P`` is Policy.counter: binding required and minimum scope."""
+    monkeypatch.setenv(PASS_ENV, "a long wallet passphrase")
+    plain = (wallet.parent / "card.txt").read_text().strip()
+    _, [result] = verify(wallet, capsys, "--counter", "--purpose", "identity", plain)
+    assert result["code"] == "BINDING_REQUIRED"
+    # the full card (this wallet's) is for identity checks only
+    live = present(wallet, capsys, "pharmacy")
+    _, [result] = verify(wallet, capsys, "--counter", "--purpose", "pharmacy", live)
+    assert result["code"] == "PROFILE_NOT_ACCEPTED"
+    live = present(wallet, capsys, "treatment")
+    _, [result] = verify(wallet, capsys, "--counter", "--purpose", "pharmacy", live)
+    assert result["code"] == "AUDIENCE_MISMATCH"
+    live = present(wallet, capsys, "identity")
+    _, [result] = verify(wallet, capsys, "--counter", "--purpose", "identity", live)
+    assert result["code"] == "OK"
+    capsys.readouterr()
+    cert = str(wallet.parent / "issuer-cert.pem")
+    assert main(["verify", "--trust", cert, "--counter", plain]) == 2
+    assert "--purpose" in capsys.readouterr().err

@@ -26,11 +26,15 @@ from pycose.keys.curves import P256
 from pycose.messages import Sign1Message as PycoseSign1
 from tests.conftest import T0, fixed_clock
 
-from ecard.card import Card, CounterCard
+from ecard.card import Card, CounterCard, compact_mask, day_start_timestamp
 from ecard.errors import BadKeyError, BadPresentationError, EcardError, ErrorCode
 from ecard.formats import base45, cbor, qrtext
-from ecard.formats.cose import assemble_sign1, kid_for_certificate, sig_structure
-from ecard.formats.cosekey import DeviceKey, parse_cnf, parse_cose_key
+from ecard.formats import cwt as cwt_module
+from ecard.formats import presentation as presentation_module
+from ecard.formats.cose import assemble_sign1, kid_for_certificate, parse_sign1, sig_structure
+from ecard.formats.cosekey import DeviceKey, encode_cnf, parse_cnf, parse_cose_key
+from ecard.formats.cwt import decode_claims
+from ecard.formats.presentation import PURPOSES as PURPOSES_ALL
 from ecard.formats.presentation import (
     decode_text,
     encode_text,
@@ -800,9 +804,7 @@ def test_a_counter_profile_is_always_bound(
         issuer.issue(card, profile="counter")
     # a genuinely signed counter claim without cnf is refused by the reader
     counter = CounterCard.from_card(card)
-    payload = cbor.encode(
-        {1: "CN", 4: NOW_TS + 3600, 6: NOW_TS - 60, 7: b"12345678", -65539: counter.to_claim()}
-    )
+    payload = cbor.encode({1: "CN", 4: NOW_TS + 3600, 6: NOW_TS - 60, -65539: counter.to_claim()})
     text = qrtext.encode(build_sign1(payload, ds.signer(), kid_for_certificate(ds.certificate)))
     assert verifier_for(trust).verify(text).code is ErrorCode.BAD_CLAIMS
     # and a counter card shown as EC1: is a bound card shown as EC1:
@@ -812,14 +814,83 @@ def test_a_counter_profile_is_always_bound(
 def test_counter_claim_is_strict(card: Card) -> None:
     claim = CounterCard.from_card(card).to_claim()
     assert CounterCard.from_claim(claim) == CounterCard.from_card(card)
+    days = (card.expires - dt.date(1970, 1, 1)).days
+    assert claim == ["张*丰", card.card_number, int(card.region), days, 1]
+    older = CounterCard.from_card(card.model_copy(update={"spec_version": "2.00"}))
+    assert older.to_claim()[5:] == [200] and CounterCard.from_claim(older.to_claim()) == older
     for bad in (
-        {**claim, 2: 11010519491231002},  # no ID number in a counter profile
-        {**claim, 1: card.holder.name},  # the full name is not a masked name
-        {k: v for k, v in claim.items() if k != 3},
-        {**claim, 4: "110105"},
+        {1: claim[0], 3: claim[1]},  # a map (the old layout) is not the counter claim
+        [*claim[:1], 11010519491231002, *claim[1:]],  # no ID number in a counter profile
+        [card.holder.name, *claim[1:]],  # the full name is not a masked name
+        ["欧**娜", *claim[1:]],  # a masked run is one '*' (the name's length is not told)
+        claim[:4],
+        [*claim, 300],  # the default specification is written by leaving it out
+        [claim[0], claim[1], "110105", *claim[3:]],
+        [claim[0], claim[1].lower(), *claim[2:]],  # not canonical
+        [*claim[:3], -1, claim[4]],
     ):
         with pytest.raises(ValueError):
             CounterCard.from_claim(bad)
+
+
+def test_counter_presentation_validates_against_the_cddl(
+    profiles: dict[str, tuple[str, DeviceSigner]],
+) -> None:
+    text, signer = profiles["counter"]
+    raw = decode_text(present(text, signer, "pharmacy"))
+    schema("ec2-presentation").validate_cbor(raw)
+    card = cbor2.loads(cbor2.loads(cbor2.loads(raw).value[0])[13]).value
+    schema("counter-claims").validate_cbor(card[2])
+    with pytest.raises(pycddl.ValidationError):
+        schema("bound-claims").validate_cbor(card[2])
+    claims = cbor2.loads(card[2])
+    with pytest.raises(pycddl.ValidationError):
+        schema("counter-claims").validate_cbor(cbor2.dumps({**claims, 7: bytes(16)}))
+
+
+def test_compact_masked_names() -> None:
+    assert compact_mask("张*丰") == "张*丰"
+    assert compact_mask("欧**娜") == "欧*娜"
+    assert compact_mask("Z**** S******") == "Z* S*"
+    assert compact_mask("买*提·艾*") == "买*提·艾*"
+
+
+def test_counter_credential_id_is_its_device_key_thumbprint(
+    trust: TrustStore, issuer: Issuer, card: Card, ds: CertifiedKey
+) -> None:
+    signer = SoftwareDeviceKey.generate()
+    issued = issuer.issue(card, device_key=signer.device_key, profile="counter", iat=NOW)
+    assert issued.cti == signer.device_key.thumbprint[:16]
+    claims = decode_claims(parse_sign1(issued.cose).payload)
+    assert claims.cti == issued.cti and 7 not in cbor.decode(parse_sign1(issued.cose).payload)
+    with pytest.raises(EcardError, match="derived"):
+        issuer.issue(card, device_key=signer.device_key, profile="counter", cti=bytes(16))
+    # a counter credential that carries a cti anyway is refused, so each has one encoding
+    counter = CounterCard.from_card(card).to_claim()
+    cnf = encode_cnf(signer.device_key)
+    payload = cbor.encode(
+        {1: "CN", 4: NOW_TS + 3600, 6: NOW_TS - 60, 7: issued.cti, 8: cnf, -65539: counter}
+    )
+    text = qrtext.encode(build_sign1(payload, ds.signer(), kid_for_certificate(ds.certificate)))
+    protected = presentation_protected(signer.algorithm.cose_id, qrtext.decode(text))
+    payload = presentation_payload("pharmacy", NOW_TS)
+    signature = signer.sign(sig_structure(protected, payload))
+    live = encode_text(assemble_sign1(protected, payload, signature))
+    result = verifier_for(trust).verify(live)
+    assert result.code is ErrorCode.BAD_CLAIMS and "cti" in (result.detail or "")
+
+
+def test_counter_profile_of_a_card_not_yet_valid_waits_for_its_first_day(
+    trust: TrustStore, issuer: Issuer, card: Card
+) -> None:
+    """The profile has no date of issue: the issuer writes the card's first day as nbf."""
+    later = card.model_copy(update={"issued": NOW.date() + dt.timedelta(days=2)})
+    signer = SoftwareDeviceKey.generate()
+    issued = issuer.issue(later, device_key=signer.device_key, profile="counter", iat=NOW)
+    claims = decode_claims(parse_sign1(issued.cose).payload)
+    assert claims.nbf == day_start_timestamp(later.issued)
+    live = present(issued.text, signer, "pharmacy")
+    assert verifier_for(trust).verify(live).code is ErrorCode.NOT_YET_VALID
 
 
 def test_profiles_need_their_own_keys(issuer: Issuer, card: Card) -> None:
@@ -834,3 +905,103 @@ def test_profiles_need_their_own_keys(issuer: Issuer, card: Card) -> None:
                 "counter": (enrolment_request(signer, n2), n2),
             },
         )
+
+
+@pytest.mark.parametrize("alg", ["ES256", "EdDSA", "SM2"])
+@pytest.mark.parametrize("challenge", [None, "123456"])
+def test_presentation_fast_path_reads_what_the_general_parser_reads(
+    bound: dict[str, str], devices: dict[str, DeviceSigner], alg: str, challenge: str | None
+) -> None:
+    kw = {} if challenge is None else {"challenge": challenge}
+    raw = decode_text(present(bound[alg], devices[alg], **kw))
+    fast = presentation_module._parse_common(raw)
+    assert fast is not None
+    # the general path alone (the fast one declines a non-bytes buffer)
+    assert fast == parse_presentation_general(raw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_presentation_fast_path_agrees_on_every_changed_byte(
+    bound: dict[str, str], devices: dict[str, DeviceSigner], data: st.DataObject
+) -> None:
+    raw = bytearray(decode_text(present(bound["ES256"], devices["ES256"], challenge="42")))
+    i = data.draw(st.integers(0, len(raw) - 1))
+    raw[i] = data.draw(st.integers(0, 255))
+    changed = bytes(raw)
+    try:
+        fast = presentation_module._parse_common(changed)
+    except EcardError as exc:
+        fast_error: object = exc.code
+        fast = None
+    else:
+        fast_error = None
+    try:
+        general: object = parse_presentation_general(changed)
+    except EcardError as exc:
+        general = exc.code
+    if fast is not None:
+        assert fast == general
+    elif fast_error is not None:
+        assert fast_error == general
+
+
+def parse_presentation_general(raw: bytes) -> object:
+    """What parse_presentation gives through the general path only."""
+    return parse_presentation(bytearray(raw))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("alg", ["ES256", "EdDSA", "SM2"])
+def test_bound_claims_fast_path_reads_what_the_strict_decoder_reads(
+    bound: dict[str, str], alg: str
+) -> None:
+    payload = parse_sign1(qrtext.decode(bound[alg])).payload
+    fast = cwt_module._decode_bound(payload)
+    assert fast is not None and fast == cbor.decode(payload, max_depth=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_bound_claims_fast_path_agrees_on_every_changed_byte(
+    bound: dict[str, str], data: st.DataObject
+) -> None:
+    raw = bytearray(
+        parse_sign1(qrtext.decode(bound[data.draw(st.sampled_from(["ES256", "SM2"]))])).payload
+    )
+    i = data.draw(st.integers(0, len(raw) - 1))
+    raw[i] = data.draw(st.integers(0, 255))
+    changed = bytes(raw)
+    fast = cwt_module._decode_bound(changed)
+    if fast is not None:
+        assert fast == cbor.decode(changed, max_depth=4)
+
+
+def test_counter_policy_is_the_new_deployment_preset() -> None:
+    policy = Policy.counter(purposes={"pharmacy", "treatment"})
+    assert policy.require_binding and policy.purposes == {"pharmacy", "treatment"}
+    assert dict(policy.profiles) == dict(MINIMUM_SCOPE)
+    assert Policy.counter(purposes="pharmacy").purposes == {"pharmacy"}
+    # other fields as for Policy(), and any of them set on purpose
+    narrow = Policy.counter(purposes={"identity"}, presentation_max_age=dt.timedelta(seconds=30))
+    assert narrow.presentation_max_age == dt.timedelta(seconds=30)
+    with pytest.raises(ValueError, match="purposes"):
+        Policy.counter(purposes=())
+    with pytest.raises(ValueError):
+        Policy.counter(purposes={"bank"})
+    # the fixed EC1 contract: Policy() itself is unchanged
+    assert not Policy().require_binding and Policy().purposes == PURPOSES_ALL
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_any_one_byte_change_of_a_counter_presentation_is_refused_with_a_code(
+    trust: TrustStore, profiles: dict[str, tuple[str, DeviceSigner]], data: st.DataObject
+) -> None:
+    text, signer = profiles["counter"]
+    raw = bytearray(decode_text(present(text, signer, "pharmacy")))
+    at = data.draw(st.integers(0, len(raw) - 1))
+    raw[at] = data.draw(st.integers(0, 255).filter(lambda v: v != raw[at]))
+    result = verifier_for(trust).verify("EC2:" + base45.encode(bytes(raw)))
+    assert not result.valid
+    assert isinstance(result.code, ErrorCode)
+    assert "internal error" not in (result.detail or "")

@@ -39,7 +39,7 @@ from ecard.formats import cbor, qrtext
 from ecard.formats.cose import parse_sign1
 from ecard.formats.cwt import CLAIM_CARD
 from ecard.formats.presentation import PURPOSES
-from ecard.verify.policy import MINIMUM_SCOPE
+from ecard.verify.policy import MINIMUM_SCOPE, Policy
 from ecard.verify.regions import region_name
 from ecard.verify.replay import ReplayCache
 from ecard.verify.report import SHANGHAI, mask_card_number, render_oneline, render_text
@@ -281,6 +281,9 @@ def _challenge(args: argparse.Namespace, verifier: Verifier) -> str | None:
 def _holder_verifier(args: argparse.Namespace, verifier: Verifier) -> Verifier:
     """The verifier with the holder-binding options applied (policy, replay cache)."""
     changes: dict[str, Any] = {}
+    if args.counter:  # cmd_verify has checked that --purpose names what it serves
+        preset = Policy.counter(purposes=args.purpose)
+        changes.update(require_binding=True, purposes=preset.purposes, profiles=preset.profiles)
     if args.require_binding:
         changes["require_binding"] = True
     if args.purpose:
@@ -307,6 +310,11 @@ def cmd_verify(args: argparse.Namespace) -> bool:
         )
     if (args.file or []).count("-") > 1:
         raise UsageError("--file - (standard input) given twice", "--file -（标准输入）给出了两次")
+    if args.counter and not args.purpose:
+        raise UsageError(
+            "--counter needs the purposes this counter serves (--purpose)",
+            "--counter 需要指定本柜台服务的用途（--purpose）",
+        )
     with setting_up():
         check_trust_files(args.trust or (), args.lang)
         config = list_config(args)
@@ -490,6 +498,12 @@ def add_verify(sub: Subcommands) -> None:
         f"default: all of {', '.join(ALG_NAMES)})",
     )
     h = v.add_argument_group("holder binding (EC2: live codes, docs/holder-binding.md)")
+    h.add_argument(
+        "--counter",
+        action="store_true",
+        help="the policy for new deployments (Policy.counter): --require-binding and "
+        "--minimum-scope, for the purposes given with --purpose (needed); default: off",
+    )
     h.add_argument(
         "--require-binding",
         action="store_true",

@@ -153,6 +153,14 @@ def cmd_present(args: argparse.Namespace) -> bool:
         return True
 
 
+_DEVICE_ALGS = {"es256": "ES256", "eddsa": "EdDSA", "sm2": "SM2"}
+
+
+def _device_alg(value: str) -> str:
+    """``--alg`` in any case (``sm2``, ``SM2``) as the algorithm's name."""
+    return _DEVICE_ALGS.get(value.lower(), value)
+
+
 def add_wallet(sub: Subcommands) -> None:
     """Register ``ecard wallet`` (create, enrol, request, accept, present)."""
     w = sub.add_parser(
@@ -174,7 +182,13 @@ def add_wallet(sub: Subcommands) -> None:
 
     c = ws.add_parser("create", help="create the device key (encrypted file)", epilog=WRITE_EPILOG)
     common(c)
-    c.add_argument("--alg", default="ES256", choices=["ES256", "EdDSA"], help="key algorithm")
+    c.add_argument(
+        "--alg",
+        default="ES256",
+        type=_device_alg,
+        choices=list(_DEVICE_ALGS.values()),
+        help="key algorithm (any case; SM2 where a national algorithm is required)",
+    )
     c.add_argument("--force", action="store_true", help="replace an existing key")
     c.set_defaults(func=cmd_create)
 

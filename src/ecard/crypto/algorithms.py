@@ -3,7 +3,8 @@
 Every place that signs, verifies or loads a public key goes through this registry, so a new
 family plugs in here and nowhere else. SM2 with SM3 (GB/T 32918, GB/T 32905) is registered under
 the private-use COSE id :data:`SM2_COSE_ID` (no id is registered for it at IANA); its public keys
-live in :mod:`ecard.crypto.sm2` and its private keys in :mod:`ecard.signing.sm2`, over the system
+live in :mod:`ecard.crypto.sm2` and its private keys in :mod:`ecard.crypto.sm2.private` (never
+imported by the verifier), over the system
 libcrypto, since ``cryptography`` has no SM2.
 
 Signatures are in COSE form: raw ``r || s`` (fixed size, left-padded) for ECDSA, the 64-byte

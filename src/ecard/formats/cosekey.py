@@ -40,7 +40,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from ecard.crypto.algorithms import EDDSA, ES256, SM2, Algorithm, BoundVerifier, PublicKey
 from ecard.crypto.sm2 import SM2P256V1, Sm2PublicKey
-from ecard.crypto.sm2.der import ID_EC_PUBLIC_KEY_DER, SM2_CURVE_OID_DER
 from ecard.errors import BadKeyError, EcardError
 from ecard.formats import cbor
 
@@ -64,12 +63,7 @@ CLAIM_CNF: Final = 8
 CNF_COSE_KEY: Final = 1
 
 _COORD: Final = 32
-_SM2_SPKI_PREFIX: Final = (
-    bytes([0x30, 0x59, 0x30, 0x13])
-    + ID_EC_PUBLIC_KEY_DER
-    + SM2_CURVE_OID_DER
-    + bytes([0x03, 0x42, 0x00, 0x04])
-)
+_P256: Final = ec.SECP256R1()
 #: (kty, crv) -> algorithm.
 _CURVES: Final[dict[tuple[int, int], Algorithm]] = {
     (KTY_EC2, CRV_P256): ES256,
@@ -179,11 +173,9 @@ def parse_cose_key(obj: object) -> DeviceKey:
         point, sign = b"\x04" + x + y_bytes, bool(y_bytes[-1] & 1)
     try:
         if crv == CRV_P256:
-            key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+            key = ec.EllipticCurvePublicKey.from_encoded_point(_P256, point)
         else:
-            px, py = SM2P256V1.decode_point(point)
-            spki = _SM2_SPKI_PREFIX + px.to_bytes(_COORD, "big") + py.to_bytes(_COORD, "big")
-            key = Sm2PublicKey.from_der(spki)
+            key = Sm2PublicKey.from_point(*SM2P256V1.decode_point(point))
     except EcardError as exc:
         raise BadKeyError(f"COSE_Key point: {exc.detail}") from None
     except ValueError:

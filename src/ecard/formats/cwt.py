@@ -11,8 +11,14 @@ The payload is a deterministic CBOR map::
                        bound card (:mod:`ecard.formats.cosekey`); such a card is only valid
                        inside an ``EC2:`` presentation signed by that key
     -65537   map       the card in compact form (see :meth:`ecard.card.Card.to_claim`), or
-    -65539   map       the counter profile of the card (:class:`ecard.card.CounterCard`: masked
+    -65539   array     the counter profile of the card (:class:`ecard.card.CounterCard`: masked
                        name, no ID number), only on a bound card (``cnf``); exactly one of the two
+
+A counter-profile credential carries **no** ``cti``: its credential id is the first
+:data:`COUNTER_CTI_SIZE` bytes of its device key's COSE Key Thumbprint (RFC 9679,
+:func:`counter_cti`), which the reader computes. Each counter credential has its own fresh
+device key, so the id is as unique as a random one, and it saves 10 bytes of the QR code;
+re-binding a key re-uses its id, so a key revoked once stays revoked.
 
 ``-65537`` lies in the CWT private-use range (below -65536, RFC 8392 §9.1). Any other claim
 key is rejected: a verifier must not accept a credential carrying claims it does not
@@ -48,8 +54,19 @@ MAX_ISS: Final = 64
 _MIN_TIME: Final = 946_684_800
 _MAX_TIME: Final = 7_258_118_400
 
+#: Bytes of a counter-profile credential's id (derived from its device key, never carried).
+COUNTER_CTI_SIZE: Final = 16
+
 _REQUIRED: Final = frozenset({CLAIM_ISS, CLAIM_EXP, CLAIM_IAT, CLAIM_CTI})
 _KNOWN: Final = _REQUIRED | {CLAIM_NBF, CLAIM_CNF, CLAIM_CARD, CLAIM_COUNTER_CARD}
+_COUNTER_REQUIRED: Final = frozenset({CLAIM_ISS, CLAIM_EXP, CLAIM_IAT, CLAIM_CNF})
+_COUNTER_KNOWN: Final = _COUNTER_REQUIRED | {CLAIM_NBF, CLAIM_COUNTER_CARD}
+
+
+def counter_cti(key: DeviceKey) -> bytes:
+    """The credential id of a counter-profile credential bound to ``key``: the first
+    :data:`COUNTER_CTI_SIZE` bytes of its RFC 9679 thumbprint (module docstring)."""
+    return key.thumbprint[:COUNTER_CTI_SIZE]
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,13 +167,15 @@ def _encode_generic(claims: Claims) -> bytes:
         CLAIM_ISS: claims.iss,
         CLAIM_EXP: claims.exp,
         CLAIM_IAT: claims.iat,
-        CLAIM_CTI: claims.cti,
     }
     if isinstance(claims.card, CounterCard):
         if claims.cnf is None:
             raise BadClaimsError("a counter-profile card must be bound to a device key (cnf)")
+        if claims.cti != counter_cti(claims.cnf):
+            raise BadClaimsError("a counter-profile card's cti is its device key's (counter_cti)")
         data[CLAIM_COUNTER_CARD] = claims.card.to_claim()
     else:
+        data[CLAIM_CTI] = claims.cti
         data[CLAIM_CARD] = claims.card.to_claim()
     if claims.nbf is not None:
         data[CLAIM_NBF] = claims.nbf
@@ -177,10 +196,14 @@ def decode_claims(payload: bytes) -> Claims:
     """
     data = _decode_common(payload)
     if data is None:
+        data = _decode_bound(payload)
+    if data is None:
         data = cbor.decode(payload, max_depth=4, max_items=256)  # cnf: claims > cnf > COSE_Key
     if type(data) is not dict:
         raise BadClaimsError("payload must be a CBOR map of claims")
     keys = data.keys()
+    if CLAIM_COUNTER_CARD in keys and CLAIM_CARD not in keys:
+        return _decode_counter(data)
     if not keys >= _REQUIRED or (CLAIM_CARD in keys) == (CLAIM_COUNTER_CARD in keys):
         missing = sorted(_REQUIRED - keys)
         if not missing:
@@ -192,11 +215,7 @@ def decode_claims(payload: bytes) -> Claims:
     nbf = data.get(CLAIM_NBF)
     _check(iss, iat, exp, cti, nbf)
     try:
-        card: Card | CounterCard = (
-            Card.from_claim(data[CLAIM_CARD])
-            if CLAIM_CARD in data
-            else CounterCard.from_claim(data[CLAIM_COUNTER_CARD])
-        )
+        card = Card.from_claim(data[CLAIM_CARD])
     except ValueError as exc:
         raise BadClaimsError(f"card: {_first_line(exc)}") from None
     cnf = None
@@ -205,8 +224,31 @@ def decode_claims(payload: bytes) -> Claims:
             cnf = parse_cnf(data[CLAIM_CNF])
         except BadKeyError as exc:
             raise BadClaimsError(f"cnf: {exc.detail}") from None
-    if cnf is None and isinstance(card, CounterCard):
-        raise BadClaimsError("a counter-profile card must be bound to a device key (cnf)")
+    return Claims(iss=iss, iat=iat, exp=exp, cti=cti, card=card, nbf=nbf, cnf=cnf)
+
+
+def _decode_counter(data: dict[Any, Any]) -> Claims:
+    """The claims of a counter-profile credential: ``cnf`` required, no ``cti`` (derived)."""
+    keys = data.keys()
+    if CLAIM_CTI in keys:
+        raise BadClaimsError("a counter-profile credential carries no cti (it is derived from cnf)")
+    if not keys >= _COUNTER_REQUIRED:
+        if CLAIM_CNF not in keys:
+            raise BadClaimsError("a counter-profile card must be bound to a device key (cnf)")
+        raise BadClaimsError(f"missing claim(s) {sorted(_COUNTER_REQUIRED - keys)}")
+    if not keys <= _COUNTER_KNOWN:
+        raise BadClaimsError(f"unknown claim(s) {sorted(keys - _COUNTER_KNOWN, key=repr)}")
+    try:
+        cnf = parse_cnf(data[CLAIM_CNF])
+    except BadKeyError as exc:
+        raise BadClaimsError(f"cnf: {exc.detail}") from None
+    cti = counter_cti(cnf)
+    iss, iat, exp, nbf = data[CLAIM_ISS], data[CLAIM_IAT], data[CLAIM_EXP], data.get(CLAIM_NBF)
+    _check(iss, iat, exp, cti, nbf)
+    try:
+        card = CounterCard.from_claim(data[CLAIM_COUNTER_CARD])
+    except ValueError as exc:
+        raise BadClaimsError(f"card: {_first_line(exc)}") from None
     return Claims(iss=iss, iat=iat, exp=exp, cti=cti, card=card, nbf=nbf, cnf=cnf)
 
 
@@ -280,6 +322,55 @@ def _decode_common(p: bytes) -> dict[Any, Any] | None:
     return {CLAIM_ISS: iss, CLAIM_EXP: exp, CLAIM_IAT: iat, CLAIM_CTI: cti, CLAIM_CARD: card}
 
 
+#: ``cnf`` (claim 8) of a bound card as ecard writes it, up to the key's x coordinate, and the
+#: COSE_Key it opens: (opening, kty, crv, whether a y sign bit follows x).
+_CNF_OPENINGS: Final = (
+    (bytes.fromhex("08a101a4010220012158 20".replace(" ", "")), 2, 1, True),  # P-256
+    (bytes.fromhex("08a101a30101200621 5820".replace(" ", "")), 1, 6, False),  # Ed25519
+    (bytes.fromhex("08a101a40102203a00010000 215820".replace(" ", "")), 2, -65537, True),  # SM2
+)
+
+
+def _decode_bound(p: bytes) -> dict[Any, Any] | None:
+    """The claims map of a bound full card as the issuer writes it, or None.
+
+    Such a payload is the common one (:func:`_decode_common`) with the map head ``A6`` and the
+    ``cnf`` entry (one of :data:`_CNF_OPENINGS`, its x coordinate and, for EC2 keys, the y sign
+    bit ``22 F4|F5``) between ``cti`` and the card: the rest is read by :func:`_decode_common`,
+    so the bytes accepted are exactly the strict decoder's map. Anything else: None.
+    """
+    try:
+        if type(p) is not bytes or p[0] != 0xA6 or p[1] != 0x01 or not 0x61 <= p[2] < 0x78:
+            return None
+        i = 3 + p[2] - 0x60
+        if p[i] != 0x04 or p[i + 1] != 0x1A or p[i + 6] != 0x06 or p[i + 7] != 0x1A:
+            return None
+        span = cbor.short_string_span(p, i + 13, 2)
+        if span is None or p[i + 12] != 0x07:
+            return None
+        k = span[1]
+        for opening, kty, crv, signed in _CNF_OPENINGS:
+            if p.startswith(opening, k):
+                x_end = k + len(opening) + 32
+                key: dict[int, Any] = {1: kty, -1: crv, -2: p[x_end - 32 : x_end]}
+                end = x_end
+                if signed:
+                    if p[x_end] != 0x22 or p[x_end + 1] not in (0xF4, 0xF5):
+                        return None
+                    key[-3] = p[x_end + 1] == 0xF5
+                    end += 2
+                break
+        else:
+            return None
+    except IndexError:
+        return None
+    data = _decode_common(b"\xa5" + p[1:k] + p[end:])
+    if data is None:
+        return None
+    data[CLAIM_CNF] = {1: key}
+    return data
+
+
 def _first_line(exc: Exception) -> str:
     errors = getattr(exc, "errors", None)
     if callable(errors):  # pydantic ValidationError: name the field, never echo the input
@@ -301,9 +392,11 @@ __all__ = [
     "CLAIM_IAT",
     "CLAIM_ISS",
     "CLAIM_NBF",
+    "COUNTER_CTI_SIZE",
     "MAX_CTI",
     "MIN_CTI",
     "Claims",
+    "counter_cti",
     "decode_claims",
     "encode_claims",
 ]

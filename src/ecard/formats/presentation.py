@@ -39,6 +39,7 @@ from ecard.errors import BadBase45Error, BadKeyError, BadPrefixError, BadPresent
 from ecard.formats import base45, cbor
 from ecard.formats.cose import (
     HEADER_ALG,
+    MAX_MESSAGE_SIZE,
     assemble_sign1,
     parse_sign1,
     sig_structure,
@@ -152,8 +153,98 @@ def decode_text(text: str) -> bytes:
     return raw
 
 
+def _bstr(data: bytes, pos: int) -> tuple[int, int] | None:
+    """``(start, end)`` of the byte string whose head is at ``pos``, for heads of one to three
+    bytes in shortest form (lengths below 65536), or None."""
+    head = data[pos]
+    if 0x40 <= head < 0x58:
+        return pos + 1, pos + 1 + head - 0x40
+    if head == 0x58 and data[pos + 1] >= 24:
+        return pos + 2, pos + 2 + data[pos + 1]
+    if head == 0x59 and data[pos + 1]:
+        return pos + 3, pos + 3 + (data[pos + 1] << 8 | data[pos + 2])
+    return None
+
+
+def _parse_common(data: bytes) -> Presentation | None:
+    """The presentation every holder writes, recognised byte for byte, or None.
+
+    Matches only ``D2 84 <bstr protected> A0 <bstr payload> <bstr signature>`` whose protected
+    header is exactly ``A2 01 <alg> 0D <bstr card>`` (``alg`` a negative integer in shortest
+    form) and whose payload is exactly ``A2|A3 03 <text aud> 06 1A <iat> [18 27 <bstr
+    cnonce>]``, every head in shortest form and nothing after. Such bytes are strict,
+    deterministic CBOR that the general parser reads into the same fields and that pass its
+    layout checks; the field checks (purpose, time, sizes) are then the same for both. Anything
+    else returns None and takes the general path (which gives the precise error).
+    """
+    try:
+        if type(data) is not bytes or len(data) > MAX_MESSAGE_SIZE or data[:2] != b"\xd2\x84":
+            return None
+        span = _bstr(data, 2)
+        if span is None:
+            return None
+        p0, p1 = span
+        if data[p0] != 0xA2 or data[p0 + 1] != 0x01:
+            return None
+        head = data[p0 + 2]
+        if 0x20 <= head < 0x38:
+            alg, k = 0x1F - head, p0 + 3
+        elif head == 0x3A and data[p0 + 3] | data[p0 + 4]:  # four-byte argument >= 65536
+            alg, k = -1 - int.from_bytes(data[p0 + 3 : p0 + 7], "big"), p0 + 7
+        else:
+            return None
+        if data[k] != HEADER_KCWT:
+            return None
+        span = _bstr(data, k + 1)
+        if span is None or span[1] != p1 or data[p1] != 0xA0:
+            return None
+        card = data[span[0] : span[1]]
+        span = _bstr(data, p1 + 1)
+        if span is None:
+            return None
+        q0, q1 = span
+        sig_span = _bstr(data, q1)
+        if sig_span is None or sig_span[1] != len(data):
+            return None
+        n = data[q0]
+        if n not in (0xA2, 0xA3) or data[q0 + 1] != CLAIM_AUD or not 0x60 < data[q0 + 2] < 0x78:
+            return None
+        a = q0 + 3 + data[q0 + 2] - 0x60
+        aud = data[q0 + 3 : a].decode()
+        if data[a] != CLAIM_IAT or data[a + 1] != 0x1A or not data[a + 2] | data[a + 3]:
+            return None
+        iat = int.from_bytes(data[a + 2 : a + 6], "big")
+        cnonce = None
+        if n == 0xA3:
+            if data[a + 6] != 0x18 or data[a + 7] != CLAIM_CNONCE or not 0x40 <= data[a + 8] < 0x58:
+                return None
+            cnonce = data[a + 9 : q1]
+            if len(cnonce) != data[a + 8] - 0x40:
+                return None
+        elif a + 6 != q1:
+            return None
+    except (IndexError, UnicodeDecodeError):
+        return None
+    if not 1 <= len(card) <= MAX_CARD_SIZE:  # the general path's order of checks
+        raise BadPresentationError(f"kcwt must be the card's COSE bytes (1..{MAX_CARD_SIZE})")
+    _check_payload({CLAIM_AUD: aud, CLAIM_IAT: iat, CLAIM_CNONCE: cnonce})
+    return Presentation(
+        protected=data[p0:p1],
+        payload=data[q0:q1],
+        signature=data[sig_span[0] : sig_span[1]],
+        alg=alg,
+        card=card,
+        aud=aud,
+        iat=iat,
+        cnonce=cnonce,
+    )
+
+
 def parse_presentation(data: bytes) -> Presentation:
     """Parse presentation COSE bytes strictly (layout in the module docstring)."""
+    fast = _parse_common(data)
+    if fast is not None:
+        return fast
     msg = parse_sign1(data, require_kid=False)
     if set(msg.headers) != {HEADER_ALG, HEADER_KCWT}:
         raise BadPresentationError("protected header must hold exactly alg (1) and kcwt (13)")

@@ -7,9 +7,12 @@ tests) is :func:`token_device_key`: an :class:`ecard.crypto.pkcs11.Pkcs11Signer`
 
 A device key never leaves the device: the issuer only ever sees its public half (in the
 enrolment request) and a signature over its nonce. :class:`SoftwareDeviceKey` keeps the private
-key in memory and on disk as PKCS#8 PEM encrypted under the holder's passphrase (the best
-encryption ``cryptography`` offers: AES-256-CBC with a scrypt/PBKDF2 key); a secure element or
-token implements :class:`DeviceSigner` instead. Nothing here prints or logs key material.
+key (P-256, Ed25519 or SM2) in memory and on disk as PKCS#8 PEM encrypted under the holder's
+passphrase (P-256 and Ed25519: the best encryption ``cryptography`` offers, AES-256-CBC with a
+scrypt/PBKDF2 key; SM2, through libcrypto: PBES2 with PBKDF2-HMAC-SHA256 and AES-256-CBC); a
+secure element or token implements :class:`DeviceSigner` instead. Nothing here prints or logs
+key material. SM2 keys come from the neutral :mod:`ecard.crypto.sm2.private`, never from the
+issuing side.
 
 >>> key = SoftwareDeviceKey.generate("ES256")
 >>> again = SoftwareDeviceKey.from_pem(key.private_pem(b"correct horse"), b"correct horse")
@@ -22,18 +25,20 @@ from __future__ import annotations
 import os
 from typing import Protocol, runtime_checkable
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from ecard._files import load_file, write_atomic
-from ecard.crypto.algorithms import EDDSA, ES256, Algorithm, PublicKey, get_algorithm
+from ecard.crypto.algorithms import EDDSA, ES256, SM2, Algorithm, PublicKey, get_algorithm
+from ecard.crypto.sm2.private import Sm2PrivateKey
 from ecard.errors import BadKeyError
 from ecard.formats.cosekey import DeviceKey
 
 #: Largest key file read.
 MAX_KEY_FILE = 64 * 1024
 
-_SoftwareKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+_SoftwareKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | Sm2PrivateKey
 
 
 @runtime_checkable
@@ -55,15 +60,18 @@ class DeviceSigner(Protocol):
 
 
 class SoftwareDeviceKey:
-    """A P-256 (ES256) or Ed25519 (EdDSA) device key held in memory."""
+    """A P-256 (ES256), Ed25519 (EdDSA) or SM2 device key held in memory."""
 
     def __init__(self, private_key: _SoftwareKey) -> None:
+        alg: Algorithm
         if isinstance(private_key, ec.EllipticCurvePrivateKey):
             alg = ES256
         elif isinstance(private_key, ed25519.Ed25519PrivateKey):
             alg = EDDSA
+        elif isinstance(private_key, Sm2PrivateKey):
+            alg = SM2
         else:
-            raise BadKeyError("a software device key is P-256 or Ed25519")
+            raise BadKeyError("a software device key is P-256, Ed25519 or SM2")
         alg.require_key(private_key)
         self._key = private_key
         self._alg = alg
@@ -71,22 +79,29 @@ class SoftwareDeviceKey:
 
     @classmethod
     def generate(cls, algorithm: str = "ES256") -> SoftwareDeviceKey:
-        """A new random key for ``algorithm`` (``"ES256"`` or ``"EdDSA"``)."""
+        """A new random key for ``algorithm`` (``"ES256"``, ``"EdDSA"`` or ``"SM2"``)."""
         alg = get_algorithm(algorithm)
         if alg is ES256:
             return cls(ec.generate_private_key(ec.SECP256R1()))
         if alg is EDDSA:
             return cls(ed25519.Ed25519PrivateKey.generate())
-        raise BadKeyError(f"software device keys are ES256 or EdDSA, not {alg.name}")
+        if alg is SM2:
+            return cls(Sm2PrivateKey.generate())
+        raise BadKeyError(f"software device keys are ES256, EdDSA or SM2, not {alg.name}")
 
     @classmethod
     def from_pem(cls, data: bytes, password: bytes) -> SoftwareDeviceKey:
         """Load an encrypted PKCS#8 PEM; :class:`BadKeyError` for a wrong password or key."""
+        data, password = bytes(data), bytes(password)
         try:
-            key = serialization.load_pem_private_key(bytes(data), password=bytes(password))
+            key = serialization.load_pem_private_key(data, password=password)
+        except UnsupportedAlgorithm:  # cryptography knows no SM2 key: libcrypto reads it
+            return cls(_load_sm2(data, password))
         except (ValueError, TypeError):
             raise BadKeyError("cannot decrypt the device key (wrong passphrase or file)") from None
         if not isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
+            raise BadKeyError("the device key file holds another key type")
+        if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name != "secp256r1":
             raise BadKeyError("the device key file holds another key type")
         return cls(key)
 
@@ -101,6 +116,8 @@ class SoftwareDeviceKey:
         """The key as PKCS#8 PEM encrypted under ``password`` (never unencrypted)."""
         if not password:
             raise BadKeyError("a device key file needs a passphrase")
+        if isinstance(self._key, Sm2PrivateKey):
+            return self._key.private_pem(bytes(password))
         return self._key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
@@ -113,7 +130,7 @@ class SoftwareDeviceKey:
 
     @property
     def algorithm(self) -> Algorithm:
-        """ES256 or EdDSA."""
+        """ES256, EdDSA or SM2."""
         return self._alg
 
     def public_key(self) -> PublicKey:
@@ -126,6 +143,19 @@ class SoftwareDeviceKey:
 
     def __repr__(self) -> str:
         return f"SoftwareDeviceKey({self._alg.name}, {self.device_key.thumbprint[:8].hex()})"
+
+
+def _load_sm2(data: bytes, password: bytes) -> Sm2PrivateKey:
+    """An SM2 device key from its encrypted PEM; a key file of any other type is refused."""
+    if b"ENCRYPTED PRIVATE KEY" not in data:
+        raise BadKeyError("the device key file is not encrypted: refused")
+    try:
+        key = Sm2PrivateKey.from_pem(data, password=password)
+    except BadKeyError:
+        raise BadKeyError("cannot decrypt the device key (wrong passphrase or file)") from None
+    if not SM2.accepts_key(key.public_key()):  # pragma: no cover - libcrypto read an SM2 key
+        raise BadKeyError("the device key file holds another key type")
+    return key
 
 
 def token_device_key(

@@ -30,7 +30,7 @@ from ecard.formats import qrtext
 from ecard.formats.cose import kid_for_certificate
 from ecard.formats.cosekey import DeviceKey
 from ecard.formats.credential import IssuedCard
-from ecard.formats.cwt import MAX_CTI, MIN_CTI, Claims, encode_claims
+from ecard.formats.cwt import MAX_CTI, MIN_CTI, Claims, counter_cti, encode_claims
 from ecard.signing.cose import build_sign1
 from ecard.signing.signers import Signer, require_certified_key
 
@@ -102,7 +102,8 @@ class Issuer:
         proof of possession first (:func:`ecard.signing.binding.check_enrolment`). A bound card
         verifies only inside an ``EC2:`` presentation signed by that key, never as ``EC1:``.
         ``profile="counter"`` signs the card's counter profile (:class:`ecard.card.CounterCard`:
-        masked name, no ID number) instead of the card; it needs ``device_key``.
+        masked name, no ID number) instead of the card; it needs ``device_key``, and its
+        ``cti`` is derived from that key (:func:`ecard.formats.cwt.counter_cti`).
 
         ``iat`` defaults to now; ``exp`` to the card's expiry (end of that day, China time),
         shortened by ``validity`` and by the certificate's ``notAfter``. An explicit ``exp``
@@ -139,15 +140,27 @@ class Issuer:
                 f"credential would expire ({_iso(expires)}) before it is issued "
                 f"({_iso(issued)}): the card or the signer certificate has expired"
             )
-        cti = os.urandom(self._cti_size) if cti is None else cti
         if device_key is not None and not isinstance(device_key, DeviceKey):
             raise BadInputError("device_key must be an ecard.formats.cosekey.DeviceKey")
         if profile not in ("full", "counter"):
             raise BadInputError("profile must be 'full' or 'counter'")
         if profile == "counter" and device_key is None:
             raise BadInputError("a counter-profile card is issued bound to a device key")
-        signed: Card | CounterCard = card if profile == "full" else CounterCard.from_card(card)
-        claims = Claims(iss=self.iss, iat=issued, exp=expires, cti=cti, card=signed, cnf=device_key)
+        signed: Card | CounterCard = card
+        nbf = None
+        if profile == "counter":
+            assert device_key is not None
+            if cti is not None and cti != counter_cti(device_key):
+                raise BadInputError("a counter-profile card's cti is derived from its device key")
+            cti = counter_cti(device_key)
+            signed = CounterCard.from_card(card)
+            # the profile has no date of issue: a card not valid yet is not valid before nbf
+            valid_from = day_start_timestamp(card.issued)
+            nbf = valid_from if valid_from > issued else None
+        cti = os.urandom(self._cti_size) if cti is None else cti
+        claims = Claims(
+            iss=self.iss, iat=issued, exp=expires, cti=cti, card=signed, nbf=nbf, cnf=device_key
+        )
         cose = build_sign1(encode_claims(claims), self.signer, self.kid)
         return IssuedCard(
             card=card,

@@ -1,7 +1,8 @@
 """What a verifier accepts: algorithms, clock skew, card statuses, and where "now" comes from.
 
 A :class:`Policy` is explicit and immutable; a verifier never guesses. The defaults are the
-safe choice for a hospital or pharmacy counter.
+safe choice for a hospital or pharmacy counter that reads today's ``EC1:`` cards; a new
+deployment starts from :meth:`Policy.counter` (holder binding required, minimum scope).
 
 >>> from datetime import timedelta
 >>> Policy(algorithms=frozenset({"ES256"}), clock_skew=timedelta(minutes=2)).algorithms
@@ -10,11 +11,11 @@ frozenset({'ES256'})
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
 from ecard._time import system_clock, utc
 from ecard.card import CardStatus
@@ -57,10 +58,11 @@ class Policy:
 
     Holder binding (``EC2:`` presentations, docs/holder-binding.md):
 
-    * ``require_binding``: refuse plain ``EC1:`` cards (``BINDING_REQUIRED``). Off by default
-      so existing counters keep working; **on for new deployments**. Whatever it says, a bound
-      card shown as ``EC1:`` is ``BOUND_CARD_AS_PLAIN``: binding is never inferred from what
-      was presented.
+    * ``require_binding``: refuse plain ``EC1:`` cards (``BINDING_REQUIRED``). Off in
+      ``Policy()`` so that existing counters keep working (the ``EC1:`` contract is fixed);
+      **new deployments start from** :meth:`Policy.counter`, which turns it on. Whatever it
+      says, a bound card shown as ``EC1:`` is ``BOUND_CARD_AS_PLAIN``: binding is never
+      inferred from what was presented.
     * ``purposes``: the purpose codes (``aud``) this counter serves (default: all).
     * ``holder_algorithms``: device key algorithms accepted (default ES256, EdDSA, SM2).
     * ``presentation_max_age`` / ``presentation_max_ahead``: the ``iat`` window of a
@@ -115,6 +117,31 @@ class Policy:
         object.__setattr__(self, "profiles", MappingProxyType(profiles))
         if self.clock is not system_clock:  # a naive clock is refused here, not at every scan
             utc(self.clock(), "the policy's clock")
+
+    @classmethod
+    def counter(cls, *, purposes: Iterable[str], **options: Any) -> Policy:
+        """The policy for a new deployment: binding required and minimum scope.
+
+        Live ``EC2:`` codes only (``require_binding=True``: a plain ``EC1:`` card is
+        ``BINDING_REQUIRED``), for the ``purposes`` this counter serves (named, never "all"),
+        and the full card accepted only for identity checks (:data:`MINIMUM_SCOPE`: a
+        pharmacy never receives the ID number). ``options`` set any other field (the clock,
+        the window, the algorithms), or override these on purpose; ``ecard verify --counter
+        --purpose P`` is the same policy.
+
+        >>> p = Policy.counter(purposes={"pharmacy"})
+        >>> p.require_binding, sorted(p.purposes), sorted(p.profiles["pharmacy"])
+        (True, ['pharmacy'], ['counter'])
+        """
+        served = frozenset(purposes) if not isinstance(purposes, str) else frozenset({purposes})
+        if not served:
+            raise ValueError("a counter names the purposes it serves")
+        preset: dict[str, Any] = {
+            "require_binding": True,
+            "purposes": served,
+            "profiles": MINIMUM_SCOPE,
+        }
+        return cls(**{**preset, **options})
 
 
 __all__ = [

@@ -18,6 +18,7 @@ what was presented; a bound card is refused as ``EC1:`` by the pipeline whatever
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 
 from ecard.errors import (
@@ -54,7 +55,8 @@ def check_presentation(
         raise BadHolderSignatureError(
             f"presentation alg {presentation.alg} is not the bound key's ({key.alg.name})"
         )
-    if not key.verifier()(presentation.signature, presentation.to_be_signed()):
+    signed = presentation.to_be_signed()
+    if not key.verifier()(presentation.signature, signed):
         raise BadHolderSignatureError(
             f"signature does not verify under the bound device key {key.thumbprint[:8].hex()}"
         )
@@ -78,7 +80,8 @@ def check_presentation(
             f"a {profile} card for {presentation.aud}; this counter accepts "
             f"{sorted(policy.profiles[presentation.aud])}"
         )
-    if not cache.record(presentation.replay_key, expires=iat + max_age + 1, now=now):
+    # the replay key (Presentation.replay_key) from the Sig_structure already built
+    if not cache.record(hashlib.sha256(signed).digest(), expires=iat + max_age + 1, now=now):
         raise ReplayedError("this presentation was accepted before")
     if challenge is None:
         if presentation.cnonce is not None:

@@ -11,8 +11,14 @@ store: issued with an expiry, consumed at most once.
 
 The store is SQLite (standard library) in WAL mode: several verifier processes on one PC
 open the same file, and the insert-or-fail of a primary key is atomic across them, so two
-processes scanning the same screenshot at the same instant accept it at most once. With no
-path the store is in memory, private to one :class:`ReplayCache`. Size is capped
+processes scanning the same screenshot at the same instant accept it at most once.
+``synchronous=NORMAL`` is enough in WAL mode: every commit is in the WAL before the insert
+returns, so other processes see it at once and a crashed process loses nothing; only a power
+cut or an OS crash can lose the last commits, and a PC that has just restarted has lost its
+counter session too (the window is two minutes, and challenges are issued anew). The sqlite3
+module keeps the prepared statements (its statement cache), so a scan costs one insert. With
+no path the store is two dictionaries, private to one :class:`ReplayCache` (the same rules,
+without SQLite's cost on every scan). Size is capped
 (:data:`MAX_ENTRIES`): expired rows are dropped first; when the cap is still reached the cache
 refuses to go on (``REPLAY_CACHE_UNUSABLE``) rather than forget a live presentation.
 """
@@ -55,13 +61,19 @@ class ReplayCache:
         self._lock = threading.Lock()
         self._swept_at = -1
         self._writes = 0
+        #: The in-memory store (no path): key -> expiry, challenge -> expiry.
+        self._seen: dict[bytes, int] | None = None
+        self._challenges: dict[str, int] = {}
+        if self.path is None:
+            self._seen = {}
+            return
         # Two counter processes starting at once may both find the file new: switching it to
         # WAL needs a moment alone with it, and SQLite answers "locked" at once there rather
         # than waiting its busy timeout, so opening is retried for up to _OPEN_SECONDS.
         deadline = time.monotonic() + _OPEN_SECONDS
         while True:
             try:
-                self._db = self._open()
+                self._db = self._open(self.path)
                 return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() >= deadline:
@@ -70,16 +82,16 @@ class ReplayCache:
             except sqlite3.Error as exc:
                 raise ReplayCacheError(f"cannot open the replay cache: {exc}") from None
 
-    def _open(self) -> sqlite3.Connection:
+    @staticmethod
+    def _open(path: str) -> sqlite3.Connection:
         db = sqlite3.connect(
-            ":memory:" if self.path is None else self.path,
+            path,
             timeout=10.0,
             isolation_level=None,
             check_same_thread=False,
         )
         try:
-            if self.path is not None:
-                db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             for statement in _SCHEMA:
                 db.execute(statement)
@@ -89,8 +101,12 @@ class ReplayCache:
         return db
 
     def close(self) -> None:
-        """Close the database connection."""
-        self._db.close()
+        """Close the database connection (an in-memory store is dropped)."""
+        if self._seen is None:
+            self._db.close()
+        else:
+            self._seen.clear()
+            self._challenges.clear()
 
     def _room(self, now: int) -> None:
         """Drop expired rows and check the cap: once per second of ``now`` or every
@@ -99,6 +115,17 @@ class ReplayCache:
         if now == self._swept_at and self._writes < _SWEEP_EVERY:
             return
         self._swept_at, self._writes = now, 0
+        seen = self._seen
+        if seen is not None:
+            for gone in [k for k, expires in seen.items() if expires <= now]:
+                del seen[gone]
+            challenges = self._challenges
+            for code in [k for k, expires in challenges.items() if expires <= now]:
+                del challenges[code]
+            count = len(seen) + len(self._challenges)
+            if count >= MAX_ENTRIES:
+                raise ReplayCacheError(f"{count} live entries: the cache is full")
+            return
         db = self._db
         db.execute("DELETE FROM seen WHERE expires <= ?", (now,))
         db.execute("DELETE FROM challenges WHERE expires <= ?", (now,))
@@ -114,6 +141,13 @@ class ReplayCache:
         try:
             with self._lock:
                 self._room(now)
+                seen = self._seen
+                if seen is not None:
+                    key = bytes(key)
+                    if seen.get(key, now) > now:
+                        return False
+                    seen[key] = expires
+                    return True
                 try:
                     self._db.execute("INSERT INTO seen VALUES (?, ?)", (bytes(key), expires))
                 except sqlite3.IntegrityError:
@@ -129,6 +163,11 @@ class ReplayCache:
                 self._room(now)
                 while True:
                     code = f"{secrets.randbelow(10**CHALLENGE_DIGITS):0{CHALLENGE_DIGITS}d}"
+                    if self._seen is not None:
+                        if self._challenges.get(code, now) > now:
+                            continue
+                        self._challenges[code] = expires
+                        return code
                     try:
                         self._db.execute("INSERT INTO challenges VALUES (?, ?)", (code, expires))
                     except sqlite3.IntegrityError:
@@ -141,6 +180,8 @@ class ReplayCache:
         """Whether ``code`` was outstanding and live; it is not any more (at most one taker)."""
         try:
             with self._lock:
+                if self._seen is not None:
+                    return self._challenges.pop(code, now) > now
                 cursor = self._db.execute(
                     "DELETE FROM challenges WHERE code = ? AND expires > ?", (code, now)
                 )

@@ -108,7 +108,12 @@ def render_text(
         rows += [
             ("card_number", card.card_number),
             ("region", region_label(card.region, lang)),
-            ("card_dates", f"{card.issued.isoformat()} .. {card.expires.isoformat()}"),
+            (
+                "card_dates",
+                f".. {card.expires.isoformat()}"
+                if isinstance(card, CounterCard)  # a counter profile has no date of issue
+                else f"{card.issued.isoformat()} .. {card.expires.isoformat()}",
+            ),
             ("status", card.status.label(lang)),
             ("issuer", result.issuer or ""),
         ]

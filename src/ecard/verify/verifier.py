@@ -453,7 +453,8 @@ class Verifier:
             raise CardExpiredError(f"card expired on {card.expires.isoformat()} (China time)")
         if t - skew >= claims.exp:
             raise ExpiredError(f"code expired at {claims.expires_at.isoformat()}, now {_iso(t)}")
-        if t + skew < day_start_timestamp(card.issued):
+        # a counter profile has no date of issue: its issuer wrote the card's first day as nbf
+        if isinstance(card, Card) and t + skew < day_start_timestamp(card.issued):
             raise NotYetValidError(f"card valid from {card.issued.isoformat()} (China time)")
 
     @staticmethod

@@ -1,6 +1,6 @@
 """SM2 signatures with SM3 (GB/T 32918, GB/T 32905), public side: the curve, the backends, strict
 SubjectPublicKeyInfo parsing, public keys and verification. Private keys are in
-:mod:`ecard.signing.sm2`.
+:mod:`ecard.crypto.sm2.private`, which this package does not import.
 
 ``cryptography`` does not expose SM2, so verification calls OpenSSL 3's libcrypto directly
 (ctypes), along the path its SM2(7) manual page prescribes: an ``EVP_PKEY_CTX`` carrying the

@@ -2,7 +2,7 @@
 pure-Python ``gmalg`` package (verify only, checked against GB/T 32918.5 Annex A before first
 use), and the functions that say which is available and how to fix a missing one.
 
-Internal to :mod:`ecard.crypto.sm2` and :mod:`ecard.signing.sm2`: the functions here hand out
+Internal to :mod:`ecard.crypto.sm2` and :mod:`ecard.crypto.sm2.private`: the functions here hand out
 the typed library; they hold no keys. ``_load`` and ``_load_gmalg`` are cached and are what a
 test replaces to simulate a platform without SM2.
 """
@@ -30,6 +30,27 @@ GMALG_FIX: Final = "to verify SM2 signatures without it, install gmalg: pip inst
 _BIO_CTRL_INFO: Final = 3  # BIO_get_mem_data is BIO_ctrl(bio, BIO_CTRL_INFO, 0, &ptr)
 
 _vp = ctypes.c_void_p
+
+
+class OsslParam(ctypes.Structure):
+    """OpenSSL 3's ``OSSL_PARAM`` (one entry of a parameter array, ended by a null key)."""
+
+    _fields_ = (
+        ("key", ctypes.c_char_p),
+        ("data_type", ctypes.c_uint),
+        ("data", ctypes.c_void_p),
+        ("data_size", ctypes.c_size_t),
+        ("return_size", ctypes.c_size_t),
+    )
+
+
+#: ``OSSL_PARAM_UTF8_STRING`` and ``OSSL_PARAM_OCTET_STRING`` (openssl/core.h).
+PARAM_UTF8_STRING: Final = 4
+PARAM_OCTET_STRING: Final = 5
+#: ``OSSL_PARAM_UNMODIFIED`` (a return size not written yet).
+PARAM_UNMODIFIED: Final = ctypes.c_size_t(-1).value
+#: ``EVP_PKEY_PUBLIC_KEY``: the key parameters and the public key (openssl/evp.h).
+PKEY_PUBLIC_KEY: Final = 0x86
 PEM_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, _vp)
 
 # name: (restype, argtypes)
@@ -51,6 +72,11 @@ _SIGNATURES: Final[dict[str, tuple[Any, list[Any]]]] = {
     "EVP_PKEY_CTX_free": (None, [_vp]),
     "EVP_PKEY_CTX_set1_id": (ctypes.c_int, [_vp, ctypes.c_char_p, ctypes.c_int]),
     "EVP_PKEY_keygen_init": (ctypes.c_int, [_vp]),
+    "EVP_PKEY_fromdata_init": (ctypes.c_int, [_vp]),
+    "EVP_PKEY_fromdata": (
+        ctypes.c_int,
+        [_vp, ctypes.POINTER(_vp), ctypes.c_int, ctypes.POINTER(OsslParam)],
+    ),
     "EVP_PKEY_generate": (ctypes.c_int, [_vp, ctypes.POINTER(_vp)]),
     "EVP_MD_CTX_new": (_vp, []),
     "EVP_MD_CTX_free": (None, [_vp]),

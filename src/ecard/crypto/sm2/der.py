@@ -22,6 +22,14 @@ from ecard.errors import BadKeyError
 # (1.2.840.10045.2.1) and, as parameters, the named curve sm2p256v1 (1.2.156.10197.1.301).
 ID_EC_PUBLIC_KEY_DER: Final = bytes.fromhex("06072a8648ce3d0201")
 SM2_CURVE_OID_DER: Final = bytes.fromhex("06082a811ccf5501822d")
+#: The DER SubjectPublicKeyInfo of an sm2p256v1 key up to its uncompressed point's x: what
+#: OpenSSL's i2d_PUBKEY writes before ``x || y``.
+SM2P256V1_SPKI_PREFIX: Final = (
+    bytes([0x30, 0x59, 0x30, 0x13])
+    + ID_EC_PUBLIC_KEY_DER
+    + SM2_CURVE_OID_DER
+    + bytes([0x03, 0x42, 0x00, 0x04])
+)
 _PEM_PUBLIC_KEY: Final = re.compile(
     rb"-----BEGIN PUBLIC KEY-----(.*?)-----END PUBLIC KEY-----", re.DOTALL
 )

@@ -2,8 +2,8 @@
 with a distinguishing ID) on libcrypto or the gmalg fallback, the :class:`Sm2Key` base that
 owns a libcrypto ``EVP_PKEY``, and :func:`compute_z` (``Z_A`` of GB/T 32918.2 section 5.5).
 
-Private keys are not here: they live in :mod:`ecard.signing.sm2`, so that a verifier never
-loads a private key type.
+Private keys are not here but in :mod:`ecard.crypto.sm2.private`, which a verifier never
+loads.
 """
 
 from __future__ import annotations
@@ -18,8 +18,13 @@ from cryptography.hazmat.primitives import hashes
 
 from ecard.crypto.sm2.backend import (
     GMALG_FIX,
+    PARAM_OCTET_STRING,
+    PARAM_UNMODIFIED,
+    PARAM_UTF8_STRING,
+    PKEY_PUBLIC_KEY,
     Gmalg,
     Lib,
+    OsslParam,
     _load_gmalg,
     fail,
     libcrypto,
@@ -28,7 +33,7 @@ from ecard.crypto.sm2.backend import (
     backend as verifier_backend,
 )
 from ecard.crypto.sm2.curve import _MAX_UID, DEFAULT_ID, SIGNATURE_SIZE, SM2P256V1, Sm2Curve
-from ecard.crypto.sm2.der import parse_spki, pem_body, raw_to_der
+from ecard.crypto.sm2.der import SM2P256V1_SPKI_PREFIX, parse_spki, pem_body, raw_to_der
 from ecard.errors import BadKeyError
 
 
@@ -188,12 +193,50 @@ class Sm2PublicKey(Sm2Key):
         if (ptr.value or 0) - ctypes.addressof(buf) != len(data):
             lib.EVP_PKEY_free(pkey)
             raise BadKeyError("cannot load SM2 public key from DER: libcrypto read part of it")
-        try:
-            der = der_of(lib, pkey)
-        except BadKeyError:
-            lib.EVP_PKEY_free(pkey)
-            raise
+        if data == SM2P256V1_SPKI_PREFIX + SM2P256V1.encode_point(*point)[1:]:
+            der = data  # already what i2d_PUBKEY writes (named curve, uncompressed point)
+        else:
+            try:
+                der = der_of(lib, pkey)
+            except BadKeyError:
+                lib.EVP_PKEY_free(pkey)
+                raise
         return cls(lib, pkey, der, point)
+
+    @classmethod
+    def from_point(cls, x: int, y: int) -> Sm2PublicKey:
+        """The key of the affine point ``(x, y)`` on sm2p256v1 (checked), as a COSE_Key names
+        it: built from its parameters (``EVP_PKEY_fromdata``), without the DER decoder's cost;
+        the same key :meth:`from_der` gives for its SubjectPublicKeyInfo."""
+        if not SM2P256V1.contains(x, y):
+            raise BadKeyError(f"the public key point is not on the curve {SM2P256V1.name}")
+        point = SM2P256V1.encode_point(x, y)
+        der = SM2P256V1_SPKI_PREFIX + point[1:]
+        backend = verifier_backend()
+        if isinstance(backend, Gmalg):
+            return cls(None, None, der, (x, y))
+        lib = backend
+        lib.ERR_clear_error()
+        group, buf = ctypes.create_string_buffer(b"SM2"), ctypes.create_string_buffer(point, 65)
+        params = (OsslParam * 3)(
+            OsslParam(b"group", PARAM_UTF8_STRING, ctypes.addressof(group), 3, PARAM_UNMODIFIED),
+            OsslParam(b"pub", PARAM_OCTET_STRING, ctypes.addressof(buf), 65, PARAM_UNMODIFIED),
+            OsslParam(None, 0, None, 0, 0),
+        )
+        ctx = lib.EVP_PKEY_CTX_new_from_name(None, b"SM2", None)
+        if not ctx:
+            raise fail(lib, "cannot create an SM2 key context")
+        try:
+            pkey = ctypes.c_void_p()
+            if (
+                lib.EVP_PKEY_fromdata_init(ctx) != 1
+                or lib.EVP_PKEY_fromdata(ctx, ctypes.byref(pkey), PKEY_PUBLIC_KEY, params) != 1
+                or not pkey.value
+            ):
+                raise fail(lib, "cannot load SM2 public key from its point")
+        finally:
+            lib.EVP_PKEY_CTX_free(ctx)
+        return cls(lib, pkey.value, der, (x, y))
 
     @classmethod
     def from_pem(cls, data: bytes) -> Sm2PublicKey:
