@@ -151,7 +151,9 @@ class ApplicationRequest(_Strict):
 
     model_config = ConfigDict(extra="forbid", str_max_length=200)
 
-    document_type: Annotated[str, Field(max_length=40)] = "RESIDENT_ID"
+    document_type: int | Annotated[str, Field(max_length=40)] = Field(
+        1, description="DocumentType value (1: resident ID) or name"
+    )
     document_number: Annotated[str, Field(max_length=40)]
     name: Annotated[str, Field(max_length=100)]
     phone: Annotated[str, Field(max_length=20)]

@@ -7,7 +7,9 @@ Every error answer of the JSON API (and of any request that asks for JSON) has t
 ``CODE`` is the library's own where the library refused: an
 :class:`~ecard.errors.ErrorCode` value for an :class:`~ecard.errors.EcardError`, a
 :class:`~ecard.workflow.errors.WorkflowCode` value for a
-:class:`~ecard.workflow.errors.WorkflowError`. What only HTTP can refuse (a malformed or
+:class:`~ecard.workflow.errors.WorkflowError`, a
+:class:`~ecard.documents.DocumentProblem` value for a :class:`~ecard.documents.DocumentError`
+(``DOCUMENT_FORMAT``...). What only HTTP can refuse (a malformed or
 oversized body, the wrong content type, too many requests, an unknown route) has a
 :class:`ServiceCode`. The messages are the library's, which carry no ID number, name, phone
 number, code or PIN; validation errors name the field and the rule, never the value sent.
@@ -29,6 +31,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ecard.documents import DocumentError
 from ecard.errors import EcardError, ErrorCode
 from ecard.workflow.errors import WorkflowCode, WorkflowError
 
@@ -178,8 +181,9 @@ def ecard_body(exc: EcardError) -> tuple[ErrorBody, int]:
             ErrorBody(error=code.value, message=exc.message("en"), message_zh=exc.message("zh")),
             WORKFLOW_STATUS.get(code, 400),
         )
+    code_value = exc.problem.value if isinstance(exc, DocumentError) else exc.code.value
     return (
-        ErrorBody(error=exc.code.value, message=exc.message("en"), message_zh=exc.message("zh")),
+        ErrorBody(error=code_value, message=exc.message("en"), message_zh=exc.message("zh")),
         ECARD_STATUS.get(exc.code, 400),
     )
 
