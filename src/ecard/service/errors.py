@@ -23,13 +23,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Mount
 
 from ecard.documents import DocumentError
 from ecard.errors import EcardError, ErrorCode
@@ -37,6 +38,18 @@ from ecard.workflow.errors import WorkflowCode, WorkflowError
 
 #: Where refusals are logged (code only: never a body, a value or personal data).
 LOG: Final = logging.getLogger("ecard.service")
+
+
+def route_name(scope: Mapping[str, Any]) -> str:
+    """The route template of a request (``/api/applications/{application_id}/send-code``,
+    never the identifiers in the path), or its path off the routes; never the query."""
+    route = scope.get("route")
+    if route is not None and not isinstance(route, Mount):
+        path = getattr(route, "path", None)
+        if isinstance(path, str):
+            return path
+    path = scope.get("path", "")
+    return path if isinstance(path, str) else ""
 
 
 class ServiceCode(StrEnum):
@@ -225,7 +238,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(EcardError)
     async def on_ecard(request: Request, exc: EcardError) -> JSONResponse:
         body, status = ecard_body(exc)
-        LOG.info("refused %s %s: %s", request.method, request.url.path, body.error)
+        LOG.info("refused %s %s: %s", request.method, route_name(request.scope), body.error)
         return error_response(body, status)
 
     @app.exception_handler(RequestValidationError)
@@ -256,5 +269,6 @@ __all__ = [
     "ecard_body",
     "error_response",
     "install",
+    "route_name",
     "service_body",
 ]

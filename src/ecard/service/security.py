@@ -36,12 +36,11 @@ from dataclasses import dataclass
 from typing import Final
 
 from fastapi import FastAPI
-from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ecard.service.config import Limits
 from ecard.service.context import ServiceContext
-from ecard.service.errors import SERVICE_MESSAGES, BodyTooLarge, ServiceCode
+from ecard.service.errors import SERVICE_MESSAGES, BodyTooLarge, ServiceCode, route_name
 
 #: The Content-Security-Policy of every page: scripts, styles and images from this origin only.
 CSP: Final = (
@@ -144,17 +143,6 @@ def _error_body(code: ServiceCode, detail: str = "", detail_zh: str = "") -> byt
     ).encode()
 
 
-def _route_name(scope: Scope) -> str:
-    """The route template of a request, or its path off the routes (never the query)."""
-    route = scope.get("route")
-    if route is not None and not isinstance(route, Mount):
-        path = getattr(route, "path", None)
-        if isinstance(path, str):
-            return path
-    path = scope.get("path", "")
-    return path if isinstance(path, str) else ""
-
-
 class SecurityLayer:
     """The ASGI middleware described in the module docstring."""
 
@@ -214,14 +202,14 @@ class SecurityLayer:
                     detail_zh=f"最多 {exc.limit} 字节",
                 )
         except Exception as exc:  # a bug must not leak a trace or lose the headers
-            LOG.error("internal error on %s %s: %s", method, _route_name(scope), type(exc).__name__)
+            LOG.error("internal error on %s %s: %s", method, route_name(scope), type(exc).__name__)
             if status["code"] == 0:
                 await refuse(ServiceCode.INTERNAL, 500)
         finally:
             ACCESS_LOG.info(
                 "%s %s %d %.1fms",
                 method,
-                _route_name(scope),
+                route_name(scope),
                 status["code"],
                 (time.perf_counter() - started) * 1000,
             )
