@@ -257,3 +257,13 @@ def test_trust_list_publication(svc: tuple[ServiceContext, TestClient]) -> None:
     validator = PathValidator([ctx.demo.root.certificate], revocation="off", clock=ctx.clock)  # type: ignore[union-attr]
     store = TrustStore.from_trust_list(answer.content, validator=validator)
     assert ctx.demo.signer.kid in {e.kid for e in store}  # type: ignore[union-attr]
+
+
+def test_every_result_code_has_a_staff_action() -> None:
+    from ecard.errors import ErrorCode
+    from ecard.verify.actions import STAFF_ACTIONS, staff_action
+
+    assert set(STAFF_ACTIONS) == set(ErrorCode)
+    for code in ErrorCode:
+        en, zh = staff_action(code, "en"), staff_action(code, "zh")
+        assert en and zh and en != zh and zh.isascii() is False, code
