@@ -193,32 +193,40 @@ def test_hostile_json(client: TestClient) -> None:
     assert deep_in_string.status_code == 200 and deep_in_string.json()["code"] == "BAD_PREFIX"
 
 
+def _from(app: Any, address: str) -> httpx.AsyncClient:
+    """A client of ``app`` connecting from ``address``."""
+    transport = httpx.ASGITransport(app=app, client=(address, 1000))
+    return httpx.AsyncClient(transport=transport, base_url="http://service")
+
+
 def test_rate_limits(tmp_path: Path) -> None:
     app = make_app(
         tmp_path, limits={"verify_burst": 3, "verify_per_second": 1, "sensitive_burst": 2}
     )[1]
-    here = TestClient(app, client=("10.0.0.1", 1000))
-    elsewhere = TestClient(app, client=("10.0.0.2", 1000))
-    answers = [here.post("/api/verify", json={"code": "EC1:"}) for _ in range(4)]
-    assert [a.status_code for a in answers] == [200, 200, 200, 429]
-    limited = answers[-1]
-    assert (
-        error_of(limited) == "RATE_LIMITED"
-        and limited.json()["message_zh"] == "请求过于频繁：请稍后再试"
-    )
-    assert int(limited.headers["retry-after"]) >= 1
-    assert_headers(limited)
-    assert elsewhere.post("/api/verify", json={"code": "EC1:"}).status_code == 200
-    assert here.post("/api/verify/batch", json={"codes": ["EC1:"]}).status_code == 200  # own bucket
-    assert here.get("/api/health").status_code == 200  # not limited
-    for path in (
-        "/clerk/login",
-        "/apply/send-code",
-        "/wallet/api/send-code",
-        "/api/applications/x/send-code",
-    ):
-        statuses = [here.post(path, json={}).status_code for _ in range(3)]
-        assert statuses[:2] != [429, 429] and statuses[2] == 429, (path, statuses)
+
+    async def scenario() -> None:
+        async with _from(app, "10.0.0.1") as here, _from(app, "10.0.0.2") as elsewhere:
+            answers = [await here.post("/api/verify", json={"code": "EC1:"}) for _ in range(4)]
+            assert [a.status_code for a in answers] == [200, 200, 200, 429]
+            limited = answers[-1]
+            assert error_of(limited) == "RATE_LIMITED"
+            assert limited.json()["message_zh"] == "请求过于频繁：请稍后再试"
+            assert int(limited.headers["retry-after"]) >= 1
+            assert_headers(limited)
+            assert (await elsewhere.post("/api/verify", json={"code": "EC1:"})).status_code == 200
+            batch = await here.post("/api/verify/batch", json={"codes": ["EC1:"]})
+            assert batch.status_code == 200  # its own bucket
+            assert (await here.get("/api/health")).status_code == 200  # not limited
+            for path in (
+                "/clerk/login",
+                "/apply/send-code",
+                "/wallet/api/send-code",
+                "/api/applications/x/send-code",
+            ):
+                statuses = [(await here.post(path, json={})).status_code for _ in range(3)]
+                assert 429 not in statuses[:2] and statuses[2] == 429, (path, statuses)
+
+    asyncio.run(scenario())
 
 
 def test_token_bucket_refills() -> None:

@@ -30,7 +30,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Mount
+from starlette.routing import Match, Mount
 
 from ecard.documents import DocumentError
 from ecard.errors import EcardError, ErrorCode
@@ -42,8 +42,23 @@ LOG: Final = logging.getLogger("ecard.service")
 
 def route_name(scope: Mapping[str, Any]) -> str:
     """The route template of a request (``/api/applications/{application_id}/send-code``,
-    never the identifiers in the path), or its path off the routes; never the query."""
+    never the identifiers in the path), or its path off the routes (static files, unknown
+    paths); never the query. Newer Starlette names the route in the scope; otherwise the
+    application's routes are matched here."""
     route = scope.get("route")
+    if route is None:
+        routes = getattr(getattr(scope.get("app"), "router", None), "routes", ())
+        partial = None
+        for candidate in routes:
+            if isinstance(candidate, Mount) or not hasattr(candidate, "matches"):
+                continue
+            match, _ = candidate.matches(scope)
+            if match is Match.FULL:
+                route = candidate
+                break
+            if match is Match.PARTIAL and partial is None:
+                partial = candidate
+        route = route or partial
     if route is not None and not isinstance(route, Mount):
         path = getattr(route, "path", None)
         if isinstance(path, str):
