@@ -78,17 +78,20 @@ def cmd_serve(args: argparse.Namespace) -> bool:
     )
     print(f"ecard serve: {mode}")
     print("\n".join(page_urls(args.host, args.port)), flush=True)
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level="info",
-        access_log=False,
-        log_config=log_config(),
-        proxy_headers=True,
-        forwarded_allow_ips=config.forwarded_allow_ips,
-        server_header=False,
-    )
+    try:
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            access_log=False,
+            log_config=log_config(),
+            proxy_headers=True,
+            forwarded_allow_ips=config.forwarded_allow_ips,
+            server_header=False,
+        )
+    except KeyboardInterrupt:  # Ctrl-C is how a server is stopped (older uvicorn re-raises it)
+        pass
     return True
 
 
