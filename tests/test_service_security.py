@@ -330,3 +330,24 @@ def test_a_crash_is_a_bare_500_with_headers(
     assert_headers(answer)
     assert SSN not in answer.text and SSN not in caplog.text
     assert "RuntimeError" in caplog.text
+
+
+def test_a_browser_asking_for_a_page_gets_the_error_as_a_page(tmp_path: Path) -> None:
+    app = make_app(tmp_path, limits={"sensitive_burst": 1, "sensitive_per_minute": 0})[1]
+    browser = TestClient(app, headers={"accept": "text/html,*/*;q=0.8"})
+    missing = browser.get("/no/such/page?x=<script>alert(1)</script>")
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert 'data-code="NOT_FOUND"' in missing.text and "页面或资源不存在" in missing.text
+    assert "<script>alert" not in missing.text
+    assert_headers(missing)
+    english = browser.get("/counter?purpose=casino", headers={"accept-language": "en-GB"})
+    assert english.status_code == 404 and "this counter does not serve that purpose" in english.text
+    big = browser.post("/apply/photo", content=b"\0" * (7 << 20))
+    assert big.status_code == 413 and 'data-code="BODY_TOO_LARGE"' in big.text
+    assert "演示签发机构" in big.text  # the demo banner on every page
+    browser.post("/clerk/login", data={"user": "x"})
+    limited = browser.post("/clerk/login", data={"user": "x"})
+    assert limited.status_code == 429 and 'data-code="RATE_LIMITED"' in limited.text
+    assert int(limited.headers["retry-after"]) >= 1
+    api = browser.get("/api/nope")
+    assert api.status_code == 404 and api.json()["error"] == "NOT_FOUND"  # APIs stay JSON

@@ -27,7 +27,7 @@ from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
@@ -243,34 +243,57 @@ _HTTP_CODES: Final[dict[int, ServiceCode]] = {
 }
 
 
+def wants_html(request: Request) -> bool:
+    """Whether the request is a browser's for a page (not under ``/api/``, HTML accepted
+    before JSON): it then gets the error as a page, with the same code and messages."""
+    if request.url.path.startswith("/api/") or "/api/" in request.url.path:
+        return False
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "application/json" not in accept
+
+
+def answer(
+    request: Request, body: ErrorBody, status: int, headers: Mapping[str, str] | None = None
+) -> Response:
+    """The error ``body`` as JSON, or as a page (``error.html``) for a browser's page request."""
+    if wants_html(request):
+        from ecard.service.templating import render
+
+        page = render(request, request.app.state.ctx, "error.html", status_code=status, error=body)
+        page.headers.update(headers or {})
+        return page
+    return error_response(body, status, headers)
+
+
 def install(app: FastAPI) -> None:
-    """Install the handlers mapping every refusal to an :class:`ErrorBody`."""
+    """Install the handlers mapping every refusal to an :class:`ErrorBody` (as JSON; as a
+    page for a browser asking for a page, :func:`wants_html`)."""
 
     @app.exception_handler(ServiceError)
-    async def on_service(request: Request, exc: ServiceError) -> JSONResponse:
-        return error_response(exc.body(), exc.status, exc.headers)
+    async def on_service(request: Request, exc: ServiceError) -> Response:
+        return answer(request, exc.body(), exc.status, exc.headers)
 
     @app.exception_handler(EcardError)
-    async def on_ecard(request: Request, exc: EcardError) -> JSONResponse:
+    async def on_ecard(request: Request, exc: EcardError) -> Response:
         body, status = ecard_body(exc)
         LOG.info("refused %s %s: %s", request.method, route_name(request.scope), body.error)
-        return error_response(body, status)
+        return answer(request, body, status)
 
     @app.exception_handler(RequestValidationError)
-    async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def on_validation(request: Request, exc: RequestValidationError) -> Response:
         code, detail = _validation_detail(exc)
-        return error_response(
-            service_body(code, detail), 422 if code is ServiceCode.INVALID_REQUEST else 400
+        return answer(
+            request, service_body(code, detail), 422 if code is ServiceCode.INVALID_REQUEST else 400
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
         code = _HTTP_CODES.get(exc.status_code, ServiceCode.INVALID_REQUEST)
         if isinstance(exc, BodyTooLarge):
             body = service_body(code, f"at most {exc.limit} bytes", f"最多 {exc.limit} 字节")
         else:
             body = service_body(code)
-        return error_response(body, exc.status_code, exc.headers)
+        return answer(request, body, exc.status_code, exc.headers)
 
 
 __all__ = [
@@ -281,9 +304,11 @@ __all__ = [
     "ErrorBody",
     "ServiceCode",
     "ServiceError",
+    "answer",
     "ecard_body",
     "error_response",
     "install",
     "route_name",
     "service_body",
+    "wants_html",
 ]

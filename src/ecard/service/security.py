@@ -21,6 +21,9 @@ One ASGI middleware (:class:`SecurityLayer`, outermost in the application) does,
   taken. Never a body, a query, a cookie, a header or the client's address;
 * a crash inside the application is a ``500 INTERNAL`` JSON body with the headers (the
   exception's type is logged, not its message).
+
+Its refusals are the JSON error bodies of :mod:`ecard.service.errors`, or the same code and
+messages as a page (``error.html``) when a browser asks for a page outside the APIs.
 """
 
 from __future__ import annotations
@@ -146,10 +149,42 @@ def _error_body(code: ServiceCode, detail: str = "", detail_zh: str = "") -> byt
 class SecurityLayer:
     """The ASGI middleware described in the module docstring."""
 
-    def __init__(self, app: ASGIApp, *, limits: Limits, limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limits: Limits,
+        limiter: RateLimiter | None = None,
+        demo: bool = False,
+        default_lang: str = "zh",
+    ) -> None:
         self.app = app
         self.limits = limits
         self.limiter = limiter or limiter_for(limits)
+        self.demo = demo
+        self.default_lang = default_lang
+
+    def _page(self, scope: Scope, body: bytes) -> bytes | None:
+        """The refusal as a page when a browser asked for a page (else ``None``: JSON)."""
+        headers = dict(scope.get("headers", []))
+        accept = headers.get(b"accept", b"").decode("latin-1")
+        path = scope.get("path", "")
+        if "/api/" in path or "text/html" not in accept or "application/json" in accept:
+            return None
+        from ecard.service.errors import ErrorBody
+        from ecard.service.templating import ENV
+
+        languages = headers.get(b"accept-language", b"").decode("latin-1").lower()
+        lang = (
+            "en"
+            if languages.startswith("en")
+            else "zh"
+            if languages.startswith("zh")
+            else self.default_lang
+        )
+        error = ErrorBody.model_validate_json(body)
+        html = ENV.get_template("error.html").render(lang=lang, demo=self.demo, error=error)
+        return html.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -178,12 +213,15 @@ class SecurityLayer:
             detail_zh: str = "",
         ) -> None:
             body = _error_body(code, detail, detail_zh)
+            page = self._page(scope, body)
+            kind = b"application/json" if page is None else b"text/html; charset=utf-8"
+            body = body if page is None else page
             await send_with_headers(
                 {
                     "type": "http.response.start",
                     "status": http,
                     "headers": [
-                        (b"content-type", b"application/json"),
+                        (b"content-type", kind),
                         (b"content-length", str(len(body)).encode()),
                         *extra,
                     ],
@@ -284,7 +322,12 @@ class SecurityLayer:
 
 def install(app: FastAPI, ctx: ServiceContext) -> None:
     """Install the security layer on ``app`` (outermost middleware)."""
-    app.add_middleware(SecurityLayer, limits=ctx.config.limits)
+    app.add_middleware(
+        SecurityLayer,
+        limits=ctx.config.limits,
+        demo=ctx.demo is not None,
+        default_lang=ctx.config.default_lang,
+    )
 
 
 __all__ = [
