@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from tests.service_support import bound_presenter, make_app
+from tests.service_support import bound_presenter, in_thread, make_app
 from tests.test_service_api import CARD, NAME
 
 from ecard.service.app import STATIC
@@ -97,9 +97,12 @@ def served(tmp_path: Path) -> Iterator[tuple[ServiceContext, str]]:
 
 
 def test_counter_in_a_real_browser(served: tuple[ServiceContext, str]) -> None:
+    in_thread(lambda: _counter_in_a_real_browser(*served))
+
+
+def _counter_in_a_real_browser(ctx: ServiceContext, base: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    ctx, base = served
     presenter = bound_presenter(ctx, CARD)
     requests: list[str] = []
     problems: list[str] = []

@@ -5,7 +5,6 @@ limits, the access log without query strings or personal data, and one real uvic
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import socket
@@ -19,7 +18,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from tests.service_support import make_app
+from tests.service_support import make_app, run_async
 
 from ecard.service.app import create_app
 from ecard.service.security import CSP, HEADERS, RateLimiter
@@ -142,7 +141,7 @@ def _asgi_post(
         "client": ("127.0.0.1", 5000),
         "server": ("127.0.0.1", 80),
     }
-    asyncio.run(app(scope, receive, send))
+    run_async(lambda: app(scope, receive, send))
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return start["status"], body, dict(start["headers"])
@@ -226,7 +225,7 @@ def test_rate_limits(tmp_path: Path) -> None:
                 statuses = [(await here.post(path, json={})).status_code for _ in range(3)]
                 assert 429 not in statuses[:2] and statuses[2] == 429, (path, statuses)
 
-    asyncio.run(scenario())
+    run_async(scenario)
 
 
 def test_token_bucket_refills() -> None:
