@@ -7,12 +7,9 @@ that key, and the replay cache is the service's SQLite file.
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from tests.conftest import T0
 
@@ -23,34 +20,6 @@ from ecard.service.app import create_app
 from ecard.service.config import CounterConfig, Limits, ServiceConfig
 from ecard.service.context import ServiceContext, build_context, running_clock
 from ecard.signing.binding import issue_profiles, new_nonce
-
-T = TypeVar("T")
-
-
-def in_thread(fn: Callable[[], T]) -> T:
-    """``fn()`` in a thread of its own, its result or exception returned here: for code that
-    runs an event loop (``asyncio.run``, Playwright's sync API), which refuses to start where
-    another test's loop is running (a session-wide browser keeps one in the main thread)."""
-    out: list[Any] = []
-
-    def target() -> None:
-        try:
-            out.append((True, fn()))
-        except BaseException as exc:  # re-raised in the caller
-            out.append((False, exc))
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    ok, value = out[0]
-    if not ok:
-        raise value
-    return value  # type: ignore[no-any-return]
-
-
-def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """``asyncio.run(make())`` in a thread of its own (see :func:`in_thread`)."""
-    return in_thread(lambda: asyncio.run(make()))
 
 
 def make_context(

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from tests.service_support import bound_presenter, in_thread, make_app
+from tests.service_support import bound_presenter, make_app
+from tests.service_threads import in_thread
 from tests.test_service_api import CARD, NAME
 
 from ecard.service.app import STATIC

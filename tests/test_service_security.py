@@ -18,7 +18,8 @@ import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from tests.service_support import make_app, run_async
+from tests.service_support import make_app
+from tests.service_threads import run_async
 
 from ecard.service.app import create_app
 from ecard.service.security import CSP, HEADERS, RateLimiter
