@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -267,3 +268,58 @@ def test_every_result_code_has_a_staff_action() -> None:
     for code in ErrorCode:
         en, zh = staff_action(code, "en"), staff_action(code, "zh")
         assert en and zh and en != zh and zh.isascii() is False, code
+
+
+def test_counter_reads_a_revocation_list_file_and_reloads_it(tmp_path: Path) -> None:
+    """A counter PC given its lists as files: a new list dropped in place is seen by the next
+    scan; the registry's own lists are not consulted."""
+    clock = Clock()
+    ctx, _ = service(tmp_path / "svc", clock, require_binding=False)
+    registry = ctx.registry
+    application = registry.submit(
+        channel="online",
+        document_type=1,
+        document_number=SSN,
+        name=NAME,
+        phone="13800138000",
+        region="110105",
+        actor="test",
+        consents=(CONSENT_PERSONAL, CONSENT_PHOTO),
+    )
+    registry.send_code(application)
+    registry.check_code(application, ctx.outbox.last_code(application))
+    registry.record_liveness(application, b"evidence")
+    registry.review_online(application)
+    issued = registry.issue(application, actor="clerk:1")
+    assert issued is not None
+    from ecard.workflow.lifecycle import CardEvent
+
+    number = issued.card.card_number
+    registry.change(number, CardEvent.REPORT_LOSS, actor="clerk:1")
+    revoking = registry.revocation_list()
+    registry.change(number, CardEvent.LIFT_LOSS, actor="clerk:1")
+    lifted = registry.revocation_list()
+    registry.change(number, CardEvent.REPORT_LOSS, actor="clerk:1")
+    revoking_again = registry.revocation_list()
+    assert revoking and lifted and revoking_again and len({revoking, lifted, revoking_again}) == 3
+
+    listed = tmp_path / "revocation.cose"
+    listed.write_bytes(lifted)
+    counter = CounterConfig(require_binding=False, revocation_list=listed)
+    config = ServiceConfig(data_dir=tmp_path / "svc", counter=counter)
+    pc = TestClient(create_app(build_context(config, clock=clock)))
+
+    def scan() -> dict[str, object]:
+        return dict(pc.post("/api/verify", json={"code": issued.text}).json())
+
+    assert scan()["code"] == "OK"
+    listed.write_bytes(revoking)  # an older list, as a mistaken or malicious copy would be
+    os.utime(listed, ns=(1, 1))
+    refused = pc.post("/api/verify", json={"code": issued.text})
+    assert refused.status_code == 503, refused.json()
+    assert refused.json()["error"] == "LIST_ROLLBACK"
+    listed.write_bytes(revoking_again)
+    assert scan()["code"] == "REVOKED"
+    listed.unlink()
+    gone = pc.post("/api/verify", json={"code": issued.text})
+    assert gone.status_code == 400 and gone.json()["error"] == "BAD_INPUT"

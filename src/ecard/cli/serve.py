@@ -11,6 +11,7 @@ English, and runs uvicorn with uvicorn's own access log off: the service writes 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,8 @@ def cmd_serve(args: argparse.Namespace) -> bool:
     )
     print(f"ecard serve: {mode}")
     print("\n".join(page_urls(args.host, args.port)), flush=True)
-    try:
+    # Ctrl-C is how a server is stopped (older uvicorn re-raises it)
+    with contextlib.suppress(KeyboardInterrupt):
         uvicorn.run(
             app,
             host=args.host,
@@ -90,8 +92,6 @@ def cmd_serve(args: argparse.Namespace) -> bool:
             forwarded_allow_ips=config.forwarded_allow_ips,
             server_header=False,
         )
-    except KeyboardInterrupt:  # Ctrl-C is how a server is stopped (older uvicorn re-raises it)
-        pass
     return True
 
 

@@ -34,6 +34,7 @@ from ecard.signing.pki import (
 )
 from ecard.signing.signers import load_private_key_file
 from ecard.signing.trustlist import sign_trust_list
+from ecard.verify.lists import ListState
 from ecard.verify.loading import ListConfig, read_list_file
 from ecard.verify.paths import PathValidator
 from ecard.verify.policy import ANY_PROFILE, MINIMUM_SCOPE, Policy
@@ -116,8 +117,9 @@ def _secret(folder: Path, name: str, size: int) -> bytes:
 
 class CounterLists:
     """The counter's revocation list, reloaded when it changes (a new list published by the
-    registry, or a new file dropped in place), and the verifiers per purpose over it, all
-    sharing the replay cache file (several uvicorn workers accept a presentation once)."""
+    registry, or a new file dropped in place: never an older one than accepted before, which
+    is ``LIST_ROLLBACK``), and the verifiers per purpose over it, all sharing the replay cache
+    file (several uvicorn workers accept a presentation once)."""
 
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
@@ -154,8 +156,13 @@ class CounterLists:
             mark = data
         with self._lock:
             if mark != self._seen:
+                # a list file dropped in place is held to the sequence already accepted here
+                # (a state file in the data folder): an older copy is LIST_ROLLBACK
+                state = None if path is None else ListState(ctx.config.data_dir / "list-state.json")
                 self._list = (
-                    None if data is None else RevocationList.load(data, validator=self._validator())
+                    None
+                    if data is None
+                    else RevocationList.load(data, validator=self._validator(), state=state)
                 )
                 self._seen = mark
             return self._list

@@ -139,6 +139,8 @@ ECARD_STATUS: Final[dict[ErrorCode, int]] = {
     ErrorCode.REPLAY_CACHE_UNUSABLE: 503,
     ErrorCode.TRUST_LIST_STALE: 503,
     ErrorCode.REVOCATION_LIST_STALE: 503,
+    ErrorCode.LIST_ROLLBACK: 503,
+    ErrorCode.BAD_LIST: 503,
 }
 
 
