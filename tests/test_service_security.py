@@ -63,6 +63,9 @@ def test_headers_on_every_answer(client: TestClient) -> None:
     for answer in answers:
         assert_headers(answer)
     assert [a.status_code for a in answers] == [200, 200, 200, 200, 404, 400, 415, 413, 405]
+    caching = [a.headers.get("cache-control") for a in answers]
+    assert caching[:2] == ["no-store", "no-store"] and caching[2:4] == [None, None]
+    assert set(caching[4:]) == {"no-store"}
     assert error_of(answers[4]) == "NOT_FOUND"
     assert error_of(answers[8]) == "METHOD_NOT_ALLOWED"
 

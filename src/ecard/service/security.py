@@ -14,7 +14,9 @@ One ASGI middleware (:class:`SecurityLayer`, outermost in the application) does,
   past it (``413 BODY_TOO_LARGE``);
 * **security headers** on every response, errors and static files included: a strict
   Content-Security-Policy (no inline script or style, no third-party origin), ``nosniff``,
-  no referrer, no framing;
+  no referrer, no framing; and ``Cache-Control: no-store`` on every answer but the static
+  files and those that set their own (the signed lists), so no page or result with a
+  holder's (masked) data stays in a shared cache or the browser's;
 * **access log**: one line per request on the ``ecard.service.access`` logger: method, the
   route's *template* (``/api/applications/{application_id}/send-code``, never the identifiers
   in it) or, off the routes, the path, **never the query string**, the status and the time
@@ -69,6 +71,8 @@ LOG: Final = logging.getLogger("ecard.service")
 
 #: The path whose body may be as large as ``limits.max_photo_body``.
 PHOTO_PATH: Final = "/apply/photo"
+#: Prefix of the static files (the only answers that may be cached without saying so).
+STATIC_PREFIX: Final = "/static/"
 #: Prefix of the JSON API (content type required on state-changing methods).
 API_PREFIX: Final = "/api/"
 #: Most buckets kept (client address x route); the fullest are dropped first past it.
@@ -203,6 +207,8 @@ class SecurityLayer:
                     *message.get("headers", []),
                     *((k, v) for k, v in _RAW_HEADERS if k not in names),
                 ]
+                if b"cache-control" not in names and not path.startswith(STATIC_PREFIX):
+                    message["headers"].append((b"cache-control", b"no-store"))
             await send(message)
 
         async def refuse(
@@ -338,6 +344,7 @@ __all__ = [
     "MAX_BUCKETS",
     "PHOTO_PATH",
     "RATE_RULES",
+    "STATIC_PREFIX",
     "RateLimiter",
     "SecurityLayer",
     "install",
