@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
+from sqlalchemy import func, select
+
 from ecard._files import write_atomic
 from ecard.crypto.x509 import load_certificate_file
 from ecard.errors import BadInputError
@@ -44,7 +46,7 @@ from ecard.verify.trust import TrustStore
 from ecard.verify.verifier import Verifier
 from ecard.workflow.ports import FixedLiveness, LocalOutbox
 from ecard.workflow.steps import Registry
-from ecard.workflow.store import Store
+from ecard.workflow.store import RevocationRow, Store
 
 #: The organisation every demo certificate names.
 DEMO_ORG: Final = "ecard demo (not a real issuer)"
@@ -150,10 +152,14 @@ class CounterLists:
                 return self._list
             data: bytes | None = read_list_file(path)
         else:
-            data = ctx.registry.revocation_list()
-            if data is None or data == self._seen:
+            # one small query per scan (the latest sequence); the list itself, which may be
+            # megabytes, is read and parsed only when a new one was published
+            with ctx.registry.store.session() as session:
+                latest = session.scalar(select(func.max(RevocationRow.sequence)))
+            if latest is None or latest == self._seen:
                 return self._list
-            mark = data
+            data = ctx.registry.revocation_list()
+            mark = latest
         with self._lock:
             if mark != self._seen:
                 # a list file dropped in place is held to the sequence already accepted here
