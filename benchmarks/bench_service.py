@@ -39,6 +39,8 @@ from ecard.signing.binding import issue_profiles, new_nonce
 from ecard.verify.replay import ReplayCache
 from ecard.verify.verifier import Verifier
 
+#: Answers other than OK in the last load run: "status code" -> count.
+FAILURES: dict[str, int] = {}
 #: Distinct presentations per bound card: one per second from the card's issue time on (a
 #: presentation may not predate its card, nor be more than 30 s ahead of the counter's clock).
 PER_CARD = 20
@@ -68,7 +70,6 @@ def presentations(folder: Path, count: int) -> list[str]:
     """``count`` distinct presentations of cards issued by the service's demo issuer."""
     ctx = build_context(_config(folder))
     card = sample_card(ctx.clock().date())
-    now = int(ctx.clock().timestamp())
     out: list[str] = []
     while len(out) < count:
         device = SoftwareDeviceKey.generate()
@@ -77,6 +78,7 @@ def presentations(folder: Path, count: int) -> list[str]:
             ctx.registry.issuer, card, {"counter": (enrolment_request(device, nonce), nonce)}
         )
         presenter = Presenter(issued["counter"].text, device, HolderClock.synced(ctx.clock()))
+        now = int(ctx.clock().timestamp()) + 1  # not before the card's own iat
         out += [presenter.present("pharmacy", at=now + i) for i in range(PER_CARD)]
     return out[:count]
 
@@ -90,6 +92,7 @@ async def load(
         queue.put_nowait(code)
     latencies: list[float] = []
     ok = 0
+    FAILURES.clear()
     deadline = time.perf_counter() + seconds
 
     async def client() -> None:
@@ -100,7 +103,14 @@ async def load(
                 t = time.perf_counter()
                 answer = await http.post("/api/verify", json={"code": code, "purpose": "pharmacy"})
                 latencies.append(time.perf_counter() - t)
-                ok += answer.status_code == 200 and answer.json()["code"] == "OK"
+                body = answer.json()
+                code = body.get("code") or body.get("error")
+                if answer.status_code == 200 and code == "OK":
+                    ok += 1
+                else:
+                    FAILURES[f"{answer.status_code} {code}"] = (
+                        FAILURES.get(f"{answer.status_code} {code}", 0) + 1
+                    )
 
     start = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
@@ -171,6 +181,8 @@ def main() -> None:
         f"latency             p50 {q[49] * 1000:.1f} ms   p99 {q[98] * 1000:.1f} ms   "
         f"max {max(latencies) * 1000:.1f} ms"
     )
+    if FAILURES:
+        print(f"not OK              {FAILURES}")
     print(f"access log lines    {lines}")
     if len(inside) >= 2:
         w = statistics.quantiles(inside, n=100)
