@@ -99,8 +99,8 @@ class AuthCode(StrEnum):
     CSRF_FAILED = "CSRF_FAILED"
     ROLE_REQUIRED = "ROLE_REQUIRED"
     ACCOUNT_EXISTS = "ACCOUNT_EXISTS"
-    PASSWORD_WEAK = "PASSWORD_WEAK"
-    PASSWORD_MISMATCH = "PASSWORD_MISMATCH"
+    PASSWORD_WEAK = "PASSWORD_WEAK"  # noqa: S105 (a code, not a password)
+    PASSWORD_MISMATCH = "PASSWORD_MISMATCH"  # noqa: S105
     PHONE_INVALID = "PHONE_INVALID"
     LOGIN_INVALID = "LOGIN_INVALID"
     FORM_INVALID = "FORM_INVALID"
@@ -316,7 +316,9 @@ def mainland_mobile(phone: str) -> str:
 
 def _staff_login(name: str) -> str:
     clean = name.strip().lower() if isinstance(name, str) else ""
-    if not 3 <= len(clean) <= 32 or not all(c.isascii() and (c.isalnum() or c in "._-") for c in clean):
+    if not 3 <= len(clean) <= 32 or not all(
+        c.isascii() and (c.isalnum() or c in "._-") for c in clean
+    ):
         raise AuthError(AuthCode.LOGIN_INVALID)
     return clean
 
@@ -438,7 +440,9 @@ class AccountStore:
     def staff_count(self) -> int:
         """How many staff accounts exist."""
         with self._sessions() as session:
-            return len(session.scalars(select(AccountRow.id).where(AccountRow.kind == "staff")).all())
+            return len(
+                session.scalars(select(AccountRow.id).where(AccountRow.kind == "staff")).all()
+            )
 
     def authenticate(self, kind: Kind, login: str, password: str, realm: str) -> Account:
         """The account whose ``login`` and ``password`` match, counting failures.
@@ -466,7 +470,9 @@ class AccountStore:
                 self._record(session, now, realm, "anonymous", "sign_in", AuthCode.AUTH_FAILED)
                 failure = AuthError(AuthCode.AUTH_FAILED)
             elif row.locked_until > now:
-                self._record(session, now, realm, f"account:{row.id}", "sign_in", AuthCode.AUTH_LOCKED)
+                self._record(
+                    session, now, realm, f"account:{row.id}", "sign_in", AuthCode.AUTH_LOCKED
+                )
                 failure = AuthError(AuthCode.AUTH_LOCKED)
             elif not password_matches(password, row.password_hash):
                 row.failures += 1
@@ -626,6 +632,7 @@ __all__ = [
     "AuthCode",
     "AuthError",
     "AuthEventRow",
+    "Kind",
     "SessionInfo",
     "SessionRow",
     "check_password_rules",

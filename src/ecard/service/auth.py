@@ -35,6 +35,7 @@ from ecard.service.accounts import (
     AccountStore,
     AuthCode,
     AuthError,
+    Kind,
     SessionInfo,
 )
 from ecard.service.context import ServiceContext
@@ -102,7 +103,7 @@ def create_user(
 ) -> Account:
     """Create a staff account with ``roles`` (or an applicant account with a mobile number as
     ``login``) in the service of ``ctx``: the way tests and scripts add users."""
-    kind = "applicant" if applicant else "staff"
+    kind: Kind = "applicant" if applicant else "staff"
     return accounts_for(ctx).create_user(login, password, kind=kind, roles=roles)
 
 
@@ -204,7 +205,9 @@ class Web:
             raise AuthError(AuthCode.ROLE_REQUIRED)
         return account
 
-    def sign_in(self, request: Request, response: Response, old: SessionInfo, account: Account) -> SessionInfo:
+    def sign_in(
+        self, request: Request, response: Response, old: SessionInfo, account: Account
+    ) -> SessionInfo:
         """Rotate: delete ``old`` and give the browser a new session for ``account``."""
         self.store.close_session(old)
         session_id, info = self.store.open_session(self.realm, account)

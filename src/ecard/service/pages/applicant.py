@@ -149,7 +149,9 @@ def router(ctx: ServiceContext) -> APIRouter:
     def login_page(request: Request) -> Response:
         """The sign-in form."""
         info, new = web.page_session(request)
-        return page(request, ctx, web, "applicant_login.html", session=info, new_session=new, values={})
+        return page(
+            request, ctx, web, "applicant_login.html", session=info, new_session=new, values={}
+        )
 
     @r.post("/login", response_class=HTMLResponse)
     async def login(request: Request) -> Response:
@@ -239,7 +241,9 @@ def router(ctx: ServiceContext) -> APIRouter:
         view = application_view(ctx, app_id) if app_id else None
         if view is not None and view.state != "rejected":
             return redirect("/apply")
-        return info_page(request, info, {"document_type": "1", "consent_personal": "", "consent_photo": ""})
+        return info_page(
+            request, info, {"document_type": "1", "consent_personal": "", "consent_photo": ""}
+        )
 
     @r.post("/form", response_class=HTMLResponse)
     async def submit_form(request: Request) -> Response:
@@ -301,7 +305,9 @@ def router(ctx: ServiceContext) -> APIRouter:
             return redirect("/apply/form")
         return steps_page(request, found[0], app_id)
 
-    async def step(request: Request, *, multipart: bool = False) -> tuple[SessionInfo, FormData, Account, str]:
+    async def step(
+        request: Request, *, multipart: bool = False
+    ) -> tuple[SessionInfo, FormData, Account, str]:
         try:
             form = await request.form(max_files=1 if multipart else 0, max_fields=10)
         except MultiPartException:
@@ -344,7 +350,9 @@ def router(ctx: ServiceContext) -> APIRouter:
         try:
             registry.send_code(app_id, actor=account.actor)
         except EcardError as exc:
-            return steps_page(request, info, app_id, [refusal(exc, lang_of(request, ctx), "send_code")])
+            return steps_page(
+                request, info, app_id, [refusal(exc, lang_of(request, ctx), "send_code")]
+            )
         return redirect("/apply/steps")
 
     @r.post("/check-code", response_class=HTMLResponse)
@@ -370,7 +378,9 @@ def router(ctx: ServiceContext) -> APIRouter:
         try:
             registry.record_liveness(app_id, LIVENESS_EVIDENCE, actor=account.actor)
         except EcardError as exc:
-            return steps_page(request, info, app_id, [refusal(exc, lang_of(request, ctx), "liveness")])
+            return steps_page(
+                request, info, app_id, [refusal(exc, lang_of(request, ctx), "liveness")]
+            )
         return redirect("/apply/steps")
 
     @r.post("/submit", response_class=HTMLResponse)
@@ -384,7 +394,9 @@ def router(ctx: ServiceContext) -> APIRouter:
         lang = lang_of(request, ctx)
         try:
             if view is None or not (view.photo and view.phone_verified and view.liveness):
-                raise refuse(WorkflowCode.WRONG_STEP, "ID photo, phone code and liveness check first")
+                raise refuse(
+                    WorkflowCode.WRONG_STEP, "ID photo, phone code and liveness check first"
+                )
             if ctx.config.extra.get("online_review", "reviewer") == "auto":
                 registry.review_online(app_id)
         except EcardError as exc:

@@ -104,7 +104,9 @@ def router(ctx: ServiceContext) -> APIRouter:
             return None
         return info, info.account
 
-    async def post_form(request: Request, action: str | None) -> tuple[SessionInfo, FormData, Account | None]:
+    async def post_form(
+        request: Request, action: str | None
+    ) -> tuple[SessionInfo, FormData, Account | None]:
         try:
             form = await request.form(max_files=0, max_fields=30)
         except MultiPartException:
@@ -145,7 +147,9 @@ def router(ctx: ServiceContext) -> APIRouter:
             return refused_page(request, ctx, exc, "/clerk/login")
         username = text(form, "username", 64)
         try:
-            account = web.store.authenticate("staff", username, text(form, "password", 200), "clerk")
+            account = web.store.authenticate(
+                "staff", username, text(form, "password", 200), "clerk"
+            )
         except AuthError as exc:
             status = 429 if exc.auth_code is AuthCode.AUTH_LOCKED else 401
             return login_form(
@@ -253,7 +257,9 @@ def router(ctx: ServiceContext) -> APIRouter:
                 try:
                     dates[field] = date.fromisoformat(values[field]) if values[field] else None
                 except ValueError:
-                    raise refuse(WorkflowCode.WRONG_STEP, f"{field} is written YYYY-MM-DD") from None
+                    raise refuse(
+                        WorkflowCode.WRONG_STEP, f"{field} is written YYYY-MM-DD"
+                    ) from None
             app_id = registry.submit(
                 channel="window",
                 document_type=document_type(values["document_type"]),
@@ -317,7 +323,13 @@ def router(ctx: ServiceContext) -> APIRouter:
         except AuthError as exc:
             return refused_page(request, ctx, exc, "/clerk/queue")
         except EcardError as exc:
-            return app_page(request, found[0], _app_id(app_id) or "-", [refusal(exc, lang_of(request, ctx))], 404)
+            return app_page(
+                request,
+                found[0],
+                _app_id(app_id) or "-",
+                [refusal(exc, lang_of(request, ctx))],
+                404,
+            )
         return Response(
             picture.data, media_type=picture.media_type, headers={"Cache-Control": "no-store"}
         )
@@ -336,7 +348,9 @@ def router(ctx: ServiceContext) -> APIRouter:
         try:
             if decision not in ("approve", "reject"):
                 raise refuse(WorkflowCode.WRONG_STEP, "decision is approve or reject")
-            registry.review(case, reviewer=account.actor, approve=decision == "approve", reason=reason)
+            registry.review(
+                case, reviewer=account.actor, approve=decision == "approve", reason=reason
+            )
         except EcardError as exc:
             return app_page(request, info, case, [refusal(exc, lang_of(request, ctx), "reason")])
         return redirect(f"/clerk/applications/{case}")
@@ -429,7 +443,9 @@ def router(ctx: ServiceContext) -> APIRouter:
         try:
             registry.change(card_no, event, actor=account.actor, reason=reason)
         except EcardError as exc:
-            return card_page(request, info, card_no, [refusal(exc, lang_of(request, ctx), "reason")])
+            return card_page(
+                request, info, card_no, [refusal(exc, lang_of(request, ctx), "reason")]
+            )
         return redirect(f"/clerk/cards/{card_no}")
 
     @r.post("/cards/{number}/replace", response_class=HTMLResponse)
@@ -442,7 +458,9 @@ def router(ctx: ServiceContext) -> APIRouter:
         assert account is not None
         card_no = _card_number(number) or "-"
         try:
-            issued = registry.replace(card_no, actor=account.actor, reason=text(form, "reason", 500))
+            issued = registry.replace(
+                card_no, actor=account.actor, reason=text(form, "reason", 500)
+            )
         except EcardError as exc:
             return card_page(
                 request, info, card_no, [refusal(exc, lang_of(request, ctx), "replace_reason")]

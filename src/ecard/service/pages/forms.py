@@ -269,7 +269,9 @@ class ApplicationDetail:
     consents: list[str]
 
 
-def application_detail(ctx: ServiceContext, application_id: str, lang: Lang) -> ApplicationDetail | None:
+def application_detail(
+    ctx: ServiceContext, application_id: str, lang: Lang
+) -> ApplicationDetail | None:
     """The personal data of an application, for the staff console only."""
     with ctx.registry.store.session() as session:
         app = session.get(ApplicationRow, application_id)
