@@ -34,7 +34,6 @@ from typing import Final
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData, UploadFile
-from starlette.formparsers import MultiPartException
 
 from ecard.errors import EcardError
 from ecard.service.accounts import Account, AuthCode, AuthError, SessionInfo
@@ -48,6 +47,7 @@ from ecard.service.pages.forms import (
     document_types,
     lang_of,
     page,
+    read_form,
     redirect,
     refusal,
     refused_page,
@@ -125,10 +125,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         return bool(links) and links[0].sent_at is not None
 
     async def post_form(request: Request) -> tuple[SessionInfo, FormData]:
-        try:
-            form = await request.form(max_files=0, max_fields=30)
-        except MultiPartException:
-            raise AuthError(AuthCode.FORM_INVALID) from None
+        form = await read_form(request, max_files=0, max_fields=30)
         return web.check_post(request, form), form
 
     # -- sign-in
@@ -308,10 +305,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     async def step(
         request: Request, *, multipart: bool = False
     ) -> tuple[SessionInfo, FormData, Account, str]:
-        try:
-            form = await request.form(max_files=1 if multipart else 0, max_fields=10)
-        except MultiPartException:
-            raise AuthError(AuthCode.FORM_INVALID) from None
+        form = await read_form(request, max_files=1 if multipart else 0, max_fields=10)
         info = web.check_post(request, form)
         account = web.signed_in(info)
         app_id = current_app(account)

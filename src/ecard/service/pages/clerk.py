@@ -36,7 +36,6 @@ from typing import Final
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
-from starlette.formparsers import MultiPartException
 
 from ecard.errors import EcardError
 from ecard.service.accounts import Account, AuthCode, AuthError, SessionInfo
@@ -53,6 +52,7 @@ from ecard.service.pages.forms import (
     document_types,
     lang_of,
     page,
+    read_form,
     redirect,
     refusal,
     refused_page,
@@ -107,10 +107,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     async def post_form(
         request: Request, action: str | None
     ) -> tuple[SessionInfo, FormData, Account | None]:
-        try:
-            form = await request.form(max_files=0, max_fields=30)
-        except MultiPartException:
-            raise AuthError(AuthCode.FORM_INVALID) from None
+        form = await read_form(request, max_files=0, max_fields=30)
         info = web.check_post(request, form)
         account = None if action is None else web.require(info, action, request.url.path)
         return info, form, account

@@ -20,6 +20,9 @@ from typing import Any, Final
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 
 from ecard.card import CHINA_TZ
 from ecard.documents import DocumentError, DocumentType
@@ -169,6 +172,18 @@ def refused_page(request: Request, ctx: ServiceContext, exc: AuthError, home: st
     return response
 
 
+async def read_form(request: Request, *, max_files: int = 0, max_fields: int = 30) -> FormData:
+    """The request's form (urlencoded or multipart).
+
+    Raises:
+        AuthError: ``FORM_INVALID`` (a malformed body, too many parts).
+    """
+    try:
+        return await request.form(max_files=max_files, max_fields=max_fields)
+    except (MultiPartException, HTTPException):
+        raise AuthError(AuthCode.FORM_INVALID) from None
+
+
 def redirect(path: str) -> RedirectResponse:
     """303 See Other to ``path`` (after a successful POST)."""
     return RedirectResponse(path, status_code=303)
@@ -299,6 +314,7 @@ __all__ = [
     "document_types",
     "lang_of",
     "page",
+    "read_form",
     "redirect",
     "refusal",
     "refused_page",
