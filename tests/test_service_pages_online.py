@@ -43,7 +43,8 @@ def test_the_online_story_by_forms(svc: Service) -> None:
     )
     assert r.status_code == 303, codes(r.text)
     status = c.get("/apply/status").text
-    assert 'data-state="approved"' in status and 'id="wallet-link"' in status
+    assert 'data-state="approved"' in status and 'id="waiting-card"' in status
+    assert 'id="wallet-link"' not in status
     clerk = svc.staff("clerk1", "clerk")
     r = post(
         clerk, f"/clerk/applications/{app_id}", f"/clerk/applications/{app_id}/issue", "issue-form"
@@ -51,7 +52,7 @@ def test_the_online_story_by_forms(svc: Service) -> None:
     assert r.status_code == 303, codes(r.text)
     status = c.get("/apply/status").text
     card = re.search(r'id="card-number">([A-Z0-9]{9})<', status).group(1)
-    assert 'id="card-state" data-state="normal"' in status
+    assert 'id="card-state" data-state="normal"' in status and 'id="wallet-link"' in status
     r = post(c, "/apply/status", "/apply/pin", "pin-form", pin="123456", pin2="123456")
     assert r.status_code == 422 and "PIN_WEAK" in codes(r.text)
     r = post(c, "/apply/status", "/apply/pin", "pin-form", pin="284719", pin2="284719")

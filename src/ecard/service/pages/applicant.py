@@ -22,7 +22,7 @@ Stable element ids and names (browser tests rely on them): forms ``register-form
 ``code``, ``pin``, ``pin2``, ``csrf_token``; on the steps and status pages ``app-id``,
 ``step-photo``/``step-phone``/``step-liveness`` (``data-done="1"`` when done),
 ``app-state`` (``data-state``), ``review-due``, ``decision-reason``, ``card-number``,
-``card-state`` (``data-state``), ``pin-set``, ``wallet-link``; errors ``error-<field>`` and
+``card-state`` (``data-state``), ``waiting-card``, ``pin-set``, ``wallet-link``; errors ``error-<field>`` and
 ``error`` with ``data-code``.
 """
 
