@@ -17,6 +17,7 @@ from tests.test_service_pages_support import (
     codes,
     post,
     service,
+    token,
 )
 
 from ecard.service.accounts import AuthEventRow
@@ -120,13 +121,16 @@ def test_a_reviewer_cannot_enter_issue_or_change_cards(svc: Service) -> None:
     clerk = svc.staff("clerk1", "clerk")
     reviewer = svc.staff("rev1", "reviewer")
     app_id = _enter(clerk)
+    queue = reviewer.get("/clerk/queue").text
+    assert 'id="nav-window"' not in queue and 'id="publish-form"' not in queue
+    assert 'id="publish-form"' in clerk.get("/clerk/queue").text
     assert reviewer.get("/clerk/window").status_code == 403
     assert _review(reviewer, app_id, "approve").status_code == 303
     url = f"/clerk/applications/{app_id}"
     r = post(reviewer, url, f"{url}/issue", "issue-form")
     assert r.status_code == 403 and "ROLE_REQUIRED" in r.text
-    r = post(reviewer, "/clerk/queue", "/clerk/publish", "publish-form")
-    assert r.status_code == 403
+    r = reviewer.post("/clerk/publish", data={"csrf_token": token(queue)})  # the form is hidden
+    assert r.status_code == 403 and "ROLE_REQUIRED" in r.text
 
 
 def test_nobody_decides_a_case_they_entered(svc: Service) -> None:
