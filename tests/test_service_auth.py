@@ -361,6 +361,25 @@ def test_account_store_on_both_databases(db_url: str, clock: Clock) -> None:
         workflow.close()
 
 
+def test_passwords_are_compared_after_nfkc() -> None:
+    stored = hash_password("password12")
+    assert password_matches("ｐａｓｓｗｏｒｄ１２", stored)  # full-width input method
+    assert not password_matches("Password12", stored)
+
+
+def test_sessions_nobody_presents_again_are_removed(svc: Service, clock: Clock) -> None:
+    from ecard.service.accounts import SessionRow
+
+    store = accounts_for(svc.ctx)
+    for _ in range(3):
+        svc.client().get("/apply/login")
+    clock.advance(seconds=SESSION_IDLE.total_seconds() + 1)
+    svc.client().get("/clerk/login")
+    with store.transaction() as session:
+        rows = session.scalars(select(SessionRow)).all()
+    assert [row.realm for row in rows] == ["clerk"]
+
+
 def test_password_hashes_are_salted_and_checked() -> None:
     first, second = hash_password(PASSWORD), hash_password(PASSWORD)
     assert first != second

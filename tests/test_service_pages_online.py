@@ -147,6 +147,17 @@ def test_script_in_every_text_field_is_escaped(svc: Service) -> None:
     assert "<script" not in r.text
 
 
+def test_script_in_reasons_is_escaped_on_every_page_that_shows_them(svc: Service) -> None:
+    applicant = svc.client()
+    app_id = apply_online(svc, applicant)
+    reviewer = svc.staff("rev1", "reviewer")
+    url = f"/clerk/applications/{app_id}"
+    r = post(reviewer, url, f"{url}/review", "review-form", decision="reject", reason=SCRIPT)
+    assert r.status_code == 303
+    for page in (reviewer.get(url).text, applicant.get("/apply/status").text):
+        assert "<script" not in page and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
+
+
 def _stored_photos(svc: Service) -> int:
     with svc.ctx.registry.store.session() as session:
         return len(session.query(PhotoRow).all())

@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -203,7 +204,7 @@ class SessionRow(AccountsBase):
     account_id: Mapped[int | None] = mapped_column(ForeignKey("svc_accounts.id"), nullable=True)
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[int] = mapped_column(Integer)
-    seen_at: Mapped[int] = mapped_column(Integer)
+    seen_at: Mapped[int] = mapped_column(Integer, index=True)
 
 
 class ApplicantApplicationRow(AccountsBase):
@@ -257,11 +258,21 @@ class SessionInfo:
     csrf: str
 
 
+def _password_bytes(password: str) -> bytes:
+    # NFKC (NIST SP 800-63B 5.1.1.2): the same passphrase typed on another keyboard matches
+    return unicodedata.normalize("NFKC", password).encode()
+
+
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
-    """``scrypt$N$r$p$salt$hash`` (hex) of ``password``."""
+    """``scrypt$N$r$p$salt$hash`` (hex) of ``password`` (NFKC-normalised)."""
     salt = secrets.token_bytes(16) if salt is None else salt
     digest = hashlib.scrypt(
-        password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, maxmem=64 * 1024 * 1024
+        _password_bytes(password),
+        salt=salt,
+        n=SCRYPT_N,
+        r=SCRYPT_R,
+        p=SCRYPT_P,
+        maxmem=64 * 1024 * 1024,
     )
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
 
@@ -274,7 +285,7 @@ def password_matches(password: str, stored: str) -> bool:
             return False
         expected = bytes.fromhex(digest)
         got = hashlib.scrypt(
-            password.encode(),
+            _password_bytes(password),
             salt=bytes.fromhex(salt),
             n=int(n),
             r=int(r),
@@ -497,6 +508,13 @@ class AccountStore:
         info = SessionInfo(session_hash(session_id), realm, account, secrets.token_urlsafe(32))
         now = self._ts()
         with self.transaction() as session:
+            # sessions nobody presents again are removed here, so the table stays small
+            session.execute(
+                delete(SessionRow).where(
+                    (SessionRow.seen_at < now - int(SESSION_IDLE.total_seconds()))
+                    | (SessionRow.created_at < now - int(SESSION_MAX.total_seconds()))
+                )
+            )
             session.add(
                 SessionRow(
                     id_hash=info.id_hash,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass
 from typing import Final
 
@@ -69,14 +70,23 @@ STATUS: Final = {
 }
 
 _STORES: Final[dict[int, tuple[ServiceContext, AccountStore]]] = {}
+_STORES_LOCK: Final = threading.Lock()
 
 
 def accounts_for(ctx: ServiceContext) -> AccountStore:
     """The account store of ``ctx`` (one per context, in the workflow's database); in demo mode
-    the demo staff accounts are made on first use."""
-    known = _STORES.get(id(ctx))
-    if known is not None and known[0] is ctx:
-        return known[1]
+    the demo staff accounts are made on first use. Thread-safe (the routers call it when the
+    application is assembled)."""
+    with _STORES_LOCK:
+        known = _STORES.get(id(ctx))
+        if known is not None and known[0] is ctx:
+            return known[1]
+        store = _open(ctx)
+        _STORES[id(ctx)] = (ctx, store)
+        return store
+
+
+def _open(ctx: ServiceContext) -> AccountStore:
     store = AccountStore(ctx.config.database_url, ctx.clock)
     if ctx.demo is not None and store.staff_count() == 0:
         lines = []
@@ -89,7 +99,6 @@ def accounts_for(ctx: ServiceContext) -> AccountStore:
             "# DEMO staff accounts: user name, password, roles\n" + "".join(lines),
             private=True,
         )
-    _STORES[id(ctx)] = (ctx, store)
     return store
 
 

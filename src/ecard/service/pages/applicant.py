@@ -37,7 +37,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from ecard.errors import EcardError
 from ecard.service.accounts import Account, AuthCode, AuthError, SessionInfo
-from ecard.service.auth import Web
+from ecard.service.auth import Web, accounts_for
 from ecard.service.context import ServiceContext
 from ecard.service.pages.forms import (
     CARD_LABELS,
@@ -105,6 +105,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     """The applicant routes."""
     r = APIRouter(prefix="/apply", include_in_schema=False)
     web = Web(ctx, "apply")
+    accounts_for(ctx)  # open (and upgrade) the account store now, not at the first request
     registry = ctx.registry
 
     def signed_in(request: Request) -> tuple[SessionInfo, Account] | None:

@@ -39,7 +39,7 @@ from starlette.datastructures import FormData
 
 from ecard.errors import EcardError
 from ecard.service.accounts import Account, AuthCode, AuthError, SessionInfo
-from ecard.service.auth import Web
+from ecard.service.auth import Web, accounts_for
 from ecard.service.context import ServiceContext
 from ecard.service.pages.applicant import INFO_FIELDS, document_type
 from ecard.service.pages.forms import (
@@ -93,6 +93,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     """The clerk routes."""
     r = APIRouter(prefix="/clerk", include_in_schema=False)
     web = Web(ctx, "clerk")
+    accounts_for(ctx)  # open (and upgrade) the account store now, not at the first request
     registry = ctx.registry
 
     def staff(request: Request) -> tuple[SessionInfo, Account] | None:

@@ -36,7 +36,7 @@ def upgrade() -> None:
         sa.Column("account_id", sa.Integer(), sa.ForeignKey("svc_accounts.id"), nullable=True),
         sa.Column("csrf", sa.String(64), nullable=False),
         sa.Column("created_at", sa.Integer(), nullable=False),
-        sa.Column("seen_at", sa.Integer(), nullable=False),
+        sa.Column("seen_at", sa.Integer(), nullable=False, index=True),
     )
     op.create_table(
         "svc_applicant_applications",
