@@ -139,6 +139,9 @@ def test_nobody_decides_a_case_they_entered(svc: Service) -> None:
     r = _review(both, app_id, "approve")
     assert r.status_code == 422 and re.search('id="error-reason" data-code="OWN_CASE"', r.text)
     assert 'data-state="submitted"' in both.get(f"/clerk/applications/{app_id}").text
+    last = svc_events(svc)[-1]
+    assert (last.action, last.outcome, last.detail) == ("review", "OWN_CASE", app_id)
+    assert last.actor.startswith("clerk:")
 
 
 def test_a_rejection_needs_a_reason_and_the_applicant_sees_it(svc: Service) -> None:

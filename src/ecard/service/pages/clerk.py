@@ -14,8 +14,8 @@ with ``decision`` ``approve``/``reject`` and ``reason``, ``POST .../issue``);
 Roles (:data:`ecard.service.auth.PERMISSIONS`): entering, issuing, card changes and publishing
 need ``clerk``; decisions need ``reviewer``; ``admin`` may do all. Every action calls the
 library with ``actor="clerk:<account id>"``, so the workflow's event log records who did
-what; sign-in, sign-out and refused attempts (role, CSRF) go to the service's own
-``svc_auth_events``. The library refuses a reviewer deciding a case they entered
+what; sign-in, sign-out and refused attempts (role, CSRF, and every action the library
+refused, with its code) go to the service's own ``svc_auth_events``. The library refuses a reviewer deciding a case they entered
 (``OWN_CASE``); the page shows it next to the decision.
 
 Stable element ids and names (browser tests rely on them): forms ``login-form``
@@ -95,6 +95,11 @@ def router(ctx: ServiceContext) -> APIRouter:
     web = Web(ctx, "clerk")
     accounts_for(ctx)  # open (and upgrade) the account store now, not at the first request
     registry = ctx.registry
+
+    def refused(account: Account, action: str, exc: EcardError, target: str | None = None) -> None:
+        """Record a refused clerk action: the account, the action, the library's code and the
+        application id or card number (never personal data)."""
+        web.store.record("clerk", account.actor, action, refusal(exc, "en").code, target)
 
     def staff(request: Request) -> tuple[SessionInfo, Account] | None:
         try:
@@ -207,6 +212,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         try:
             registry.refresh_revocation_list(actor=account.actor)
         except EcardError as exc:
+            refused(account, "publish", exc)
             return queue_page(request, info, [refusal(exc, lang_of(request, ctx))])
         return redirect("/clerk/queue?done=published")
 
@@ -271,6 +277,7 @@ def router(ctx: ServiceContext) -> APIRouter:
                 document_expires=dates["document_expires"],
             )
         except EcardError as exc:
+            refused(account, "enter", exc)
             return window_page(request, info, values, [refusal(exc, lang)])
         return redirect(f"/clerk/applications/{app_id}")
 
@@ -350,6 +357,7 @@ def router(ctx: ServiceContext) -> APIRouter:
                 case, reviewer=account.actor, approve=decision == "approve", reason=reason
             )
         except EcardError as exc:
+            refused(account, "review", exc, case)
             return app_page(request, info, case, [refusal(exc, lang_of(request, ctx), "reason")])
         return redirect(f"/clerk/applications/{case}")
 
@@ -365,6 +373,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         try:
             registry.issue(case, actor=account.actor)
         except EcardError as exc:
+            refused(account, "issue", exc, case)
             return app_page(request, info, case, [refusal(exc, lang_of(request, ctx), "issue")])
         return redirect(f"/clerk/applications/{case}")
 
@@ -441,6 +450,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         try:
             registry.change(card_no, event, actor=account.actor, reason=reason)
         except EcardError as exc:
+            refused(account, event.value, exc, card_no)
             return card_page(
                 request, info, card_no, [refusal(exc, lang_of(request, ctx), "reason")]
             )
@@ -460,6 +470,7 @@ def router(ctx: ServiceContext) -> APIRouter:
                 card_no, actor=account.actor, reason=text(form, "reason", 500)
             )
         except EcardError as exc:
+            refused(account, "replace", exc, card_no)
             return card_page(
                 request, info, card_no, [refusal(exc, lang_of(request, ctx), "replace_reason")]
             )
