@@ -392,3 +392,43 @@ def test_password_hashes_are_salted_and_checked() -> None:
 def _accounts(svc: Service, kind: str) -> int:
     with accounts_for(svc.ctx).transaction() as session:
         return len(session.scalars(select(AccountRow).where(AccountRow.kind == kind)).all())
+
+
+def test_parallel_failed_sign_ins_are_all_counted_on_postgresql(
+    postgres: object, clock: Clock
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = postgres.create_database(f"svc_auth_{os.getpid()}")  # type: ignore[attr-defined]
+    store = AccountStore(url, clock)
+    try:
+        store.create_user("clerk1", PASSWORD, roles=("clerk",))
+
+        def attempt(_: int) -> str:
+            try:
+                store.authenticate("staff", "clerk1", "wrong password", "clerk")
+            except AuthError as exc:
+                return exc.auth_code.value
+            return "ok"
+
+        with ThreadPoolExecutor(max_workers=LOCK_AFTER) as pool:
+            outcomes = list(pool.map(attempt, range(LOCK_AFTER)))
+        assert sorted(outcomes) == ["AUTH_FAILED"] * (LOCK_AFTER - 1) + ["AUTH_LOCKED"]
+        with pytest.raises(AuthError) as info:
+            store.authenticate("staff", "clerk1", PASSWORD, "clerk")
+        assert info.value.auth_code is AuthCode.AUTH_LOCKED
+    finally:
+        store.close()
+
+
+def test_the_online_story_on_postgresql(postgres: object, tmp_path: Path) -> None:
+    url = postgres.create_database(f"svc_story_{os.getpid()}")  # type: ignore[attr-defined]
+    svc = service(tmp_path, db_url=url)
+    applicant = svc.client()
+    app_id = apply_online(svc, applicant)
+    reviewer = svc.staff("rev1", "reviewer")
+    page = f"/clerk/applications/{app_id}"
+    assert (
+        post(reviewer, page, f"{page}/review", "review-form", decision="approve").status_code == 303
+    )
+    assert 'data-state="approved"' in applicant.get("/apply/status").text
