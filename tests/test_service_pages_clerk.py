@@ -232,3 +232,33 @@ def test_signed_in_clerk_pages_need_a_staff_session(svc: Service) -> None:
         r = anonymous.get(url, follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"] == "/clerk/login", url
     assert dt  # the module's clock type is used by the deadline test
+
+
+def test_no_page_has_inline_script_or_style(svc: Service) -> None:
+    applicant = svc.client()
+    app_id = apply_online(svc, applicant)
+    clerk = svc.staff("admin1", "admin")
+    card_app = _enter(clerk)
+    reviewer = svc.staff("rev1", "reviewer")
+    assert _review(reviewer, card_app, "approve").status_code == 303
+    card = _issue(clerk, card_app)
+    pages = [
+        (svc.client(), "/apply/login"),
+        (svc.client(), "/apply/register"),
+        (applicant, "/apply/status"),
+        (applicant, "/apply/steps"),
+        (svc.client(), "/clerk/login"),
+        (clerk, "/clerk/queue"),
+        (clerk, "/clerk/window"),
+        (clerk, f"/clerk/applications/{app_id}"),
+        (clerk, f"/clerk/cards/{card}"),
+    ]
+    for client, url in pages:
+        r = client.get(url)
+        assert r.status_code == 200, url
+        html = r.text.lower()
+        assert "<style" not in html and " style=" not in html, url
+        assert re.findall(r"<script(?![^>]*\bsrc=)", html) == [], url
+        assert not re.search(r"<[^>]+\son[a-z]+=", html), url
+        assert "script-src 'self'" in r.headers["content-security-policy"], url
+        assert r.headers["cache-control"] == "no-store", url
