@@ -57,7 +57,12 @@ def test_the_online_story_by_forms(svc: Service) -> None:
     assert r.status_code == 422 and "PIN_WEAK" in codes(r.text)
     r = post(c, "/apply/status", "/apply/pin", "pin-form", pin="284719", pin2="284719")
     assert r.status_code == 303
-    assert 'id="pin-set"' in c.get("/apply/status").text
+    status = c.get("/apply/status").text
+    assert 'id="pin-set"' in status and 'id="pin-form"' not in status
+    again = c.post(
+        "/apply/pin", data={"csrf_token": token(status), "pin": "396184", "pin2": "396184"}
+    )
+    assert again.status_code == 422 and "WRONG_STEP" in codes(again.text)
     by_action = {e.action: e.actor for e in svc.ctx.registry.events(app_id)}
     applicant = by_action["submit"]
     assert re.fullmatch(r"applicant:\d+", applicant)

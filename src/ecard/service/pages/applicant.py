@@ -7,7 +7,7 @@ Story: ``/apply/register`` (mainland mobile number + password) or ``/apply/login
 and stored encrypted by the library), bind the phone (``POST /apply/send-code`` then ``POST
 /apply/check-code``), the liveness check (``POST /apply/liveness``), send for review (``POST
 /apply/submit``) → ``/apply/status``: state, review deadline, decision and reason; once the
-card is issued, the service PIN (``POST /apply/pin``) and the link to the wallet page.
+card is issued, the service PIN (``POST /apply/pin``, once) and the link to the wallet page.
 
 Review of online applications: ``ServiceConfig.extra["online_review"]`` is ``"reviewer"`` (the
 default: the application waits in the clerk console's queue for a reviewer) or ``"auto"`` (the
@@ -408,18 +408,7 @@ def router(ctx: ServiceContext) -> APIRouter:
             request, ctx, web, "applicant_status.html", session=info,
             status=422 if errors else 200, errors=errors, view=application_view(ctx, app_id),
             when=when, state_labels=STATE_LABELS, card_labels=CARD_LABELS,
-            pin_set=pin_is_set(app_id),
         )  # fmt: skip
-
-    def pin_is_set(app_id: str) -> bool:
-        from ecard.workflow.store import CardRow
-
-        view = application_view(ctx, app_id)
-        if view is None or view.card_number is None:
-            return False
-        with registry.store.session() as session:
-            row = session.get(CardRow, view.card_number)
-            return row is not None and row.pin_hash is not None
 
     @r.get("/status", response_class=HTMLResponse)
     def status(request: Request) -> Response:
@@ -434,7 +423,8 @@ def router(ctx: ServiceContext) -> APIRouter:
 
     @r.post("/pin", response_class=HTMLResponse)
     async def pin(request: Request) -> Response:
-        """Set the card's 6-digit service PIN."""
+        """Set the card's 6-digit service PIN, once: a signed-in account alone does not change
+        it afterwards (that is done at a window, in person)."""
         try:
             info, form, account, app_id = await step(request)
         except AuthError as exc:
@@ -444,6 +434,8 @@ def router(ctx: ServiceContext) -> APIRouter:
         try:
             if view is None or view.card_number is None:
                 raise refuse(WorkflowCode.WRONG_STEP, "no card yet")
+            if view.pin_set:
+                raise refuse(WorkflowCode.WRONG_STEP, "the PIN is set: change it at a window")
             value = text(form, "pin", 16)
             if value != text(form, "pin2", 16):
                 raise AuthError(AuthCode.PASSWORD_MISMATCH)
@@ -451,7 +443,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         except AuthError as exc:
             return status_page(request, info, app_id, [refusal(exc, lang, "pin2")])
         except EcardError as exc:
-            return status_page(request, info, app_id, [refusal(exc, lang, "pin")])
+            return status_page(request, info, app_id, [refusal(exc, lang)])
         return redirect("/apply/status")
 
     return r

@@ -227,6 +227,8 @@ class ApplicationView:
     submitted_by: str
     card_number: str | None
     card_state: str | None
+    #: Whether the card's service PIN is set.
+    pin_set: bool = False
 
 
 def application_view(ctx: ServiceContext, application_id: str) -> ApplicationView | None:
@@ -257,6 +259,7 @@ def application_view(ctx: ServiceContext, application_id: str) -> ApplicationVie
             submitted_by=app.submitted_by,
             card_number=app.card_number,
             card_state=card.state if card else None,
+            pin_set=card is not None and card.pin_hash is not None,
         )
 
 
