@@ -11,6 +11,7 @@ import pytest
 from tests.test_service_pages_support import (
     INFO,
     OTHER,
+    PASSWORD,
     Clock,
     Service,
     apply_online,
@@ -262,3 +263,53 @@ def test_no_page_has_inline_script_or_style(svc: Service) -> None:
         assert not re.search(r"<[^>]+\son[a-z]+=", html), url
         assert "script-src 'self'" in r.headers["content-security-policy"], url
         assert r.headers["cache-control"] == "no-store", url
+
+
+def test_only_an_admin_manages_staff_accounts(svc: Service) -> None:
+    admin = svc.staff("admin1", "admin")
+    r = post(
+        admin,
+        "/clerk/users",
+        "/clerk/users",
+        "user-form",
+        username="new.clerk",
+        password="x",
+        role_clerk="1",
+    )
+    assert r.status_code == 422 and re.search(
+        'id="error-password" data-code="PASSWORD_WEAK"', r.text
+    )
+    r = post(
+        admin, "/clerk/users", "/clerk/users", "user-form", username="new.clerk", password=PASSWORD
+    )
+    assert r.status_code == 422 and re.search('id="error-roles" data-code="ROLE_REQUIRED"', r.text)
+    r = post(
+        admin,
+        "/clerk/users",
+        "/clerk/users",
+        "user-form",
+        username="new.clerk",
+        password=PASSWORD,
+        role_clerk="1",
+    )
+    assert r.status_code == 303
+    listing = admin.get("/clerk/users").text
+    assert "new.clerk" in listing and 'id="nav-users"' in listing
+    newcomer = svc.client()
+    r = post(newcomer, "/clerk/login", "/clerk/login", username="new.clerk", password=PASSWORD)
+    assert r.status_code == 303
+    assert newcomer.get("/clerk/users").status_code == 403
+    assert 'id="nav-users"' not in newcomer.get("/clerk/queue").text
+    r = newcomer.post(
+        "/clerk/users",
+        data={
+            "csrf_token": token(newcomer.get("/clerk/queue").text),
+            "username": "x.y.z",
+            "password": PASSWORD,
+            "role_admin": "1",
+        },
+    )
+    assert r.status_code == 403 and "ROLE_REQUIRED" in r.text
+    assert "x.y.z" not in admin.get("/clerk/users").text
+    created = [e for e in svc_events(svc) if e.action == "create_user"]
+    assert len(created) == 1 and created[0].actor.startswith("clerk:")

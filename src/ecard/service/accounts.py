@@ -448,6 +448,15 @@ class AccountStore:
             raise AuthError(AuthCode.ACCOUNT_EXISTS) from None
         return account
 
+    def staff(self) -> list[tuple[int, str, str, bool]]:
+        """Every staff account: ``(id, user name, roles, locked now)``, by id."""
+        now = self._ts()
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(AccountRow).where(AccountRow.kind == "staff").order_by(AccountRow.id)
+            ).all()
+            return [(r.id, r.login, r.roles, r.locked_until > now) for r in rows]
+
     def staff_count(self) -> int:
         """How many staff accounts exist."""
         with self._sessions() as session:

@@ -53,6 +53,7 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "card": frozenset({"clerk", "admin"}),
     "publish": frozenset({"clerk", "admin"}),
     "queue": frozenset({"clerk", "reviewer", "admin"}),
+    "users": frozenset({"admin"}),
 }
 #: Demo staff accounts: user name -> roles.
 DEMO_STAFF: Final = {"admin": ("admin",), "clerk": ("clerk",), "reviewer": ("reviewer",)}

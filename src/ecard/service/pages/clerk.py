@@ -9,10 +9,12 @@ issuance, publishing the revocation list: ``POST /clerk/publish``); ``/clerk/win
 ``/clerk/applications/<id>`` (the case, its ID photo at ``.../photo``, ``POST .../review``
 with ``decision`` ``approve``/``reject`` and ``reason``, ``POST .../issue``);
 ``/clerk/cards?number=<card>`` and ``/clerk/cards/<card>`` (status, ``POST .../change`` with
-``event`` among :data:`CARD_EVENTS` and ``reason``, ``POST .../replace`` with ``reason``).
+``event`` among :data:`CARD_EVENTS` and ``reason``, ``POST .../replace`` with ``reason``);
+``/clerk/users`` (admin: the staff accounts, ``POST /clerk/users`` adds one).
 
 Roles (:data:`ecard.service.auth.PERMISSIONS`): entering, issuing, card changes and publishing
-need ``clerk``; decisions need ``reviewer``; ``admin`` may do all. Every action calls the
+need ``clerk``; decisions need ``reviewer``; ``admin`` may do all and alone manages the staff
+accounts. Every action calls the
 library with ``actor="clerk:<account id>"``, so the workflow's event log records who did
 what; sign-in, sign-out and refused attempts (role, CSRF, and every action the library
 refused, with its code) go to the service's own ``svc_auth_events``. The library refuses a reviewer deciding a case they entered
@@ -23,7 +25,8 @@ Stable element ids and names (browser tests rely on them): forms ``login-form``
 ``document_number``, ``name``, ``region``, ``phone``, ``birth_date``, ``document_expires``,
 ``consent_personal``, ``consent_photo``), ``review-form`` (``decision``, ``reason``),
 ``issue-form``, ``card-search-form`` (``number``), ``change-form`` (``event``, ``reason``),
-``replace-form`` (``reason``), ``publish-form``; elements ``queue`` (rows
+``replace-form`` (``reason``), ``publish-form``, ``user-form`` (``username``, ``password``,
+``role_clerk``, ``role_reviewer``, ``role_admin``; admin only, at ``/clerk/users``); elements ``queue`` (rows
 ``data-application``, ``overdue`` class), ``overdue``, ``approved``, ``app-id``,
 ``app-state`` (``data-state``), ``card-number``, ``card-state`` (``data-state``),
 ``notice``; errors ``error-<field>`` and ``error`` with ``data-code``.
@@ -38,7 +41,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from ecard.errors import EcardError
-from ecard.service.accounts import Account, AuthCode, AuthError, SessionInfo
+from ecard.service.accounts import ROLES, Account, AuthCode, AuthError, SessionInfo
 from ecard.service.auth import Web, accounts_for
 from ecard.service.context import ServiceContext
 from ecard.service.pages.applicant import INFO_FIELDS, document_type
@@ -475,6 +478,53 @@ def router(ctx: ServiceContext) -> APIRouter:
                 request, info, card_no, [refusal(exc, lang_of(request, ctx), "replace_reason")]
             )
         return redirect(f"/clerk/cards/{issued.card.card_number}")
+
+    # -- staff accounts (admin)
+
+    def users_page(
+        request: Request, info: SessionInfo, errors: list[Refusal] | None = None,
+        values: dict[str, str] | None = None, status: int = 422,
+    ) -> Response:  # fmt: skip
+        return page(
+            request, ctx, web, "clerk_users.html", session=info,
+            status=status if errors else 200, errors=errors, users=web.store.staff(),
+            roles=ROLES, values=values or {},
+        )  # fmt: skip
+
+    @r.get("/users", response_class=HTMLResponse)
+    def users(request: Request) -> Response:
+        """The staff accounts and a form to add one (admin)."""
+        found = staff(request)
+        if found is None:
+            return redirect("/clerk/login")
+        try:
+            web.require(found[0], "users", request.url.path)
+        except AuthError as exc:
+            return refused_page(request, ctx, exc, "/clerk/queue")
+        return users_page(request, found[0])
+
+    @r.post("/users", response_class=HTMLResponse)
+    async def add_user(request: Request) -> Response:
+        """Create a staff account with its roles and first password (admin)."""
+        try:
+            info, form, account = await post_form(request, "users")
+        except AuthError as exc:
+            return refused_page(request, ctx, exc, "/clerk/queue")
+        assert account is not None
+        values = {"username": text(form, "username", 64)}
+        chosen = tuple(role for role in ROLES if form.get(f"role_{role}"))
+        lang = lang_of(request, ctx)
+        try:
+            if not chosen:
+                raise AuthError(AuthCode.ROLE_REQUIRED)
+            created = web.store.create_user(
+                values["username"], text(form, "password", 300), kind="staff", roles=chosen
+            )
+        except AuthError as exc:
+            field = "roles" if exc.auth_code is AuthCode.ROLE_REQUIRED else None
+            return users_page(request, info, [refusal(exc, lang, field)], values)
+        web.store.record("clerk", account.actor, "create_user", "ok", created.actor)
+        return redirect("/clerk/users")
 
     return r
 
