@@ -87,7 +87,7 @@ class MaskedCard(BaseModel):
     card_number: str
     region: str
     region_name: str | None
-    issued: str
+    issued: str | None = None
     expires: str
     status: str
 
@@ -198,9 +198,10 @@ class CardStatus(BaseModel):
 def masked_card(card: Card | CounterCard) -> MaskedCard:
     """The masked fields of ``card`` (the counter profile has no ID number at all)."""
     if isinstance(card, CounterCard):
-        name, ssn = card.masked_name, None
+        name, ssn, issued = card.masked_name, None, None
     else:
         name, ssn = card.holder.masked_name, card.holder.masked_ssn
+        issued = card.issued.isoformat()
     return MaskedCard(
         profile=card.profile,
         name=name,
@@ -208,7 +209,7 @@ def masked_card(card: Card | CounterCard) -> MaskedCard:
         card_number=mask_card_number(card.card_number),
         region=card.region,
         region_name=region_name(card.region),
-        issued=card.issued.isoformat(),
+        issued=issued,
         expires=card.expires.isoformat(),
         status=card.status.name.lower(),
     )

@@ -45,7 +45,7 @@ from ecard.verify.revocation import RevocationList
 from ecard.verify.trust import TrustStore
 from ecard.verify.verifier import Verifier
 from ecard.workflow.ports import FixedLiveness, LocalOutbox
-from ecard.workflow.steps import Registry
+from ecard.workflow.steps import Registry, Settings
 from ecard.workflow.store import RevocationRow, Store
 
 #: The organisation every demo certificate names.
@@ -363,6 +363,9 @@ def build_context(
         liveness=FixedLiveness(),
         clock=clock,
         photo_key=photo,
+        # the counter refuses bearer codes, so the workflow signs credentials only at the
+        # holder's enrolment (bound to the device keys), never a bearer one at issuance
+        settings=Settings(require_binding=config.counter.require_binding),
     )
     return ServiceContext(
         config=config,

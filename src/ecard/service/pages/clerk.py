@@ -469,15 +469,14 @@ def router(ctx: ServiceContext) -> APIRouter:
         assert account is not None
         card_no = _card_number(number) or "-"
         try:
-            issued = registry.replace(
-                card_no, actor=account.actor, reason=text(form, "reason", 500)
-            )
+            registry.replace(card_no, actor=account.actor, reason=text(form, "reason", 500))
+            new_number = registry.replaced_by(card_no)
         except EcardError as exc:
             refused(account, "replace", exc, card_no)
             return card_page(
                 request, info, card_no, [refusal(exc, lang_of(request, ctx), "replace_reason")]
             )
-        return redirect(f"/clerk/cards/{issued.card.card_number}")
+        return redirect(f"/clerk/cards/{new_number or card_no}")
 
     # -- staff accounts (admin)
 
