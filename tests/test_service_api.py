@@ -230,7 +230,10 @@ def test_workflow_operations(tmp_path: Path) -> None:
 
     assert client.get("/api/lists/revocation").json()["error"] == "NO_LIST"
     clock.advance(seconds=61)
-    client.post(f"/api/applications/{app_id}/send-code", json={})
+    unknown = client.post("/api/cards/send-code", json={"card_number": "Z99999999"})
+    assert unknown.status_code == 404 and unknown.json()["error"] == "NOT_FOUND"
+    sent = client.post("/api/cards/send-code", json={"card_number": number})
+    assert sent.json() == {"ok": True}
     proof["code"] = ctx.outbox.last_code(app_id)
     lost = client.post("/api/cards/report-loss", json=proof)
     assert lost.status_code == 200 and lost.json()["state"] == "temporary_loss"

@@ -16,6 +16,7 @@ Routes (all ``POST`` bodies are ``application/json``)::
     POST /api/applications      the online application               -> {application_id}
     POST /api/applications/{id}/send-code                            -> {ok}
     POST /api/applications/{id}/check-code   {code}                  -> {ok}
+    POST /api/cards/send-code   {card_number}                        -> {ok}
     POST /api/cards/query       {card_number, code, pin}             -> CardStatus (masked)
     POST /api/cards/report-loss {card_number, code, pin}             -> CardStatus
     GET  /api/lists/revocation  the signed revocation list (application/cbor, ETag)
@@ -181,6 +182,12 @@ class CardRequest(_Strict):
     pin: Annotated[str, Field(max_length=12)]
 
 
+class CardNumber(_Strict):
+    """A card, by its number (the code goes to the phone on record, never to one given)."""
+
+    card_number: Annotated[str, Field(max_length=20)]
+
+
 class Done(BaseModel):
     """The step was done."""
 
@@ -309,6 +316,13 @@ def router(ctx: ServiceContext) -> APIRouter:
     ) -> Done:
         """Check the one-time code (binds the phone to the application)."""
         registry.check_code(application_id, body.code, actor="api")
+        return Done()
+
+    @r.post("/cards/send-code")
+    def send_card_code(body: CardNumber) -> Done:
+        """Send a one-time code to the phone on record for the card (before a query, a loss
+        report or a wallet enrolment)."""
+        registry.send_card_code(body.card_number, actor="api")
         return Done()
 
     @r.post("/cards/query")
