@@ -234,7 +234,7 @@ def add_batch(sub: Subcommands) -> None:
     i.add_argument(
         "--chunk-size",
         type=bounded_int(1, 100_000),
-        default=500,
+        default=2000,
         metavar="N",
         help="rows a task (default: %(default)s)",
     )
