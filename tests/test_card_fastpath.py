@@ -215,3 +215,11 @@ _BORN_2005: Final = "110105200501010" + "01"
 def test_each_model_rule_still_holds_for_flat_records(card: Card, change: dict[str, str]) -> None:
     flat = {**_flat(card, False, False), **change}
     assert card_if_canonical(flat) is None
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(card=cards())
+def test_the_written_out_json_form_is_pydantics(card: Card) -> None:
+    written, dumped = card.json_dict(), card.model_dump(mode="json")
+    assert written == dumped
+    assert list(written) == list(dumped) and list(written["holder"]) == list(dumped["holder"])

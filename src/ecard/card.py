@@ -161,6 +161,9 @@ _STATUS_LABELS: Final[dict[CardStatus, tuple[str, str]]] = {
 
 _MODEL_CONFIG: Final = ConfigDict(
     frozen=True,
+    # Schemas are built on first validation or serialisation, not at import: the verifier
+    # builds cards without validation (see _card_if_valid) and never needs them.
+    defer_build=True,
     extra="forbid",
     str_strip_whitespace=False,
     # Validation errors must not copy names or ID numbers into logs.
@@ -210,6 +213,8 @@ class _PersonalModel(BaseModel):
     """A model holding personal data: its validation errors never carry the rejected values
     (see :func:`redact_validation_error`), however it is built (constructor, ``model_validate``,
     ``model_validate_json``, ``model_validate_strings``)."""
+
+    model_config = _MODEL_CONFIG
 
     def __init__(self, /, **data: Any) -> None:
         try:
@@ -511,6 +516,25 @@ class Card(_PersonalModel):
         yield "issued", self.issued
         yield "expires", self.expires
         yield "status", self.status
+
+    def json_dict(self) -> dict[str, Any]:
+        """``model_dump(mode="json")``, written out (the verifier's output for every valid
+        code): the same keys in the same order, without building pydantic's serialiser, which
+        the verifier never otherwise needs. ``tests/test_card_fastpath.py`` holds them equal."""
+        holder = self.holder
+        return {
+            "holder": (
+                {"name": holder.name, "ssn": holder.ssn}
+                if holder.document is DocumentType.RESIDENT_ID
+                else holder.model_dump(mode="json")
+            ),
+            "card_number": self.card_number,
+            "region": self.region,
+            "spec_version": self.spec_version,
+            "issued": self.issued.isoformat(),
+            "expires": self.expires.isoformat(),
+            "status": _status_to_json(self.status),
+        }
 
     def to_claim(self) -> dict[int, int | str]:
         """The compact claim map signed inside the CWT (keys in :data:`CLAIM_KEYS`).
