@@ -503,8 +503,8 @@ def test_memory_stays_bounded_however_large_the_input(
 ) -> None:
     """The input is streamed: the peak of the memory Python allocates during a batch (traced
     allocations, which unlike the resident size do not depend on the allocator or the machine)
-    does not grow from 6,000 rows to 24,000 (it is about 1 MB), and stays far below what
-    holding the rows would take (24,000 parsed rows are some 19 MB). Most rows are invalid (their ID number's check
+    does not grow from 4,000 rows to 16,000 (it is about 1 MB), and stays far below what
+    holding the rows would take (16,000 parsed rows are some 13 MB). Most rows are invalid (their ID number's check
     character is wrong), so the test runs quickly; every 400th is signed and journaled."""
     import tracemalloc
 
@@ -528,6 +528,6 @@ def test_memory_stays_bounded_however_large_the_input(
         return top
 
     run_batch(tmp_path, "warm-up", csv_rows(3), job, Engine(1))  # one-time tables and schemas
-    small, large = peak("small", 6_000), peak("large", 24_000)
+    small, large = peak("small", 4_000), peak("large", 16_000)
     assert large < small + 1_000_000, (small, large)
     assert large < 4_000_000, large
