@@ -504,8 +504,9 @@ def test_memory_stays_bounded_however_large_the_input(
     """The input is streamed: the peak of the memory Python allocates during a batch (traced
     allocations, which unlike the resident size do not depend on the allocator or the machine)
     does not grow from 4,000 rows to 16,000 (it is about 1 MB), and stays far below what
-    holding the rows would take (16,000 parsed rows are some 13 MB). Most rows are invalid (their ID number's check
-    character is wrong), so the test runs quickly; every 400th is signed and journaled."""
+    holding the rows would take (16,000 parsed rows are some 13 MB). Most rows are invalid
+    (their ID number's check character is wrong), so the test runs quickly; every 400th is
+    signed and journaled."""
     import tracemalloc
 
     job = job_for(keyfile, ds, "memory")
