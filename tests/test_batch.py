@@ -27,6 +27,7 @@ from tests.proc import explain
 from ecard.batch.engines import DaskEngine, Engine, ProcessEngine
 from ecard.batch.issue import IssueJob, IssueSummary, issue_batch
 from ecard.batch.rows import parse_row, read_rows
+from ecard.errors import BadInputError
 from ecard.formats import qrtext
 from ecard.formats.cose import parse_sign1
 from ecard.identifiers import _check_char
@@ -532,3 +533,33 @@ def test_memory_stays_bounded_however_large_the_input(
     small, large = peak("small", 4_000), peak("large", 16_000)
     assert large < small + 1_000_000, (small, large)
     assert large < 4_000_000, large
+
+
+def test_pictures_of_the_issued_codes_are_written_beside_the_results(
+    tmp_path: Path, ds: CertifiedKey, keyfile: tuple[Path, Path]
+) -> None:
+    """``png_dir`` gets one picture per issued code (none for an invalid or duplicate row),
+    named by its ``cti``, private, and a QR reader gets the code's text back from each."""
+    import zxingcpp
+    from PIL import Image
+
+    pictures = tmp_path / "png"
+    pictures.mkdir()
+    text = csv_rows(3, bad={1: "not-an-id"}) + csv_rows(1).splitlines()[1] + "\n"
+    with ProcessEngine(2) as engine:
+        summary, results, _ = run_batch(
+            tmp_path, "pictures", text, job_for(keyfile, ds), engine, png_dir=pictures
+        )
+    assert (summary.issued, summary.invalid, summary.duplicate) == (2, 1, 1)
+    issued = {
+        str(r["cti"]): str(r["text"]) for r in result_lines(results) if r["status"] == "issued"
+    }
+    assert sorted(p.name for p in pictures.iterdir()) == sorted(f"{c}.png" for c in issued)
+    for cti, code in issued.items():
+        path = pictures / f"{cti}.png"
+        assert os.stat(path).st_mode & 0o777 == 0o600
+        [read] = zxingcpp.read_barcodes(Image.open(path).convert("L"))
+        assert read.text == code
+    with pytest.raises(BadInputError, match="not a folder"):
+        run_batch(tmp_path, "nowhere", text, job_for(keyfile, ds, "other"), Engine(1),
+                  png_dir=tmp_path / "missing")  # fmt: skip

@@ -78,10 +78,14 @@ class IssueJob:
     iat: int
     iss: str = "CN"
     validity_days: int | None = None
+    #: Pixels per module of a PNG picture of each issued code (level Q), or ``None`` for none.
+    png_scale: int | None = None
 
     def __post_init__(self) -> None:
         if not self.batch or len(self.batch) > 128 or not self.batch.isprintable():
             raise BadInputError("the batch name must be 1-128 printable characters")
+        if self.png_scale is not None and not 1 <= self.png_scale <= 32:
+            raise BadInputError("the picture scale must be 1..32 pixels per module")
 
 
 @dataclass
@@ -109,8 +113,9 @@ def _context(job: IssueJob) -> _Context:
 #: One chunk: its rows, and the ``cti`` already recorded for rows of a resumed prefix.
 Chunk = tuple[list[tuple[int, RawRow]], dict[int, str]]
 #: A row's outcome from a worker: (status, line, cti, holder pseudonym, content hash, its
-#: result line); the result line is built in the worker, the parent only writes it.
-Outcome = tuple[str, int, str, str, str, bytes]
+#: result line, its PNG picture or ``b""``); the result line and the picture are made in the
+#: worker, the parent only writes them.
+Outcome = tuple[str, int, str, str, str, bytes, bytes]
 
 
 def issue_chunk(job: IssueJob, chunk: Chunk) -> list[Outcome]:
@@ -123,22 +128,24 @@ def issue_chunk(job: IssueJob, chunk: Chunk) -> list[Outcome]:
     for line, raw in rows:
         card = parse_row(raw)
         if isinstance(card, str):
-            out.append(("invalid", line, "", "", "", _invalid(line, card)))
+            out.append(("invalid", line, "", "", "", _invalid(line, card), b""))
             continue
         cti = row_cti(ctx.key, job.batch, card)
         if line in expected:
             status = "done" if expected[line] == cti.hex() else "changed"
-            out.append((status, line, "", "", "", b""))
+            out.append((status, line, "", "", "", b"", b""))
             continue
         try:
             issued = ctx.issuer.issue(card, iat=iat, cti=cti)
         except BadInputError as exc:  # e.g. the card expired before the batch's time
-            out.append(("invalid", line, "", "", "", _invalid(line, exc.detail)))
+            out.append(("invalid", line, "", "", "", _invalid(line, exc.detail), b""))
             continue
         content = hashlib.sha256(issued.cose).hexdigest()
         holder = holder_pseudonym(ctx.key, card.holder.ssn)
         cid = cti.hex()
-        out.append(("issued", line, cid, holder, content, _issued_line(line, cid, issued.text)))
+        result = _issued_line(line, cid, issued.text)
+        picture = b"" if job.png_scale is None else issued.png(level="Q", scale=job.png_scale)
+        out.append(("issued", line, cid, holder, content, result, picture))
     return out
 
 
@@ -278,6 +285,15 @@ def _chunks(
         yield batch, known
 
 
+def _write_picture(folder: Path, cti: str, picture: bytes) -> None:
+    """``folder/CTI.png``, whole or not at all (written aside, then renamed)."""
+    tmp = folder / f".{cti}.png.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(picture)
+    os.replace(tmp, folder / f"{cti}.png")
+
+
 def _write_texts(results: Path, texts: Path) -> None:
     tmp = texts.with_name(f".{texts.name}.tmp")
     with open(results, "rb") as src, open(tmp, "wb") as out:
@@ -310,6 +326,7 @@ def issue_batch(
     texts: str | os.PathLike[str] | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     progress: Callable[[int], None] | None = None,
+    png_dir: str | os.PathLike[str] | None = None,
 ) -> IssueSummary:
     """Issue every valid row of ``source`` (see the module docstring); the summary.
 
@@ -317,6 +334,12 @@ def issue_batch(
     0600: it holds the QR texts); ``texts`` optionally one QR text per line. ``progress`` is
     called with the number of rows each finished chunk held. ``journal`` must hold the pseudonym
     key the job's environment variable names.
+
+    ``png_dir`` (an existing folder) receives a PNG picture of each issued code, ``CTI.png``
+    (level Q, ``job.png_scale`` pixels per module, default 8), made by the workers and written,
+    like the result lines, before the chunk is journaled: a picture whose chunk was not
+    journaled when the batch was killed is replaced when the row is signed again on resumption.
+    Pictures are slow (tens of milliseconds each, pure Python): ask for them where needed.
     """
     if not 1 <= chunk_size <= 100_000:
         raise BadInputError("the chunk size must be 1..100000")
@@ -342,6 +365,12 @@ def issue_batch(
             fh.write(_dump({"format": FORMAT, "batch": job.batch, "iat": job.iat, "kid": kid}))
             fh.flush()
             os.fsync(fh.fileno())
+    pictures = None if png_dir is None else Path(png_dir)
+    if pictures is not None:
+        if not pictures.is_dir():
+            raise BadInputError(f"{pictures} is not a folder (create it first)")
+        if job.png_scale is None:
+            job = replace(job, png_scale=8)
     summary = IssueSummary(results=str(final))
     engine = engine or Engine(1)
     kid_bytes = hashlib.sha256(job.certificate).digest()[:8]
@@ -353,7 +382,7 @@ def issue_batch(
             known = _journaled(journal, fresh) if fresh else set()
             entries: list[tuple[str, str, bytes, bytes]] = []
             lines: list[bytes] = []
-            for status, line, cti, holder, content, result in outcomes:
+            for status, line, cti, holder, content, result, picture in outcomes:
                 if line <= last:
                     if status == "changed":
                         raise BadInputError(
@@ -374,6 +403,8 @@ def issue_batch(
                     summary.issued += 1
                     entries.append((cti, holder, kid_bytes, bytes.fromhex(content)))
                     lines.append(result)
+                    if pictures is not None:
+                        _write_picture(pictures, cti, picture)
             if lines:
                 out.write(b"".join(lines))
                 out.flush()
