@@ -563,3 +563,19 @@ def test_pictures_of_the_issued_codes_are_written_beside_the_results(
     with pytest.raises(BadInputError, match="not a folder"):
         run_batch(tmp_path, "nowhere", text, job_for(keyfile, ds, "other"), Engine(1),
                   png_dir=tmp_path / "missing")  # fmt: skip
+
+
+def test_a_duplicate_in_a_later_chunk_of_the_same_journal_group_is_found(
+    tmp_path: Path, ds: CertifiedKey, keyfile: tuple[Path, Path]
+) -> None:
+    """Cards are journaled every few chunks: a row repeating one of an earlier chunk not yet
+    journaled is a duplicate all the same, and the journal holds each card once."""
+    text = csv_rows(6) + csv_rows(1).splitlines()[1] + "\n"
+    summary, results, db = run_batch(
+        tmp_path, "dup", text, job_for(keyfile, ds), Engine(1), chunk_size=2
+    )
+    assert (summary.issued, summary.duplicate) == (6, 1)
+    lines = result_lines(results)
+    assert lines[-1]["status"] == "duplicate" and lines[-1]["cti"] == lines[0]["cti"]
+    assert [c[1] for c in journal_cards(db)] == [r["cti"] for r in lines[:-1]]
+    assert verify_journal(db).ok

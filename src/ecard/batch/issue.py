@@ -7,8 +7,9 @@ Contract:
   region)`` truncated to 8 bytes, under the journal's pseudonym key. The same person and region
   in the same batch always get the same ``cti``; without the key it reveals nothing.
 * **Exactly once.** The parent alone writes, in input order, chunk by chunk: the chunk's result
-  lines go to ``RESULTS.partial`` (flushed and fsynced), then the chunk's cards are appended to
-  the journal in one transaction. A row whose ``cti`` the journal already holds is reported
+  lines go to ``RESULTS.partial`` (flushed and fsynced); then, every :data:`JOURNAL_CHUNKS`
+  chunks (and at the end), the cards of those chunks are appended to the journal in one
+  transaction. A row whose ``cti`` the journal already holds is reported
   ``duplicate`` and its new signature discarded. Nothing is released before the end: only when
   every row is done is ``RESULTS.partial`` renamed to ``RESULTS`` (and the texts file written).
 * **Resumption.** Started again on a ``RESULTS.partial``, the batch keeps the result lines whose
@@ -53,6 +54,11 @@ from ecard.signing.keysource import KeySource, environment_value
 FORMAT: Final = "ecard-batch/1"
 #: Rows per chunk (one task, one journal transaction).
 DEFAULT_CHUNK: Final = 2000
+#: Chunks whose cards go into the journal in one transaction (their result lines are written
+#: chunk by chunk, before): 25 chunks of 2000 rows, 50,000 records a commit.
+JOURNAL_CHUNKS: Final = 25
+#: The journal connection's page cache during a batch (KiB), enough for a group's dirty pages.
+JOURNAL_CACHE_KIB: Final = 256 * 1024
 _CTI_CONTEXT: Final = b"ecard-batch-cti/1\x00"
 _CTI_SIZE: Final = 8
 
@@ -376,42 +382,57 @@ def issue_batch(
     kid_bytes = hashlib.sha256(job.certificate).digest()[:8]
     rows = read_rows(source, fmt)
     chunks = _chunks(rows, chunk_size, _expected(partial, last))
-    with open(partial, "ab") as out:
-        for outcomes in engine.map(issue_chunk, job, chunks):
-            fresh = [o[2] for o in outcomes if o[0] == "issued"]
-            known = _journaled(journal, fresh) if fresh else set()
-            entries: list[tuple[str, str, bytes, bytes]] = []
-            lines: list[bytes] = []
-            for status, line, cti, holder, content, result, picture in outcomes:
-                if line <= last:
-                    if status == "changed":
-                        raise BadInputError(
-                            f"line {line}: the input differs from the one this batch began "
-                            "with (another holder or region): resume with the same input"
-                        )
-                    summary.resumed += status == "done"
-                    summary.invalid += status == "invalid"  # reported in the first run
-                    continue
-                if status == "invalid":
-                    summary.invalid += 1
-                    lines.append(result)
-                elif cti in known:
-                    summary.duplicate += 1
-                    lines.append(_dump({"line": line, "status": "duplicate", "cti": cti}))
-                else:
-                    known.add(cti)
-                    summary.issued += 1
-                    entries.append((cti, holder, kid_bytes, bytes.fromhex(content)))
-                    lines.append(result)
-                    if pictures is not None:
-                        _write_picture(pictures, cti, picture)
-            if lines:
-                out.write(b"".join(lines))
-                out.flush()
-                os.fsync(out.fileno())
-            journal.append_card_entries(entries, operator=operator)
-            if progress is not None:
-                progress(len(outcomes))
+    # Journal appends go in groups of chunks: past a few hundred thousand records each new
+    # record dirties a page of each of the journal's three indexes (random keys), so the rows a
+    # commit holds decide how many pages it writes; the page cache holds a group's dirty pages.
+    group = JOURNAL_CHUNKS * chunk_size
+    pending: list[tuple[str, str, bytes, bytes]] = []
+    pending_ctis: set[str] = set()
+    cache = journal.connection.execute("PRAGMA cache_size").fetchone()[0]
+    journal.connection.execute(f"PRAGMA cache_size = -{JOURNAL_CACHE_KIB}")
+    try:
+        with open(partial, "ab") as out:
+            for outcomes in engine.map(issue_chunk, job, chunks):
+                fresh = [o[2] for o in outcomes if o[0] == "issued"]
+                known = _journaled(journal, fresh) if fresh else set()
+                lines: list[bytes] = []
+                for status, line, cti, holder, content, result, picture in outcomes:
+                    if line <= last:
+                        if status == "changed":
+                            raise BadInputError(
+                                f"line {line}: the input differs from the one this batch "
+                                "began with (another holder or region): resume with the same "
+                                "input"
+                            )
+                        summary.resumed += status == "done"
+                        summary.invalid += status == "invalid"  # reported in the first run
+                        continue
+                    if status == "invalid":
+                        summary.invalid += 1
+                        lines.append(result)
+                    elif cti in known or cti in pending_ctis:
+                        summary.duplicate += 1
+                        lines.append(_dump({"line": line, "status": "duplicate", "cti": cti}))
+                    else:
+                        pending_ctis.add(cti)
+                        summary.issued += 1
+                        pending.append((cti, holder, kid_bytes, bytes.fromhex(content)))
+                        lines.append(result)
+                        if pictures is not None:
+                            _write_picture(pictures, cti, picture)
+                if lines:  # the result lines first, on disk, then the journal
+                    out.write(b"".join(lines))
+                    out.flush()
+                    os.fsync(out.fileno())
+                if len(pending) >= group:
+                    journal.append_card_entries(pending, operator=operator)
+                    pending, pending_ctis = [], set()
+                if progress is not None:
+                    progress(len(outcomes))
+        if pending:
+            journal.append_card_entries(pending, operator=operator)
+    finally:
+        journal.connection.execute(f"PRAGMA cache_size = {int(cache)}")
     if texts is not None:
         _write_texts(partial, Path(texts))
     os.replace(partial, final)
@@ -423,6 +444,8 @@ def issue_batch(
 __all__ = [
     "DEFAULT_CHUNK",
     "FORMAT",
+    "JOURNAL_CACHE_KIB",
+    "JOURNAL_CHUNKS",
     "Chunk",
     "IssueJob",
     "IssueSummary",
