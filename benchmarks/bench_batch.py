@@ -91,9 +91,26 @@ def warm_up(engine: Engine, job: IssueJob, src: Path) -> None:
     list(engine.map(issue_chunk, job, [([row], {})] * (engine.workers * 4)))
 
 
+def cpu_probe(job: object, chunk: int) -> tuple[int, float]:
+    """A worker's process id and CPU seconds so far (a short sleep spreads the probes)."""
+    time.sleep(0.05)
+    return os.getpid(), time.process_time()
+
+
+def workers_cpu(engine: Engine) -> float:
+    """CPU seconds the engine's worker processes have used (0 for this process alone)."""
+    if type(engine) is Engine:
+        return 0.0
+    seen: dict[int, float] = {}
+    for pid, cpu in engine.map(cpu_probe, None, range(engine.workers * 4)):
+        seen[pid] = max(cpu, seen.get(pid, 0.0))
+    return sum(seen.values())
+
+
 def run_issue(tmp: Path, name: str, src: Path, job: IssueJob, engine: Engine) -> float:
     warm_up(engine, job, src)
     db = tmp / f"{name}.db"
+    before = workers_cpu(engine)
     cpu = time.process_time()
     start = time.perf_counter()
     with Journal.open(db, pseudonym_key=bytes.fromhex(os.environ[PKEY_ENV])) as journal:
@@ -103,12 +120,15 @@ def run_issue(tmp: Path, name: str, src: Path, job: IssueJob, engine: Engine) ->
         )  # fmt: skip
     elapsed = time.perf_counter() - start
     PARENT_CPU[name] = time.process_time() - cpu
+    WORKER_CPU[name] = workers_cpu(engine) - before
     assert summary.invalid == 0 and summary.issued > 0, summary
     return elapsed
 
 
 #: CPU seconds the parent (the one writer) spent per run: its share bounds the speed-up
 PARENT_CPU: dict[str, float] = {}
+#: CPU seconds the worker processes spent per run
+WORKER_CPU: dict[str, float] = {}
 
 
 def main() -> None:
@@ -155,6 +175,17 @@ def main() -> None:
                 f"speed-up {one / t:.2f}x  1M in {1e6 / rate / 60:.1f} min"
             )
         print("parent (writer) CPU s: " + ", ".join(f"{k} {v:.1f}" for k, v in PARENT_CPU.items()))
+        cores = os.cpu_count() or 1
+        for name, label in zip(PARENT_CPU, figures, strict=True):
+            parent, workers = PARENT_CPU[name], WORKER_CPU[name]
+            per_row = (parent + workers) / n
+            used = 1 if name == "one" else min(w, cores)
+            # CPU time is what load does not change much: the rate if every core were free
+            print(
+                f"CPU per row, {label:16}: parent {parent / n * 1e6:5.0f} us + workers "
+                f"{workers / n * 1e6:5.0f} us; on {used} free core(s) at most "
+                f"{used / per_row:8.0f}/s (1M in {1e6 * per_row / used / 60:.1f} min)"
+            )
         me, kids = peak_mb()
         print(f"peak RSS: parent {me:.0f} MB, largest worker {kids:.0f} MB")
         job_v = VerifyJob(ListConfig(trust=(str(tmp / "ds-cert.pem"),)), T0 + dt.timedelta(hours=1))

@@ -1,18 +1,22 @@
 """:meth:`Card.from_claim` builds a valid canonical card without pydantic's validation pass
 (``ecard.card._card_if_valid``); it must give exactly what the full validation gives, and leave
-every claim the full validation rejects (or would change) to it."""
+every claim the full validation rejects (or would change) to it. The same holds for a flat
+record (a batch's CSV row or JSON line) and ``ecard.card.card_if_canonical``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 from tests.strategies import cards
 
 import ecard.card
-from ecard.card import Card
+from ecard.card import Card, card_if_canonical
+from ecard.documents import DocumentType
+from ecard.identifiers import _check_char
 
 
 def _slow(claim: dict[int, Any]) -> Card | str:
@@ -88,3 +92,134 @@ def test_each_model_rule_still_holds(card: Card, change: dict[int, Any]) -> None
     claim = {**card.to_claim(), **change}
     fast, slow = _fast(claim), _slow(claim)
     _same(fast, slow)
+
+
+def _flat(card: Card, spec: bool, status: bool) -> dict[str, Any]:
+    """The flat record of ``card`` as a CSV row or a JSON line holds it."""
+    flat: dict[str, Any] = {
+        "name": card.holder.name,
+        "ssn": card.holder.ssn,
+        "card_number": card.card_number,
+        "region": card.region,
+        "issued": card.issued.isoformat(),
+        "expires": card.expires.isoformat(),
+    }
+    if spec:
+        flat["spec_version"] = card.spec_version
+    if status:
+        flat["status"] = card.status.name.lower()
+    return flat
+
+
+def _validated(flat: dict[str, Any]) -> Card | None:
+    record = {k: v for k, v in flat.items() if k not in ("name", "ssn")}
+    record["holder"] = {k: flat[k] for k in ("name", "ssn") if k in flat}
+    try:
+        return Card.model_validate(record)
+    except ValidationError:
+        return None
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(card=cards(), spec=st.booleans(), status=st.booleans())
+def test_canonical_flat_records_skip_validation_and_give_the_same_card(
+    card: Card, spec: bool, status: bool
+) -> None:
+    flat = _flat(card, spec, status)
+    fast, slow = card_if_canonical(flat), _validated(flat)
+    if card.holder.document is DocumentType.RESIDENT_ID:
+        assert isinstance(fast, Card)
+    if fast is not None:
+        assert slow is not None
+        _same(fast, slow)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    card=cards(),
+    key=st.sampled_from(
+        ["name", "ssn", "card_number", "region", "issued", "expires", "spec_version", "status"]
+    ),
+    value=st.one_of(
+        st.none(),
+        st.integers(-10, 80_000),
+        st.sampled_from(
+            [
+                "",
+                " 张三",
+                "张三 ",
+                "a12345678",
+                "A1234567",
+                "3.00",
+                "3.00\n",
+                "03.00",
+                "2024-01-15",
+                "2024-1-15",
+                "20240115",
+                "2024-02-30",
+                "1989-12-31",
+                "2200-01-01",
+                "２０２４-01-15",
+                "2024-01-15T00:00:00",
+                "110105",
+                "11010５",
+                "active",
+                "1",
+                "ACTIVE",
+                "cancelled",
+                "11010519491231002x",
+                "11010519491231002X",
+            ]
+        ),
+        st.text(max_size=12),
+        st.lists(st.integers(), max_size=2),
+    ),
+    drop=st.booleans(),
+)
+def test_changed_flat_records_are_left_to_validation_unless_identical(
+    card: Card, key: str, value: Any, drop: bool
+) -> None:
+    flat = _flat(card, True, True)
+    if drop:
+        flat.pop(key)
+    else:
+        flat[key] = value
+    fast, slow = card_if_canonical(flat), _validated(flat)
+    if fast is not None:
+        assert slow is not None
+        _same(fast, slow)
+
+
+def test_an_unknown_key_is_left_to_validation(card: Card) -> None:
+    flat = {**_flat(card, False, False), "photo": "x"}
+    assert card_if_canonical(flat) is None and _validated(flat) is None
+
+
+_BORN_2005: Final = "110105200501010" + "01"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"ssn": _BORN_2005 + _check_char(_BORN_2005), "issued": "2004-12-31"},  # before birth
+        {"issued": "1989-12-31"},  # before 1990
+        {"expires": "2200-01-01"},  # after 2199-12-31
+        {"issued": "2030-01-15", "expires": "2030-01-15"},  # expires on the day of issue
+        {"status": "lost"},  # no such status
+        {"spec_version": "3.0"},  # not the pattern
+        {"region": "990000"},  # no such province
+        {"card_number": "a12345678"},  # not canonical: validation upper-cases it
+        {"ssn": "11010519491231002x"},  # not canonical: validation upper-cases it
+    ],
+)
+def test_each_model_rule_still_holds_for_flat_records(card: Card, change: dict[str, str]) -> None:
+    flat = {**_flat(card, False, False), **change}
+    assert card_if_canonical(flat) is None
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(card=cards())
+def test_the_written_out_json_form_is_pydantics(card: Card) -> None:
+    written, dumped = card.json_dict(), card.model_dump(mode="json")
+    assert written == dumped
+    assert list(written) == list(dumped) and list(written["holder"]) == list(dumped["holder"])

@@ -10,13 +10,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tests.test_journal import changed
 
-from ecard.journal.fast import check_row, fast_hash_input
+from ecard.errors import EcardError
+from ecard.journal.fast import card_hash_input, check_row, fast_hash_input
 from ecard.journal.records import (
     JournalRecord,
     Malformed,
     RecordKind,
     build_record,
+    format_time,
     parse_record_row,
+    parse_time,
 )
 
 _operators = st.text(min_size=1, max_size=12).filter(
@@ -81,3 +84,48 @@ def test_fast_and_strict_row_checks_agree(record: JournalRecord, data: st.DataOb
         )
         if encoded is not None:
             assert encoded[2] == strict.hash_input()
+
+
+def _card_values(record: JournalRecord) -> list[object]:
+    """The arguments of ``card_hash_input`` for a card record."""
+    return [
+        record.seq,
+        record.credential_id,
+        record.holder,
+        record.kid,
+        format_time(record.recorded_at),
+        record.operator,
+        record.content_hash,
+        record.prev_hash,
+    ]
+
+
+@given(record=records().filter(lambda r: r.kind is RecordKind.CARD), data=st.data())
+def test_bulk_card_hash_input_is_the_records_and_refuses_what_the_builder_refuses(
+    record: JournalRecord, data: st.DataObject
+) -> None:
+    """The bulk append's hash input is byte-equal to the record's, and for a changed value it
+    is either still the record's that the strict builder makes, or ``None``."""
+    values = _card_values(record)
+    assert card_hash_input(*values) == record.hash_input()  # type: ignore[arg-type]
+    index = data.draw(st.integers(0, len(values) - 1))
+    values[index] = data.draw(
+        st.one_of(
+            changed(values[index]),
+            st.binary(max_size=40),
+            st.sampled_from(["", "AB" * 8, "ab" * 7, "ab" * 65, "2026-03-01T08:00:00+00:00"]),
+        )
+    )
+    encoded = card_hash_input(*values)  # type: ignore[arg-type]
+    seq, cid, holder, kid, at, operator, content, prev = values
+    try:
+        strict = build_record(
+            seq=seq, kind=RecordKind.CARD, credential_id=cid, holder=holder, kid=kid,
+            recorded_at=parse_time(at, "recorded_at"), operator=operator,
+            content_hash=content, prev_hash=prev,
+        )  # type: ignore[arg-type]  # fmt: skip
+    except (Malformed, EcardError, ValueError, TypeError):
+        assert encoded is None
+    else:
+        if encoded is not None:
+            assert encoded == strict.hash_input()

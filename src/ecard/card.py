@@ -64,6 +64,7 @@ __all__ = [
     "CardStatus",
     "CounterCard",
     "Holder",
+    "card_if_canonical",
     "compact_mask",
     "day_start",
     "day_start_timestamp",
@@ -163,6 +164,9 @@ _STATUS_LABELS: Final[dict[CardStatus, tuple[str, str]]] = {
 
 _MODEL_CONFIG: Final = ConfigDict(
     frozen=True,
+    # Schemas are built on first validation or serialisation, not at import: the verifier
+    # builds cards without validation (see _card_if_valid) and never needs them.
+    defer_build=True,
     extra="forbid",
     str_strip_whitespace=False,
     # Validation errors must not copy names or ID numbers into logs.
@@ -212,6 +216,8 @@ class _PersonalModel(BaseModel):
     """A model holding personal data: its validation errors never carry the rejected values
     (see :func:`redact_validation_error`), however it is built (constructor, ``model_validate``,
     ``model_validate_json``, ``model_validate_strings``)."""
+
+    model_config = _MODEL_CONFIG
 
     def __init__(self, /, **data: Any) -> None:
         try:
@@ -513,6 +519,25 @@ class Card(_PersonalModel):
         yield "issued", self.issued
         yield "expires", self.expires
         yield "status", self.status
+
+    def json_dict(self) -> dict[str, Any]:
+        """``model_dump(mode="json")``, written out (the verifier's output for every valid
+        code): the same keys in the same order, without building pydantic's serialiser, which
+        the verifier never otherwise needs. ``tests/test_card_fastpath.py`` holds them equal."""
+        holder = self.holder
+        return {
+            "holder": (
+                {"name": holder.name, "ssn": holder.ssn}
+                if holder.document is DocumentType.RESIDENT_ID
+                else holder.model_dump(mode="json")
+            ),
+            "card_number": self.card_number,
+            "region": self.region,
+            "spec_version": self.spec_version,
+            "issued": self.issued.isoformat(),
+            "expires": self.expires.isoformat(),
+            "status": _status_to_json(self.status),
+        }
 
     def to_claim(self) -> dict[int, int | str]:
         """The compact claim map signed inside the CWT (keys in :data:`CLAIM_KEYS`).
@@ -839,3 +864,105 @@ def _card_if_valid(
         _CARD_FIELDS,
     )
     return card
+
+
+#: The flat keys of a card record (``name`` and ``ssn`` are the holder's), and the optional ones.
+_FLAT_REQUIRED: Final = frozenset({"name", "ssn", "card_number", "region", "issued", "expires"})
+_FLAT_KEYS: Final = _FLAT_REQUIRED | {"spec_version", "status"}
+#: Every spec version the field's pattern ``^[1-9]\.[0-9]{2}$`` accepts.
+_SPEC_VALUES: Final = frozenset(_SPEC_TEXT[100:])
+
+
+def _iso_day(text: str) -> date | None:
+    """The date of an exact ``YYYY-MM-DD`` text (ASCII digits), else ``None``."""
+    if not (
+        len(text) == 10
+        and text[4] == "-"
+        and text[7] == "-"
+        and text.isascii()
+        and (text[:4] + text[5:7] + text[8:]).isdigit()
+    ):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def card_if_canonical(fields: Mapping[str, object]) -> Card | None:
+    """The card ``Card.model_validate`` makes of a flat record (the keys ``name, ssn,
+    card_number, region, issued, expires`` and optionally ``spec_version, status``; ``name`` and
+    ``ssn`` the holder's), without pydantic's validation pass, when every value is already in
+    canonical form and passes every rule of the models; ``None`` otherwise: then the full
+    validation (``Card.model_validate``) decides and words the problem.
+
+    The rules are the models' own, through the same functions, as :func:`_card_if_valid` applies
+    them to a claim: the name, card number and region normalisers (a value they would change is
+    not canonical), the citizen ID check, the status parser, the spec version's pattern, the
+    date bounds and the cross-field rules. Dates must be ``YYYY-MM-DD`` texts (what a CSV file
+    or a JSON line holds). ``tests/test_card_fastpath.py`` holds both ways equal, including the
+    fields each marks as set.
+    """
+    keys = fields.keys()
+    if not (keys >= _FLAT_REQUIRED and keys <= _FLAT_KEYS):
+        return None
+    name, ssn = fields["name"], fields["ssn"]
+    card_number, region = fields["card_number"], fields["region"]
+    issued, expires = fields["issued"], fields["expires"]
+    spec = fields.get("spec_version", "3.00")
+    if not (
+        type(name) is str
+        and type(ssn) is str
+        and type(card_number) is str
+        and type(region) is str
+        and type(issued) is str
+        and type(expires) is str
+        and type(spec) is str
+        and spec in _SPEC_VALUES
+    ):
+        return None
+    birth = _fast_birth_date(ssn)
+    day_issued, day_expires = _iso_day(issued), _iso_day(expires)
+    if birth is None or day_issued is None or day_expires is None:
+        return None
+    if not (day_issued >= _MIN_ISSUED and birth <= day_issued < day_expires <= _MAX_EXPIRES):
+        return None
+    try:
+        if (
+            normalize_name(name) != name
+            or normalize_card_number(card_number) != card_number
+            or normalize_region_code(region) != region
+        ):
+            return None
+        state = CardStatus.parse(fields["status"]) if "status" in keys else CardStatus.ACTIVE
+    except ValueError:
+        return None
+    holder = _built(
+        Holder,
+        {"name": name, "document": DocumentType.RESIDENT_ID, "ssn": ssn},
+        _HOLDER_FIELDS,
+    )
+    card: Card = _built(
+        Card,
+        {
+            "holder": holder,
+            "card_number": card_number,
+            "region": region,
+            "spec_version": spec,
+            "issued": day_issued,
+            "expires": day_expires,
+            "status": state,
+        },
+        _FLAT_SET["spec_version" in keys, "status" in keys],
+    )
+    return card
+
+
+_CARD_SET: Final = frozenset({"holder", "card_number", "region", "issued", "expires"})
+#: The fields ``model_validate`` marks as set, by (spec_version given, status given).
+_FLAT_SET: Final[dict[tuple[bool, bool], frozenset[str]]] = {
+    (spec, status): _CARD_SET
+    | {key for key, given in (("spec_version", spec), ("status", status)) if given}
+    for spec in (False, True)
+    for status in (False, True)
+}

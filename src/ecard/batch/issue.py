@@ -7,8 +7,9 @@ Contract:
   region)`` truncated to 8 bytes, under the journal's pseudonym key. The same person and region
   in the same batch always get the same ``cti``; without the key it reveals nothing.
 * **Exactly once.** The parent alone writes, in input order, chunk by chunk: the chunk's result
-  lines go to ``RESULTS.partial`` (flushed and fsynced), then the chunk's cards are appended to
-  the journal in one transaction. A row whose ``cti`` the journal already holds is reported
+  lines go to ``RESULTS.partial`` (flushed and fsynced); then, every :data:`JOURNAL_CHUNKS`
+  chunks (and at the end), the cards of those chunks are appended to the journal in one
+  transaction. A row whose ``cti`` the journal already holds is reported
   ``duplicate`` and its new signature discarded. Nothing is released before the end: only when
   every row is done is ``RESULTS.partial`` renamed to ``RESULTS`` (and the texts file written).
 * **Resumption.** Started again on a ``RESULTS.partial``, the batch keeps the result lines whose
@@ -31,6 +32,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -51,7 +53,12 @@ from ecard.signing.keysource import KeySource, environment_value
 #: The result file's format name (its first line).
 FORMAT: Final = "ecard-batch/1"
 #: Rows per chunk (one task, one journal transaction).
-DEFAULT_CHUNK: Final = 500
+DEFAULT_CHUNK: Final = 2000
+#: Chunks whose cards go into the journal in one transaction (their result lines are written
+#: chunk by chunk, before): 25 chunks of 2000 rows, 50,000 records a commit.
+JOURNAL_CHUNKS: Final = 25
+#: The journal connection's page cache during a batch (KiB), enough for a group's dirty pages.
+JOURNAL_CACHE_KIB: Final = 256 * 1024
 _CTI_CONTEXT: Final = b"ecard-batch-cti/1\x00"
 _CTI_SIZE: Final = 8
 
@@ -61,7 +68,7 @@ def row_cti(key: bytes, batch: str, card: Card) -> bytes:
     message = b"\x00".join(
         (_CTI_CONTEXT + batch.encode(), card.holder.ssn.encode("ascii"), card.region.encode())
     )
-    return hmac.new(key, message, hashlib.sha256).digest()[:_CTI_SIZE]
+    return hmac.digest(key, message, "sha256")[:_CTI_SIZE]
 
 
 @dataclass(frozen=True)
@@ -77,10 +84,14 @@ class IssueJob:
     iat: int
     iss: str = "CN"
     validity_days: int | None = None
+    #: Pixels per module of a PNG picture of each issued code (level Q), or ``None`` for none.
+    png_scale: int | None = None
 
     def __post_init__(self) -> None:
         if not self.batch or len(self.batch) > 128 or not self.batch.isprintable():
             raise BadInputError("the batch name must be 1-128 printable characters")
+        if self.png_scale is not None and not 1 <= self.png_scale <= 32:
+            raise BadInputError("the picture scale must be 1..32 pixels per module")
 
 
 @dataclass
@@ -108,8 +119,9 @@ def _context(job: IssueJob) -> _Context:
 #: One chunk: its rows, and the ``cti`` already recorded for rows of a resumed prefix.
 Chunk = tuple[list[tuple[int, RawRow]], dict[int, str]]
 #: A row's outcome from a worker: (status, line, cti, holder pseudonym, content hash, its
-#: result line); the result line is built in the worker, the parent only writes it.
-Outcome = tuple[str, int, str, str, str, bytes]
+#: result line, its PNG picture or ``b""``); the result line and the picture are made in the
+#: worker, the parent only writes them.
+Outcome = tuple[str, int, str, str, str, bytes, bytes]
 
 
 def issue_chunk(job: IssueJob, chunk: Chunk) -> list[Outcome]:
@@ -122,24 +134,37 @@ def issue_chunk(job: IssueJob, chunk: Chunk) -> list[Outcome]:
     for line, raw in rows:
         card = parse_row(raw)
         if isinstance(card, str):
-            out.append(("invalid", line, "", "", "", _invalid(line, card)))
+            out.append(("invalid", line, "", "", "", _invalid(line, card), b""))
             continue
         cti = row_cti(ctx.key, job.batch, card)
         if line in expected:
             status = "done" if expected[line] == cti.hex() else "changed"
-            out.append((status, line, "", "", "", b""))
+            out.append((status, line, "", "", "", b"", b""))
             continue
         try:
             issued = ctx.issuer.issue(card, iat=iat, cti=cti)
         except BadInputError as exc:  # e.g. the card expired before the batch's time
-            out.append(("invalid", line, "", "", "", _invalid(line, exc.detail)))
+            out.append(("invalid", line, "", "", "", _invalid(line, exc.detail), b""))
             continue
         content = hashlib.sha256(issued.cose).hexdigest()
         holder = holder_pseudonym(ctx.key, card.holder.ssn)
         cid = cti.hex()
-        result = _dump({"line": line, "status": "issued", "cti": cid, "text": issued.text})
-        out.append(("issued", line, cid, holder, content, result))
+        result = _issued_line(line, cid, issued.text)
+        picture = b"" if job.png_scale is None else issued.png(level="Q", scale=job.png_scale)
+        out.append(("issued", line, cid, holder, content, result, picture))
     return out
+
+
+def _issued_line(line: int, cid: str, text: str) -> bytes:
+    """The result line of an issued row: the bytes :func:`_dump` writes for it, formatted
+    directly (a hex ``cti`` and an ``EC1:`` text hold no character JSON escapes)."""
+    return f'{{"line":{line},"status":"issued","cti":"{cid}","text":"{text}"}}\n'.encode()
+
+
+#: An issued row's result line as :func:`_issued_line` writes it; the QR text is group 1.
+_ISSUED_LINE: Final = re.compile(
+    rb'\{"line":[0-9]+,"status":"issued","cti":"[0-9a-f]+","text":"(EC1:[0-9A-Z $%*+./:-]+)"\}\n'
+)
 
 
 def _invalid(line: int, reason: str) -> bytes:
@@ -266,12 +291,29 @@ def _chunks(
         yield batch, known
 
 
+def _write_picture(folder: Path, cti: str, picture: bytes) -> None:
+    """``folder/CTI.png``, whole or not at all (written aside, then renamed)."""
+    tmp = folder / f".{cti}.png.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(picture)
+    os.replace(tmp, folder / f"{cti}.png")
+
+
 def _write_texts(results: Path, texts: Path) -> None:
     tmp = texts.with_name(f".{texts.name}.tmp")
     with open(results, "rb") as src, open(tmp, "wb") as out:
         src.readline()
-        for _, obj in _parse_lines(src):
-            if obj is not None and obj.get("status") == "issued":
+        for raw in src:
+            match = _ISSUED_LINE.fullmatch(raw)
+            if match is not None:  # the common case, without a JSON parse
+                out.write(match[1] + b"\n")
+                continue
+            try:
+                obj = json.loads(raw) if raw.endswith(b"\n") else None
+            except ValueError:
+                obj = None
+            if isinstance(obj, dict) and obj.get("status") == "issued":
                 out.write(obj["text"].encode() + b"\n")
         out.flush()
         os.fsync(out.fileno())
@@ -290,6 +332,7 @@ def issue_batch(
     texts: str | os.PathLike[str] | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     progress: Callable[[int], None] | None = None,
+    png_dir: str | os.PathLike[str] | None = None,
 ) -> IssueSummary:
     """Issue every valid row of ``source`` (see the module docstring); the summary.
 
@@ -297,6 +340,12 @@ def issue_batch(
     0600: it holds the QR texts); ``texts`` optionally one QR text per line. ``progress`` is
     called with the number of rows each finished chunk held. ``journal`` must hold the pseudonym
     key the job's environment variable names.
+
+    ``png_dir`` (an existing folder) receives a PNG picture of each issued code, ``CTI.png``
+    (level Q, ``job.png_scale`` pixels per module, default 8), made by the workers and written,
+    like the result lines, before the chunk is journaled: a picture whose chunk was not
+    journaled when the batch was killed is replaced when the row is signed again on resumption.
+    Pictures are slow (tens of milliseconds each, pure Python): ask for them where needed.
     """
     if not 1 <= chunk_size <= 100_000:
         raise BadInputError("the chunk size must be 1..100000")
@@ -322,45 +371,68 @@ def issue_batch(
             fh.write(_dump({"format": FORMAT, "batch": job.batch, "iat": job.iat, "kid": kid}))
             fh.flush()
             os.fsync(fh.fileno())
+    pictures = None if png_dir is None else Path(png_dir)
+    if pictures is not None:
+        if not pictures.is_dir():
+            raise BadInputError(f"{pictures} is not a folder (create it first)")
+        if job.png_scale is None:
+            job = replace(job, png_scale=8)
     summary = IssueSummary(results=str(final))
     engine = engine or Engine(1)
     kid_bytes = hashlib.sha256(job.certificate).digest()[:8]
     rows = read_rows(source, fmt)
     chunks = _chunks(rows, chunk_size, _expected(partial, last))
-    with open(partial, "ab") as out:
-        for outcomes in engine.map(issue_chunk, job, chunks):
-            fresh = [o[2] for o in outcomes if o[0] == "issued"]
-            known = _journaled(journal, fresh) if fresh else set()
-            entries: list[tuple[str, str, bytes, bytes]] = []
-            lines: list[bytes] = []
-            for status, line, cti, holder, content, result in outcomes:
-                if line <= last:
-                    if status == "changed":
-                        raise BadInputError(
-                            f"line {line}: the input differs from the one this batch began "
-                            "with (another holder or region): resume with the same input"
-                        )
-                    summary.resumed += status == "done"
-                    summary.invalid += status == "invalid"  # reported in the first run
-                    continue
-                if status == "invalid":
-                    summary.invalid += 1
-                    lines.append(result)
-                elif cti in known:
-                    summary.duplicate += 1
-                    lines.append(_dump({"line": line, "status": "duplicate", "cti": cti}))
-                else:
-                    known.add(cti)
-                    summary.issued += 1
-                    entries.append((cti, holder, kid_bytes, bytes.fromhex(content)))
-                    lines.append(result)
-            if lines:
-                out.write(b"".join(lines))
-                out.flush()
-                os.fsync(out.fileno())
-            journal.append_card_entries(entries, operator=operator)
-            if progress is not None:
-                progress(len(outcomes))
+    # Journal appends go in groups of chunks: past a few hundred thousand records each new
+    # record dirties a page of each of the journal's three indexes (random keys), so the rows a
+    # commit holds decide how many pages it writes; the page cache holds a group's dirty pages.
+    group = JOURNAL_CHUNKS * chunk_size
+    pending: list[tuple[str, str, bytes, bytes]] = []
+    pending_ctis: set[str] = set()
+    cache = journal.connection.execute("PRAGMA cache_size").fetchone()[0]
+    journal.connection.execute(f"PRAGMA cache_size = -{JOURNAL_CACHE_KIB}")
+    try:
+        with open(partial, "ab") as out:
+            for outcomes in engine.map(issue_chunk, job, chunks):
+                fresh = [o[2] for o in outcomes if o[0] == "issued"]
+                known = _journaled(journal, fresh) if fresh else set()
+                lines: list[bytes] = []
+                for status, line, cti, holder, content, result, picture in outcomes:
+                    if line <= last:
+                        if status == "changed":
+                            raise BadInputError(
+                                f"line {line}: the input differs from the one this batch "
+                                "began with (another holder or region): resume with the same "
+                                "input"
+                            )
+                        summary.resumed += status == "done"
+                        summary.invalid += status == "invalid"  # reported in the first run
+                        continue
+                    if status == "invalid":
+                        summary.invalid += 1
+                        lines.append(result)
+                    elif cti in known or cti in pending_ctis:
+                        summary.duplicate += 1
+                        lines.append(_dump({"line": line, "status": "duplicate", "cti": cti}))
+                    else:
+                        pending_ctis.add(cti)
+                        summary.issued += 1
+                        pending.append((cti, holder, kid_bytes, bytes.fromhex(content)))
+                        lines.append(result)
+                        if pictures is not None:
+                            _write_picture(pictures, cti, picture)
+                if lines:  # the result lines first, on disk, then the journal
+                    out.write(b"".join(lines))
+                    out.flush()
+                    os.fsync(out.fileno())
+                if len(pending) >= group:
+                    journal.append_card_entries(pending, operator=operator)
+                    pending, pending_ctis = [], set()
+                if progress is not None:
+                    progress(len(outcomes))
+        if pending:
+            journal.append_card_entries(pending, operator=operator)
+    finally:
+        journal.connection.execute(f"PRAGMA cache_size = {int(cache)}")
     if texts is not None:
         _write_texts(partial, Path(texts))
     os.replace(partial, final)
@@ -372,6 +444,8 @@ def issue_batch(
 __all__ = [
     "DEFAULT_CHUNK",
     "FORMAT",
+    "JOURNAL_CACHE_KIB",
+    "JOURNAL_CHUNKS",
     "Chunk",
     "IssueJob",
     "IssueSummary",

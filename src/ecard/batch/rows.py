@@ -24,7 +24,7 @@ from typing import Any, Final, Literal, TypeAlias
 
 from pydantic import ValidationError
 
-from ecard.card import Card
+from ecard.card import Card, card_if_canonical
 from ecard.errors import BadInputError
 
 #: Longest input line accepted (bytes, line ending included); a longer one is an invalid row.
@@ -184,9 +184,26 @@ def parse_row(row: RawRow) -> Card | str:
             return "not a JSON object"
         if type(data) is not dict:
             return "not a JSON object"
-        record = data if "holder" in data else _nested(data)
+        if "holder" not in data:
+            flat = data
+        else:
+            holder = data["holder"]
+            if (
+                type(holder) is dict
+                and holder.keys() == _HOLDER_KEYS
+                and _HOLDER_KEYS.isdisjoint(data)
+            ):
+                flat = {**holder, **{k: v for k, v in data.items() if k != "holder"}}
+            else:
+                flat = None
+            record = data
     else:
-        record = _nested({k: v for k, v in row.items() if v != "" or k in COLUMNS})
+        flat = {k: v for k, v in row.items() if v != "" or k in COLUMNS}
+    if flat is not None:
+        card = card_if_canonical(flat)  # the models' rules without pydantic's pass
+        if card is not None:
+            return card
+        record = _nested(flat)
     try:
         return Card.model_validate(record)
     except ValidationError as exc:  # redacted by Card: no value in it

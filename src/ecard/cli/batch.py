@@ -103,6 +103,7 @@ def cmd_batch_issue(args: argparse.Namespace) -> bool:
             texts=args.texts,
             chunk_size=args.chunk_size,
             progress=advance,
+            png_dir=args.png_dir,
         )
     if args.lang == "zh":
         line = (
@@ -215,6 +216,11 @@ def add_batch(sub: Subcommands) -> None:
     i.add_argument("--format", choices=["csv", "jsonl"], help="input format (default: by name)")
     i.add_argument("--results", required=True, metavar="FILE", help="result file (JSON Lines)")
     i.add_argument("--texts", metavar="FILE", help="also write the QR texts, one per line")
+    i.add_argument(
+        "--png-dir",
+        metavar="DIR",
+        help="also write a PNG of each issued code to DIR, CTI.png (slow; default: none)",
+    )
     i.add_argument("--batch", required=True, metavar="NAME", help="the batch's name (identity)")
     i.add_argument("--key", help="document signer private key (PEM), or use --pkcs11-module")
     i.add_argument("--key-password-env", metavar="VAR", help="env variable holding the password")
@@ -234,7 +240,7 @@ def add_batch(sub: Subcommands) -> None:
     i.add_argument(
         "--chunk-size",
         type=bounded_int(1, 100_000),
-        default=500,
+        default=2000,
         metavar="N",
         help="rows a task (default: %(default)s)",
     )

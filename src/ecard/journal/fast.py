@@ -126,6 +126,83 @@ def fast_hash_input(raw: Sequence[object]) -> tuple[bytes, bytes, bytes] | None:
     return prev_hash, bytes.fromhex(record_hex), data
 
 
+_CARD_TEXT: Final = _text("card")
+_CTI_HEX: Final = re.compile(f"(?:[0-9a-f]{{2}}){{{MIN_CTI},{MAX_CTI}}}")
+_HASH_HEX: Final = re.compile(_H64)
+_TIME: Final = re.compile(_TIME_PART)
+#: (kid, recorded_at, operator) -> their hash input items, for the values found canonical
+_middles: dict[tuple[bytes, str, str], bytes] = {}
+
+
+def _middle(kid: bytes, at: str, operator: str) -> bytes | None:
+    """The hash input items of ``kid``, ``recorded_at`` and ``operator``, or ``None`` if one
+    is not canonical (checked as :data:`_FAST_CARD` and the strict parser check them)."""
+    key = (kid, at, operator)
+    known = _middles.get(key)
+    if known is None:
+        if not (
+            type(kid) is bytes
+            and len(kid) == 8
+            and type(at) is str
+            and _TIME.fullmatch(at) is not None
+            and _cached(_good_times, at, lambda t: datetime.fromisoformat(t[:-1]))
+            and type(operator) is str
+            and _cached(_good_operators, operator, check_operator)
+        ):
+            return None
+        if len(_middles) > 1000:
+            _middles.clear()
+        known = _middles[key] = _BSTR8 + kid + _text(at) + _text(operator)
+    return known
+
+
+def card_hash_input(
+    seq: int,
+    credential_id: str,
+    holder: str,
+    kid: bytes,
+    recorded_at: str,
+    operator: str,
+    content_hash: bytes,
+    prev_hash: bytes,
+) -> bytes | None:
+    """The hash input of the card record these values make (as stored: hex ``credential_id``
+    and ``holder``, ``recorded_at`` in canonical form), exactly
+    :meth:`~ecard.journal.records.JournalRecord.hash_input`; ``None`` if a value is not one
+    :func:`fast_hash_input` would accept in a stored row (then the strict builder says why).
+    The journal's bulk append writes each record's hash with it."""
+    middle = _middle(kid, recorded_at, operator)
+    if not (
+        middle is not None
+        and type(seq) is int
+        and 1 <= seq < INT64
+        and type(credential_id) is str
+        and _CTI_HEX.fullmatch(credential_id) is not None
+        and type(holder) is str
+        and _HASH_HEX.fullmatch(holder) is not None
+        and type(content_hash) is bytes
+        and len(content_hash) == 32
+        and type(prev_hash) is bytes
+        and len(prev_hash) == 32
+    ):
+        return None
+    return b"".join(
+        (
+            _HASH_PREFIX,
+            encode_head(0, seq),
+            _CARD_TEXT,
+            _text(credential_id),
+            _BSTR32,
+            bytes.fromhex(holder),
+            middle,
+            _BSTR32,
+            content_hash,
+            _BSTR32,
+            prev_hash,
+        )
+    )
+
+
 def check_row(raw: Sequence[object]) -> tuple[bytes, bytes, bool] | str:
     """One stored row checked: ``(prev_hash, record_hash, hash_ok)``, or why the row is
     malformed. The fast path when it applies; the strict parser says exactly what is wrong."""
@@ -140,4 +217,4 @@ def check_row(raw: Sequence[object]) -> tuple[bytes, bytes, bool] | str:
     return parsed.prev_hash, parsed.record_hash, parsed.computed_hash() == parsed.record_hash
 
 
-__all__ = ["check_row", "fast_hash_input"]
+__all__ = ["card_hash_input", "check_row", "fast_hash_input"]

@@ -7,7 +7,6 @@ lower-case hex; a key shorter than :data:`MIN_PSEUDONYM_KEY` bytes is refused wi
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from typing import Final
 
@@ -54,7 +53,7 @@ def holder_pseudonym(
     else:
         number = normalize_document_number(document, citizen_id)
         message = PSEUDONYM_CONTEXT + f"{document.value}:{number}".encode("ascii")
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hmac.digest(key, message, "sha256").hex()  # one C call, unlike hmac.new(...)
 
 
 def pseudonym_key_from_hex(text: str) -> bytes:

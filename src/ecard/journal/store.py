@@ -25,7 +25,7 @@ from ecard._time import utc
 from ecard.errors import BadInputError, BadKeyError, BadListError, EcardError
 from ecard.formats.credential import IssuedCard
 from ecard.formats.lists import REVOCATION_LIST, TRUST_LIST, read_unverified_list
-from ecard.journal.fast import fast_hash_input
+from ecard.journal.fast import card_hash_input, fast_hash_input
 from ecard.journal.heads import SignedHead
 from ecard.journal.headsign import check_head_signer
 from ecard.journal.headsign import sign_head as sign_head_payload
@@ -244,10 +244,11 @@ class Journal:
         ``seq`` of the last record (the journal's head).
 
         The bulk path of :meth:`append_card`: one ``BEGIN IMMEDIATE`` and one tail read for the
-        lot, and each row's hash input written by the verifier's fast path
-        (:func:`~ecard.journal.fast.fast_hash_input`, byte-identical to
-        :meth:`JournalRecord.hash_input`); a row it does not recognise goes through
-        :func:`~ecard.journal.records.build_record`, which says what is wrong.
+        lot, and each row's hash input written directly from its values
+        (:func:`~ecard.journal.fast.card_hash_input`, byte-identical to
+        :meth:`JournalRecord.hash_input`); a row it does not recognise goes through the
+        verifier's fast path and then :func:`~ecard.journal.records.build_record`, which says
+        what is wrong.
         """
         try:
             check_operator(operator)
@@ -258,7 +259,17 @@ class Journal:
             seq, prev = self._tail(conn)
             rows: list[tuple[int, str, str, str, str, str, str, str, str, str]] = []
             placeholder = GENESIS_HASH.hex()
+            sha256 = hashlib.sha256
             for credential_id, holder, kid, content_hash in entries:
+                data = card_hash_input(
+                    seq, credential_id, holder, kid, at, operator, content_hash, prev
+                )
+                if data is not None:  # the common case: every value canonical
+                    record_hash = sha256(data).digest()
+                    rows.append((seq, "card", credential_id, holder, kid.hex(), at, operator,
+                                 content_hash.hex(), prev.hex(), record_hash.hex()))  # fmt: skip
+                    seq, prev = seq + 1, record_hash
+                    continue
                 row = (seq, "card", credential_id, holder, kid.hex(), at, operator,
                        content_hash.hex(), prev.hex(), placeholder)  # fmt: skip
                 fast = fast_hash_input(row)

@@ -8,8 +8,8 @@ table (old cards carry retired codes) is an unknown region, never a reason to re
 
 from __future__ import annotations
 
+import os
 from functools import cache
-from importlib import resources
 
 from ecard.errors import Lang
 
@@ -20,7 +20,13 @@ _NO_NAME = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治
 
 @cache
 def _table() -> dict[str, str]:
-    text = resources.files(__package__).joinpath("regions.tsv").read_text(encoding="utf-8")
+    try:  # the file beside this module: no resource-reader machinery (~20 ms) at start-up
+        with open(os.path.join(os.path.dirname(__file__), "regions.tsv"), encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError:  # installed some other way (a zip archive): through importlib.resources
+        from importlib import resources
+
+        text = resources.files(__package__).joinpath("regions.tsv").read_text(encoding="utf-8")
     rows = (line.split("\t", 1) for line in text.splitlines() if line and line[0] != "#")
     return {code: name for code, name in rows}
 

@@ -118,7 +118,13 @@ class VerificationResult:
             "valid": self.valid,
             "code": self.code.value,
             "message": self.message(lang),
-            "card": None if self.card is None else self.card.model_dump(mode="json"),
+            "card": (
+                None
+                if self.card is None
+                else self.card.json_dict()
+                if type(self.card) is Card
+                else self.card.model_dump(mode="json")
+            ),
             "kid": None if self.kid is None else self.kid.hex(),
             "alg": self.alg,
             "issuer": self.issuer,
