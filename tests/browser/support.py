@@ -1,0 +1,100 @@
+"""What the browser tests share: the system Chromium under Playwright, the service on a real
+uvicorn in a background thread, and reading a QR code off a screenshot.
+
+Chromium is Debian's (``$ECARD_CHROMIUM``, default ``/usr/bin/chromium``), launched by
+Playwright through ``executable_path`` (never a downloaded browser) with the flags below and
+a fresh profile; the service is :func:`ecard.service.app.create_app` over
+``build_context(ServiceConfig(data_dir=tmp), clock=running_clock(T0))``, so its certificates,
+cards and the wallet's clock all start at the fixed instant T0 and advance with the monotonic
+clock.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import uvicorn
+from PIL import Image
+
+from ecard.service.app import create_app
+from ecard.service.config import ServiceConfig
+from ecard.service.context import ServiceContext, build_context, running_clock
+
+#: Chromium's flags: headless, no sandbox (root in a container), nothing phoning home.
+CHROMIUM_FLAGS: Final = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+def chromium_path() -> str | None:
+    """The system Chromium: ``$ECARD_CHROMIUM`` or ``chromium`` on the PATH."""
+    path = os.environ.get("ECARD_CHROMIUM") or shutil.which("chromium")
+    return path if path and Path(path).is_file() else None
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RunningService:
+    """The service under test: its context and its address."""
+
+    ctx: ServiceContext
+    base_url: str
+
+
+@contextmanager
+def serve(data_dir: Path, start: object) -> Iterator[RunningService]:
+    """The service on a free 127.0.0.1 port, in a background thread, until the block ends."""
+    import datetime as dt
+
+    assert isinstance(start, dt.datetime)
+    ctx = build_context(ServiceConfig(data_dir=data_dir), clock=running_clock(start))
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(ctx), host="127.0.0.1", port=port, log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="ecard-test-service", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test service did not start")
+        time.sleep(0.02)
+    try:
+        yield RunningService(ctx, f"http://127.0.0.1:{port}")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def read_qr_texts(png: bytes) -> list[str]:
+    """Every QR text zxing-cpp finds in a screenshot."""
+    import zxingcpp
+
+    image = Image.open(io.BytesIO(png)).convert("L")
+    return [
+        r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode
+    ]
