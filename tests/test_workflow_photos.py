@@ -299,7 +299,7 @@ def test_a_store_at_the_first_schema_is_upgraded(db_url: str) -> None:
     engine.dispose()
     upgraded = Store(db_url)
     with upgraded.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
         assert conn.execute(text("SELECT decided_at FROM applications")).all() == [(None,)]
         assert conn.execute(text("SELECT count(*) FROM photos")).scalar() == 0
     upgraded.close()

@@ -45,6 +45,14 @@ class WorkflowCode(StrEnum):
     PHOTO_TOO_LARGE = "PHOTO_TOO_LARGE"
     PHOTO_BOMB = "PHOTO_BOMB"
     PHOTO_UNREADABLE = "PHOTO_UNREADABLE"
+    ENROL_PROFILE_UNKNOWN = "ENROL_PROFILE_UNKNOWN"
+    ENROL_CARD_NOT_NORMAL = "ENROL_CARD_NOT_NORMAL"
+    ENROL_NONCE_WRONG = "ENROL_NONCE_WRONG"
+    ENROL_NONCE_USED = "ENROL_NONCE_USED"
+    ENROL_NONCE_EXPIRED = "ENROL_NONCE_EXPIRED"
+    ENROL_SAME_KEY = "ENROL_SAME_KEY"
+    ENROL_REQUEST_INVALID = "ENROL_REQUEST_INVALID"
+    ENROL_PROOF_INVALID = "ENROL_PROOF_INVALID"
 
 
 #: Per code: (English, Chinese).
@@ -129,6 +137,38 @@ WORKFLOW_MESSAGES: Final[dict[WorkflowCode, tuple[str, str]]] = {
     WorkflowCode.PHOTO_UNREADABLE: (
         "the stored ID photo cannot be decrypted: wrong key, or the record was altered or moved",
         "无法解密已存储的证件照片：密钥错误，或记录被篡改或移动",
+    ),
+    WorkflowCode.ENROL_PROFILE_UNKNOWN: (
+        "the profile is not one a card can be enrolled for (full, counter)",
+        "不支持该卡片用途版本（仅限 full、counter）",
+    ),
+    WorkflowCode.ENROL_CARD_NOT_NORMAL: (
+        "only a card in normal status can be enrolled on a device",
+        "仅状态正常的卡片可以绑定设备",
+    ),
+    WorkflowCode.ENROL_NONCE_WRONG: (
+        "the enrolment request does not answer this card's challenge: request a new one",
+        "绑定请求与本卡的挑战值不符：请重新获取",
+    ),
+    WorkflowCode.ENROL_NONCE_USED: (
+        "the enrolment challenge was already used: request a new one",
+        "绑定挑战值已使用：请重新获取",
+    ),
+    WorkflowCode.ENROL_NONCE_EXPIRED: (
+        "the enrolment challenge has expired: request a new one",
+        "绑定挑战值已过期：请重新获取",
+    ),
+    WorkflowCode.ENROL_SAME_KEY: (
+        "each profile needs its own new device key",
+        "每个用途版本须使用各自新的设备密钥",
+    ),
+    WorkflowCode.ENROL_REQUEST_INVALID: (
+        "the enrolment request is malformed or uses a key type not allowed",
+        "绑定请求格式错误或使用了不允许的密钥类型",
+    ),
+    WorkflowCode.ENROL_PROOF_INVALID: (
+        "the enrolment request is not signed by the device key it carries",
+        "绑定请求未由其携带的设备密钥签名",
     ),
 }
 

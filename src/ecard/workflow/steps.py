@@ -22,12 +22,10 @@ in the issuance journal, and keeps it for publication (:meth:`~Registry.revocati
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Final, Literal
 
@@ -36,20 +34,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ecard._time import utc
-from ecard.card import CHINA_TZ, Card, Holder
-from ecard.documents import (
-    DocumentType,
-    IdentityDocument,
-    check_document_in_force,
-    parse_document,
-)
+from ecard.documents import DocumentType, check_document_in_force, parse_document
 from ecard.formats.credential import IssuedCard
 from ecard.identifiers import normalize_name, normalize_region_code
-from ecard.journal.store import Journal
-from ecard.publish.revocation import next_revocation_list
-from ecard.signing.issuer import Issuer
-from ecard.signing.pki import CertifiedKey
-from ecard.workflow.errors import WorkflowCode, WorkflowError, refuse
+from ecard.workflow.codes import CardView, CodeSteps
+from ecard.workflow.enrolment import PROFILES, EnrolmentSteps
+from ecard.workflow.errors import WorkflowCode, refuse
 from ecard.workflow.lifecycle import (
     ACTIVE_STATES,
     CardEvent,
@@ -58,26 +48,14 @@ from ecard.workflow.lifecycle import (
     next_state,
     restores,
 )
-from ecard.workflow.photos import Photo, check_photo, check_photo_key, open_photo, seal_photo
-from ecard.workflow.ports import DeviceBinding, LivenessCheck, SmsGateway
-from ecard.workflow.secrets import (
-    PIN_MAX_FAILURES,
-    CodeRules,
-    check_code_format,
-    check_pin_rules,
-    code_digest,
-    hash_pin,
-    new_code,
-    pin_matches,
-)
+from ecard.workflow.photos import Photo, check_photo, open_photo, seal_photo
+from ecard.workflow.settings import Settings
 from ecard.workflow.store import (
     ApplicationRow,
     CardRow,
-    CodeRow,
     EventRow,
     PhotoRow,
     RevocationRow,
-    Store,
 )
 
 Channel = Literal["online", "window"]
@@ -93,52 +71,6 @@ _CARD_ALPHABET: Final = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Local settings of a region's operator."""
-
-    #: One-time code rules.
-    codes: CodeRules = field(default_factory=CodeRules)
-    #: Days after which a temporary loss report lapses by itself (5-15).
-    temporary_loss_days: int = 10
-    #: Whether an e-SSC may be used during a temporary loss report (default no).
-    use_during_temporary_loss: bool = False
-    #: Relatives one person may apply for through family service.
-    family_limit: int = 3
-    #: Years a card is valid.
-    card_years: int = 10
-    #: How long each signed revocation list is valid.
-    list_validity: timedelta = timedelta(days=1)
-    #: How long an ID photo is kept after the application's decision (then purged).
-    photo_retention: timedelta = timedelta(days=30)
-    #: Calendar days a submitted application may wait for review (the default).
-    review_days: int = 5
-    #: Per region (6-digit code; ``xxxx00`` for a city, ``xx0000`` for a province), the review
-    #: days where they differ from :attr:`review_days`; the most specific entry wins.
-    review_days_by_region: Mapping[str, int] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if not 5 <= self.temporary_loss_days <= 15:
-            raise ValueError("temporary_loss_days must be 5..15")
-        if self.family_limit < 0 or not 1 <= self.card_years <= 50:
-            raise ValueError("family_limit must be >= 0 and card_years 1..50")
-        if not timedelta(0) <= self.photo_retention <= timedelta(days=3650):
-            raise ValueError("photo_retention must be 0..3650 days")
-        for region, days in {"default": self.review_days, **self.review_days_by_region}.items():
-            if region != "default" and not (len(region) == 6 and region.isdigit()):
-                raise ValueError("review_days_by_region keys are 6-digit region codes")
-            if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
-                raise ValueError("review days must be 1..365")
-
-    def review_deadline_days(self, region: str) -> int:
-        """The review days for ``region``: its own entry, else its city's (``xxxx00``), else
-        its province's (``xx0000``), else :attr:`review_days`."""
-        for key in (region, region[:4] + "00", region[:2] + "0000"):
-            if key in self.review_days_by_region:
-                return self.review_days_by_region[key]
-        return self.review_days
-
-
-@dataclass(frozen=True)
 class OverdueApplication:
     """An application waiting for review past its deadline: no personal data."""
 
@@ -147,15 +79,6 @@ class OverdueApplication:
     region: str
     submitted: datetime
     due: datetime
-
-
-@dataclass(frozen=True)
-class CardView:
-    """What a query shows: masked data and the status."""
-
-    card_number: str
-    state: CardState
-    masked: dict[str, str]
 
 
 def _age(birth: date, today: date) -> int:
@@ -179,102 +102,15 @@ def _mobile(phone: object) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-class Registry:
+class Registry(CodeSteps, EnrolmentSteps):
     """The workflow of one operator: a store, an issuer, an issuance journal, a list signer.
 
     ``clock`` returns the current aware time; every step reads it once. ``pseudonym_key``
     (at least 16 bytes) keys the subject pseudonyms and the code HMACs; ``photo_key`` (32
-    bytes, AES-256) encrypts the ID photos (without it the photo steps refuse).
+    bytes, AES-256) encrypts the ID photos (without it the photo steps refuse). The steps
+    come from their families: codes, liveness, PIN and query (:class:`CodeSteps`), device
+    enrolment (:class:`EnrolmentSteps`) and the ones below.
     """
-
-    def __init__(
-        self,
-        store: Store,
-        *,
-        issuer: Issuer,
-        list_signer: CertifiedKey,
-        pseudonym_key: bytes,
-        sms: SmsGateway,
-        liveness: LivenessCheck,
-        clock: Callable[[], datetime],
-        journal: Journal | None = None,
-        settings: Settings | None = None,
-        device_binding: DeviceBinding | None = None,
-        photo_key: bytes | None = None,
-    ) -> None:
-        if not isinstance(pseudonym_key, bytes) or len(pseudonym_key) < 16:
-            raise ValueError("pseudonym_key must be at least 16 bytes")
-        self._photo_key = None if photo_key is None else check_photo_key(photo_key)
-        self.store = store
-        self.issuer = issuer
-        self.list_signer = list_signer
-        self._key = pseudonym_key
-        self.sms = sms
-        self.liveness = liveness
-        self.clock = clock
-        self.journal = journal
-        self.settings = settings or Settings()
-        self.device_binding = device_binding
-
-    # -- internals
-
-    def _now(self) -> datetime:
-        return utc(self.clock(), "the workflow clock")
-
-    def _today(self, now: datetime) -> date:
-        return now.astimezone(CHINA_TZ).date()
-
-    def subject_pseudonym(self, doc: IdentityDocument) -> str:
-        """HMAC-SHA-256 of the document type and number: finds a person's records without
-        holding their number in the event log. A resident and a temporary resident ID of one
-        person give the same pseudonym."""
-        # a temporary resident ID carries the citizen ID: the same person, the same pseudonym
-        temporary = doc.type is DocumentType.TEMPORARY_RESIDENT_ID
-        kind = DocumentType.RESIDENT_ID if temporary else doc.type
-        message = f"ecard-workflow-subject:{kind.value}:{doc.number}".encode()
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
-
-    def _event(
-        self,
-        session: Session,
-        now: datetime,
-        actor: str,
-        action: str,
-        *,
-        app: ApplicationRow | None = None,
-        card: CardRow | None = None,
-        before: str | None = None,
-        after: str | None = None,
-        detail: str | None = None,
-    ) -> None:
-        session.add(
-            EventRow(
-                at=int(now.timestamp()),
-                actor=actor,
-                action=action,
-                application_id=app.id if app else (card.application_id if card else None),
-                card_number=card.card_number if card else None,
-                subject=app.subject if app else (card.subject if card else None),
-                before=before,
-                after=after,
-                detail=detail,
-            )
-        )
-
-    @staticmethod
-    def _app(session: Session, application_id: str, *, lock: bool = False) -> ApplicationRow:
-        stmt = select(ApplicationRow).where(ApplicationRow.id == application_id)
-        row = session.scalars(stmt.with_for_update() if lock else stmt).first()
-        if row is None:
-            raise refuse(WorkflowCode.NOT_FOUND)
-        return row
-
-    @staticmethod
-    def _card(session: Session, card_number: str) -> CardRow:
-        row = session.get(CardRow, card_number)
-        if row is None:
-            raise refuse(WorkflowCode.NOT_FOUND)
-        return row
 
     # -- submit
 
@@ -381,108 +217,6 @@ class Registry:
             session.add(app)
             self._event(session, now, actor, "submit", app=app, after="submitted", detail=channel)
         return app_id
-
-    # -- one-time codes
-
-    def send_code(self, application_id: str, *, actor: str = "online") -> None:
-        """Send a fresh code to the application's phone (through the SMS port).
-
-        Raises:
-            WorkflowError: ``RESEND_TOO_SOON`` (60 s), ``DAILY_CAP``, ``NOT_FOUND``,
-                ``CONFLICT`` (another send won the race).
-        """
-        rules = self.settings.codes
-        now = self._now()
-        ts, day = int(now.timestamp()), self._today(now).isoformat()
-        with self.store.transaction() as session:
-            app = self._app(session, application_id)
-            row = session.get(CodeRow, application_id)
-            sent_today = 0
-            if row is not None:
-                if ts - row.sent_at < rules.resend_after.total_seconds():
-                    raise refuse(WorkflowCode.RESEND_TOO_SOON)
-                sent_today = row.sent_today if row.day == day else 0
-                if sent_today >= rules.daily_cap:
-                    raise refuse(WorkflowCode.DAILY_CAP)
-            code = new_code()
-            digest = code_digest(self._key, application_id, code)
-            if row is None:
-                session.add(
-                    CodeRow(
-                        application_id=application_id,
-                        digest=digest,
-                        sent_at=ts,
-                        tries=0,
-                        used=False,
-                        day=day,
-                        sent_today=1,
-                    )
-                )
-            else:
-                row.digest, row.sent_at, row.tries, row.used = digest, ts, 0, False
-                row.day, row.sent_today = day, sent_today + 1
-            self._event(session, now, actor, "send_code", app=app)
-            session.flush()  # a racing send fails here, before the message leaves
-            self.sms.send_code(app.phone, code, application_id=application_id)
-
-    def _use_code(self, session: Session, app: ApplicationRow, code: str, now: datetime) -> None:
-        rules = self.settings.codes
-        row = session.get(CodeRow, app.id)
-        if row is None:
-            raise refuse(WorkflowCode.CODE_WRONG, "no code was sent")
-        if row.used:
-            raise refuse(WorkflowCode.CODE_USED)
-        if row.tries >= rules.max_tries:
-            raise refuse(WorkflowCode.CODE_TRIES_EXCEEDED)
-        if int(now.timestamp()) - row.sent_at > rules.lifetime.total_seconds():
-            raise refuse(WorkflowCode.CODE_EXPIRED)
-        if not hmac.compare_digest(row.digest, code_digest(self._key, app.id, code)):
-            row.tries += 1
-            raise refuse(WorkflowCode.CODE_WRONG)
-        row.used = True
-
-    def check_code(self, application_id: str, code: str, *, actor: str = "online") -> None:
-        """Check the code the applicant read on the phone; binds the phone.
-
-        Raises:
-            WorkflowError: ``CODE_FORMAT``, ``CODE_WRONG`` (the try is counted),
-                ``CODE_EXPIRED``, ``CODE_USED``, ``CODE_TRIES_EXCEEDED``.
-        """
-        check_code_format(code)
-        now = self._now()
-        failure: WorkflowError | None = None
-        with self.store.transaction() as session:
-            app = self._app(session, application_id)
-            try:
-                self._use_code(session, app, code, now)
-            except WorkflowError as exc:  # the counted try must be committed
-                failure = exc
-                self._event(session, now, actor, "check_code", app=app, detail=exc.workflow_code)
-            else:
-                app.phone_verified = True
-                self._event(session, now, actor, "check_code", app=app, detail="ok")
-        if failure is not None:
-            raise failure
-
-    def record_liveness(
-        self, application_id: str, evidence: bytes, *, actor: str = "online"
-    ) -> None:
-        """Ask the liveness port; record only its verdict and reference (no face image).
-
-        Raises:
-            WorkflowError: ``LIVENESS_FAILED``.
-        """
-        passed, reference = self.liveness.check(application_id, evidence)
-        now = self._now()
-        with self.store.transaction() as session:
-            app = self._app(session, application_id)
-            if passed:
-                app.liveness = reference[:128]
-            self._event(
-                session, now, actor, "liveness", app=app, detail="pass" if passed else "fail"
-            )
-        if not passed:
-            raise refuse(WorkflowCode.LIVENESS_FAILED)
 
     # -- review
 
@@ -645,21 +379,6 @@ class Registry:
 
     # -- issue
 
-    def _card_model(self, app: ApplicationRow, number: str, today: date) -> Card:
-        expires = date(today.year + self.settings.card_years, today.month, min(today.day, 28))
-        card = Card(
-            holder=Holder(
-                name=app.name, document=DocumentType(app.document_type), ssn=app.document_number
-            ),
-            card_number=number,
-            region=app.region,
-            issued=today,
-            expires=expires,
-        )
-        if self.device_binding is not None:
-            card = self.device_binding.bind(card, app.id)
-        return card
-
     def _new_card(
         self, session: Session, app: ApplicationRow, now: datetime, actor: str, *, sealed: bool
     ) -> tuple[CardRow, IssuedCard | None]:
@@ -682,24 +401,31 @@ class Registry:
             state_since=int(now.timestamp()),
             listed=False,
             pin_failures=0,
+            issued_at=int(now.timestamp()),
         )
-        issued = None if sealed else self._sign(row, app, now, actor)
         session.add(row)
         app.card_number = number
+        session.flush()  # the card row first: its credentials refer to it
+        issued = None if sealed else self._sign(session, row, app, now, actor)
         return row, issued
 
-    def _sign(self, row: CardRow, app: ApplicationRow, now: datetime, actor: str) -> IssuedCard:
-        issued = self.issuer.issue(
-            self._card_model(app, row.card_number, self._today(now)), iat=now
-        )
+    def _sign(
+        self, session: Session, row: CardRow, app: ApplicationRow, now: datetime, actor: str
+    ) -> IssuedCard | None:
+        """The card's bearer credential, recorded and journaled; ``None`` when
+        :attr:`Settings.require_binding` leaves the credentials to the device enrolment."""
+        if self.settings.require_binding:
+            return None
+        issued = self.issuer.issue(self._card_model(app, row, now), iat=now)
         row.kid, row.cti = issued.kid.hex(), issued.cti.hex()
-        if self.journal is not None:
-            self.journal.append_card(issued, operator=actor)
+        self._record_credential(session, row, issued, now, actor)
         return issued
 
     def issue(self, application_id: str, *, actor: str, sealed: bool = False) -> IssuedCard | None:
         """Make the card of an approved application and sign its e-SSC credential (level 1),
-        journaled; ``sealed`` makes it 封存 (no credential until :meth:`activate`).
+        journaled; ``sealed`` makes it 封存 (no credential until :meth:`activate`). With
+        :attr:`Settings.require_binding` no credential is signed here (``None``): the
+        holder's :meth:`enrol_device` makes the bound ones.
 
         Raises:
             WorkflowError: ``WRONG_STEP`` (not approved), ``ACTIVE_CARD_EXISTS``.
@@ -714,114 +440,20 @@ class Registry:
             self._event(session, now, actor, "issue", app=app, card=row, after=row.state)
         return issued
 
-    def activate(self, card_number: str, *, actor: str) -> IssuedCard:
-        """Enable a sealed card: 封存 → 正常, signing its credential."""
+    def activate(self, card_number: str, *, actor: str) -> IssuedCard | None:
+        """Enable a sealed card: 封存 → 正常, signing its credential (none with
+        :attr:`Settings.require_binding`: the holder enrols a device)."""
         now = self._now()
         with self.store.transaction() as session:
             row = self._card(session, card_number)
             before = CardState(row.state)
             row.state = next_state(before, CardEvent.ACTIVATE).value
             row.state_since = int(now.timestamp())
-            issued = self._sign(row, self._app(session, row.application_id), now, actor)
+            issued = self._sign(session, row, self._app(session, row.application_id), now, actor)
             self._event(session, now, actor, "activate", card=row, before=before, after=row.state)
         return issued
 
-    # -- PIN and query
-
-    def set_pin(self, card_number: str, pin: str, *, actor: str = "online") -> None:
-        """Set the card's 6-digit service PIN (stored as scrypt).
-
-        Raises:
-            WorkflowError: ``PIN_WEAK`` (a sequence, a repeat, part of the document number).
-        """
-        now = self._now()
-        with self.store.transaction() as session:
-            row = self._card(session, card_number)
-            app = self._app(session, row.application_id)
-            check_pin_rules(pin, app.document_number)
-            row.pin_hash, row.pin_failures = hash_pin(pin), 0
-            self._event(session, now, actor, "set_pin", card=row)
-
-    def query(self, card_number: str, code: str, pin: str, *, actor: str = "online") -> CardView:
-        """The holder proves possession of the phone (a code sent by :meth:`send_code` for
-        the card's application) and knows the PIN; returns the masked card and its status.
-
-        Raises:
-            WorkflowError: the code's refusals, ``PIN_WRONG`` (counted), ``PIN_LOCKED``.
-        """
-        check_code_format(code)
-        now = self._now()
-        failure: WorkflowError | None = None
-        with self.store.transaction() as session:
-            row = self._card(session, card_number)
-            app = self._app(session, row.application_id)
-            try:
-                if row.pin_hash is None or row.pin_failures >= PIN_MAX_FAILURES:
-                    raise refuse(
-                        WorkflowCode.PIN_LOCKED if row.pin_hash else WorkflowCode.WRONG_STEP
-                    )
-                self._use_code(session, app, code, now)
-                if not pin_matches(pin, row.pin_hash):
-                    row.pin_failures += 1
-                    raise refuse(
-                        WorkflowCode.PIN_LOCKED
-                        if row.pin_failures >= PIN_MAX_FAILURES
-                        else WorkflowCode.PIN_WRONG
-                    )
-                row.pin_failures = 0
-            except WorkflowError as exc:
-                failure = exc
-                self._event(session, now, actor, "query", card=row, detail=exc.workflow_code)
-            else:
-                self._event(session, now, actor, "query", card=row, detail="ok")
-                card = self._card_model(app, row.card_number, self._today(now))
-                masked = card.masked()
-                masked.pop("issued"), masked.pop("expires"), masked.pop("status")
-                view = CardView(row.card_number, CardState(row.state), masked)
-        if failure is not None:
-            raise failure
-        return view
-
     # -- status changes
-
-    def _publish(
-        self,
-        session: Session,
-        now: datetime,
-        add: list[CardRow],
-        remove: list[CardRow],
-        actor: str,
-        *,
-        force: bool = False,
-    ) -> None:
-        entries = [(bytes.fromhex(r.kid), bytes.fromhex(r.cti)) for r in add if r.kid and r.cti]
-        unrevoke = [(bytes.fromhex(r.kid), bytes.fromhex(r.cti)) for r in remove if r.kid and r.cti]
-        if not entries and not unrevoke and not force:
-            return
-        last = session.scalars(
-            select(RevocationRow).order_by(RevocationRow.sequence.desc())
-        ).first()
-        update = next_revocation_list(
-            last.data if last else None,
-            entries,
-            unrevoke=unrevoke,
-            signer=self.list_signer.signer(),
-            certificate=self.list_signer.certificate,
-            chain=self.list_signer.chain,
-            issued_at=now,
-            next_update=now + self.settings.list_validity,
-        )
-        session.add(
-            RevocationRow(
-                sequence=update.sequence, data=update.data, published_at=int(now.timestamp())
-            )
-        )
-        for r in add:
-            r.listed = True
-        for r in remove:
-            r.listed = False
-        if self.journal is not None:
-            self.journal.append_list(update.data, operator=actor)
 
     def _move(
         self,
@@ -832,14 +464,25 @@ class Registry:
         actor: str,
         reason: str | None,
     ) -> CardState:
+        """Apply ``event``; a change that invalidates the card lists all its live
+        credentials in the next signed list, one that restores it takes them off again
+        (never the superseded ones)."""
         before = CardState(row.state)
         after = next_state(before, event)
         policy = self.settings.use_during_temporary_loss
         row.state, row.state_since = after.value, int(now.timestamp())
         if invalidates(before, after, use_during_temporary_loss=policy):
-            self._publish(session, now, [row], [], actor)
+            live = [c for c in self._credentials(session, row.card_number) if c.revoked_at is None]
+            self._publish(session, now, live, [], actor)
+            row.listed = row.listed or bool(live)
         elif restores(before, after, use_during_temporary_loss=policy) and row.listed:
-            self._publish(session, now, [], [row], actor)
+            listed = [
+                c
+                for c in self._credentials(session, row.card_number)
+                if c.revoked_at is not None and c.superseded_at is None
+            ]
+            self._publish(session, now, [], listed, actor)
+            row.listed = False
         self._event(
             session, now, actor, event.value, card=row, before=before, after=after, detail=reason
         )
@@ -863,9 +506,10 @@ class Registry:
         with self.store.transaction() as session:
             return self._move(session, self._card(session, card_number), event, now, actor, reason)
 
-    def replace(self, card_number: str, *, actor: str, reason: str) -> IssuedCard:
-        """Replace a card (补换): the old one is 已补换 and its credential listed, a new card
-        with a new credential follows it. A reason is required.
+    def replace(self, card_number: str, *, actor: str, reason: str) -> IssuedCard | None:
+        """Replace a card (补换): the old one is 已补换 and all its credentials listed, a new
+        card with a new credential follows it (with :attr:`Settings.require_binding`, no
+        credential: ``None``, the holder enrols the new card). A reason is required.
 
         Raises:
             WorkflowError: ``REASON_REQUIRED``, ``TRANSITION_REFUSED``.
@@ -884,7 +528,6 @@ class Registry:
             self._event(
                 session, now, actor, "issue_replacement", card=new, after=new.state, detail=reason
             )
-        assert issued is not None
         return issued
 
     def lapse_temporary_losses(self, *, actor: str = "scheduler") -> int:
@@ -943,6 +586,7 @@ __all__ = [
     "CONSENT_GUARDIAN",
     "CONSENT_PERSONAL",
     "CONSENT_PHOTO",
+    "PROFILES",
     "CardView",
     "OverdueApplication",
     "Registry",

@@ -119,10 +119,48 @@ class CardRow(Base):
     replaced_by: Mapped[str | None] = mapped_column(String(9), nullable=True)
     pin_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     pin_failures: Mapped[int] = mapped_column(Integer, default=0)
+    #: When the card was made (its printed issue date); ``None`` for cards made before 0003.
+    issued_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
     __table_args__ = (Index("ix_cards_subject_region", "subject", "region"),)
+
+
+class CredentialRow(Base):
+    """One signed credential of a card: a bearer credential (``device_key`` ``None``) or a
+    device-bound one (the SHA-256 thumbprint of its device key, hex).
+
+    ``revoked_at`` is set while the credential is on the signed revocation list (a card status
+    that invalidates it; cleared when the status is restored); ``superseded_at`` is set for
+    good when a later enrolment (a new phone) replaced it, and it stays listed."""
+
+    __tablename__ = "credentials"
+
+    cti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kid: Mapped[str] = mapped_column(String(16))
+    card_number: Mapped[str] = mapped_column(ForeignKey("cards.card_number"), index=True)
+    profile: Mapped[str] = mapped_column(String(8))
+    device_key: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    issued_at: Mapped[int] = mapped_column(Integer)
+    revoked_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    superseded_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class EnrolmentNonceRow(Base):
+    """The open enrolment challenge of one card and profile (only the nonce's HMAC): a new
+    challenge replaces it, an enrolment consumes it, success or not."""
+
+    __tablename__ = "enrolment_nonces"
+
+    card_number: Mapped[str] = mapped_column(ForeignKey("cards.card_number"), primary_key=True)
+    profile: Mapped[str] = mapped_column(String(8), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(Integer)
+    used: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
 class EventRow(Base):
@@ -232,6 +270,8 @@ __all__ = [
     "Base",
     "CardRow",
     "CodeRow",
+    "CredentialRow",
+    "EnrolmentNonceRow",
     "EventRow",
     "PhotoRow",
     "RevocationRow",
