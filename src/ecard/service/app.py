@@ -1,8 +1,8 @@
 """The application factory: one FastAPI application with every router of the service.
 
 Each room of the service contributes one router (``router(ctx) -> APIRouter``); this module
-only assembles them, mounts the static files and installs the HTTP security layer
-(:mod:`ecard.service.security`). Nothing here decides about a card.
+only assembles them, mounts the static files, installs the JSON error handlers
+(:mod:`ecard.service.errors`) and the HTTP security layer (:mod:`ecard.service.security`). Nothing here decides about a card.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from ecard import __version__
-from ecard.service import api, security
+from ecard.service import api, errors, security
 from ecard.service.context import ServiceContext
 from ecard.service.pages import applicant, clerk, counter, wallet
 
@@ -38,6 +38,7 @@ def create_app(ctx: ServiceContext) -> FastAPI:
     app.include_router(wallet.router(ctx))
     app.include_router(counter.router(ctx))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    errors.install(app)
     security.install(app, ctx)
     return app
 

@@ -11,17 +11,21 @@ that advances with the monotonic clock (the wallet page takes its time from the 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
 from ecard._files import write_atomic
 from ecard.crypto.x509 import load_certificate_file
-from ecard.service.config import ServiceConfig
+from ecard.errors import BadInputError
+from ecard.formats.trustlist import TrustListEntry
+from ecard.service.config import ConfigError, ServiceConfig
 from ecard.signing.issuer import Issuer
+from ecard.signing.keysource import KeyFile, password_from_env
 from ecard.signing.pki import (
     CertifiedKey,
     create_document_signer,
@@ -29,8 +33,10 @@ from ecard.signing.pki import (
     create_root_ca,
 )
 from ecard.signing.signers import load_private_key_file
+from ecard.signing.trustlist import sign_trust_list
+from ecard.verify.loading import ListConfig, read_list_file
 from ecard.verify.paths import PathValidator
-from ecard.verify.policy import Policy
+from ecard.verify.policy import ANY_PROFILE, MINIMUM_SCOPE, Policy
 from ecard.verify.replay import ReplayCache
 from ecard.verify.revocation import RevocationList
 from ecard.verify.trust import TrustStore
@@ -49,8 +55,6 @@ def running_clock(start: datetime) -> Callable[[], datetime]:
     origin = time.monotonic()
 
     def now() -> datetime:
-        from datetime import timedelta
-
         return start + timedelta(seconds=time.monotonic() - origin)
 
     return now
@@ -110,6 +114,86 @@ def _secret(folder: Path, name: str, size: int) -> bytes:
     return key
 
 
+class CounterLists:
+    """The counter's revocation list, reloaded when it changes (a new list published by the
+    registry, or a new file dropped in place), and the verifiers per purpose over it, all
+    sharing the replay cache file (several uvicorn workers accept a presentation once)."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+        self._lock = threading.Lock()
+        self._seen: object = None
+        self._list: RevocationList | None = None
+        self._verifiers: dict[str, Verifier] = {}
+        self._cache: ReplayCache | None = None
+
+    def _validator(self) -> PathValidator:
+        return PathValidator(
+            list(self._ctx.list_roots),  # type: ignore[arg-type]
+            revocation="off",
+            clock=self._ctx.clock,
+        )
+
+    def revocations(self) -> RevocationList | None:
+        """The current revocation list (``None`` before the first one is published)."""
+        ctx = self._ctx
+        path = ctx.config.counter.revocation_list
+        if path is not None:
+            try:
+                st = path.stat()
+            except OSError:
+                raise BadInputError("the counter's revocation list file cannot be read") from None
+            mark: object = (st.st_mtime_ns, st.st_size)
+            if mark == self._seen:
+                return self._list
+            data: bytes | None = read_list_file(path)
+        else:
+            data = ctx.registry.revocation_list()
+            if data is None or data == self._seen:
+                return self._list
+            mark = data
+        with self._lock:
+            if mark != self._seen:
+                self._list = (
+                    None if data is None else RevocationList.load(data, validator=self._validator())
+                )
+                self._seen = mark
+            return self._list
+
+    def replay_cache(self) -> ReplayCache:
+        """The one replay cache (the shared file) of this process."""
+        with self._lock:
+            if self._cache is None:
+                self._cache = ReplayCache(self._ctx.replay_cache_path)
+            return self._cache
+
+    def verifier(self, purpose: str | None = None) -> Verifier:
+        """The counter's verifier for ``purpose`` (``None``: every purpose served), over the
+        current lists."""
+        key = purpose or ""
+        lists = self.revocations()
+        verifier = self._verifiers.get(key)
+        if verifier is None:
+            with self._lock:
+                verifier = self._verifiers.get(key)
+                if verifier is None:
+                    verifier = Verifier(
+                        self._ctx.trust,
+                        self._ctx.counter_policy(purpose),
+                        revocations=lists,
+                        replay_cache=self._cache_unlocked(),
+                    )
+                    self._verifiers[key] = verifier
+        if verifier.revocations is not lists and lists is not None:
+            verifier.update(revocations=lists)
+        return verifier
+
+    def _cache_unlocked(self) -> ReplayCache:
+        if self._cache is None:
+            self._cache = ReplayCache(self._ctx.replay_cache_path)
+        return self._cache
+
+
 @dataclass
 class ServiceContext:
     """What the routers share. Build it with :func:`build_context`."""
@@ -126,55 +210,154 @@ class ServiceContext:
     replay_cache_path: Path
     #: The demo PKI when in demo mode, else ``None``.
     demo: DemoPki | None = None
+    #: The counter's lists and verifiers (made by :func:`build_context`).
+    counter: CounterLists = field(init=False, repr=False)
+    _trust_list: tuple[datetime, bytes] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.counter = CounterLists(self)
+
+    def counter_policy(self, purpose: str | None = None) -> Policy:
+        """The counter's policy on the service clock: binding required (unless configured
+        off), minimum scope, the configured purposes (or just ``purpose``, which must be one
+        of them: ``PURPOSE_NOT_SERVED`` otherwise, as a :class:`ValueError`)."""
+        c = self.config.counter
+        if purpose is not None and purpose not in c.purposes:
+            raise ValueError(purpose)
+        return Policy(
+            clock=self.clock,
+            require_binding=c.require_binding,
+            purposes=frozenset({purpose}) if purpose else c.purposes,
+            profiles=dict(MINIMUM_SCOPE if c.minimum_scope else ANY_PROFILE),
+            presentation_max_age=timedelta(seconds=c.presentation_max_age),
+            presentation_max_ahead=timedelta(seconds=c.presentation_max_ahead),
+        )
 
     def verifier(self, policy: Policy | None = None) -> Verifier:
         """A verifier over the current trust and revocation lists and the shared replay
         cache, with ``policy`` (default: the counter's, on the service clock)."""
-        data = self.registry.revocation_list()
-        lists = (
-            None
-            if data is None
-            else RevocationList.load(
-                data,
-                validator=PathValidator(list(self.list_roots), revocation="off"),  # type: ignore[arg-type]
-            )
-        )
+        if policy is None:
+            return self.counter.verifier()
         return Verifier(
             self.trust,
-            policy or Policy(clock=self.clock),
-            revocations=lists,
-            replay_cache=ReplayCache(self.replay_cache_path),
+            policy,
+            revocations=self.counter.revocations(),
+            replay_cache=self.counter.replay_cache(),
         )
+
+    def trust_list(self) -> bytes | None:
+        """The signed trust list this service publishes: the configured counter trust list
+        file, or (demo) one naming the demo document signer, signed by the demo list signer
+        and re-signed a day before it goes stale; ``None`` when there is none."""
+        path = self.config.counter.trust_list
+        if path is not None:
+            return read_list_file(path)
+        if self.demo is None:
+            return None
+        now = self.clock()
+        cached = self._trust_list
+        if cached is not None and cached[0] - timedelta(days=1) > now:
+            return cached[1]
+        signer = self.demo.list_signer
+        next_update = now + timedelta(days=7)
+        data = sign_trust_list(
+            [TrustListEntry(self.demo.signer.certificate, chain=(self.demo.root.certificate,))],
+            sequence=int(now.timestamp()),
+            issued_at=now,
+            next_update=next_update,
+            signer=signer.signer(),
+            certificate=signer.certificate,
+            chain=signer.chain,
+        )
+        self._trust_list = (next_update, data)
+        return data
+
+
+def _production(
+    config: ServiceConfig, clock: Callable[[], datetime]
+) -> tuple[Issuer, CertifiedKey, TrustStore, tuple[object, ...]]:
+    """The issuer, list signer, counter trust and list roots a deployment names."""
+    assert config.issuer is not None and config.list_signer is not None
+    issuer_cert = load_certificate_file(config.issuer.certificate)[0]
+    issuer = Issuer(config.issuer.source.open(), issuer_cert, clock=clock)
+    ls = config.list_signer
+    assert isinstance(ls.source, KeyFile)
+    lister = CertifiedKey(
+        load_private_key_file(ls.source.path, password=password_from_env(ls.source.password_env)),
+        load_certificate_file(ls.certificate)[0],
+        tuple(c for p in ls.chain for c in load_certificate_file(p)),
+    )
+    c = config.counter
+    roots: tuple[object, ...] = tuple(x for p in c.roots for x in load_certificate_file(p))
+    if not roots and lister.chain:
+        roots = (lister.chain[-1],)
+    if not roots:
+        raise ConfigError(
+            "counter.roots", "the root of the list signer is needed", "须给出名单签名者的根证书"
+        )
+    if c.trust or c.trust_list:
+        loaded = ListConfig(
+            trust=tuple(map(str, c.trust)),
+            trust_list=None if c.trust_list is None else str(c.trust_list),
+            roots=tuple(map(str, c.roots)),
+            now=clock(),
+        ).load()
+        assert loaded.trust is not None
+        trust = loaded.trust
+    else:
+        trust = TrustStore([issuer_cert])
+    return issuer, lister, trust, roots
 
 
 def build_context(
-    config: ServiceConfig, *, clock: Callable[[], datetime] | None = None
+    config: ServiceConfig,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    sms: LocalOutbox | None = None,
 ) -> ServiceContext:
-    """The library objects for ``config``; ``clock`` defaults to the wall clock."""
-    if not config.demo:
-        raise NotImplementedError("production configuration: see docs/service.md")
+    """The library objects for ``config``; ``clock`` defaults to the wall clock.
+
+    Demo mode makes (once) and reloads the demo PKI and keys in the data folder; a deployment
+    opens its issuer key (file or PKCS#11), list signer and counter lists, and reads the
+    pseudonym and photo keys from their environment variables. A bad configuration is a
+    :class:`~ecard.service.config.ConfigError`; a bad key or certificate the library's typed
+    error. ``sms`` is the one-time-code gateway (default: the local outbox).
+    """
     clock = clock or wall_clock
     folder = config.data_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    pki = demo_pki(folder / "demo-pki", clock())
-    outbox = LocalOutbox(clock=clock)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError("data_dir", f"cannot be created ({exc.strerror})", "无法创建") from None
+    outbox = sms or LocalOutbox(clock=clock)
+    pki: DemoPki | None = None
+    if config.demo:
+        pki = demo_pki(folder / "demo-pki", clock())
+        issuer = Issuer(pki.signer.signer(), pki.signer.certificate, clock=clock)
+        lister = pki.list_signer
+        trust = TrustStore([pki.signer.certificate])
+        roots: tuple[object, ...] = (pki.root.certificate,)
+        pseudonym, photo = _secret(folder, "pseudonym.key", 32), _secret(folder, "photo.key", 32)
+    else:
+        issuer, lister, trust, roots = _production(config, clock)
+        pseudonym, photo = config.secret("pseudonym"), config.secret("photo")
     registry = Registry(
         Store(config.database_url),
-        issuer=Issuer(pki.signer.signer(), pki.signer.certificate, clock=clock),
-        list_signer=pki.list_signer,
-        pseudonym_key=_secret(folder, "pseudonym.key", 32),
+        issuer=issuer,
+        list_signer=lister,
+        pseudonym_key=pseudonym,
         sms=outbox,
         liveness=FixedLiveness(),
         clock=clock,
-        photo_key=_secret(folder, "photo.key", 32),
+        photo_key=photo,
     )
     return ServiceContext(
         config=config,
         registry=registry,
         outbox=outbox,
         clock=clock,
-        trust=TrustStore([pki.signer.certificate]),
-        list_roots=(pki.root.certificate,),
+        trust=trust,
+        list_roots=roots,
         replay_cache_path=folder / "replay-cache.sqlite",
         demo=pki,
     )
@@ -182,6 +365,7 @@ def build_context(
 
 __all__ = [
     "DEMO_ORG",
+    "CounterLists",
     "DemoPki",
     "ServiceContext",
     "build_context",
