@@ -11,6 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import T0
+
 from ecard.card import Card
 from ecard.holder.keys import SoftwareDeviceKey
 from ecard.holder.wallet import HolderClock, Presenter, enrolment_request
@@ -18,7 +20,6 @@ from ecard.service.app import create_app
 from ecard.service.config import CounterConfig, Limits, ServiceConfig
 from ecard.service.context import ServiceContext, build_context, running_clock
 from ecard.signing.binding import issue_profiles, new_nonce
-from tests.conftest import T0
 
 
 def make_context(

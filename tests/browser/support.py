@@ -11,6 +11,7 @@ clock.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import shutil
@@ -56,21 +57,37 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class MovableClock:
+    """``running_clock(start)`` that a test can also move forward (past a resend interval, a
+    code's lifetime): never back, and never the wall clock."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self._running = running_clock(start)
+        self._jump = dt.timedelta(0)
+
+    def __call__(self) -> dt.datetime:
+        return self._running() + self._jump
+
+    def advance(self, seconds: float) -> None:
+        """Move the service's time forward by ``seconds``."""
+        assert seconds >= 0
+        self._jump += dt.timedelta(seconds=seconds)
+
+
 @dataclass
 class RunningService:
-    """The service under test: its context and its address."""
+    """The service under test: its context, its clock and its address."""
 
     ctx: ServiceContext
+    clock: MovableClock
     base_url: str
 
 
 @contextmanager
-def serve(data_dir: Path, start: object) -> Iterator[RunningService]:
+def serve(data_dir: Path, start: dt.datetime) -> Iterator[RunningService]:
     """The service on a free 127.0.0.1 port, in a background thread, until the block ends."""
-    import datetime as dt
-
-    assert isinstance(start, dt.datetime)
-    ctx = build_context(ServiceConfig(data_dir=data_dir), clock=running_clock(start))
+    clock = MovableClock(start)
+    ctx = build_context(ServiceConfig(data_dir=data_dir), clock=clock)
     port = free_port()
     config = uvicorn.Config(
         create_app(ctx), host="127.0.0.1", port=port, log_level="warning", access_log=False
@@ -84,7 +101,7 @@ def serve(data_dir: Path, start: object) -> Iterator[RunningService]:
             raise RuntimeError("the test service did not start")
         time.sleep(0.02)
     try:
-        yield RunningService(ctx, f"http://127.0.0.1:{port}")
+        yield RunningService(ctx, clock, f"http://127.0.0.1:{port}")
     finally:
         server.should_exit = True
         thread.join(timeout=10)

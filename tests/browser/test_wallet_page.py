@@ -144,7 +144,7 @@ def test_typed_counter_challenge_is_answered(enrolled: Page, service: RunningSer
     enrolled.fill("#challenge", challenge)
     enrolled.press("#challenge", "Enter")
     enrolled.wait_for_function(
-        f"document.getElementById('wallet').dataset.generation !== '{before}'"
+        "(g) => document.getElementById('wallet').dataset.generation !== g", arg=before
     )
     text = _scan(enrolled)
     assert parse_presentation(decode_text(text)).cnonce == challenge.encode()
@@ -156,7 +156,7 @@ def test_offline_after_the_first_visit(
 ) -> None:
     _open(enrolled, service, "/wallet/pharmacy")
     enrolled.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    enrolled.wait_for_function("navigator.serviceWorker.controller !== null")
+    enrolled.wait_for_function("() => navigator.serviceWorker.controller !== null")
     online = _scan(enrolled)
     context.set_offline(True)
     # the network is gone for the page: its own requests fail
@@ -176,7 +176,9 @@ def test_offline_after_the_first_visit(
     # and it keeps signing new codes with no network
     enrolled.wait_for_timeout(1100)
     enrolled.click("#new-code")
-    enrolled.wait_for_function(f"document.getElementById('qr').dataset.code !== {offline!r}")
+    enrolled.wait_for_function(
+        "(t) => document.getElementById('qr').dataset.code !== t", arg=offline
+    )
     again = _scan(enrolled)
     assert again != offline
     assert verifier.verify(again).code is ErrorCode.OK

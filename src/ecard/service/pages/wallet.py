@@ -18,22 +18,19 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final, Protocol, TypeVar, cast
+from typing import Any, Final
 
-from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from ecard.errors import EcardError
-from ecard.formats.credential import IssuedCard
 from ecard.formats.presentation import PURPOSES
 from ecard.holder.wallet import REFRESH_SECONDS
 from ecard.service.context import ServiceContext
+from ecard.service.errors import ErrorBody, ServiceCode, ServiceError
 from ecard.service.templating import render
-from ecard.workflow.errors import WorkflowError
 
 #: The static folder of the wallet's scripts (service worker, manifest).
 WALLET_STATIC: Final = Path(__file__).resolve().parent.parent / "static" / "wallet"
@@ -46,44 +43,6 @@ PURPOSE_PROFILE: Final = {
 }
 #: The profiles a wallet enrols, each with its own device key.
 PROFILES: Final = ("full", "counter")
-#: Largest JSON body the wallet API reads (two enrolment requests fit in 2 KiB).
-MAX_JSON: Final = 16 * 1024
-
-#: Service-level codes of the wallet API, with their (en, zh) messages.
-API_MESSAGES: Final = {
-    "UNSUPPORTED_MEDIA_TYPE": (
-        "send the request as JSON (Content-Type: application/json)",
-        "请以 JSON 格式发送请求（Content-Type: application/json）",
-    ),
-    "BAD_REQUEST": (
-        "the request is not valid JSON of the expected shape",
-        "请求不是预期格式的 JSON",
-    ),
-    "TOO_LARGE": ("the request is too large", "请求过大"),
-}
-
-
-class EnrolmentDesk(Protocol):
-    """The registry's enrolment steps the wallet API calls (ecard.workflow.steps.Registry)."""
-
-    def send_card_code(self, card_number: str, *, actor: str = "online") -> None:
-        """A one-time code to the card's phone."""
-
-    def enrolment_challenge(
-        self,
-        card_number: str,
-        code: str,
-        pin: str,
-        *,
-        profiles: Sequence[str] = ("full", "counter"),
-        actor: str = "online",
-    ) -> dict[str, bytes]:
-        """One fresh nonce per profile after the code and PIN are checked."""
-
-    def enrol_device(
-        self, card_number: str, requests: Mapping[str, bytes], *, actor: str = "online"
-    ) -> dict[str, IssuedCard]:
-        """The bound credentials for one enrolment request per profile."""
 
 
 class _Body(BaseModel):
@@ -112,6 +71,26 @@ class EnrolRequest(_Body):
     requests: dict[str, str] = Field(min_length=1, max_length=2)
 
 
+class ServerTime(BaseModel):
+    """The server's time, which the wallet page keeps with ``performance.now()``."""
+
+    ok: bool = True
+    now: float = Field(description="seconds since the epoch")
+
+
+class Done(BaseModel):
+    """A step that answers nothing but success."""
+
+    ok: bool = True
+
+
+class Nonces(BaseModel):
+    """The enrolment nonces (base64), one per profile."""
+
+    ok: bool = True
+    nonces: dict[str, str]
+
+
 class BoundCredential(BaseModel):
     """One bound credential as the page stores it."""
 
@@ -120,59 +99,31 @@ class BoundCredential(BaseModel):
     profile: str
 
 
-_M = TypeVar("_M", bound=BaseModel)
+class BoundCredentials(BaseModel):
+    """The bound credentials by profile."""
+
+    ok: bool = True
+    cards: dict[str, BoundCredential]
 
 
-def error_body(code: str, en: str, zh: str, status: int) -> JSONResponse:
-    """The API's error answer."""
-    body = {"ok": False, "error": code, "message": en, "message_zh": zh}
-    return JSONResponse(body, status_code=status)
-
-
-def _api_error(code: str, status: int) -> JSONResponse:
-    en, zh = API_MESSAGES[code]
-    return error_body(code, en, zh, status)
-
-
-def library_error(exc: EcardError) -> JSONResponse:
-    """A library or workflow refusal as an API error (422: the request was understood)."""
-    code = exc.workflow_code.value if isinstance(exc, WorkflowError) else exc.code.value
-    return error_body(code, exc.message("en"), exc.message("zh"), 422)
-
-
-async def read_json(request: Request, model: type[_M]) -> _M | JSONResponse:
-    """The body as ``model``, or the error answer (media type, size, shape)."""
+def require_json(request: Request) -> None:
+    """Refuse a body that is not ``Content-Type: application/json`` (415): a cross-site form
+    cannot send one without a CORS preflight, which this origin never grants."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json":
-        return _api_error("UNSUPPORTED_MEDIA_TYPE", 415)
-    raw = await request.body()
-    if len(raw) > MAX_JSON:
-        return _api_error("TOO_LARGE", 413)
-    try:
-        return model.model_validate(json.loads(raw))
-    except (ValueError, ValidationError):
-        return _api_error("BAD_REQUEST", 400)
-
-
-def _schema(model: type[BaseModel]) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
-        }
-    }
+        raise ServiceError(ServiceCode.UNSUPPORTED_MEDIA_TYPE, 415)
 
 
 def _b64(data: str) -> bytes:
-    return base64.b64decode(data.encode("ascii"), validate=True)
+    try:
+        return base64.b64decode(data.encode("ascii"), validate=True)
+    except (binascii.Error, ValueError):
+        raise ServiceError(ServiceCode.INVALID_REQUEST, 422, "requests (base64)") from None
 
 
 def router(ctx: ServiceContext) -> APIRouter:
     """The wallet routes."""
     r = APIRouter(tags=["wallet"])
-
-    def desk() -> EnrolmentDesk:
-        return cast(EnrolmentDesk, ctx.registry)
 
     def page(purpose: str | None) -> Callable[[Request], Response]:
         def show(request: Request) -> Response:
@@ -205,75 +156,61 @@ def router(ctx: ServiceContext) -> APIRouter:
         )
 
     @r.get("/wallet/api/time")
-    def server_time() -> dict[str, object]:
+    def server_time() -> ServerTime:
         """The server's time (seconds since the epoch): the wallet page's clock."""
-        return {"ok": True, "now": ctx.clock().timestamp()}
+        return ServerTime(now=ctx.clock().timestamp())
 
-    @r.post("/wallet/api/send-code", openapi_extra=_schema(SendCodeRequest))
-    async def send_code(request: Request) -> Response:
+    json_only = [Depends(require_json)]
+    refusals: dict[int | str, dict[str, Any]] = {
+        400: {"model": ErrorBody},
+        415: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+        429: {"model": ErrorBody},
+    }
+
+    @r.post("/wallet/api/send-code", dependencies=json_only, responses=refusals)
+    def send_code(body: SendCodeRequest) -> Done:
         """Send a one-time code to the phone of the card's holder."""
-        body = await read_json(request, SendCodeRequest)
-        if isinstance(body, Response):
-            return body
-        try:
-            desk().send_card_code(body.card_number, actor="online")
-        except EcardError as exc:
-            return library_error(exc)
-        return JSONResponse({"ok": True})
+        ctx.registry.send_card_code(body.card_number, actor="online")
+        return Done()
 
-    @r.post("/wallet/api/challenge", openapi_extra=_schema(ChallengeRequest))
-    async def challenge(request: Request) -> Response:
+    @r.post("/wallet/api/challenge", dependencies=json_only, responses=refusals)
+    def challenge(body: ChallengeRequest) -> Nonces:
         """Check the code and the PIN; one fresh enrolment nonce (base64) per profile."""
-        body = await read_json(request, ChallengeRequest)
-        if isinstance(body, Response):
-            return body
-        try:
-            nonces = desk().enrolment_challenge(
-                body.card_number, body.code, body.pin, profiles=tuple(body.profiles)
-            )
-        except EcardError as exc:
-            return library_error(exc)
-        encoded = {p: base64.b64encode(n).decode("ascii") for p, n in nonces.items()}
-        return JSONResponse({"ok": True, "nonces": encoded})
+        nonces = ctx.registry.enrolment_challenge(
+            body.card_number, body.code, body.pin, profiles=tuple(body.profiles), actor="online"
+        )
+        return Nonces(nonces={p: base64.b64encode(n).decode("ascii") for p, n in nonces.items()})
 
-    @r.post("/wallet/api/enrol", openapi_extra=_schema(EnrolRequest))
-    async def enrol(request: Request) -> Response:
+    @r.post("/wallet/api/enrol", dependencies=json_only, responses=refusals)
+    def enrol(body: EnrolRequest) -> BoundCredentials:
         """Bind one credential per profile to the device key its enrolment request carries."""
-        body = await read_json(request, EnrolRequest)
-        if isinstance(body, Response):
-            return body
-        try:
-            requests = {p: _b64(v) for p, v in body.requests.items()}
-        except (binascii.Error, ValueError):
-            return _api_error("BAD_REQUEST", 400)
-        try:
-            issued = desk().enrol_device(body.card_number, requests)
-        except EcardError as exc:
-            return library_error(exc)
-        cards = {
-            p: BoundCredential(
-                text=card.text, cose=base64.b64encode(card.cose).decode("ascii"), profile=p
-            ).model_dump()
-            for p, card in issued.items()
-        }
-        return JSONResponse({"ok": True, "cards": cards})
+        requests = {p: _b64(v) for p, v in body.requests.items()}
+        issued = ctx.registry.enrol_device(body.card_number, requests, actor="online")
+        return BoundCredentials(
+            cards={
+                p: BoundCredential(
+                    text=card.text, cose=base64.b64encode(card.cose).decode("ascii"), profile=p
+                )
+                for p, card in issued.items()
+            }
+        )
 
     return r
 
 
 __all__ = [
-    "API_MESSAGES",
-    "MAX_JSON",
     "PROFILES",
     "PURPOSE_PROFILE",
     "WALLET_STATIC",
     "BoundCredential",
+    "BoundCredentials",
     "ChallengeRequest",
+    "Done",
     "EnrolRequest",
-    "EnrolmentDesk",
+    "Nonces",
     "SendCodeRequest",
-    "error_body",
-    "library_error",
-    "read_json",
+    "ServerTime",
+    "require_json",
     "router",
 ]

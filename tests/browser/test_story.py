@@ -1,0 +1,110 @@
+"""The whole story in Chromium, on a real uvicorn: a card issued through the registry, the
+holder enrols the wallet page (card number, code from the outbox, PIN), the page shows a QR
+that zxing-cpp reads from the screenshot, the counter page verifies it (green), the same code
+again is refused as replayed (red), the card is reported lost and the list published, and the
+next presentation is refused (red)."""
+
+from __future__ import annotations
+
+from playwright.sync_api import BrowserContext, Page
+from sqlalchemy import select
+from tests.browser.support import RunningService, read_qr_texts
+from tests.conftest import T0
+
+from ecard.workflow.lifecycle import CardEvent
+from ecard.workflow.steps import CONSENT_PERSONAL, CONSENT_PHOTO
+from ecard.workflow.store import CardRow
+
+RESIDENT = "11010519491231002X"
+PIN = "138205"
+
+
+def _issue_card(service: RunningService) -> tuple[str, str]:
+    """Apply online, code from the outbox, liveness, review, issue, set the PIN: (app, card)."""
+    reg = service.ctx.registry
+    app = reg.submit(
+        channel="online",
+        document_type=1,
+        document_number=RESIDENT,
+        name="张三丰",
+        phone="13800138000",
+        region="110105",
+        actor="account:1",
+        consents=(CONSENT_PERSONAL, CONSENT_PHOTO),
+    )
+    reg.send_code(app)
+    reg.check_code(app, service.ctx.outbox.last_code(app))
+    reg.record_liveness(app, b"liveness evidence")
+    reg.review_online(app)
+    reg.issue(app, actor="clerk:1")
+    with reg.store.session() as session:
+        number = session.scalars(
+            select(CardRow.card_number).where(CardRow.application_id == app)
+        ).one()
+    reg.set_pin(number, PIN)
+    return app, number
+
+
+def _scan_qr(page: Page) -> str:
+    texts = read_qr_texts(page.screenshot(full_page=True))
+    assert len(texts) == 1, texts
+    return texts[0]
+
+
+def _counter_verdict(counter: Page, text: str) -> tuple[str, str]:
+    """Type ``text`` into the counter page as a USB scanner does: (verdict class, code)."""
+    done = counter.get_attribute("#counter", "data-done") or "0"
+    counter.fill("#scan", text)
+    counter.press("#scan", "Enter")
+    counter.wait_for_function(
+        "(done) => (document.getElementById('counter').dataset.done || '0') !== done", arg=done
+    )
+    verdict = counter.locator("#verdict")
+    return verdict.get_attribute("class") or "", verdict.get_attribute("data-code") or ""
+
+
+def test_apply_enrol_present_replay_lose(
+    context: BrowserContext, page: Page, service: RunningService
+) -> None:
+    app, number = _issue_card(service)
+    service.clock.advance(61)  # past the code resend interval of the application's code
+
+    # the holder enrols this browser
+    page.goto(service.base_url + "/wallet")
+    page.wait_for_selector("#wallet[data-ready=yes]", state="attached")
+    page.fill("#card-number", number)
+    page.click("#send-code")
+    page.wait_for_selector("#code-form", state="visible")
+    page.fill("#code", service.ctx.outbox.last_code(app))
+    page.fill("#pin", PIN)
+    page.click("#enrol-button")
+    page.wait_for_selector("#wallet[data-enrolled=yes]", state="attached")
+    assert page.input_value("#pin") == ""  # the PIN is not kept in the page
+
+    # it shows a live code for the pharmacy
+    page.goto(service.base_url + "/wallet/pharmacy")
+    page.wait_for_selector("#qr[data-code]", state="attached")
+    first = _scan_qr(page)
+    assert first.startswith("EC2:")
+
+    # the counter page (another PC: its own browser profile) verifies it
+    counter = context.browser.new_context(locale="zh-CN").new_page()  # type: ignore[union-attr]
+    counter.goto(service.base_url + "/counter?purpose=pharmacy")
+    assert _counter_verdict(counter, first) == ("verdict ok", "OK")
+    shown = counter.inner_text("#verdict-fields")
+    assert RESIDENT not in shown and "张三丰" not in shown  # the pharmacy sees masked data
+    # the same code again (a screenshot shown twice)
+    assert _counter_verdict(counter, first) == ("verdict bad", "REPLAYED")
+
+    # the clerk reports the card lost and publishes the list
+    service.ctx.registry.change(number, CardEvent.REPORT_LOSS, actor="clerk:1")
+    service.ctx.registry.refresh_revocation_list(actor="clerk:1")
+
+    page.wait_for_timeout(1100)  # a new second: a new presentation
+    page.click("#new-code")
+    page.wait_for_function("(t) => document.getElementById('qr').dataset.code !== t", arg=first)
+    after = _scan_qr(page)
+    assert after != first
+    assert _counter_verdict(counter, after) == ("verdict bad", "REVOKED")
+    counter.context.close()
+    assert service.ctx.clock() >= T0
