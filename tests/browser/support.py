@@ -107,6 +107,51 @@ def serve(data_dir: Path, start: dt.datetime) -> Iterator[RunningService]:
         thread.join(timeout=10)
 
 
+def resident_id(serial: int) -> str:
+    """A valid citizen ID number (check character computed), a different one per ``serial``."""
+    from ecard.identifiers import citizen_id_check_char
+
+    first17 = f"110105194912{serial % 28 + 1:02d}{serial % 1000:03d}"
+    return first17 + citizen_id_check_char(first17)
+
+
+#: The query PIN the issued test cards get.
+PIN: Final = "138205"
+
+
+def issue_card(service: RunningService, resident: str, name: str = "张三丰") -> tuple[str, str]:
+    """A card issued through the registry as the online channel does (apply, code from the
+    outbox, liveness, review, issue) with :data:`PIN` set: ``(application id, card number)``."""
+    from sqlalchemy import select
+
+    from ecard.workflow.steps import CONSENT_PERSONAL, CONSENT_PHOTO
+    from ecard.workflow.store import CardRow
+
+    reg = service.ctx.registry
+    app = reg.submit(
+        channel="online",
+        document_type=1,
+        document_number=resident,
+        name=name,
+        phone="13800138000",
+        region="110105",
+        actor="account:1",
+        consents=(CONSENT_PERSONAL, CONSENT_PHOTO),
+    )
+    reg.send_code(app)
+    reg.check_code(app, service.ctx.outbox.last_code(app))
+    reg.record_liveness(app, b"liveness evidence")
+    reg.review_online(app)
+    reg.issue(app, actor="clerk:1")
+    with reg.store.session() as session:
+        number = session.scalars(
+            select(CardRow.card_number).where(CardRow.application_id == app)
+        ).one()
+    reg.set_pin(number, PIN)
+    service.clock.advance(61)  # past the resend interval of the application's code
+    return app, number
+
+
 def read_qr_texts(png: bytes) -> list[str]:
     """Every QR text zxing-cpp finds in a screenshot."""
     import zxingcpp

@@ -7,42 +7,12 @@ next presentation is refused (red)."""
 from __future__ import annotations
 
 from playwright.sync_api import BrowserContext, Page
-from sqlalchemy import select
-from tests.browser.support import RunningService, read_qr_texts
+from tests.browser.support import PIN, RunningService, issue_card, read_qr_texts, resident_id
 from tests.conftest import T0
 
 from ecard.workflow.lifecycle import CardEvent
-from ecard.workflow.steps import CONSENT_PERSONAL, CONSENT_PHOTO
-from ecard.workflow.store import CardRow
 
-RESIDENT = "11010519491231002X"
-PIN = "138205"
-
-
-def _issue_card(service: RunningService) -> tuple[str, str]:
-    """Apply online, code from the outbox, liveness, review, issue, set the PIN: (app, card)."""
-    reg = service.ctx.registry
-    app = reg.submit(
-        channel="online",
-        document_type=1,
-        document_number=RESIDENT,
-        name="张三丰",
-        phone="13800138000",
-        region="110105",
-        actor="account:1",
-        consents=(CONSENT_PERSONAL, CONSENT_PHOTO),
-    )
-    reg.send_code(app)
-    reg.check_code(app, service.ctx.outbox.last_code(app))
-    reg.record_liveness(app, b"liveness evidence")
-    reg.review_online(app)
-    reg.issue(app, actor="clerk:1")
-    with reg.store.session() as session:
-        number = session.scalars(
-            select(CardRow.card_number).where(CardRow.application_id == app)
-        ).one()
-    reg.set_pin(number, PIN)
-    return app, number
+RESIDENT = resident_id(1)
 
 
 def _scan_qr(page: Page) -> str:
@@ -66,8 +36,7 @@ def _counter_verdict(counter: Page, text: str) -> tuple[str, str]:
 def test_apply_enrol_present_replay_lose(
     context: BrowserContext, page: Page, service: RunningService
 ) -> None:
-    app, number = _issue_card(service)
-    service.clock.advance(61)  # past the code resend interval of the application's code
+    app, number = issue_card(service, RESIDENT)
 
     # the holder enrols this browser
     page.goto(service.base_url + "/wallet")
