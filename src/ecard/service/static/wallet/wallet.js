@@ -198,6 +198,7 @@ async function showWallet() {
   $("enrol").hidden = enrolled;
   $("present").hidden = !enrolled || !config.purpose;
   $("menu").hidden = !enrolled;
+  $("forget").hidden = !enrolled;
   root.dataset.enrolled = enrolled ? "yes" : "no";
   if (enrolled) {
     const number = await load("card_number");
