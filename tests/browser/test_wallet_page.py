@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import BrowserContext, Page
-from tests.browser.support import RunningService, read_qr_texts
+from tests.browser.support import RunningService, issue_card, read_qr_texts, resident_id
 from tests.browser.wallet_js import STORE_JS, b64, enrolment_request
 
 from ecard.card import Card, CounterCard, Holder
@@ -205,3 +205,39 @@ def test_private_key_stays_in_the_browser(enrolled: Page, service: RunningServic
         "full": [False, "private", "InvalidAccessError"],
         "counter": [False, "private", "InvalidAccessError"],
     }
+
+
+def test_refusals_are_shown_as_text_in_the_page_language(
+    page: Page, service: RunningService
+) -> None:
+    _open(page, service, "/wallet")
+    hostile = "<img src=x onerror=window.__pwned=1>"
+    page.fill("#card-number", hostile)
+    page.click("#send-code")
+    page.wait_for_selector("#status[data-key]", state="attached")
+    status = page.locator("#status")
+    assert status.get_attribute("data-key") in ("NOT_FOUND", "INVALID_REQUEST")
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in status.inner_text())  # Chinese by default
+    assert page.locator("#status img").count() == 0
+    assert page.evaluate("() => window.__pwned === undefined")
+
+
+def test_wrong_pin_enrols_nothing(page: Page, service: RunningService) -> None:
+    app, number = issue_card(service, resident_id(3), "赵六")
+    _open(page, service, "/wallet?lang=en")
+    page.fill("#card-number", number)
+    page.click("#send-code")
+    page.wait_for_selector("#code-form", state="visible")
+    page.fill("#code", service.ctx.outbox.last_code(app))
+    page.fill("#pin", "902741")
+    page.click("#enrol-button")
+    page.wait_for_selector("#status[data-key=PIN_WRONG]", state="attached")
+    assert "PIN" in page.inner_text("#status")
+    assert page.get_attribute("#wallet", "data-enrolled") == "no"
+    stored = page.evaluate(
+        """async () => {
+          const device = await import('/static/wallet/device.js');
+          return [await device.load('credentials'), await device.load('card_number')];
+        }"""
+    )
+    assert stored == [None, None]
