@@ -68,6 +68,7 @@ async function syncClock() {
     clockSource = "server";
     await save("skew", body.now - Date.now() / 1000);
   } catch (err) {
+    if (clockBase !== null) return; // keep the monotonic clock this page already has
     const skew = await load("skew");
     if (typeof skew === "number") {
       clockBase = Date.now() / 1000 + skew - performance.now() / 1000;
@@ -223,6 +224,12 @@ async function start() {
   await syncClock();
   await showWallet();
   setInterval(() => refresh(false), 1000);
+  // a phone that slept may have paused performance.now(): sync again when the page is shown
+  document.addEventListener("visibilitychange", async () => {
+    if (document.visibilityState !== "visible") return;
+    await syncClock();
+    await refresh(true);
+  });
   if ("serviceWorker" in navigator) {
     try {
       await navigator.serviceWorker.register("/wallet/sw.js", { scope: "/wallet" });
