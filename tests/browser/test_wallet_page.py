@@ -241,3 +241,25 @@ def test_wrong_pin_enrols_nothing(page: Page, service: RunningService) -> None:
         }"""
     )
     assert stored == [None, None]
+
+
+def test_pages_load_with_no_console_error_and_no_csp_violation(
+    enrolled: Page, service: RunningService
+) -> None:
+    problems: list[str] = []
+    enrolled.on(
+        "console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None
+    )
+    enrolled.on("pageerror", lambda e: problems.append(str(e)))
+    enrolled.on("requestfailed", lambda r: problems.append(f"failed {r.url}"))
+    for path in (
+        "/wallet",
+        "/wallet/identity",
+        "/wallet/treatment",
+        "/wallet/pharmacy",
+        "/wallet/payment",
+    ):
+        _open(enrolled, service, path + "?lang=en")
+        if path != "/wallet":
+            enrolled.wait_for_selector("#qr[data-code]", state="attached")
+    assert problems == []
