@@ -6,10 +6,14 @@ next presentation is refused (red)."""
 
 from __future__ import annotations
 
+import base64
+import json
+
 from playwright.sync_api import BrowserContext, Page
 from tests.browser.support import PIN, RunningService, issue_card, read_qr_texts, resident_id
 from tests.conftest import T0
 
+from ecard.formats.presentation import parse_enrolment
 from ecard.workflow.lifecycle import CardEvent
 
 RESIDENT = resident_id(1)
@@ -38,7 +42,12 @@ def test_apply_enrol_present_replay_lose(
 ) -> None:
     app, number = issue_card(service, RESIDENT)
 
-    # the holder enrols this browser
+    # the holder enrols this browser; everything it sends is recorded
+    sent: list[tuple[str, str]] = []
+    page.on(
+        "request",
+        lambda r: sent.append((r.url, r.post_data or "")) if r.method == "POST" else None,
+    )
     page.goto(service.base_url + "/wallet")
     page.wait_for_selector("#wallet[data-ready=yes]", state="attached")
     page.fill("#card-number", number)
@@ -49,6 +58,15 @@ def test_apply_enrol_present_replay_lose(
     page.click("#enrol-button")
     page.wait_for_selector("#wallet[data-enrolled=yes]", state="attached")
     assert page.input_value("#pin") == ""  # the PIN is not kept in the page
+    # what left the browser: the card number, the code and PIN, then only signed requests
+    # carrying public keys (a COSE_Key with a private part would not parse)
+    paths = [url.removeprefix(service.base_url) for url, _ in sent]
+    assert paths == ["/wallet/api/send-code", "/wallet/api/challenge", "/wallet/api/enrol"]
+    enrol_body = json.loads(sent[2][1])
+    assert set(enrol_body) == {"card_number", "requests"}
+    assert set(enrol_body["requests"]) == {"full", "counter"}
+    for request in enrol_body["requests"].values():
+        assert parse_enrolment(base64.b64decode(request)).key.alg.name == "ES256"
 
     # it shows a live code for the pharmacy
     page.goto(service.base_url + "/wallet/pharmacy")
