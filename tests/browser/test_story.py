@@ -27,11 +27,14 @@ def _scan_qr(page: Page) -> str:
 
 def _counter_verdict(counter: Page, text: str) -> tuple[str, str]:
     """Type ``text`` into the counter page as a USB scanner does: (verdict class, code)."""
+    counter.bring_to_front()  # a page in the background gets no animation frames
     done = counter.get_attribute("#counter", "data-done") or "0"
     counter.fill("#scan", text)
     counter.press("#scan", "Enter")
     counter.wait_for_function(
-        "(done) => (document.getElementById('counter').dataset.done || '0') !== done", arg=done
+        "(done) => (document.getElementById('counter').dataset.done || '0') !== done",
+        arg=done,
+        polling=100,
     )
     verdict = counter.locator("#verdict")
     return verdict.get_attribute("class") or "", verdict.get_attribute("data-code") or ""
@@ -87,9 +90,12 @@ def test_apply_enrol_present_replay_lose(
     service.ctx.registry.change(number, CardEvent.REPORT_LOSS, actor="clerk:1")
     service.ctx.registry.refresh_revocation_list(actor="clerk:1")
 
+    page.bring_to_front()
     page.wait_for_timeout(1100)  # a new second: a new presentation
     page.click("#new-code")
-    page.wait_for_function("(t) => document.getElementById('qr').dataset.code !== t", arg=first)
+    page.wait_for_function(
+        "(t) => document.getElementById('qr').dataset.code !== t", arg=first, polling=100
+    )
     after = _scan_qr(page)
     assert after != first
     assert _counter_verdict(counter, after) == ("verdict bad", "REVOKED")

@@ -144,7 +144,7 @@ def test_typed_counter_challenge_is_answered(enrolled: Page, service: RunningSer
     enrolled.fill("#challenge", challenge)
     enrolled.press("#challenge", "Enter")
     enrolled.wait_for_function(
-        "(g) => document.getElementById('wallet').dataset.generation !== g", arg=before
+        "(g) => document.getElementById('wallet').dataset.generation !== g", arg=before, polling=100
     )
     text = _scan(enrolled)
     assert parse_presentation(decode_text(text)).cnonce == challenge.encode()
@@ -177,7 +177,7 @@ def test_offline_after_the_first_visit(
     enrolled.wait_for_timeout(1100)
     enrolled.click("#new-code")
     enrolled.wait_for_function(
-        "(t) => document.getElementById('qr').dataset.code !== t", arg=offline
+        "(t) => document.getElementById('qr').dataset.code !== t", arg=offline, polling=100
     )
     again = _scan(enrolled)
     assert again != offline
