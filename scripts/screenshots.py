@@ -1,14 +1,16 @@
-"""Screenshots of the service's pages for docs/service.md, taken in Debian's Chromium.
+"""Screenshots of the wallet and counter pages for docs/service.md, taken in Debian's Chromium.
 
     python scripts/screenshots.py [--out docs/screenshots]
 
 Runs the demo service (a throw-away data folder, the demo issuer, its clock starting at a fixed
 instant) on a free 127.0.0.1 port, issues a demo card through the registry, enrols the wallet
 page in the browser as a holder would (card number, the code from the demo outbox, the PIN),
-and writes one PNG per page: the wallet (enrolment, the live code for the pharmacy and for an
-identity check, in Chinese and English), the counter page (a green and a red verdict), and the
-applicant and clerk pages where they exist. Chromium is ``$ECARD_CHROMIUM`` (default
-``/usr/bin/chromium``; ``scripts/system-setup.sh`` installs it), driven by Playwright.
+and writes one PNG per page: the wallet (enrolment, purposes, the live code for the pharmacy
+and, in English, for an identity check) and the counter page (waiting, a green and a red
+verdict), named ``wallet-*.png`` and ``counter-*.png``. The applicant pages and the clerk
+console have their own script, ``scripts/screenshots_pages.py``. Chromium is
+``$ECARD_CHROMIUM`` (default ``/usr/bin/chromium``; ``scripts/system-setup.sh`` installs it),
+driven by Playwright.
 """
 
 from __future__ import annotations
@@ -154,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             desk = browser.new_context(viewport=DESK, locale="zh-CN")
             counter = desk.new_page()
             if counter.goto(base + "/counter?purpose=pharmacy").ok:  # type: ignore[union-attr]
+                shot(counter, "counter-idle")
                 for suffix in ("ok", "replayed"):
                     done = counter.get_attribute("#counter", "data-done") or "0"
                     counter.fill("#scan", code)
@@ -161,18 +164,9 @@ def main(argv: list[str] | None = None) -> int:
                     counter.wait_for_function(
                         "(d) => (document.getElementById('counter').dataset.done || '0') !== d",
                         arg=done,
+                        polling=100,
                     )
                     shot(counter, f"counter-{suffix}")
-            for path, name in (
-                ("/apply", "applicant"),
-                ("/clerk/login", "clerk-login"),
-                ("/clerk", "clerk"),
-            ):
-                page = desk.new_page()
-                response = page.goto(base + path)
-                if response is not None and response.ok:
-                    shot(page, name)
-                page.close()
             browser.close()
         server.should_exit = True
         thread.join(timeout=10)
