@@ -26,6 +26,7 @@ from typing import Final
 
 import uvicorn
 from PIL import Image
+from playwright.sync_api import Page
 
 from ecard.service.app import create_app
 from ecard.service.config import ServiceConfig
@@ -160,3 +161,10 @@ def read_qr_texts(png: bytes) -> list[str]:
     return [
         r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode
     ]
+
+
+def until(page: Page, condition: str, arg: object = None) -> None:
+    """Wait until the JavaScript function ``condition`` (of ``arg``) is true in ``page``,
+    polled on a timer: Chromium gives a page in the background no animation frames, so waits
+    polled on them (Playwright's default) can miss a change there."""
+    page.wait_for_function(condition, arg=arg, polling=100)

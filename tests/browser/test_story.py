@@ -10,7 +10,7 @@ import base64
 import json
 
 from playwright.sync_api import BrowserContext, Page
-from tests.browser.support import PIN, RunningService, issue_card, read_qr_texts, resident_id
+from tests.browser.support import PIN, RunningService, issue_card, read_qr_texts, resident_id, until
 from tests.conftest import T0
 
 from ecard.formats.presentation import parse_enrolment
@@ -52,14 +52,14 @@ def test_apply_enrol_present_replay_lose(
         lambda r: sent.append((r.url, r.post_data or "")) if r.method == "POST" else None,
     )
     page.goto(service.base_url + "/wallet")
-    page.wait_for_selector("#wallet[data-ready=yes]", state="attached")
+    until(page, "() => document.getElementById('wallet')?.dataset.ready === 'yes'")
     page.fill("#card-number", number)
     page.click("#send-code")
-    page.wait_for_selector("#code-form", state="visible")
+    until(page, "() => !document.getElementById('code-form').hidden")
     page.fill("#code", service.ctx.outbox.last_code(app))
     page.fill("#pin", PIN)
     page.click("#enrol-button")
-    page.wait_for_selector("#wallet[data-enrolled=yes]", state="attached")
+    until(page, "() => document.getElementById('wallet').dataset.enrolled === 'yes'")
     assert page.input_value("#pin") == ""  # the PIN is not kept in the page
     # what left the browser: the card number, the code and PIN, then only signed requests
     # carrying public keys (a COSE_Key with a private part would not parse)
@@ -73,7 +73,7 @@ def test_apply_enrol_present_replay_lose(
 
     # it shows a live code for the pharmacy
     page.goto(service.base_url + "/wallet/pharmacy")
-    page.wait_for_selector("#qr[data-code]", state="attached")
+    until(page, "() => document.getElementById('qr').dataset.code !== undefined")
     first = _scan_qr(page)
     assert first.startswith("EC2:")
 

@@ -13,7 +13,7 @@ from playwright.sync_api import Page
 from pycose.keys import EC2Key
 from pycose.keys.curves import P256
 from pycose.messages import Sign1Message
-from tests.browser.support import RunningService
+from tests.browser.support import RunningService, until
 from tests.browser.wallet_js import enrolment_request, presentation
 from tests.conftest import T0
 
@@ -49,7 +49,7 @@ def issuer(service: RunningService) -> Issuer:
 @pytest.fixture
 def wallet(page: Page, service: RunningService) -> Page:
     page.goto(service.base_url + "/wallet")
-    page.wait_for_selector("#wallet[data-ready=yes]", state="attached")
+    until(page, "() => document.getElementById('wallet')?.dataset.ready === 'yes'")
     return page
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import BrowserContext, Page
-from tests.browser.support import RunningService, issue_card, read_qr_texts, resident_id
+from tests.browser.support import RunningService, issue_card, read_qr_texts, resident_id, until
 from tests.browser.wallet_js import STORE_JS, b64, enrolment_request
 
 from ecard.card import Card, CounterCard, Holder
@@ -62,7 +62,7 @@ def _scan(page: Page) -> str:
 
 def _open(page: Page, service: RunningService, path: str) -> None:
     page.goto(service.base_url + path)
-    page.wait_for_selector("#wallet[data-ready=yes]", state="attached")
+    until(page, "() => document.getElementById('wallet')?.dataset.ready === 'yes'")
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ def test_live_code_read_from_the_screenshot_verifies(
     enrolled: Page, service: RunningService, path: str, purpose: str, what: str
 ) -> None:
     _open(enrolled, service, path)
-    enrolled.wait_for_selector("#qr[data-code]", state="attached")
+    until(enrolled, "() => document.getElementById('qr').dataset.code !== undefined")
     text = _scan(enrolled)
     assert text == enrolled.get_attribute("#qr", "data-code")
     presented = parse_presentation(decode_text(text))
@@ -117,7 +117,7 @@ def test_code_is_re_signed_every_30_seconds_with_a_countdown(
 ) -> None:
     enrolled.clock.install()
     _open(enrolled, service, "/wallet/pharmacy")
-    enrolled.wait_for_selector("#qr[data-code]", state="attached")
+    until(enrolled, "() => document.getElementById('qr').dataset.code !== undefined")
     first = _scan(enrolled)
     generation = enrolled.get_attribute("#wallet", "data-generation")
     enrolled.clock.run_for(10_000)
@@ -137,7 +137,7 @@ def test_code_is_re_signed_every_30_seconds_with_a_countdown(
 
 def test_typed_counter_challenge_is_answered(enrolled: Page, service: RunningService) -> None:
     _open(enrolled, service, "/wallet/treatment")
-    enrolled.wait_for_selector("#qr[data-code]", state="attached")
+    until(enrolled, "() => document.getElementById('qr').dataset.code !== undefined")
     verifier = _verifier(service)
     challenge = verifier.new_challenge()
     before = enrolled.get_attribute("#wallet", "data-generation")
@@ -155,8 +155,14 @@ def test_offline_after_the_first_visit(
     context: BrowserContext, enrolled: Page, service: RunningService
 ) -> None:
     _open(enrolled, service, "/wallet/pharmacy")
-    enrolled.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    enrolled.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    # once the worker is active, every later visit is served through it (a page that was
+    # already loading while it activated may stay uncontrolled: the next visit is the test)
+    assert enrolled.evaluate("navigator.serviceWorker.ready.then((r) => r.active.state)") in (
+        "activating",
+        "activated",
+    )
+    _open(enrolled, service, "/wallet/pharmacy")
+    assert enrolled.evaluate("() => navigator.serviceWorker.controller !== null")
     online = _scan(enrolled)
     context.set_offline(True)
     # the network is gone for the page: its own requests fail
@@ -166,9 +172,9 @@ def test_offline_after_the_first_visit(
     )
     response = enrolled.reload()
     assert response is not None and response.from_service_worker
-    enrolled.wait_for_selector("#wallet[data-ready=yes]", state="attached")
+    until(enrolled, "() => document.getElementById('wallet')?.dataset.ready === 'yes'")
     assert enrolled.get_attribute("#wallet", "data-clock") == "last-sync"
-    enrolled.wait_for_selector("#qr[data-code]", state="attached")
+    until(enrolled, "() => document.getElementById('qr').dataset.code !== undefined")
     offline = _scan(enrolled)
     assert offline != online
     verifier = _verifier(service)
@@ -214,7 +220,7 @@ def test_refusals_are_shown_as_text_in_the_page_language(
     hostile = "<img src=x onerror=window.__pwned=1>"
     page.fill("#card-number", hostile)
     page.click("#send-code")
-    page.wait_for_selector("#status[data-key]", state="attached")
+    until(page, "() => document.getElementById('status').dataset.key !== undefined")
     status = page.locator("#status")
     assert status.get_attribute("data-key") in ("NOT_FOUND", "INVALID_REQUEST")
     assert any("\u4e00" <= ch <= "\u9fff" for ch in status.inner_text())  # Chinese by default
@@ -227,11 +233,15 @@ def test_wrong_pin_enrols_nothing(page: Page, service: RunningService) -> None:
     _open(page, service, "/wallet?lang=en")
     page.fill("#card-number", number)
     page.click("#send-code")
-    page.wait_for_selector("#code-form", state="visible")
+    until(page, "() => !document.getElementById('code-form').hidden")
     page.fill("#code", service.ctx.outbox.last_code(app))
     page.fill("#pin", "902741")
     page.click("#enrol-button")
-    page.wait_for_selector("#status[data-key=PIN_WRONG]", state="attached")
+    page.wait_for_function(
+        "() => !['code_sent', 'enrolling'].includes(document.getElementById('status').dataset.key)",
+        polling=100,
+    )
+    assert page.get_attribute("#status", "data-key") == "PIN_WRONG", page.inner_text("#status")
     assert "PIN" in page.inner_text("#status")
     assert page.get_attribute("#wallet", "data-enrolled") == "no"
     stored = page.evaluate(
@@ -261,5 +271,5 @@ def test_pages_load_with_no_console_error_and_no_csp_violation(
     ):
         _open(enrolled, service, path + "?lang=en")
         if path != "/wallet":
-            enrolled.wait_for_selector("#qr[data-code]", state="attached")
+            until(enrolled, "() => document.getElementById('qr').dataset.code !== undefined")
     assert problems == []
