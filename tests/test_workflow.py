@@ -590,7 +590,7 @@ def test_the_store_schema_is_migrated(db_url: str) -> None:
     store = Store(db_url)
     Store(db_url).close()  # opening again is a no-op
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
         tables = set(inspect(conn).get_table_names())
     assert set(Base.metadata.tables) <= tables
     for name, table in Base.metadata.tables.items():  # the migration matches the models

@@ -6,6 +6,7 @@ requires binding, with the registry's own signed revocation lists."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 from sqlalchemy import create_engine, select, text
@@ -118,9 +119,9 @@ def test_apply_enrol_present_lose_replace_reenrol(world: World) -> None:
 
     world.clock.advance(hours=1)
     assert reg.replace(number, actor="clerk:7", reason="lost, not found") is None
-    with reg.store.session() as session:
-        new_number = session.get(CardRow, number).replaced_by  # type: ignore[union-attr]
+    new_number = reg.replaced_by(number)
     assert new_number is not None and reg.card_state(new_number) is CardState.NORMAL
+    assert reg.replaced_by(new_number) is None
     new_creds, new_keys = enrol(world, new_number)
     verifier = counter(world)
     assert verifier.verify(present(world, new_creds["full"], new_keys["full"], "identity")).valid
@@ -360,3 +361,51 @@ def test_a_store_at_0002_gets_its_credentials(db_url: str) -> None:
     assert (row.cti, row.kid, row.card_number, row.profile) == ("bb", "aa", "C00000001", "full")
     assert (row.device_key, row.revoked_at, row.superseded_at) == (None, 77, None)
     upgraded.close()
+
+
+def test_a_loss_report_racing_an_enrolment_leaves_no_live_credential(world: World) -> None:
+    """Whichever commits first, a card that is no longer normal has every credential listed:
+    the slower of the two gets CONFLICT (or sees the card lost), nothing escapes the list."""
+    reg = world.registry
+    number = issued_card(world)
+    nonces = challenge(world, number)
+    keys = {p: SoftwareDeviceKey.generate("ES256") for p in nonces}
+    requests = {p: enrolment_request(keys[p], n) for p, n in nonces.items()}
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, object] = {}
+
+    def enrol_now() -> None:
+        barrier.wait()
+        try:
+            outcomes["enrol"] = reg.enrol_device(number, requests)
+        except WorkflowError as exc:
+            outcomes["enrol"] = exc.workflow_code
+
+    def lose_now() -> None:
+        barrier.wait()
+        try:
+            outcomes["loss"] = reg.change(number, CardEvent.REPORT_LOSS, actor="account:42")
+        except WorkflowError as exc:
+            outcomes["loss"] = exc.workflow_code
+
+    threads = [threading.Thread(target=enrol_now), threading.Thread(target=lose_now)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    refused = {v for v in outcomes.values() if isinstance(v, WorkflowCode)}
+    assert refused <= {WorkflowCode.CONFLICT, WorkflowCode.ENROL_CARD_NOT_NORMAL}, outcomes
+    assert len(refused) < 2
+    lost = reg.card_state(number) is CardState.TEMPORARY_LOSS
+    assert lost is (outcomes["loss"] is CardState.TEMPORARY_LOSS)
+    with reg.store.session() as session:
+        rows = session.scalars(select(CredentialRow)).all()
+    enrolled = outcomes["enrol"]
+    assert len(rows) == (2 if isinstance(enrolled, dict) else 0)
+    if lost:
+        assert all(r.revoked_at is not None for r in rows)
+    if isinstance(enrolled, dict):
+        verifier = counter(world)
+        shown = verifier.verify(present(world, enrolled["full"], keys["full"], "identity"))
+        assert shown.code is (ErrorCode.REVOKED if lost else ErrorCode.OK)
+    reg.verify_events()

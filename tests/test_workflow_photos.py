@@ -173,12 +173,19 @@ def test_photos_are_purged_after_the_retention(world: World) -> None:
     world.clock.advance(days=1)
     reg.review(decided, reviewer="clerk:2", approve=False, reason="photo does not match")
     assert _code(reg.store_photo, decided, PNG, actor="clerk:1") is WorkflowCode.WRONG_STEP
+    world.clock.advance(days=19)  # day 20: the waiting application is still being worked on
+    reg.record_photo_consent(waiting, actor="clerk:1")
     assert reg.purge_expired_photos(T0 + dt.timedelta(days=30, hours=23)) == 0
     assert reg.purge_expired_photos(T0 + dt.timedelta(days=31)) == 1
     assert _code(reg.read_photo, decided, actor="clerk:2") is WorkflowCode.NOT_FOUND
-    assert reg.read_photo(waiting, actor="clerk:2").data == JPEG  # undecided: kept
+    assert reg.read_photo(waiting, actor="clerk:2").data == JPEG  # undecided, active: kept
+    # no decision and no activity for the retention: abandoned, purged
+    assert reg.purge_expired_photos(T0 + dt.timedelta(days=49, hours=23)) == 0
+    assert reg.purge_expired_photos(T0 + dt.timedelta(days=50)) == 1
+    assert _code(reg.read_photo, waiting, actor="clerk:2") is WorkflowCode.NOT_FOUND
     assert reg.purge_expired_photos(T0 + dt.timedelta(days=400)) == 0
-    assert "purge_photo" in [e.action for e in reg.events(decided)]
+    details = {e.application_id: e.detail for e in reg.events() if e.action == "purge_photo"}
+    assert details == {decided: "decided", waiting: "abandoned"}
 
 
 def test_photo_steps_need_the_key(
@@ -299,7 +306,7 @@ def test_a_store_at_the_first_schema_is_upgraded(db_url: str) -> None:
     engine.dispose()
     upgraded = Store(db_url)
     with upgraded.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
         assert conn.execute(text("SELECT decided_at FROM applications")).all() == [(None,)]
         assert conn.execute(text("SELECT count(*) FROM photos")).scalar() == 0
     upgraded.close()

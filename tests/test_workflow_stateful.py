@@ -1,7 +1,9 @@
 """Hypothesis stateful testing over the whole card lifecycle, on a real SQLite store with real
-keys and signed revocation lists. Invariants after every step: at most one active card per
-person and region; a credential verifies only while its card is normal (and is REVOKED by
-the signed list otherwise); every status change is in the event log."""
+keys and signed revocation lists, device enrolment included. Invariants after every step: at
+most one active card per person and region; a credential (bearer, or bound and presented by
+its device) verifies only while its card is normal and no later enrolment superseded it (and
+is REVOKED by the signed list otherwise); every status change is in the event log; the event
+log is one intact chain."""
 
 from __future__ import annotations
 
@@ -18,7 +20,14 @@ from tests.workflow_support import make_world
 
 from ecard.errors import ErrorCode
 from ecard.formats.credential import IssuedCard
+from ecard.holder.keys import SoftwareDeviceKey
+from ecard.holder.wallet import HolderClock, Presenter, enrolment_request
 from ecard.signing.pki import create_document_signer, create_list_signer, create_root_ca
+from ecard.verify.paths import PathValidator
+from ecard.verify.policy import Policy
+from ecard.verify.revocation import RevocationList
+from ecard.verify.trust import TrustStore
+from ecard.verify.verifier import Verifier
 from ecard.workflow.errors import WorkflowCode, WorkflowError
 from ecard.workflow.lifecycle import ACTIVE_STATES, TRANSITIONS, CardEvent, CardState
 from ecard.workflow.store import CardRow, EventRow
@@ -37,6 +46,7 @@ def _with_check(first17: str) -> str:
 
 
 PEOPLE = [_with_check("11010519491231002"), _with_check("11010519800101001")]
+PIN = "138205"
 EVENTS = [e for e in CardEvent if e not in (CardEvent.ACTIVATE, CardEvent.REPLACE)]
 
 
@@ -46,6 +56,8 @@ class Lifecycle(RuleBasedStateMachine):
         self.dir = tempfile.TemporaryDirectory()
         self.world = make_world(f"sqlite:///{Path(self.dir.name) / 's.db'}", ROOT, DS, LS)
         self.credentials: dict[str, IssuedCard] = {}
+        self.bound: dict[str, list[tuple[IssuedCard, SoftwareDeviceKey]]] = {}
+        self.superseded: list[tuple[IssuedCard, SoftwareDeviceKey | None]] = []
         self.changes = 0
 
     def teardown(self) -> None:
@@ -91,6 +103,36 @@ class Lifecycle(RuleBasedStateMachine):
         self.credentials[new.card.card_number] = new
         self.changes += 1
 
+    @precondition(lambda self: self.credentials)
+    @rule(data=st.data())
+    def enrol(self, data: st.DataObject) -> None:
+        reg = self.world.registry
+        number = data.draw(st.sampled_from(sorted(self.credentials)))
+        reg.set_pin(number, PIN)
+        self.world.clock.advance(seconds=61)
+        try:
+            reg.send_card_code(number)
+        except WorkflowError as exc:
+            assert exc.workflow_code is WorkflowCode.DAILY_CAP
+            return
+        with reg.store.session() as s:
+            app = s.get_one(CardRow, number).application_id
+        code = self.world.outbox.last_code(app)
+        try:
+            nonces = reg.enrolment_challenge(number, code, PIN)
+        except WorkflowError as exc:
+            assert exc.workflow_code is WorkflowCode.ENROL_CARD_NOT_NORMAL
+            assert reg.card_state(number) is not CardState.NORMAL
+            return
+        keys = {p: SoftwareDeviceKey.generate("ES256") for p in nonces}
+        requests = {p: enrolment_request(keys[p], n) for p, n in nonces.items()}
+        issued = reg.enrol_device(number, requests)
+        bearer = self.credentials[number]
+        if all(bearer is not old for old, _ in self.superseded):
+            self.superseded.append((bearer, None))
+        self.superseded += self.bound.get(number, [])
+        self.bound[number] = [(issued[p], keys[p]) for p in sorted(issued)]
+
     @rule()
     def time_passes(self) -> None:
         self.world.clock.advance(days=4)
@@ -110,10 +152,41 @@ class Lifecycle(RuleBasedStateMachine):
     @invariant()
     def a_credential_verifies_only_while_its_card_is_normal(self) -> None:
         verifier = self.world.verifier()
+        gone = {old.cti for old, _ in self.superseded}
         for number, issued in self.credentials.items():
             state = self.world.registry.card_state(number)
             code = verifier.verify(issued.text).code
-            assert code is (ErrorCode.OK if state is CardState.NORMAL else ErrorCode.REVOKED)
+            live = state is CardState.NORMAL and issued.cti not in gone
+            assert code is (ErrorCode.OK if live else ErrorCode.REVOKED)
+
+    @invariant()
+    def a_bound_credential_verifies_only_while_its_card_is_normal(self) -> None:
+        counter = self.counter()
+        for number, credentials in self.bound.items():
+            state = self.world.registry.card_state(number)
+            for issued, key in credentials:
+                code = counter.verify(self.present(issued, key)).code
+                assert code is (ErrorCode.OK if state is CardState.NORMAL else ErrorCode.REVOKED)
+        for issued, key in self.superseded:  # a previous phone: listed for good
+            shown = issued.text if key is None else self.present(issued, key)
+            verifier = self.world.verifier() if key is None else counter
+            assert verifier.verify(shown).code is ErrorCode.REVOKED
+
+    def counter(self) -> Verifier:
+        data = self.world.registry.revocation_list()
+        lists = (
+            None
+            if data is None
+            else RevocationList.load(
+                data, validator=PathValidator([ROOT.certificate], revocation="off")
+            )
+        )
+        policy = Policy(clock=self.world.clock, require_binding=True)
+        return Verifier(TrustStore([DS.certificate]), policy, revocations=lists)
+
+    def present(self, issued: IssuedCard, key: SoftwareDeviceKey) -> str:
+        clock = HolderClock(self.world.clock.now.timestamp(), lambda: 0.0)
+        return Presenter(issued.text, key, clock).present("identity")
 
     @invariant()
     def every_status_change_is_in_the_event_log(self) -> None:
@@ -124,8 +197,13 @@ class Lifecycle(RuleBasedStateMachine):
             )
         assert logged == self.changes
 
+    @invariant()
+    def the_event_log_is_one_intact_chain(self) -> None:
+        count, _ = self.world.registry.verify_events()
+        assert count == len(self.world.registry.events())
+
 
 Lifecycle.TestCase.settings = settings(
-    max_examples=8, stateful_step_count=10, derandomize=True, deadline=None
+    max_examples=12, stateful_step_count=12, derandomize=True, deadline=None
 )
 TestLifecycle = Lifecycle.TestCase

@@ -53,6 +53,7 @@ from ecard.workflow.lifecycle import CardEvent
 from ecard.workflow.ports import FixedLiveness
 
 if TYPE_CHECKING:
+    from ecard.workflow.context import ListSigner
     from ecard.workflow.steps import Registry
 
 #: The store ``--db`` opens unless told otherwise: a SQLite file in the current folder.
@@ -147,11 +148,32 @@ def _issuer(args: argparse.Namespace) -> Issuer | None:
     return Issuer(signer(args, algorithm=args.alg), certs[0], iss=args.iss, clock=_clock(args))
 
 
-def _list_signer(args: argparse.Namespace) -> CertifiedKey | None:
-    if not getattr(args, "list_key", None):
+def _list_signer(args: argparse.Namespace) -> CertifiedKey | ListSigner | None:
+    module = getattr(args, "list_pkcs11_module", None)
+    if not getattr(args, "list_key", None) and not module:
         return None
     if not args.list_cert:
-        raise UsageError("--list-key needs --list-cert", "--list-key 需要 --list-cert")
+        raise UsageError(
+            "the list signer needs --list-cert", "列表签名密钥需要 --list-cert（列表签名证书）"
+        )
+    certs = load_certificate_file(args.list_cert)
+    chain = (*certs[1:], *certificates(args.list_chain))
+    if module:
+        if args.list_key:
+            raise UsageError(
+                "give either --list-key or --list-pkcs11-module",
+                "--list-key 与 --list-pkcs11-module 只能选一",
+            )
+        from ecard.signing.keysource import key_source
+        from ecard.workflow.context import ListSigner
+
+        source = key_source(
+            pkcs11_module=module,
+            token=args.list_token,
+            key_label=args.list_key_label,
+            pin_env=args.list_pin_env,
+        )
+        return ListSigner(source.open(), certs[0], chain)
     password = None
     env = args.list_key_password_env
     if env:
@@ -162,14 +184,13 @@ def _list_signer(args: argparse.Namespace) -> CertifiedKey | None:
             )
         password = os.environ[env].encode()
     key = load_private_key_file(args.list_key, password=password)
-    certs = load_certificate_file(args.list_cert)
-    return CertifiedKey(key, certs[0], (*certs[1:], *certificates(args.list_chain)))
+    return CertifiedKey(key, certs[0], chain)
 
 
 @contextmanager
 def _registry(args: argparse.Namespace, outbox: Path | None = None) -> Iterator[Registry]:
     try:  # the optional extra 'workflow' (SQLAlchemy, Alembic, phonenumbers)
-        from ecard.workflow.steps import Registry
+        from ecard.workflow.steps import Registry, Settings
         from ecard.workflow.store import Store
     except ImportError:
         raise BadInputError(
@@ -177,6 +198,13 @@ def _registry(args: argparse.Namespace, outbox: Path | None = None) -> Iterator[
             detail_zh="ecard application 需要可选组件：pip install 'ecard[workflow]'",
         ) from None
     key = pseudonym_key("ecard application", args.pseudonym_key_env)
+    try:
+        settings = Settings(
+            require_binding=bool(getattr(args, "require_binding", False)),
+            temporary_loss_days=getattr(args, "temporary_loss_days", 10),
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc), str(exc)) from None
     issuer = _issuer(args)
     list_signer = _list_signer(args)
     journal_path = getattr(args, "journal", None)
@@ -191,9 +219,10 @@ def _registry(args: argparse.Namespace, outbox: Path | None = None) -> Iterator[
             list_signer=list_signer or cast(CertifiedKey, _NoListSigner()),
             pseudonym_key=key,
             sms=_FolderOutbox(outbox or Path(DEFAULT_OUTBOX)),
-            liveness=FixedLiveness(),
+            liveness=FixedLiveness(getattr(args, "verdict", "pass") == "pass"),
             clock=_clock(args),
             journal=journal,
+            settings=settings,
         )
     finally:
         if journal is not None:
@@ -425,12 +454,8 @@ def cmd_activate(args: argparse.Namespace) -> bool:
 def cmd_replace(args: argparse.Namespace) -> bool:
     """Replace a card: the old one is listed, a new card and credential follow it."""
     with _registry(args) as registry:
-        from ecard.workflow.store import CardRow
-
         issued = registry.replace(args.card, actor=args.actor, reason=args.reason or "")
-        with registry.store.session() as session:
-            old = session.get(CardRow, args.card)
-            new = old.replaced_by if old else None
+        new = registry.replaced_by(args.card)
     return _print({"card_number": args.card, "card_state": "replaced", "new_card_number": new,
                    **_issued(issued)})  # fmt: skip
 
@@ -479,6 +504,9 @@ def _issuer_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--iss", default="CN", help="issuer country code")
     p.add_argument("--journal", metavar="DB",
                    help="issuance journal to record in (SQLite; default: none)")  # fmt: skip
+    p.add_argument("--require-binding", action="store_true",
+                   help="sign no bearer credential: the holder enrols a device "
+                   "(recommended; default: off)")  # fmt: skip
 
 
 def _list_options(p: argparse.ArgumentParser) -> None:
@@ -489,6 +517,12 @@ def _list_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--list-cert", metavar="CERT", help="list signer certificate")
     g.add_argument("--list-chain", action="append", metavar="CERT",
                    help="CA certificates above the list signer (repeatable)")  # fmt: skip
+    g.add_argument("--list-pkcs11-module", metavar="LIB",
+                   help="PKCS#11 library of a list signer key in an HSM (instead of --list-key)")  # fmt: skip
+    g.add_argument("--list-token", metavar="LABEL", help="token label of the list signer key")
+    g.add_argument("--list-key-label", metavar="LABEL", help="label of the list signer key")
+    g.add_argument("--list-pin-env", metavar="VAR",
+                   help="environment variable holding the token's user PIN")  # fmt: skip
     if not any(a.dest == "journal" for a in p._actions):
         p.add_argument("--journal", metavar="DB",
                        help="issuance journal to record lists in (SQLite; default: none)")  # fmt: skip
@@ -590,6 +624,10 @@ def add_application(sub: Subcommands) -> None:
     _list_options(p)
     _common(p)
     p.set_defaults(func=cmd_publish)
+
+    from ecard.cli.application_holder import add_holder_commands
+
+    add_holder_commands(asub)
 
 
 __all__ = [

@@ -1,5 +1,6 @@
 """``ecard wallet``: the holder's side for pilots and the demo: create a device key, enrol it
-with a local issuer, show live ``EC2:`` codes.
+with a local issuer (or answer a registry's nonce, ``request``, and keep the bound card it
+makes, ``accept``), show live ``EC2:`` codes.
 
 A wallet is a folder: ``device.pem`` (the device key, PKCS#8 encrypted under the passphrase
 in the environment variable ``--passphrase-env``), ``card.txt`` (the bound card) and
@@ -18,7 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ecard._files import read_file, write_atomic
-from ecard.cli.common import Subcommands, card_record, hsm_options, lang_option, signer
+from ecard.cli.common import (
+    Subcommands,
+    card_record,
+    hsm_options,
+    lang_option,
+    parse_now,
+    signer,
+)
 from ecard.cli.errors import WRITE_EPILOG, Parser, UsageError
 from ecard.crypto.x509 import load_certificate_file
 from ecard.errors import BadInputError
@@ -79,6 +87,36 @@ def cmd_enrol(args: argparse.Namespace) -> bool:
     return True
 
 
+def cmd_request(args: argparse.Namespace) -> bool:
+    """Answer an issuer's enrolment nonce (hex) with the wallet's device key: write the
+    enrolment request file (``ecard application enrol --request PROFILE=FILE``)."""
+    device = SoftwareDeviceKey.load(Path(args.wallet) / KEY_FILE, _passphrase(args))
+    try:
+        nonce = bytes.fromhex(args.nonce)
+    except ValueError:
+        raise UsageError("--nonce is hex", "--nonce 应为十六进制") from None
+    write_atomic(Path(args.out), enrolment_request(device, nonce))
+    print(f"{args.out}: enrolment request of device key {device.device_key.thumbprint[:8].hex()}")
+    return True
+
+
+def cmd_accept(args: argparse.Namespace) -> bool:
+    """Keep a bound card the issuer made for this wallet's key, and set the wallet's clock
+    from the issuer's time (``--server-time``, default now)."""
+    folder = Path(args.wallet)
+    device = SoftwareDeviceKey.load(folder / KEY_FILE, _passphrase(args))
+    text = read_file(args.card, BadInputError, max_size=8192).decode("ascii", "replace").strip()
+    server_time = args.server_time or datetime.now(UTC)
+    clock = HolderClock.synced(server_time)
+    Presenter(text, device, clock)  # refuses a card bound to another key
+    write_atomic(folder / CARD_FILE, text + "\n")
+    write_atomic(folder / CLOCK_FILE, json.dumps({"offset": clock.offset}) + "\n")
+    print(
+        f"{folder / CARD_FILE}: card bound to device key {device.device_key.thumbprint[:8].hex()}"
+    )
+    return True
+
+
 def _presenter(args: argparse.Namespace) -> Presenter:
     folder = Path(args.wallet)
     device = SoftwareDeviceKey.load(folder / KEY_FILE, _passphrase(args))
@@ -116,7 +154,7 @@ def cmd_present(args: argparse.Namespace) -> bool:
 
 
 def add_wallet(sub: Subcommands) -> None:
-    """Register ``ecard wallet`` (create, enrol, present)."""
+    """Register ``ecard wallet`` (create, enrol, request, accept, present)."""
     w = sub.add_parser(
         "wallet",
         help="the holder's device: key, enrolment, live EC2: codes (pilots, demo)",
@@ -157,6 +195,23 @@ def add_wallet(sub: Subcommands) -> None:
     )
     hsm_options(e)
     e.set_defaults(func=cmd_enrol)
+
+    r = ws.add_parser(
+        "request", help="answer an issuer's enrolment nonce: the request file", epilog=WRITE_EPILOG
+    )
+    common(r)
+    r.add_argument("--nonce", required=True, metavar="HEX", help="the nonce the issuer gave")
+    r.add_argument("--out", required=True, metavar="FILE", help="the request file to write")
+    r.set_defaults(func=cmd_request)
+
+    a = ws.add_parser(
+        "accept", help="keep a bound card made for this wallet's key", epilog=WRITE_EPILOG
+    )
+    common(a)
+    a.add_argument("--card", required=True, metavar="FILE", help="the bound card's EC1: text")
+    a.add_argument("--server-time", type=parse_now, metavar="TIME",
+                   help="the issuer's time, ISO 8601 with a zone (default: the clock)")  # fmt: skip
+    a.set_defaults(func=cmd_accept)
 
     p = ws.add_parser(
         "present",

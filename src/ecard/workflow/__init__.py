@@ -5,6 +5,9 @@ port, face liveness through a port), review (automatic rules online, a clerk at 
 issuance through :class:`ecard.signing.issuer.Issuer` and the issuance journal, the card status
 lifecycle (:mod:`ecard.workflow.lifecycle`) with revocation lists signed through
 :mod:`ecard.publish.revocation`, on SQLite or PostgreSQL (:mod:`ecard.workflow.store`); ID photos kept only encrypted
-(:mod:`ecard.workflow.photos`) and review deadlines per region.
+(:mod:`ecard.workflow.photos`, stripped of their metadata by
+:mod:`ecard.workflow.photo_metadata`), review deadlines per region, device enrolment
+(:mod:`ecard.workflow.enrolment`) and a hash-chained event log
+(:mod:`ecard.workflow.eventlog`).
 docs/workflow.md describes both channels step by step.
 """

@@ -14,8 +14,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Final
 
+from cryptography import x509
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,7 +30,10 @@ from ecard.journal.store import Journal
 from ecard.publish.revocation import next_revocation_list
 from ecard.signing.issuer import Issuer
 from ecard.signing.pki import CertifiedKey
+from ecard.signing.signers import Signer, require_certified_key
 from ecard.workflow.errors import WorkflowCode, refuse
+from ecard.workflow.eventlog import add_event
+from ecard.workflow.eventlog import install as install_event_chain
 from ecard.workflow.photos import check_photo_key
 from ecard.workflow.ports import DeviceBinding, LivenessCheck, SmsGateway
 from ecard.workflow.secrets import PIN_MAX_FAILURES, code_digest, pin_matches
@@ -42,6 +48,35 @@ from ecard.workflow.store import (
     Store,
 )
 
+#: Consents: personal information (always), ID photo (sensitive, online), guardian (under 14).
+CONSENT_PERSONAL: Final = "personal_information"
+CONSENT_PHOTO: Final = "id_photo"
+CONSENT_GUARDIAN: Final = "guardian"
+
+
+@dataclass(frozen=True)
+class ListSigner:
+    """A revocation-list signer whose key need not be in memory: any
+    :class:`~ecard.signing.signers.Signer` (a key on a PKCS#11 token,
+    :class:`ecard.signing.pkcs11.Pkcs11Signer`), the list signer certificate it belongs to and
+    the CA certificates above it (nearest first). The key is checked against the certificate
+    here."""
+
+    key: Signer
+    certificate: x509.Certificate
+    chain: tuple[x509.Certificate, ...] = ()
+
+    def __post_init__(self) -> None:
+        require_certified_key(self.key, self.certificate, "list signer key")
+        object.__setattr__(self, "chain", tuple(self.chain))
+
+    def signer(self) -> Signer:
+        """The signer (as :meth:`CertifiedKey.signer <ecard.signing.pki.CertifiedKey.signer>`)."""
+        return self.key
+
+    def __repr__(self) -> str:
+        return f"ListSigner({self.certificate.subject.rfc4514_string()})"
+
 
 class StepContext:
     """The workflow of one operator: a store, an issuer, an issuance journal, a list signer.
@@ -49,6 +84,9 @@ class StepContext:
     ``clock`` returns the current aware time; every step reads it once. ``pseudonym_key``
     (at least 16 bytes) keys the subject pseudonyms and the code HMACs; ``photo_key`` (32
     bytes, AES-256) encrypts the ID photos (without it the photo steps refuse).
+    ``list_signer`` is a :class:`~ecard.signing.pki.CertifiedKey`, a :class:`ListSigner`, or
+    a bare :class:`~ecard.signing.signers.Signer` (a PKCS#11 key) with its certificate as
+    ``list_certificate`` (and ``list_chain``).
     """
 
     def __init__(
@@ -56,7 +94,7 @@ class StepContext:
         store: Store,
         *,
         issuer: Issuer,
-        list_signer: CertifiedKey,
+        list_signer: CertifiedKey | ListSigner | Signer,
         pseudonym_key: bytes,
         sms: SmsGateway,
         liveness: LivenessCheck,
@@ -65,13 +103,23 @@ class StepContext:
         settings: Settings | None = None,
         device_binding: DeviceBinding | None = None,
         photo_key: bytes | None = None,
+        list_certificate: x509.Certificate | None = None,
+        list_chain: Sequence[x509.Certificate] = (),
     ) -> None:
         if not isinstance(pseudonym_key, bytes) or len(pseudonym_key) < 16:
             raise ValueError("pseudonym_key must be at least 16 bytes")
+        if list_certificate is not None:
+            if isinstance(list_signer, CertifiedKey | ListSigner):
+                raise ValueError("list_certificate goes with a bare signer only")
+            list_signer = ListSigner(list_signer, list_certificate, tuple(list_chain))
+        elif not isinstance(list_signer, CertifiedKey | ListSigner) and isinstance(
+            list_signer, Signer
+        ):
+            raise ValueError("a bare list signer needs its list_certificate")
         self._photo_key = None if photo_key is None else check_photo_key(photo_key)
         self.store = store
         self.issuer = issuer
-        self.list_signer = list_signer
+        self.list_signer: CertifiedKey | ListSigner = list_signer
         self._key = pseudonym_key
         self.sms = sms
         self.liveness = liveness
@@ -79,6 +127,7 @@ class StepContext:
         self.journal = journal
         self.settings = settings or Settings()
         self.device_binding = device_binding
+        install_event_chain(store.sessions)
 
     # -- time and pseudonyms
 
@@ -113,7 +162,8 @@ class StepContext:
         after: str | None = None,
         detail: str | None = None,
     ) -> None:
-        session.add(
+        add_event(
+            session,
             EventRow(
                 at=int(now.timestamp()),
                 actor=actor,
@@ -124,7 +174,7 @@ class StepContext:
                 before=before,
                 after=after,
                 detail=detail,
-            )
+            ),
         )
 
     @staticmethod
@@ -286,4 +336,10 @@ class StepContext:
             self.journal.append_list(update.data, operator=actor)
 
 
-__all__ = ["StepContext"]
+__all__ = [
+    "CONSENT_GUARDIAN",
+    "CONSENT_PERSONAL",
+    "CONSENT_PHOTO",
+    "ListSigner",
+    "StepContext",
+]

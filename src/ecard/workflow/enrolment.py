@@ -30,6 +30,7 @@ from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from ecard.errors import BadHolderSignatureError, EcardError, HolderAlgNotAllowedError
 from ecard.formats.credential import IssuedCard
@@ -207,6 +208,10 @@ class EnrolmentSteps(StepContext):
                 failure = exc
                 self._event(session, now, actor, "enrol", card=row, detail=exc.workflow_code)
             else:
+                # the card row's version moves: a status change racing this enrolment (which
+                # lists the card's credentials it sees) makes one of the two CONFLICT, so no
+                # credential of a card that stopped being normal escapes the list
+                flag_modified(row, "state")
                 earlier = [
                     c
                     for c in self._credentials(session, row.card_number)

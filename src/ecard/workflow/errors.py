@@ -53,6 +53,7 @@ class WorkflowCode(StrEnum):
     ENROL_SAME_KEY = "ENROL_SAME_KEY"
     ENROL_REQUEST_INVALID = "ENROL_REQUEST_INVALID"
     ENROL_PROOF_INVALID = "ENROL_PROOF_INVALID"
+    EVENTS_TAMPERED = "EVENTS_TAMPERED"
 
 
 #: Per code: (English, Chinese).
@@ -169,6 +170,10 @@ WORKFLOW_MESSAGES: Final[dict[WorkflowCode, tuple[str, str]]] = {
     WorkflowCode.ENROL_PROOF_INVALID: (
         "the enrolment request is not signed by the device key it carries",
         "绑定请求未由其携带的设备密钥签名",
+    ),
+    WorkflowCode.EVENTS_TAMPERED: (
+        "the event log's hash chain is broken: a record was changed, removed or moved",
+        "事件日志哈希链断裂：有记录被修改、删除或移动",
     ),
 }
 

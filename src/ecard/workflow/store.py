@@ -178,6 +178,20 @@ class EventRow(Base):
     before: Mapped[str | None] = mapped_column(String(16), nullable=True)
     after: Mapped[str | None] = mapped_column(String(16), nullable=True)
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: The digest of the event before it (:mod:`ecard.workflow.eventlog`).
+    prev_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: SHA-256 over ``prev_digest`` and this row's fields.
+    digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class EventChainRow(Base):
+    """The head of the event chain (one row, id 1): the last digest and the event count."""
+
+    __tablename__ = "event_chain"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    digest: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer)
 
 
 class RevocationRow(Base):
@@ -214,6 +228,8 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             _sqlite_pragmas(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        #: What makes this store's sessions (steps hook their commit-time work on it).
+        self.sessions = self._sessions
         try:
             self._upgrade()
         except OperationalError as exc:
@@ -272,6 +288,7 @@ __all__ = [
     "CodeRow",
     "CredentialRow",
     "EnrolmentNonceRow",
+    "EventChainRow",
     "EventRow",
     "PhotoRow",
     "RevocationRow",
