@@ -10,8 +10,8 @@ are the stable error bodies of :mod:`ecard.service.errors`.
 Routes (all ``POST`` bodies are ``application/json``)::
 
     GET  /api/health                               liveness, version, demo or not
-    POST /api/verify            {code, purpose?, challenge?, lang?}  -> VerifyResult
-    POST /api/verify/batch      {codes[], purpose?, lang?}           -> BatchResult
+    POST /api/verify            {code, purpose?, challenge?}         -> VerifyResult
+    POST /api/verify/batch      {codes[], purpose?}                  -> BatchResult
     POST /api/challenge         {purpose?}                           -> {challenge, expires_in}
     POST /api/applications      the online application               -> {application_id}
     POST /api/applications/{id}/send-code                            -> {ok}
@@ -38,7 +38,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ecard import __version__
 from ecard.card import Card, CounterCard
-from ecard.errors import Lang
 from ecard.formats.presentation import PURPOSES
 from ecard.service.context import ServiceContext
 from ecard.service.errors import ErrorBody, ServiceCode, ServiceError
@@ -70,7 +69,6 @@ class VerifyRequest(_Strict):
     challenge: Annotated[str, Field(pattern=r"^[0-9]{6}$")] | None = Field(
         None, description="a challenge from POST /api/challenge the code must answer"
     )
-    lang: Lang = "en"
 
 
 class BatchRequest(_Strict):
@@ -78,7 +76,6 @@ class BatchRequest(_Strict):
 
     codes: Annotated[list[Annotated[str, Field(max_length=MAX_CODE)]], Field(min_length=1)]
     purpose: Purpose | None = None
-    lang: Lang = "en"
 
 
 class MaskedCard(BaseModel):
@@ -151,7 +148,9 @@ class ApplicationRequest(_Strict):
 
     model_config = ConfigDict(extra="forbid", str_max_length=200)
 
-    document_type: Annotated[str, Field(max_length=40)] = "RESIDENT_ID"
+    document_type: int | Annotated[str, Field(max_length=40)] = Field(
+        1, description="DocumentType value (1: resident ID) or name"
+    )
     document_number: Annotated[str, Field(max_length=40)]
     name: Annotated[str, Field(max_length=100)]
     phone: Annotated[str, Field(max_length=20)]
@@ -215,10 +214,11 @@ def masked_card(card: Card | CounterCard) -> MaskedCard:
     )
 
 
-def result_body(result: VerificationResult, lang: Lang = "en") -> VerifyResult:
+def result_body(result: VerificationResult) -> VerifyResult:
     """``result`` as the API answers it: :meth:`VerificationResult.to_dict` with the card
-    masked, both messages and both staff actions."""
-    data = result.to_dict(lang)
+    masked, the message in English and Chinese (``message``, ``message_zh``) and the staff
+    action likewise (``action``, ``action_zh``)."""
+    data = result.to_dict("en")
     data["card"] = None if result.card is None else masked_card(result.card)
     data["message"] = result.message("en")
     data["message_zh"] = result.message("zh")
@@ -259,7 +259,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         """Verify one code at the counter (binding required unless configured off; a
         presentation is accepted once across every worker: the shared replay cache)."""
         result = verifier_for(body.purpose).verify(body.code, challenge=body.challenge)
-        return result_body(result, body.lang)
+        return result_body(result)
 
     @r.post("/verify/batch")
     def verify_batch(body: BatchRequest) -> BatchResult:
@@ -269,7 +269,7 @@ def router(ctx: ServiceContext) -> APIRouter:
                 ServiceCode.INVALID_REQUEST, 422, f"at most {limits.batch_max} codes"
             )
         verifier = verifier_for(body.purpose)
-        results = [result_body(verifier.verify(c), body.lang) for c in body.codes]
+        results = [result_body(verifier.verify(c)) for c in body.codes]
         valid = sum(1 for x in results if x.valid)
         return BatchResult(results=results, valid=valid, invalid=len(results) - valid)
 

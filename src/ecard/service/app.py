@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from fastapi.staticfiles import StaticFiles
 
 from ecard import __version__
@@ -38,6 +38,12 @@ def create_app(ctx: ServiceContext) -> FastAPI:
     app.include_router(wallet.router(ctx))
     app.include_router(counter.router(ctx))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        """No icon (browsers ask for one on every page): an empty answer, not a 404."""
+        return Response(status_code=204)
+
     errors.install(app)
     security.install(app, ctx)
     return app

@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
+from sqlalchemy import func, select
+
 from ecard._files import write_atomic
 from ecard.crypto.x509 import load_certificate_file
 from ecard.errors import BadInputError
@@ -34,6 +36,7 @@ from ecard.signing.pki import (
 )
 from ecard.signing.signers import load_private_key_file
 from ecard.signing.trustlist import sign_trust_list
+from ecard.verify.lists import ListState
 from ecard.verify.loading import ListConfig, read_list_file
 from ecard.verify.paths import PathValidator
 from ecard.verify.policy import ANY_PROFILE, MINIMUM_SCOPE, Policy
@@ -43,7 +46,7 @@ from ecard.verify.trust import TrustStore
 from ecard.verify.verifier import Verifier
 from ecard.workflow.ports import FixedLiveness, LocalOutbox
 from ecard.workflow.steps import Registry
-from ecard.workflow.store import Store
+from ecard.workflow.store import RevocationRow, Store
 
 #: The organisation every demo certificate names.
 DEMO_ORG: Final = "ecard demo (not a real issuer)"
@@ -116,8 +119,9 @@ def _secret(folder: Path, name: str, size: int) -> bytes:
 
 class CounterLists:
     """The counter's revocation list, reloaded when it changes (a new list published by the
-    registry, or a new file dropped in place), and the verifiers per purpose over it, all
-    sharing the replay cache file (several uvicorn workers accept a presentation once)."""
+    registry, or a new file dropped in place: never an older one than accepted before, which
+    is ``LIST_ROLLBACK``), and the verifiers per purpose over it, all sharing the replay cache
+    file (several uvicorn workers accept a presentation once)."""
 
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
@@ -148,14 +152,23 @@ class CounterLists:
                 return self._list
             data: bytes | None = read_list_file(path)
         else:
-            data = ctx.registry.revocation_list()
-            if data is None or data == self._seen:
+            # one small query per scan (the latest sequence); the list itself, which may be
+            # megabytes, is read and parsed only when a new one was published
+            with ctx.registry.store.session() as session:
+                latest = session.scalar(select(func.max(RevocationRow.sequence)))
+            if latest is None or latest == self._seen:
                 return self._list
-            mark = data
+            data = ctx.registry.revocation_list()
+            mark = latest
         with self._lock:
             if mark != self._seen:
+                # a list file dropped in place is held to the sequence already accepted here
+                # (a state file in the data folder): an older copy is LIST_ROLLBACK
+                state = None if path is None else ListState(ctx.config.data_dir / "list-state.json")
                 self._list = (
-                    None if data is None else RevocationList.load(data, validator=self._validator())
+                    None
+                    if data is None
+                    else RevocationList.load(data, validator=self._validator(), state=state)
                 )
                 self._seen = mark
             return self._list

@@ -7,7 +7,9 @@ Every error answer of the JSON API (and of any request that asks for JSON) has t
 ``CODE`` is the library's own where the library refused: an
 :class:`~ecard.errors.ErrorCode` value for an :class:`~ecard.errors.EcardError`, a
 :class:`~ecard.workflow.errors.WorkflowCode` value for a
-:class:`~ecard.workflow.errors.WorkflowError`. What only HTTP can refuse (a malformed or
+:class:`~ecard.workflow.errors.WorkflowError`, a
+:class:`~ecard.documents.DocumentProblem` value for a :class:`~ecard.documents.DocumentError`
+(``DOCUMENT_FORMAT``...). What only HTTP can refuse (a malformed or
 oversized body, the wrong content type, too many requests, an unknown route) has a
 :class:`ServiceCode`. The messages are the library's, which carry no ID number, name, phone
 number, code or PIN; validation errors name the field and the rule, never the value sent.
@@ -21,19 +23,48 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
+from ecard.documents import DocumentError
 from ecard.errors import EcardError, ErrorCode
 from ecard.workflow.errors import WorkflowCode, WorkflowError
 
 #: Where refusals are logged (code only: never a body, a value or personal data).
 LOG: Final = logging.getLogger("ecard.service")
+
+
+def route_name(scope: Mapping[str, Any]) -> str:
+    """The route template of a request (``/api/applications/{application_id}/send-code``,
+    never the identifiers in the path), or its path off the routes (static files, unknown
+    paths); never the query. Newer Starlette names the route in the scope; otherwise the
+    application's routes are matched here."""
+    route = scope.get("route")
+    if route is None:
+        routes = getattr(getattr(scope.get("app"), "router", None), "routes", ())
+        partial = None
+        for candidate in routes:
+            if isinstance(candidate, Mount) or not hasattr(candidate, "matches"):
+                continue
+            match, _ = candidate.matches(scope)
+            if match is Match.FULL:
+                route = candidate
+                break
+            if match is Match.PARTIAL and partial is None:
+                partial = candidate
+        route = route or partial
+    if route is not None and not isinstance(route, Mount):
+        path = getattr(route, "path", None)
+        if isinstance(path, str):
+            return path
+    path = scope.get("path", "")
+    return path if isinstance(path, str) else ""
 
 
 class ServiceCode(StrEnum):
@@ -108,6 +139,8 @@ ECARD_STATUS: Final[dict[ErrorCode, int]] = {
     ErrorCode.REPLAY_CACHE_UNUSABLE: 503,
     ErrorCode.TRUST_LIST_STALE: 503,
     ErrorCode.REVOCATION_LIST_STALE: 503,
+    ErrorCode.LIST_ROLLBACK: 503,
+    ErrorCode.BAD_LIST: 503,
 }
 
 
@@ -178,8 +211,9 @@ def ecard_body(exc: EcardError) -> tuple[ErrorBody, int]:
             ErrorBody(error=code.value, message=exc.message("en"), message_zh=exc.message("zh")),
             WORKFLOW_STATUS.get(code, 400),
         )
+    code_value = exc.problem.value if isinstance(exc, DocumentError) else exc.code.value
     return (
-        ErrorBody(error=exc.code.value, message=exc.message("en"), message_zh=exc.message("zh")),
+        ErrorBody(error=code_value, message=exc.message("en"), message_zh=exc.message("zh")),
         ECARD_STATUS.get(exc.code, 400),
     )
 
@@ -211,34 +245,57 @@ _HTTP_CODES: Final[dict[int, ServiceCode]] = {
 }
 
 
+def wants_html(request: Request) -> bool:
+    """Whether the request is a browser's for a page (not under ``/api/``, HTML accepted
+    before JSON): it then gets the error as a page, with the same code and messages."""
+    if request.url.path.startswith("/api/") or "/api/" in request.url.path:
+        return False
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "application/json" not in accept
+
+
+def answer(
+    request: Request, body: ErrorBody, status: int, headers: Mapping[str, str] | None = None
+) -> Response:
+    """The error ``body`` as JSON, or as a page (``error.html``) for a browser's page request."""
+    if wants_html(request):
+        from ecard.service.templating import render
+
+        page = render(request, request.app.state.ctx, "error.html", status_code=status, error=body)
+        page.headers.update(headers or {})
+        return page
+    return error_response(body, status, headers)
+
+
 def install(app: FastAPI) -> None:
-    """Install the handlers mapping every refusal to an :class:`ErrorBody`."""
+    """Install the handlers mapping every refusal to an :class:`ErrorBody` (as JSON; as a
+    page for a browser asking for a page, :func:`wants_html`)."""
 
     @app.exception_handler(ServiceError)
-    async def on_service(request: Request, exc: ServiceError) -> JSONResponse:
-        return error_response(exc.body(), exc.status, exc.headers)
+    async def on_service(request: Request, exc: ServiceError) -> Response:
+        return answer(request, exc.body(), exc.status, exc.headers)
 
     @app.exception_handler(EcardError)
-    async def on_ecard(request: Request, exc: EcardError) -> JSONResponse:
+    async def on_ecard(request: Request, exc: EcardError) -> Response:
         body, status = ecard_body(exc)
-        LOG.info("refused %s %s: %s", request.method, request.url.path, body.error)
-        return error_response(body, status)
+        LOG.info("refused %s %s: %s", request.method, route_name(request.scope), body.error)
+        return answer(request, body, status)
 
     @app.exception_handler(RequestValidationError)
-    async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def on_validation(request: Request, exc: RequestValidationError) -> Response:
         code, detail = _validation_detail(exc)
-        return error_response(
-            service_body(code, detail), 422 if code is ServiceCode.INVALID_REQUEST else 400
+        return answer(
+            request, service_body(code, detail), 422 if code is ServiceCode.INVALID_REQUEST else 400
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
         code = _HTTP_CODES.get(exc.status_code, ServiceCode.INVALID_REQUEST)
         if isinstance(exc, BodyTooLarge):
             body = service_body(code, f"at most {exc.limit} bytes", f"最多 {exc.limit} 字节")
         else:
             body = service_body(code)
-        return error_response(body, exc.status_code, exc.headers)
+        return answer(request, body, exc.status_code, exc.headers)
 
 
 __all__ = [
@@ -249,8 +306,11 @@ __all__ = [
     "ErrorBody",
     "ServiceCode",
     "ServiceError",
+    "answer",
     "ecard_body",
     "error_response",
     "install",
+    "route_name",
     "service_body",
+    "wants_html",
 ]

@@ -14,13 +14,18 @@ One ASGI middleware (:class:`SecurityLayer`, outermost in the application) does,
   past it (``413 BODY_TOO_LARGE``);
 * **security headers** on every response, errors and static files included: a strict
   Content-Security-Policy (no inline script or style, no third-party origin), ``nosniff``,
-  no referrer, no framing;
+  no referrer, no framing; and ``Cache-Control: no-store`` on every answer but the static
+  files and those that set their own (the signed lists), so no page or result with a
+  holder's (masked) data stays in a shared cache or the browser's;
 * **access log**: one line per request on the ``ecard.service.access`` logger: method, the
   route's *template* (``/api/applications/{application_id}/send-code``, never the identifiers
   in it) or, off the routes, the path, **never the query string**, the status and the time
   taken. Never a body, a query, a cookie, a header or the client's address;
 * a crash inside the application is a ``500 INTERNAL`` JSON body with the headers (the
   exception's type is logged, not its message).
+
+Its refusals are the JSON error bodies of :mod:`ecard.service.errors`, or the same code and
+messages as a page (``error.html``) when a browser asks for a page outside the APIs.
 """
 
 from __future__ import annotations
@@ -36,12 +41,11 @@ from dataclasses import dataclass
 from typing import Final
 
 from fastapi import FastAPI
-from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ecard.service.config import Limits
 from ecard.service.context import ServiceContext
-from ecard.service.errors import SERVICE_MESSAGES, BodyTooLarge, ServiceCode
+from ecard.service.errors import SERVICE_MESSAGES, BodyTooLarge, ServiceCode, route_name
 
 #: The Content-Security-Policy of every page: scripts, styles and images from this origin only.
 CSP: Final = (
@@ -67,6 +71,8 @@ LOG: Final = logging.getLogger("ecard.service")
 
 #: The path whose body may be as large as ``limits.max_photo_body``.
 PHOTO_PATH: Final = "/apply/photo"
+#: Prefix of the static files (the only answers that may be cached without saying so).
+STATIC_PREFIX: Final = "/static/"
 #: Prefix of the JSON API (content type required on state-changing methods).
 API_PREFIX: Final = "/api/"
 #: Most buckets kept (client address x route); the fullest are dropped first past it.
@@ -144,24 +150,45 @@ def _error_body(code: ServiceCode, detail: str = "", detail_zh: str = "") -> byt
     ).encode()
 
 
-def _route_name(scope: Scope) -> str:
-    """The route template of a request, or its path off the routes (never the query)."""
-    route = scope.get("route")
-    if route is not None and not isinstance(route, Mount):
-        path = getattr(route, "path", None)
-        if isinstance(path, str):
-            return path
-    path = scope.get("path", "")
-    return path if isinstance(path, str) else ""
-
-
 class SecurityLayer:
     """The ASGI middleware described in the module docstring."""
 
-    def __init__(self, app: ASGIApp, *, limits: Limits, limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limits: Limits,
+        limiter: RateLimiter | None = None,
+        demo: bool = False,
+        default_lang: str = "zh",
+    ) -> None:
         self.app = app
         self.limits = limits
         self.limiter = limiter or limiter_for(limits)
+        self.demo = demo
+        self.default_lang = default_lang
+
+    def _page(self, scope: Scope, body: bytes) -> bytes | None:
+        """The refusal as a page when a browser asked for a page (else ``None``: JSON)."""
+        headers = dict(scope.get("headers", []))
+        accept = headers.get(b"accept", b"").decode("latin-1")
+        path = scope.get("path", "")
+        if "/api/" in path or "text/html" not in accept or "application/json" in accept:
+            return None
+        from ecard.service.errors import ErrorBody
+        from ecard.service.templating import ENV
+
+        languages = headers.get(b"accept-language", b"").decode("latin-1").lower()
+        lang = (
+            "en"
+            if languages.startswith("en")
+            else "zh"
+            if languages.startswith("zh")
+            else self.default_lang
+        )
+        error = ErrorBody.model_validate_json(body)
+        html = ENV.get_template("error.html").render(lang=lang, demo=self.demo, error=error)
+        return html.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -180,6 +207,8 @@ class SecurityLayer:
                     *message.get("headers", []),
                     *((k, v) for k, v in _RAW_HEADERS if k not in names),
                 ]
+                if b"cache-control" not in names and not path.startswith(STATIC_PREFIX):
+                    message["headers"].append((b"cache-control", b"no-store"))
             await send(message)
 
         async def refuse(
@@ -190,12 +219,15 @@ class SecurityLayer:
             detail_zh: str = "",
         ) -> None:
             body = _error_body(code, detail, detail_zh)
+            page = self._page(scope, body)
+            kind = b"application/json" if page is None else b"text/html; charset=utf-8"
+            body = body if page is None else page
             await send_with_headers(
                 {
                     "type": "http.response.start",
                     "status": http,
                     "headers": [
-                        (b"content-type", b"application/json"),
+                        (b"content-type", kind),
                         (b"content-length", str(len(body)).encode()),
                         *extra,
                     ],
@@ -214,14 +246,14 @@ class SecurityLayer:
                     detail_zh=f"最多 {exc.limit} 字节",
                 )
         except Exception as exc:  # a bug must not leak a trace or lose the headers
-            LOG.error("internal error on %s %s: %s", method, _route_name(scope), type(exc).__name__)
+            LOG.error("internal error on %s %s: %s", method, route_name(scope), type(exc).__name__)
             if status["code"] == 0:
                 await refuse(ServiceCode.INTERNAL, 500)
         finally:
             ACCESS_LOG.info(
                 "%s %s %d %.1fms",
                 method,
-                _route_name(scope),
+                route_name(scope),
                 status["code"],
                 (time.perf_counter() - started) * 1000,
             )
@@ -296,7 +328,12 @@ class SecurityLayer:
 
 def install(app: FastAPI, ctx: ServiceContext) -> None:
     """Install the security layer on ``app`` (outermost middleware)."""
-    app.add_middleware(SecurityLayer, limits=ctx.config.limits)
+    app.add_middleware(
+        SecurityLayer,
+        limits=ctx.config.limits,
+        demo=ctx.demo is not None,
+        default_lang=ctx.config.default_lang,
+    )
 
 
 __all__ = [
@@ -307,6 +344,7 @@ __all__ = [
     "MAX_BUCKETS",
     "PHOTO_PATH",
     "RATE_RULES",
+    "STATIC_PREFIX",
     "RateLimiter",
     "SecurityLayer",
     "install",

@@ -83,7 +83,7 @@
   }
 
   async function verify(code) {
-    const payload = { code: code, purpose: purpose, lang: lang };
+    const payload = { code: code, purpose: purpose };
     if (challenge) payload.challenge = challenge;
     try {
       const answer = await post("/api/verify", payload);
