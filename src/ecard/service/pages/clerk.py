@@ -477,7 +477,9 @@ def router(ctx: ServiceContext) -> APIRouter:
             return card_page(
                 request, info, card_no, [refusal(exc, lang_of(request, ctx), "replace_reason")]
             )
-        return redirect(f"/clerk/cards/{issued.card.card_number}")
+        # no credential when cards are bound to devices (the holder enrols the new card)
+        new_number = issued.card.card_number if issued else registry.replaced_by(card_no)
+        return redirect(f"/clerk/cards/{new_number or card_no}")
 
     # -- staff accounts (admin)
 
