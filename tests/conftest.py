@@ -76,6 +76,9 @@ def missing_system_requirements() -> list[str]:
         )
         if probe.returncode != 0:
             missing.append("SM2 in the openssl CLI (`openssl genpkey -algorithm SM2` fails)")
+    chromium = os.environ.get("ECARD_CHROMIUM") or shutil.which("chromium")
+    if not chromium or not Path(chromium).is_file():
+        missing.append("$ECARD_CHROMIUM, Debian's Chromium for the browser tests (chromium)")
     if pg_bin() is None:
         missing.append("$ECARD_PG_BIN, PostgreSQL's initdb and pg_ctl (postgresql)")
     if os.geteuid() == 0 and shutil.which("runuser") is None:
@@ -85,6 +88,7 @@ def missing_system_requirements() -> list[str]:
         ("pkcs11", "python-pkcs11"),
         ("sqlalchemy", "the workflow store (test extra)"),
         ("psycopg", "PostgreSQL (db extra)"),
+        ("playwright", "the browser tests (test extra)"),
     ):
         if importlib.util.find_spec(module) is None:
             missing.append(f"the Python module {module} ({why}): pip install -e '.[test]'")
