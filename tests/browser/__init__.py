@@ -1,0 +1,1 @@
+"""Browser tests: the service in a real Chromium driven by Playwright."""
