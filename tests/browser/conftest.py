@@ -1,4 +1,6 @@
-"""Playwright fixtures: one system Chromium per test session, one service per test module, a
+"""Playwright fixtures: one system Chromium for the browser tests (package scope: Playwright's
+sync API keeps an event loop running on the main thread while it is open, and the rest of the
+suite calls asyncio.run, so it closes when this package's tests end), one service per test module, a
 fresh browser context (profile: storage, IndexedDB, service workers) per test."""
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ from tests.browser.support import CHROMIUM_FLAGS, RunningService, chromium_path,
 from tests.conftest import T0
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     """Debian's Chromium (checked by tests/conftest.py before the run), never a downloaded one."""
     path = chromium_path()
