@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from python_multipart.exceptions import FormParserError
 from sqlalchemy import select
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -176,11 +177,12 @@ async def read_form(request: Request, *, max_files: int = 0, max_fields: int = 3
     """The request's form (urlencoded or multipart).
 
     Raises:
-        AuthError: ``FORM_INVALID`` (a malformed body, too many parts).
+        AuthError: ``FORM_INVALID`` (a malformed body, too many parts). Starlette before 0.40
+        lets python-multipart's own parse error through, so that one is caught here too.
     """
     try:
         return await request.form(max_files=max_files, max_fields=max_fields)
-    except (MultiPartException, HTTPException):
+    except (MultiPartException, HTTPException, FormParserError):
         raise AuthError(AuthCode.FORM_INVALID) from None
 
 
