@@ -1,9 +1,11 @@
 """The signed head of the journal: its payload format, parsing a signed head, checking its
 signature with a certificate.
 
-Contract: a signed head is a COSE_Sign1 over ``{1: "ecard-journal-head", 2: 1, 3: seq,
-4: record_hash, 5: signed_at}`` (deterministic CBOR); :meth:`SignedHead.from_cose` refuses
-anything else with :class:`~ecard.errors.BadInputError`. This module holds no key and imports
+Contract: a signed head is a COSE_Sign1 over ``{1: type, 2: 1, 3: seq, 4: record_hash,
+5: signed_at}`` (deterministic CBOR); the type is ``"ecard-journal-head"`` for the issuance
+journal, and other hash chains (the workflow's event log) name their own, so a head of one
+chain never passes for a head of another. :meth:`SignedHead.from_cose` refuses anything else,
+and any other type than the one asked for, with :class:`~ecard.errors.BadInputError`. This module holds no key and imports
 nothing of ``ecard.signing``: verification needs the format, only
 :func:`ecard.journal.headsign.sign_head` needs a key.
 """
@@ -29,14 +31,17 @@ HEAD_VERSION: Final = 1
 _MAX_NUMERIC_DATE: Final = 253402300800
 
 
-def encode_head_payload(seq: int, record_hash: bytes, signed_at: int) -> bytes:
-    """The payload of a signed head: ``{1: "ecard-journal-head", 2: 1, 3: seq,
-    4: record_hash, 5: signed_at}`` (deterministic CBOR, ``signed_at`` a NumericDate).
+def encode_head_payload(
+    seq: int, record_hash: bytes, signed_at: int, head_type: str = HEAD_TYPE
+) -> bytes:
+    """The payload of a signed head: ``{1: head_type, 2: 1, 3: seq, 4: record_hash,
+    5: signed_at}`` (deterministic CBOR, ``signed_at`` a NumericDate).
 
-    Key 1 names the type, as in signed lists, so a head can never pass for a list or a card.
+    Key 1 names the type, as in signed lists, so a head can never pass for a list, a card or
+    the head of another chain.
     """
     return cbor.encode(
-        {1: HEAD_TYPE, 2: HEAD_VERSION, 3: seq, 4: record_hash, 5: signed_at},
+        {1: head_type, 2: HEAD_VERSION, 3: seq, 4: record_hash, 5: signed_at},
     )
 
 
@@ -53,10 +58,11 @@ class SignedHead:
     cose: bytes
 
     @classmethod
-    def from_cose(cls, data: bytes) -> SignedHead:
-        """Parse a signed head WITHOUT checking its signature (see :meth:`verify`).
+    def from_cose(cls, data: bytes, head_type: str = HEAD_TYPE) -> SignedHead:
+        """Parse a signed head of type ``head_type`` WITHOUT checking its signature (see
+        :meth:`verify`).
 
-        :class:`~ecard.errors.BadInputError` if it is not a well-formed signed head.
+        :class:`~ecard.errors.BadInputError` if it is not a well-formed signed head of that type.
         """
         if not isinstance(data, bytes):
             raise BadInputError("a signed head is bytes")
@@ -64,11 +70,11 @@ class SignedHead:
             msg = parse_sign1(data)
             payload = cbor.decode(msg.payload, max_depth=2)
         except EcardError as exc:
-            raise BadInputError(f"not a signed journal head: {exc.detail}") from None
+            raise BadInputError(f"not a signed {head_type}: {exc.detail}") from None
         if type(payload) is not dict or payload.keys() != {1, 2, 3, 4, 5}:
-            raise BadInputError("not a signed journal head: payload keys must be 1..5")
-        if payload[1] != HEAD_TYPE or payload[2] != HEAD_VERSION:
-            raise BadInputError(f"not a signed journal head: type {payload[1]!r} {payload[2]!r}")
+            raise BadInputError(f"not a signed {head_type}: payload keys must be 1..5")
+        if payload[1] != head_type or payload[2] != HEAD_VERSION:
+            raise BadInputError(f"not a signed {head_type}: type {payload[1]!r} {payload[2]!r}")
         seq, record_hash, signed_at = payload[3], payload[4], payload[5]
         if type(seq) is not int or not 1 <= seq < INT64:
             raise BadInputError("signed head: seq must be a positive integer")

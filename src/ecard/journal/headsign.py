@@ -15,7 +15,7 @@ from cryptography import x509
 
 from ecard.errors import BadCertificateError
 from ecard.formats.cose import kid_for_certificate
-from ecard.journal.heads import SignedHead, encode_head_payload
+from ecard.journal.heads import HEAD_TYPE, SignedHead, encode_head_payload
 from ecard.journal.records import format_time
 from ecard.signing.cose import build_sign1
 from ecard.signing.signers import Signer, require_certified_key
@@ -37,12 +37,19 @@ def check_head_signer(
 
 
 def sign_head(
-    signer: Signer, kid: bytes, seq: int, record_hash: bytes, now: datetime
+    signer: Signer,
+    kid: bytes,
+    seq: int,
+    record_hash: bytes,
+    now: datetime,
+    head_type: str = HEAD_TYPE,
 ) -> SignedHead:
-    """A :class:`~ecard.journal.heads.SignedHead` for record ``seq`` with ``record_hash``,
-    signed at ``now`` (whole seconds) under ``kid`` (from :func:`check_head_signer`)."""
+    """A :class:`~ecard.journal.heads.SignedHead` of type ``head_type`` for record ``seq`` with
+    ``record_hash``, signed at ``now`` (whole seconds) under ``kid`` (from
+    :func:`check_head_signer`)."""
     signed_at = int(now.timestamp())
-    cose = build_sign1(encode_head_payload(seq, record_hash, signed_at), signer, kid)
+    payload = encode_head_payload(seq, record_hash, signed_at, head_type)
+    cose = build_sign1(payload, signer, kid)
     return SignedHead(
         seq=seq,
         record_hash=record_hash,

@@ -54,6 +54,7 @@ class WorkflowCode(StrEnum):
     ENROL_REQUEST_INVALID = "ENROL_REQUEST_INVALID"
     ENROL_PROOF_INVALID = "ENROL_PROOF_INVALID"
     EVENTS_TAMPERED = "EVENTS_TAMPERED"
+    CHECKPOINT_INVALID = "CHECKPOINT_INVALID"
 
 
 #: Per code: (English, Chinese).
@@ -174,6 +175,11 @@ WORKFLOW_MESSAGES: Final[dict[WorkflowCode, tuple[str, str]]] = {
     WorkflowCode.EVENTS_TAMPERED: (
         "the event log's hash chain is broken: a record was changed, removed or moved",
         "事件日志哈希链断裂：有记录被修改、删除或移动",
+    ),
+    WorkflowCode.CHECKPOINT_INVALID: (
+        "the event log checkpoint is malformed, of another kind, or not signed by the given "
+        "certificate",
+        "事件日志检查点格式错误、类型不符或并非由所给证书签名",
     ),
 }
 

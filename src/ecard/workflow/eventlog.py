@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from sqlalchemy import bindparam, event, insert, select, update
@@ -105,9 +105,18 @@ def install(sessions: sessionmaker[Session]) -> None:
         event.listen(sessions, "after_rollback", _discard)
 
 
-def verify_chain(session: Session) -> tuple[int, str]:
+def verify_chain(session: Session, expect: Mapping[int, str] | None = None) -> tuple[int, str]:
     """``(count, head digest)`` of an intact log; ``EVENTS_TAMPERED`` (with the id of the
-    first event where the chain breaks) otherwise."""
+    first event where the chain breaks) otherwise.
+
+    ``expect`` maps positions (1 = the first event) to the digest the chain had there, from
+    heads kept outside the database (:mod:`ecard.workflow.checkpoints`): a log rebuilt behind
+    the workflow's back, even with every link recomputed, or cut below one of them, is
+    refused too. On PostgreSQL the walk reads one snapshot (``REPEATABLE READ``), so steps
+    committing meanwhile never look like a cut or a stale head."""
+    expect = expect or {}
+    if session.get_bind().dialect.name == "postgresql":  # must come before any statement
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     digest, count = GENESIS, 0
     for row in session.scalars(select(EventRow).order_by(EventRow.id)).yield_per(1000):
         if row.prev_digest != digest:
@@ -116,9 +125,19 @@ def verify_chain(session: Session) -> tuple[int, str]:
         if row.digest != digest:
             raise refuse(WorkflowCode.EVENTS_TAMPERED, f"event {row.id}: its fields")
         count += 1
+        if expect.get(count, digest) != digest:
+            raise refuse(
+                WorkflowCode.EVENTS_TAMPERED,
+                f"event {row.id}: not the event {count} a kept head certifies",
+            )
     head = session.get(EventChainRow, 1)
     if head is None or head.digest != digest or head.count != count:
         raise refuse(WorkflowCode.EVENTS_TAMPERED, "the head does not fit the last event")
+    if expect and max(expect) > count:
+        raise refuse(
+            WorkflowCode.EVENTS_TAMPERED,
+            f"the log has {count} events, a kept head certifies {max(expect)}",
+        )
     return count, digest
 
 

@@ -22,8 +22,13 @@ in the issuance journal, and keeps it for publication (:meth:`~Registry.revocati
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from cryptography import x509
 from sqlalchemy import select
 
+from ecard.journal.heads import SignedHead
+from ecard.workflow.checkpoints import expected_digests, sign_checkpoint
 from ecard.workflow.codes import CardView, CodeSteps
 from ecard.workflow.context import CONSENT_GUARDIAN, CONSENT_PERSONAL, CONSENT_PHOTO, ListSigner
 from ecard.workflow.enrolment import PROFILES, EnrolmentSteps
@@ -57,15 +62,38 @@ class Registry(ReviewSteps, CodeSteps, PhotoSteps, IssuanceSteps, EnrolmentSteps
                 stmt = stmt.where(EventRow.application_id == application_id)
             return list(session.scalars(stmt).all())
 
-    def verify_events(self) -> tuple[int, str]:
+    def verify_events(
+        self,
+        checkpoints: Iterable[bytes | SignedHead] = (),
+        certificate: x509.Certificate | None = None,
+    ) -> tuple[int, str]:
         """Check the event log's hash chain (:mod:`ecard.workflow.eventlog`): ``(count, head
-        digest)`` if intact; keep the head outside the database to compare later.
+        digest)`` if intact. With ``checkpoints`` (from :meth:`sign_events_head`, kept outside
+        the database), the chain must also still pass through each of them; they are checked
+        against ``certificate`` (default: this registry's list signer certificate; an auditor
+        passes their own copy).
 
         Raises:
-            WorkflowError: ``EVENTS_TAMPERED`` with the first event id where it breaks.
+            WorkflowError: ``EVENTS_TAMPERED`` with the first event id where it breaks,
+                ``CHECKPOINT_INVALID`` for a checkpoint that is not one or not signed so.
+        """
+        expect = expected_digests(checkpoints, certificate or self.list_signer.certificate)
+        with self.store.session() as session:
+            return verify_chain(session, expect)
+
+    def sign_events_head(self) -> SignedHead:
+        """A checkpoint (:mod:`ecard.workflow.checkpoints`): the event log's head signed now
+        by the list signer. Copy its :attr:`~ecard.journal.heads.SignedHead.cose` bytes out of
+        the database; :meth:`verify_events` takes them back.
+
+        Raises:
+            WorkflowError: ``EVENTS_TAMPERED``, or ``CHECKPOINT_INVALID`` for an empty log.
+            BadCertificateError: the list signer certificate is not valid now.
         """
         with self.store.session() as session:
-            return verify_chain(session)
+            return sign_checkpoint(
+                session, self.list_signer.signer(), self.list_signer.certificate, self.clock
+            )
 
 
 __all__ = [
