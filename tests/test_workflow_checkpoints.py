@@ -6,10 +6,14 @@ outside the database; a shortened log neither. A checkpoint of another signer, a
 from __future__ import annotations
 
 import datetime as dt
+import os
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, select, update
+from sqlalchemy import event as sa_event
 from tests.conftest import T0
+from tests.pgserver import PostgresServer
 from tests.workflow_support import World, make_world
 
 from ecard.errors import BadCertificateError
@@ -191,3 +195,30 @@ def test_every_changed_byte_of_a_checkpoint_is_refused(world: World) -> None:
 def test_the_new_code_has_both_messages() -> None:
     en, zh = WORKFLOW_MESSAGES[WorkflowCode.CHECKPOINT_INVALID]
     assert "checkpoint" in en and "检查点" in zh
+
+
+def test_a_step_committing_during_the_walk_is_not_tampering(
+    postgres: PostgresServer, root: CertifiedKey, ds: CertifiedKey, list_signer: CertifiedKey
+) -> None:
+    """On PostgreSQL, a step that commits between the walk over the events and the read of
+    the head (made to happen there, on another connection) must not make the head look stale:
+    the walk reads one snapshot."""
+    world = make_world(postgres.create_database(f"walk{os.getpid()}"), root, ds, list_signer)
+    reg = world.registry
+    issued = reg.issue(world.apply_online(), actor="account:42")
+    assert issued is not None
+    done: list[int] = []
+
+    def commit_a_step_first(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM event_chain" in statement and not done:
+            done.append(1)
+            reg.change(issued.card.card_number, CardEvent.REPORT_LOSS, actor="account:42")
+
+    sa_event.listen(reg.store.engine, "before_cursor_execute", commit_a_step_first)
+    try:
+        count, _ = reg.verify_events()
+    finally:
+        sa_event.remove(reg.store.engine, "before_cursor_execute", commit_a_step_first)
+    assert done and count == 6  # the snapshot before the step
+    assert reg.verify_events()[0] == 7
+    reg.store.close()
