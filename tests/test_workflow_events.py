@@ -15,7 +15,7 @@ from tests.workflow_support import World, make_world
 
 from ecard.signing.pki import CertifiedKey, create_list_signer
 from ecard.workflow.errors import WorkflowCode, WorkflowError
-from ecard.workflow.eventlog import GENESIS, event_digest
+from ecard.workflow.eventlog import GENESIS, event_digest, verify_chain
 from ecard.workflow.lifecycle import CardEvent
 from ecard.workflow.store import EventChainRow, EventRow
 
@@ -151,3 +151,25 @@ def test_events_already_there_are_linked_by_the_migration(db_url: str) -> None:
         assert head is not None and head.count == 3 and head.digest == rows[-1].digest
         assert rows[0].prev_digest == GENESIS and rows[1].prev_digest == rows[0].digest
     store.close()
+
+
+def test_no_event_is_lost_when_stores_come_and_go(db_url: str) -> None:
+    """One store per command, as the CLI opens them: SQLAlchemy keys its listeners on
+    ``id()``, so a sessionmaker made where a freed one was looked already hooked, and the
+    events of its steps were dropped at commit. Every one of them is in the chain now."""
+    from ecard.workflow.eventlog import add_event, install
+    from ecard.workflow.store import Store
+
+    for n in range(40):
+        store = Store(db_url)
+        install(store.sessions)
+        with store.transaction() as s:
+            add_event(s, EventRow(at=n, actor=f"clerk:{n}", action="submit"))
+        store.close()
+        del store
+    store = Store(db_url)
+    with store.session() as s:
+        count, _ = verify_chain(s)
+        actors = [r.actor for r in s.scalars(select(EventRow).order_by(EventRow.id)).all()]
+    store.close()
+    assert actors == [f"clerk:{n}" for n in range(40)] and count == 40

@@ -99,10 +99,18 @@ def _discard(session: Session, *_args: object) -> None:
 
 
 def install(sessions: sessionmaker[Session]) -> None:
-    """Seal the events of every session ``sessions`` makes before it commits (once)."""
-    if not event.contains(sessions, "before_commit", seal_events):
-        event.listen(sessions, "before_commit", seal_events)
-        event.listen(sessions, "after_rollback", _discard)
+    """Seal the events of every session ``sessions`` makes before it commits.
+
+    The listeners go on the :class:`~sqlalchemy.orm.Session` class, once per process, and act
+    only on sessions that hold pending events. Not on each sessionmaker: SQLAlchemy keys its
+    listener registry on ``id(target)``, so a new sessionmaker at the address of a freed one
+    looked already installed (``event.contains``) and its events were dropped at commit.
+    """
+    if not issubclass(sessions.class_, Session):
+        raise TypeError("the event chain needs SQLAlchemy sessions")
+    if not event.contains(Session, "before_commit", seal_events):
+        event.listen(Session, "before_commit", seal_events)
+        event.listen(Session, "after_rollback", _discard)
 
 
 def verify_chain(session: Session, expect: Mapping[int, str] | None = None) -> tuple[int, str]:
@@ -112,10 +120,11 @@ def verify_chain(session: Session, expect: Mapping[int, str] | None = None) -> t
     ``expect`` maps positions (1 = the first event) to the digest the chain had there, from
     heads kept outside the database (:mod:`ecard.workflow.checkpoints`): a log rebuilt behind
     the workflow's back, even with every link recomputed, or cut below one of them, is
-    refused too. On PostgreSQL the walk reads one snapshot (``REPEATABLE READ``), so steps
-    committing meanwhile never look like a cut or a stale head."""
+    refused too. On PostgreSQL a fresh session walks one snapshot (``REPEATABLE READ``), so
+    steps committing meanwhile never look like a cut or a stale head; a session already in a
+    transaction keeps its own isolation."""
     expect = expect or {}
-    if session.get_bind().dialect.name == "postgresql":  # must come before any statement
+    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     digest, count = GENESIS, 0
     for row in session.scalars(select(EventRow).order_by(EventRow.id)).yield_per(1000):

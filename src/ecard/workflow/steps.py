@@ -32,6 +32,7 @@ from ecard.workflow.checkpoints import expected_digests, sign_checkpoint
 from ecard.workflow.codes import CardView, CodeSteps
 from ecard.workflow.context import CONSENT_GUARDIAN, CONSENT_PERSONAL, CONSENT_PHOTO, ListSigner
 from ecard.workflow.enrolment import PROFILES, EnrolmentSteps
+from ecard.workflow.errors import WorkflowCode, refuse
 from ecard.workflow.eventlog import verify_chain
 from ecard.workflow.issuance import IssuanceSteps
 from ecard.workflow.photo_steps import PhotoSteps
@@ -77,7 +78,13 @@ class Registry(ReviewSteps, CodeSteps, PhotoSteps, IssuanceSteps, EnrolmentSteps
             WorkflowError: ``EVENTS_TAMPERED`` with the first event id where it breaks,
                 ``CHECKPOINT_INVALID`` for a checkpoint that is not one or not signed so.
         """
-        expect = expected_digests(checkpoints, certificate or self.list_signer.certificate)
+        kept = list(checkpoints)
+        expect = {}
+        if kept:
+            if certificate is None and self.list_signer is None:
+                raise refuse(WorkflowCode.CHECKPOINT_INVALID, "no certificate to check it with")
+            certificate = certificate or self.list_signer.certificate
+            expect = expected_digests(kept, certificate)
         with self.store.session() as session:
             return verify_chain(session, expect)
 
@@ -90,6 +97,8 @@ class Registry(ReviewSteps, CodeSteps, PhotoSteps, IssuanceSteps, EnrolmentSteps
             WorkflowError: ``EVENTS_TAMPERED``, or ``CHECKPOINT_INVALID`` for an empty log.
             BadCertificateError: the list signer certificate is not valid now.
         """
+        if self.list_signer is None:  # a registry opened only to read has none
+            raise refuse(WorkflowCode.CHECKPOINT_INVALID, "no list signer to sign with")
         with self.store.session() as session:
             return sign_checkpoint(
                 session, self.list_signer.signer(), self.list_signer.certificate, self.clock
