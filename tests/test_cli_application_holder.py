@@ -162,7 +162,16 @@ def test_online_to_bound_card_to_revoked(
     short = run(d, capsys, days, "lapse-temporary-losses", "--temporary-loss-days", "3")
     assert short == {"_status": 2}  # a usage error: 5..15 days
     chain = run(d, capsys, days, "verify-events")
-    assert chain["_status"] == 0 and chain["events"] > 15 and len(chain["head"]) == 64
+    assert chain["_status"] == 0 and chain["events"] == 16 and len(chain["head"]) == 64
+    # its head signed by the list signer, kept outside the database, checked back
+    kept = run(d, capsys, days, "sign-events-head", "--out", d / "head.cose", *signer)
+    assert kept["events"] == 16 and kept["head"] == chain["head"]
+    held = ["--checkpoint", d / "head.cose", "--checkpoint-cert", d / "lists-cert.pem"]
+    assert run(d, capsys, days, "verify-events", *held)["checkpoints"] == 1
+    assert run(d, capsys, days, "verify-events", *held[:2]) == {"_status": 2}  # no cert
+    other = ["--checkpoint", d / "head.cose", "--checkpoint-cert", d / "ds-cert.pem"]
+    refused = run(d, capsys, days, "verify-events", *other)
+    assert refused["_status"] == 1 and refused["workflow_code"] == "CHECKPOINT_INVALID"
 
     # an event edited behind the workflow's back: exit 1, the first broken event named
     db = sqlite3.connect(d / "w.db")

@@ -1,6 +1,7 @@
 """``ecard application …`` steps on the holder's side and the scheduler's: the online
 liveness step and automatic review, the service PIN, codes to a card's phone, the query,
-device enrolment, lapsing temporary loss reports and checking the event chain.
+device enrolment, lapsing temporary loss reports, checking the event chain and signing its
+head (a checkpoint kept outside the database).
 
 The same conventions as :mod:`ecard.cli.application`: one JSON object on standard output,
 refusals typed with their workflow code. A PIN is never an argument (argv is visible to every
@@ -32,6 +33,7 @@ from ecard.cli.application import (
 )
 from ecard.cli.common import Subcommands
 from ecard.cli.errors import READ_EPILOG, WRITE_EPILOG, UsageError
+from ecard.crypto.x509 import load_certificate_file
 from ecard.errors import BadInputError
 
 #: The environment variable ``--pin-env`` names unless told otherwise.
@@ -40,6 +42,8 @@ DEFAULT_PIN_ENV: Final = "ECARD_PIN"
 MAX_EVIDENCE: Final = 8 * 1024 * 1024
 #: Largest enrolment request file read.
 MAX_REQUEST_FILE: Final = 4096
+#: Largest checkpoint file read.
+MAX_CHECKPOINT_FILE: Final = 4096
 
 
 def _pin(args: argparse.Namespace) -> str:
@@ -161,10 +165,31 @@ def cmd_lapse(args: argparse.Namespace) -> bool:
 
 @_step
 def cmd_verify_events(args: argparse.Namespace) -> bool:
-    """Check the event log's hash chain; print the count and the head digest."""
+    """Check the event log's hash chain, and that it still passes through every checkpoint
+    given; print the count and the head digest."""
+    kept = [
+        read_file(path, BadInputError, max_size=MAX_CHECKPOINT_FILE)
+        for path in args.checkpoint or ()
+    ]
+    if kept and not args.checkpoint_cert:
+        raise UsageError(
+            "--checkpoint needs --checkpoint-cert (the list signer certificate)",
+            "--checkpoint 需要 --checkpoint-cert（列表签名证书）",
+        )
+    certificate = load_certificate_file(args.checkpoint_cert)[0] if kept else None
     with _registry(args) as registry:
-        count, head = registry.verify_events()
-    return _print({"events": count, "head": head})
+        count, head = registry.verify_events(kept, certificate)
+    return _print({"events": count, "head": head, "checkpoints": len(kept)})
+
+
+@_step
+def cmd_sign_events_head(args: argparse.Namespace) -> bool:
+    """Sign the event log's head with the list signer and write the checkpoint to ``--out``
+    (kept outside the database, e.g. with each revocation list published)."""
+    with _registry(args) as registry:
+        head = registry.sign_events_head()
+    write_atomic(Path(args.out), head.cose)
+    return _print({"events": head.seq, "head": head.record_hash.hex(), "out": str(args.out)})
 
 
 def _pin_options(p: argparse.ArgumentParser) -> None:
@@ -248,10 +273,22 @@ def add_holder_commands(asub: Any) -> None:
     _common(p)
     p.set_defaults(func=cmd_lapse)
 
-    p = sub.add_parser("verify-events", help="check the event log's hash chain",
-                       epilog=READ_EPILOG)  # fmt: skip
+    p = sub.add_parser("verify-events", help="check the event log's hash chain (and that it "
+                       "still passes through kept checkpoints)", epilog=READ_EPILOG)  # fmt: skip
+    p.add_argument("--checkpoint", action="append", metavar="FILE",
+                   help="a checkpoint from 'sign-events-head' (repeatable; default: none)")  # fmt: skip
+    p.add_argument("--checkpoint-cert", metavar="CERT",
+                   help="the list signer certificate the checkpoints were signed with "
+                   "(needed with --checkpoint)")  # fmt: skip
     _common(p, actor=False)
     p.set_defaults(func=cmd_verify_events)
+
+    p = sub.add_parser("sign-events-head", help="sign the event log's head with the list "
+                       "signer: a checkpoint to keep outside the database", epilog=WRITE_EPILOG)  # fmt: skip
+    p.add_argument("--out", required=True, metavar="FILE", help="where to write the checkpoint")
+    _list_options(p)
+    _common(p, actor=False)
+    p.set_defaults(func=cmd_sign_events_head)
 
 
 __all__ = [
@@ -265,5 +302,6 @@ __all__ = [
     "cmd_review_online",
     "cmd_send_card_code",
     "cmd_set_pin",
+    "cmd_sign_events_head",
     "cmd_verify_events",
 ]
