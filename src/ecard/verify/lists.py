@@ -34,14 +34,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped, unused-ignore]
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from ecard._files import read_file, write_atomic
 from ecard._time import from_timestamp
-from ecard.crypto.algorithms import certificate_public_key, get_algorithm
+from ecard.crypto.algorithms import certificate_public_key, certificate_spki, get_algorithm
 from ecard.crypto.crl import crl_number
 from ecard.crypto.x509 import ECARD_LIST_SIGNING_EKU, load_der_certificate
 from ecard.errors import (
@@ -317,8 +315,7 @@ _CRL_PREFIX: Final = "crl:"
 def _crl_key(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> str:
     """``crl:`` and the SHA-256 of the issuer name and key: one CRL sequence per CA key."""
     # the key's DER as in the certificate (an SM2 key cannot be loaded by every backend)
-    tbs = asn1_x509.Certificate.load(issuer.public_bytes(Encoding.DER))["tbs_certificate"]
-    spki = tbs["subject_public_key_info"].dump()
+    spki = certificate_spki(issuer)
     digest = hashlib.sha256(crl.issuer.public_bytes() + b"\0" + spki).hexdigest()
     return _CRL_PREFIX + digest
 
