@@ -61,7 +61,7 @@ def test_verify_loads_no_issuing_module(tmp_path: Path, ds: CertifiedKey, card: 
         "loaded = sorted(m for m in sys.modules if m.startswith(('ecard.signing', 'ecard.journal',"
         " 'ecard.pdf', 'ecard.publish', 'ecard.cli.demo', 'ecard.cli.issue', 'qrcode', 'PIL',"
         " 'asn1crypto', 'ctypes', 'ecard.crypto.sm2.backend', 'ecard.crypto.sm2.keys',"
-        " 'pyhanko_certvalidator')))\n"
+        " 'pyhanko_certvalidator', 'ecard.verify.paths')))\n"
         "print(status, loaded, file=sys.stderr)\n"
     )
     proc = subprocess.run(

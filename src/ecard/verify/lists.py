@@ -32,7 +32,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -52,7 +52,9 @@ from ecard.errors import (
 )
 from ecard.formats.cose import HEADER_X5CHAIN, kid_for_certificate, parse_sign1
 from ecard.formats.lists import LIST_TYPES, MAX_LIST_SIZE, ListInfo, decode_list
-from ecard.verify.paths import PathValidator, ValidatedPath
+
+if TYPE_CHECKING:  # path validation is imported by whoever builds a validator
+    from ecard.verify.paths import PathValidator, ValidatedPath
 
 #: The latest ``issued_at`` / ``next_update`` a list may carry (9000-01-01, seconds): later
 #: instants cannot be shown as dates (and a grace period added to them would overflow).
