@@ -95,3 +95,24 @@ def test_the_fixed_offset_reading_is_the_strict_decoders(card: Card, data: st.Da
         assert fast == _general(changed)
     with contextlib.suppress(EcardError):  # a failure is the general path's (test_pipeline)
         decode_claims(changed)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    values=st.tuples(
+        st.sampled_from([0, 23, 24, 255, 256, 65535, 65536, 100_000, 999_999, 2**32 - 1, 2**32]),
+        st.sampled_from([0, 23, 24, 255, 256, 300, 999, 65535, 65536]),
+        st.integers(0, 70_000),
+        st.integers(0, 70_000),
+        st.integers(0, 30),
+    )
+)
+def test_the_packed_card_tail_is_the_deterministic_encoding(
+    values: tuple[int, int, int, int, int],
+) -> None:
+    """Keys 4..8 packed in one go where their arguments have the usual sizes, and through the
+    encoder's heads elsewhere: the same bytes as cbor.encode either way, at every boundary."""
+    from ecard.formats.cwt import _card_tail
+
+    expected = cbor.encode(dict(zip(range(4, 9), values, strict=True)))
+    assert b"\xa5" + _card_tail(*values) == expected

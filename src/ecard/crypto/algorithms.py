@@ -142,6 +142,14 @@ class Algorithm(abc.ABC):
     def sign(self, private_key: Any, data: bytes) -> bytes:
         """Sign ``data`` with an in-memory private key; return the COSE-form signature."""
 
+    def bind_signer(self, private_key: Any) -> Callable[[bytes], bytes]:
+        """``sign(data)`` for an in-memory ``private_key``: the same signatures as
+        :meth:`sign`, with the key checked once here rather than at every call
+        (:class:`AlgKeyMismatchError` if it does not fit)."""
+        self.require_key(private_key)
+        sign = self.sign
+        return lambda data: sign(private_key, data)
+
     def unavailable(self) -> str | None:
         """``None`` if this platform can verify signatures of this algorithm, else why not and
         how to fix it (SM2 needs libcrypto with SM2 or the ``sm`` extra)."""
@@ -221,6 +229,16 @@ class EcdsaAlgorithm(Algorithm):
     def sign(self, private_key: Any, data: bytes) -> bytes:
         self.require_key(private_key)
         return self.from_der_signature(private_key.sign(data, self._ecdsa))
+
+    def bind_signer(self, private_key: Any) -> Callable[[bytes], bytes]:
+        self.require_key(private_key)
+        key_sign, ecdsa, n = private_key.sign, self._ecdsa, self._coord
+
+        def sign(data: bytes) -> bytes:
+            r, s = decode_dss_signature(key_sign(data, ecdsa))
+            return r.to_bytes(n, "big") + s.to_bytes(n, "big")
+
+        return sign
 
     def from_der_signature(self, der: bytes) -> bytes:
         """Convert a DER ECDSA signature (what OpenSSL and HSMs emit) to raw ``r || s``."""

@@ -151,11 +151,38 @@ def encode_claims(claims: Claims) -> bytes:
             b"\x01", head(3, len(name_raw)), name_raw,
             b"\x02", head(0, int(card[2])),
             b"\x03", head(3, len(number_raw)), number_raw,
-            b"\x04", head(0, int(card[4])),
-            b"\x05", head(0, int(card[5])),
-            b"\x06", head(0, int(card[6])),
-            b"\x07", head(0, int(card[7])),
-            b"\x08", head(0, int(card[8])),
+            _card_tail(int(card[4]), int(card[5]), int(card[6]), int(card[7]), int(card[8])),
+        )
+    )  # fmt: skip
+
+
+#: Claim keys 4..8 of a card in their usual ranges (a region of 6 digits: a 4-byte argument;
+#: a spec version of 256..65535, dates of 1970-09-13..2149-06-06 as days: 2-byte arguments;
+#: a status below 24: in the initial byte), packed at once.
+_CARD_TAIL: Final = struct.Struct(">BBIBBHBBHBBHBB")
+
+
+def _card_tail(region: int, spec: int, issued: int, expires: int, status: int) -> bytes:
+    """Keys 4..8 of the card map and their values, as ``cbor.encode`` writes them."""
+    if (
+        0x10000 <= region <= 0xFFFFFFFF
+        and 0x100 <= spec <= 0xFFFF
+        and 0x100 <= issued <= 0xFFFF
+        and 0x100 <= expires <= 0xFFFF
+        and 0 <= status < 24
+    ):
+        return _CARD_TAIL.pack(
+            0x04, 0x1A, region, 0x05, 0x19, spec, 0x06, 0x19, issued, 0x07, 0x19, expires, 0x08,
+            status,
+        )  # fmt: skip
+    head = cbor.encode_head
+    return b"".join(
+        (
+            b"\x04", head(0, region),
+            b"\x05", head(0, spec),
+            b"\x06", head(0, issued),
+            b"\x07", head(0, expires),
+            b"\x08", head(0, status),
         )
     )  # fmt: skip
 
