@@ -38,14 +38,7 @@ from typing import Any, Final
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from ecard.crypto.algorithms import (
-    EDDSA,
-    ES256,
-    SM2,
-    Algorithm,
-    BoundVerifier,
-    PublicKey,
-)
+from ecard.crypto.algorithms import EDDSA, ES256, SM2, Algorithm, BoundVerifier, PublicKey
 from ecard.crypto.sm2 import SM2P256V1
 from ecard.errors import BadKeyError, EcardError
 from ecard.formats import cbor
