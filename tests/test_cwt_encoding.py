@@ -30,7 +30,8 @@ from ecard.formats.cwt import (
 @given(
     card=cards(),
     iss=st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=64),
-    iat=st.integers(946_684_800, 4_000_000_000),
+    # both sides of 2**32, where the times' CBOR arguments grow from 4 to 8 bytes
+    iat=st.integers(946_684_800, 5_000_000_000),
     length=st.integers(1, 3_000_000_000),
     cti=st.binary(min_size=8, max_size=64),
     nbf=st.none() | st.integers(946_684_800, 4_000_000_000),
@@ -116,3 +117,10 @@ def test_the_packed_card_tail_is_the_deterministic_encoding(
 
     expected = cbor.encode(dict(zip(range(4, 9), values, strict=True)))
     assert b"\xa5" + _card_tail(*values) == expected
+
+
+def test_the_issuer_field_written_once_is_the_one_each_name_gets(card: Card) -> None:
+    """``iss`` is remembered per name: a second issuer's name is its own, not the first's."""
+    for iss in ("CN", "CN-110105", "CN"):
+        claims = Claims(iss=iss, iat=1_768_000_000, exp=1_900_000_000, cti=bytes(8), card=card)
+        assert decode_claims(encode_claims(claims)).iss == iss
