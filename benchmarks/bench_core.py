@@ -21,7 +21,8 @@ import os
 import platform
 import sys
 import timeit
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -44,6 +45,8 @@ from ecard.signing.revocation import sign_revocation_list
 from ecard.signing.trustlist import sign_trust_list
 from ecard.verify.paths import PathValidator
 from ecard.verify.revocation import RevocationList
+
+T = TypeVar("T")
 
 
 def _calibrate(fn: Callable[[], object], seconds: float) -> int:
@@ -72,10 +75,11 @@ def paired_rates(
     return na / best_a, nb / best_b
 
 
-def cycle(items: list[str]) -> Callable[[], str]:
-    it = iter(())  # type: ignore[var-annotated]
+def cycle(items: list[T]) -> Callable[[], T]:
+    """The items one after the other, round and round."""
+    it: Iterator[T] = iter(())
 
-    def nxt() -> str:
+    def nxt() -> T:
         nonlocal it
         try:
             return next(it)

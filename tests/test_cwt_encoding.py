@@ -30,7 +30,8 @@ from ecard.formats.cwt import (
 @given(
     card=cards(),
     iss=st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=64),
-    iat=st.integers(946_684_800, 4_000_000_000),
+    # both sides of 2**32, where the times' CBOR arguments grow from 4 to 8 bytes
+    iat=st.integers(946_684_800, 5_000_000_000),
     length=st.integers(1, 3_000_000_000),
     cti=st.binary(min_size=8, max_size=64),
     nbf=st.none() | st.integers(946_684_800, 4_000_000_000),
@@ -95,3 +96,31 @@ def test_the_fixed_offset_reading_is_the_strict_decoders(card: Card, data: st.Da
         assert fast == _general(changed)
     with contextlib.suppress(EcardError):  # a failure is the general path's (test_pipeline)
         decode_claims(changed)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    values=st.tuples(
+        st.sampled_from([0, 23, 24, 255, 256, 65535, 65536, 100_000, 999_999, 2**32 - 1, 2**32]),
+        st.sampled_from([0, 23, 24, 255, 256, 300, 999, 65535, 65536]),
+        st.integers(0, 70_000),
+        st.integers(0, 70_000),
+        st.integers(0, 30),
+    )
+)
+def test_the_packed_card_tail_is_the_deterministic_encoding(
+    values: tuple[int, int, int, int, int],
+) -> None:
+    """Keys 4..8 packed in one go where their arguments have the usual sizes, and through the
+    encoder's heads elsewhere: the same bytes as cbor.encode either way, at every boundary."""
+    from ecard.formats.cwt import _card_tail
+
+    expected = cbor.encode(dict(zip(range(4, 9), values, strict=True)))
+    assert b"\xa5" + _card_tail(*values) == expected
+
+
+def test_the_issuer_field_written_once_is_the_one_each_name_gets(card: Card) -> None:
+    """``iss`` is remembered per name: a second issuer's name is its own, not the first's."""
+    for iss in ("CN", "CN-110105", "CN"):
+        claims = Claims(iss=iss, iat=1_768_000_000, exp=1_900_000_000, cti=bytes(8), card=card)
+        assert decode_claims(encode_claims(claims)).iss == iss

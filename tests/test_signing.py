@@ -332,3 +332,67 @@ def test_certificates_with_a_non_positive_serial_are_refused(
         ):
             with pytest.raises(BadCertificateError, match="serial number is not positive"):
                 load(data)
+
+
+# --- prepared signing (the issue path) --------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [0, 1, 23, 24, 255, 256, 65535, 65536])
+@pytest.mark.parametrize("extra", [None, {33: b"\x30\x03\x02\x01\x00"}])
+def test_a_sign1_template_gives_build_sign1s_bytes(
+    signers: dict[str, CertifiedKey], size: int, extra: dict[int, bytes] | None
+) -> None:
+    """Ed25519 is deterministic: the template's message is build_sign1's, byte for byte, for
+    payloads whose length heads take every CBOR size (0, 1, 2, 4 bytes of argument)."""
+    from ecard.signing.cose import Sign1Template, build_sign1
+
+    s = signers["EdDSA"]
+    kid = kid_for_certificate(s.certificate)
+    payload = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+    template = Sign1Template(s.signer(), kid, extra_headers=extra)
+    message = template.build(payload)
+    assert message == build_sign1(payload, s.signer(), kid, extra_headers=extra)
+    parsed = parse_sign1(message, max_size=1 << 20)
+    assert (parsed.payload, parsed.kid, parsed.protected) == (payload, kid, template.protected)
+
+
+@pytest.mark.parametrize("alg", ["ES256", "ES384", "PS256", "SM2"])
+def test_a_sign1_template_signs_what_verifies(signers: dict[str, CertifiedKey], alg: str) -> None:
+    """Randomised algorithms: the message parses as build_sign1's would, and its signature
+    verifies over the Sig_structure, and fails over another payload."""
+    from ecard.signing.cose import Sign1Template, build_sign1
+
+    s = signers[alg]
+    kid = kid_for_certificate(s.certificate)
+    algorithm = algs.get_algorithm(alg)
+    verify = algorithm.bind(algs.certificate_public_key(s.certificate))
+    template = Sign1Template(s.signer(), kid)
+    ours = parse_sign1(template.build(b"\xa1\x01\x02"))
+    theirs = parse_sign1(build_sign1(b"\xa1\x01\x02", s.signer(), kid))
+    assert (ours.protected, ours.payload, ours.alg) == (
+        theirs.protected,
+        theirs.payload,
+        theirs.alg,
+    )
+    assert verify(ours.signature, ours.to_be_signed())
+    assert not verify(ours.signature, sig_structure(ours.protected, b"\xa1\x01\x03"))
+
+
+def test_a_bound_ecdsa_signer_checks_the_key_once_and_signs_like_sign(ds: CertifiedKey) -> None:
+    key = ds.key
+    es256 = algs.get_algorithm("ES256")
+    sign = es256.bind_signer(key)
+    verify = es256.bind(key.public_key())  # type: ignore[union-attr]
+    signature = sign(b"data")
+    assert len(signature) == 64 and verify(signature, b"data")
+    assert not verify(signature, b"datA")
+    with pytest.raises(AlgKeyMismatchError):
+        algs.get_algorithm("ES384").bind_signer(key)
+    with pytest.raises(AlgKeyMismatchError):
+        es256.bind_signer(ed25519.Ed25519PrivateKey.generate())
+
+
+def test_the_issuer_signs_under_its_prebuilt_header(issuer: Issuer, card: Card) -> None:
+    """The protected header an issuer made once is the one each credential carries."""
+    msg = parse_sign1(issuer.issue(card, iat=T0).cose)
+    assert msg.protected == cbor.encode({1: issuer.signer.algorithm.cose_id, 4: issuer.kid})

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final, TypeVar
@@ -116,6 +115,8 @@ def write_atomic(
         p.parent.mkdir(parents=True, exist_ok=True)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         while True:
+            import secrets  # here: reading files (ecard verify) never needs it
+
             tmp = p.with_name(f".{p.name}.{secrets.token_hex(6)}.tmp")
             try:
                 fd = os.open(tmp, flags, 0o600 if private else 0o644)

@@ -24,11 +24,11 @@ from ecard.crypto.x509 import load_certificate_file
 from ecard.errors import Lang
 from ecard.verify.loading import ListConfig, LoadedLists
 from ecard.verify.loading import read_list_file as read_input
-from ecard.verify.paths import PathValidator
 
 if TYPE_CHECKING:  # the issuing side loads only for a command that signs
     from ecard.signing.keysource import KeySource
     from ecard.signing.signers import Signer
+    from ecard.verify.paths import PathValidator
 
 #: The subparsers of ``ecard`` (and of its command groups) that a command module adds to.
 Subcommands: TypeAlias = "argparse._SubParsersAction[Parser]"

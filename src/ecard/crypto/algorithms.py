@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import abc
 import hashlib
+import sys
 from collections.abc import Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped, unused-ignore]
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -33,13 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
-from ecard.crypto.sm2 import (
-    DEFAULT_ID,
-    Sm2Key,
-    Sm2PublicKey,
-    is_sm2_spki,
-    sm2_verify_unavailable,
-)
+from ecard.crypto.sm2.curve import DEFAULT_ID
 from ecard.errors import (
     AlgKeyMismatchError,
     BadCertificateError,
@@ -47,8 +41,47 @@ from ecard.errors import (
     UnsupportedAlgorithmError,
 )
 
-#: Public key types the registry can verify with.
-PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey | Sm2PublicKey
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from ecard.crypto.sm2.keys import Sm2PublicKey
+
+    #: Public key types the registry can verify with.
+    PublicKey: TypeAlias = (
+        ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey | Sm2PublicKey
+    )
+else:
+    #: Public key types the registry can verify with: at run time only the annotation's name
+    #: (:class:`~ecard.crypto.sm2.Sm2PublicKey` is not imported until an SM2 key is loaded, so
+    #: an ``isinstance`` test against every type belongs in :func:`is_public_key`).
+    PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
+
+#: The public key types ``cryptography`` loads (every :data:`PublicKey` but SM2's).
+_CRYPTOGRAPHY_PUBLIC_KEYS: Final = (
+    ec.EllipticCurvePublicKey,
+    ed25519.Ed25519PublicKey,
+    rsa.RSAPublicKey,
+)
+
+#: The module of the SM2 key classes, imported only when an SM2 key is loaded or made (it loads
+#: ctypes and libcrypto): until then no object can be an SM2 key, and the checks below say so
+#: without importing it.
+_SM2_KEYS: Final = "ecard.crypto.sm2.keys"
+
+
+def _is_sm2_key(key: object, public_only: bool = False) -> bool:
+    """Whether ``key`` is an SM2 key (:class:`~ecard.crypto.sm2.Sm2Key`, or only
+    :class:`~ecard.crypto.sm2.Sm2PublicKey`), without importing the SM2 backend."""
+    keys = sys.modules.get(_SM2_KEYS)
+    if keys is None:
+        return False
+    return isinstance(key, keys.Sm2PublicKey if public_only else keys.Sm2Key)
+
+
+def is_public_key(key: object) -> bool:
+    """Whether ``key`` is of one of the :data:`PublicKey` types (SM2's included)."""
+    return isinstance(key, _CRYPTOGRAPHY_PUBLIC_KEYS) or _is_sm2_key(key, public_only=True)
+
 
 #: The private-use COSE algorithm id ecard gives SM2 with SM3 and the default distinguishing ID
 #: ``1234567812345678`` (RFC 9053 reserves ids below -65536 for private use).
@@ -109,6 +142,14 @@ class Algorithm(abc.ABC):
     def sign(self, private_key: Any, data: bytes) -> bytes:
         """Sign ``data`` with an in-memory private key; return the COSE-form signature."""
 
+    def bind_signer(self, private_key: Any) -> Callable[[bytes], bytes]:
+        """``sign(data)`` for an in-memory ``private_key``: the same signatures as
+        :meth:`sign`, with the key checked once here rather than at every call
+        (:class:`AlgKeyMismatchError` if it does not fit)."""
+        self.require_key(private_key)
+        sign = self.sign
+        return lambda data: sign(private_key, data)
+
     def unavailable(self) -> str | None:
         """``None`` if this platform can verify signatures of this algorithm, else why not and
         how to fix it (SM2 needs libcrypto with SM2 or the ``sm`` extra)."""
@@ -132,7 +173,7 @@ def _describe(key: object) -> str:
         return f"an RSA-{key.key_size} key"
     if isinstance(key, ed25519.Ed25519PublicKey | ed25519.Ed25519PrivateKey):
         return "an Ed25519 key"
-    if isinstance(key, Sm2Key):
+    if _is_sm2_key(key):
         return "an SM2 key"
     return f"a {type(key).__name__}"
 
@@ -188,6 +229,16 @@ class EcdsaAlgorithm(Algorithm):
     def sign(self, private_key: Any, data: bytes) -> bytes:
         self.require_key(private_key)
         return self.from_der_signature(private_key.sign(data, self._ecdsa))
+
+    def bind_signer(self, private_key: Any) -> Callable[[bytes], bytes]:
+        self.require_key(private_key)
+        key_sign, ecdsa, n = private_key.sign, self._ecdsa, self._coord
+
+        def sign(data: bytes) -> bytes:
+            r, s = decode_dss_signature(key_sign(data, ecdsa))
+            return r.to_bytes(n, "big") + s.to_bytes(n, "big")
+
+        return sign
 
     def from_der_signature(self, der: bytes) -> bytes:
         """Convert a DER ECDSA signature (what OpenSSL and HSMs emit) to raw ``r || s``."""
@@ -297,13 +348,17 @@ class Sm2Algorithm(Algorithm):
         self.uid = uid
 
     def accepts_key(self, key: object) -> bool:
-        return isinstance(key, Sm2Key)
+        return _is_sm2_key(key)
 
     def unavailable(self) -> str | None:
+        from ecard.crypto.sm2.backend import sm2_verify_unavailable
+
         return sm2_verify_unavailable()
 
     def bind(self, public_key: PublicKey) -> BoundVerifier:
         self.require_key(public_key)
+        from ecard.crypto.sm2.keys import Sm2PublicKey
+
         assert isinstance(public_key, Sm2PublicKey)
         key_verify, uid = public_key.verify, self.uid
 
@@ -374,7 +429,7 @@ def algorithm_for_key(key: object) -> Algorithm:
 
 def public_key_der(key: PublicKey) -> bytes:
     """The DER SubjectPublicKeyInfo of any public key the registry knows."""
-    if isinstance(key, Sm2PublicKey):
+    if not isinstance(key, _CRYPTOGRAPHY_PUBLIC_KEYS):
         return key.der()
     return key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -389,6 +444,8 @@ def public_key_fingerprint(key: PublicKey) -> str:
 def certificate_spki(cert: x509.Certificate) -> bytes:
     """The DER SubjectPublicKeyInfo of ``cert``, read without loading the key (so it works for
     key types ``cryptography`` cannot load, such as SM2)."""
+    from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped, unused-ignore]
+
     try:
         return bytes(
             asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))[
@@ -414,6 +471,9 @@ def certificate_public_key(cert: x509.Certificate) -> PublicKey:
         raise BadCertificateError(f"certificate public key cannot be loaded: {exc}") from None
     except UnsupportedAlgorithm as exc:
         # cryptography cannot load SM2 keys: read those from the SubjectPublicKeyInfo
+        from ecard.crypto.sm2.der import is_sm2_spki
+        from ecard.crypto.sm2.keys import Sm2PublicKey
+
         spki = certificate_spki(cert)
         if not is_sm2_spki(spki):
             raise BadCertificateError(f"certificate public key cannot be loaded: {exc}") from None
@@ -426,7 +486,9 @@ def certificate_public_key(cert: x509.Certificate) -> PublicKey:
             raise BadCertificateError(
                 f"certificate SM2 public key cannot be loaded: {err.detail}"
             ) from None
-    if not isinstance(key, PublicKey) or not any(a.accepts_key(key) for a in ALGORITHMS.values()):
+    if not isinstance(key, _CRYPTOGRAPHY_PUBLIC_KEYS) or not any(
+        a.accepts_key(key) for a in ALGORITHMS.values()
+    ):
         raise BadCertificateError(f"certificate holds {_describe(key)}, which no algorithm uses")
     return key
 
@@ -455,6 +517,7 @@ __all__ = [
     "certificate_spki",
     "describe_algorithm",
     "get_algorithm",
+    "is_public_key",
     "public_key_der",
     "public_key_fingerprint",
 ]

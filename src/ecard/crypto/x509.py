@@ -22,7 +22,6 @@ import warnings
 from collections.abc import Callable
 from typing import Final
 
-from asn1crypto import keys as asn1_keys  # type: ignore[import-untyped, unused-ignore]
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.utils import CryptographyDeprecationWarning
@@ -162,6 +161,8 @@ def key_identifier(spki: bytes) -> bytes:
 
     :class:`~ecard.errors.BadKeyError` if ``spki`` is not a SubjectPublicKeyInfo.
     """
+    from asn1crypto import keys as asn1_keys  # type: ignore[import-untyped, unused-ignore]
+
     try:
         bits = asn1_keys.PublicKeyInfo.load(bytes(spki))["public_key"]
         contents = bytes(bits.contents)

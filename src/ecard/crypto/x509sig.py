@@ -25,19 +25,17 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any, Final
 
-from asn1crypto import crl as asn1_crl  # type: ignore[import-untyped, unused-ignore]
-from asn1crypto import keys as asn1_keys  # type: ignore[import-untyped, unused-ignore]
-from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped, unused-ignore]
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
 from ecard._lazy import lazy_exports
 from ecard.crypto.algorithms import certificate_spki
-from ecard.crypto.sm2 import DEFAULT_ID, Sm2PublicKey, der_to_raw, is_sm2_spki
+from ecard.crypto.sm2 import DEFAULT_ID, der_to_raw, is_sm2_spki
 from ecard.errors import EcardError
 
 if TYPE_CHECKING:
+    from ecard.crypto.sm2.keys import Sm2PublicKey
     from ecard.crypto.x509validator import SIGNATURE_VALIDATOR, X509SignatureValidator
 
 #: The distinguishing ID for SM2 signatures on certificates and CRLs (GM/T 0015: the default).
@@ -48,6 +46,8 @@ X509_SM2_ID: Final = DEFAULT_ID
 def _sm2_key(spki: bytes) -> Sm2PublicKey | None:
     if not is_sm2_spki(spki):
         return None
+    from ecard.crypto.sm2.keys import Sm2PublicKey  # the backend, for SM2 keys only
+
     try:
         return Sm2PublicKey.from_der(spki)
     except EcardError:
@@ -73,6 +73,9 @@ def verify_sm2(signature: bytes, signed_data: bytes, spki: bytes, algorithm: Any
 
 
 def _signed_parts(signed: x509.Certificate | x509.CertificateRevocationList) -> tuple[Any, ...]:
+    from asn1crypto import crl as asn1_crl  # type: ignore[import-untyped, unused-ignore]
+    from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped, unused-ignore]
+
     der = signed.public_bytes(serialization.Encoding.DER)
     if isinstance(signed, x509.Certificate):
         cert = asn1_x509.Certificate.load(der)
@@ -94,6 +97,8 @@ def is_signed_by(
     Only the signature is checked, not names or validity. ``False`` also when the signature
     cannot be checked at all (malformed structures, a key or algorithm no one here supports).
     """
+    from asn1crypto import keys as asn1_keys  # type: ignore[import-untyped, unused-ignore]
+
     from ecard.crypto.x509validator import SIGNATURE_VALIDATOR
 
     try:

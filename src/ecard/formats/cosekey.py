@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from ecard.crypto.algorithms import EDDSA, ES256, SM2, Algorithm, BoundVerifier, PublicKey
-from ecard.crypto.sm2 import SM2P256V1, Sm2PublicKey
+from ecard.crypto.sm2 import SM2P256V1
 from ecard.errors import BadKeyError, EcardError
 from ecard.formats import cbor
 
@@ -103,7 +103,10 @@ class DeviceKey:
         if isinstance(key, ed25519.Ed25519PublicKey):
             raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
             return cls(EDDSA, key, {KEY_KTY: KTY_OKP, KEY_CRV: CRV_ED25519, KEY_X: raw})
-        if isinstance(key, Sm2PublicKey):
+        if SM2.accepts_key(key):  # asked without importing the SM2 backend
+            from ecard.crypto.sm2.keys import Sm2PublicKey  # loaded: key is one
+
+            assert isinstance(key, Sm2PublicKey)
             point = key.public_point()
             y = int.from_bytes(point[1 + _COORD :], "big")
             cose = {KEY_KTY: KTY_EC2, KEY_CRV: CRV_SM2, KEY_X: point[1 : 1 + _COORD]}
@@ -175,6 +178,8 @@ def parse_cose_key(obj: object) -> DeviceKey:
         if crv == CRV_P256:
             key = ec.EllipticCurvePublicKey.from_encoded_point(_P256, point)
         else:
+            from ecard.crypto.sm2.keys import Sm2PublicKey
+
             key = Sm2PublicKey.from_point(*SM2P256V1.decode_point(point))
     except EcardError as exc:
         raise BadKeyError(f"COSE_Key point: {exc.detail}") from None

@@ -134,28 +134,73 @@ def encode_claims(claims: Claims) -> bytes:
         return _encode_generic(claims)
     card = card_claim
     head = cbor.encode_head
-    iss = claims.iss.encode()
+    iss = _ISS_FIELDS.get(claims.iss)
+    if iss is None:
+        iss = _iss_field(claims.iss)
     name, card_number = card[1], card[3]
     assert isinstance(name, str) and isinstance(card_number, str)
     name_raw, number_raw = name.encode(), card_number.encode()
-    nbf = claims.nbf
+    nbf, exp, iat = claims.nbf, claims.exp, claims.iat
     return b"".join(
         (
             b"\xa5" if nbf is None else b"\xa6",
-            b"\x01", head(3, len(iss)), iss,
-            b"\x04", head(0, claims.exp),
+            iss,
+            _TIME.pack(0x04, 0x1A, exp) if exp <= 0xFFFFFFFF else b"\x04" + head(0, exp),
             b"" if nbf is None else b"\x05" + head(0, nbf),
-            b"\x06", head(0, claims.iat),
+            _TIME.pack(0x06, 0x1A, iat) if iat <= 0xFFFFFFFF else b"\x06" + head(0, iat),
             b"\x07", head(2, len(claims.cti)), claims.cti,
             _CARD_KEY, b"\xa8",
             b"\x01", head(3, len(name_raw)), name_raw,
             b"\x02", head(0, int(card[2])),
             b"\x03", head(3, len(number_raw)), number_raw,
-            b"\x04", head(0, int(card[4])),
-            b"\x05", head(0, int(card[5])),
-            b"\x06", head(0, int(card[6])),
-            b"\x07", head(0, int(card[7])),
-            b"\x08", head(0, int(card[8])),
+            _card_tail(int(card[4]), int(card[5]), int(card[6]), int(card[7]), int(card[8])),
+        )
+    )  # fmt: skip
+
+
+#: The ``iss`` claim (key and text) of the issuers seen, written once per issuer: an issuer
+#: puts the same name in every credential. Bounded: past 64 names, it is written every time.
+_ISS_FIELDS: dict[str, bytes] = {}
+
+
+def _iss_field(iss: str) -> bytes:
+    raw = iss.encode()
+    field = b"\x01" + cbor.encode_head(3, len(raw)) + raw
+    if len(_ISS_FIELDS) < 64:
+        _ISS_FIELDS[iss] = field
+    return field
+
+
+#: A time claim (``exp`` or ``iat``: NumericDates after 2000, so 4-byte arguments until 2106).
+_TIME: Final = struct.Struct(">BBI")
+
+#: Claim keys 4..8 of a card in their usual ranges (a region of 6 digits: a 4-byte argument;
+#: a spec version of 256..65535, dates of 1970-09-13..2149-06-06 as days: 2-byte arguments;
+#: a status below 24: in the initial byte), packed at once.
+_CARD_TAIL: Final = struct.Struct(">BBIBBHBBHBBHBB")
+
+
+def _card_tail(region: int, spec: int, issued: int, expires: int, status: int) -> bytes:
+    """Keys 4..8 of the card map and their values, as ``cbor.encode`` writes them."""
+    if (
+        0x10000 <= region <= 0xFFFFFFFF
+        and 0x100 <= spec <= 0xFFFF
+        and 0x100 <= issued <= 0xFFFF
+        and 0x100 <= expires <= 0xFFFF
+        and 0 <= status < 24
+    ):
+        return _CARD_TAIL.pack(
+            0x04, 0x1A, region, 0x05, 0x19, spec, 0x06, 0x19, issued, 0x07, 0x19, expires, 0x08,
+            status,
+        )  # fmt: skip
+    head = cbor.encode_head
+    return b"".join(
+        (
+            b"\x04", head(0, region),
+            b"\x05", head(0, spec),
+            b"\x06", head(0, issued),
+            b"\x07", head(0, expires),
+            b"\x08", head(0, status),
         )
     )  # fmt: skip
 

@@ -31,7 +31,7 @@ from ecard.formats.cose import kid_for_certificate
 from ecard.formats.cosekey import DeviceKey
 from ecard.formats.credential import IssuedCard
 from ecard.formats.cwt import MAX_CTI, MIN_CTI, Claims, counter_cti, encode_claims
-from ecard.signing.cose import build_sign1
+from ecard.signing.cose import Sign1Template
 from ecard.signing.signers import Signer, require_certified_key
 
 #: Default size of a random credential id (64 bits): per document signer, 10 million
@@ -77,6 +77,7 @@ class Issuer:
         self.signer = signer
         self.certificate = certificate
         self.kid = kid_for_certificate(certificate)
+        self._sign1 = Sign1Template(signer, self.kid)  # the protected header made once
         self.iss = iss
         self.validity = validity
         self._validity = None if validity is None else int(validity.total_seconds())
@@ -161,7 +162,7 @@ class Issuer:
         claims = Claims(
             iss=self.iss, iat=issued, exp=expires, cti=cti, card=signed, nbf=nbf, cnf=device_key
         )
-        cose = build_sign1(encode_claims(claims), self.signer, self.kid)
+        cose = self._sign1.build(encode_claims(claims))
         return IssuedCard(
             card=card,
             cose=cose,

@@ -42,6 +42,7 @@ from ecard.crypto.algorithms import (
     Sm2Algorithm,
     algorithm_for_key,
     get_algorithm,
+    is_public_key,
 )
 from ecard.crypto.sm2 import Sm2PublicKey
 from ecard.crypto.x509 import (
@@ -312,7 +313,7 @@ def certify_end_entity(
     failure at every verifier later. The chain above the certificate is
     ``(ca.certificate, *ca.chain)``.
     """
-    if not isinstance(public_key, PublicKey):
+    if not is_public_key(public_key):
         raise BadKeyError(f"unsupported public key type {type(public_key).__name__}")
     algorithm_for_key(public_key)
     return _certificate(

@@ -111,7 +111,7 @@ class KeySigner:
     ('ES256', 64)
     """
 
-    __slots__ = ("_algorithm", "_key", "_public")
+    __slots__ = ("_algorithm", "_key", "_public", "_sign")
 
     def __init__(
         self, private_key: PrivateKey, algorithm: Algorithm | str | int | None = None
@@ -122,6 +122,7 @@ class KeySigner:
         alg.require_key(private_key)
         self._key = private_key
         self._algorithm = alg
+        self._sign = alg.bind_signer(private_key)  # the key checked once, not per signature
         self._public: PublicKey = private_key.public_key()
 
     @classmethod
@@ -157,7 +158,7 @@ class KeySigner:
 
     def sign(self, data: bytes) -> bytes:
         """Sign ``data``; returns the COSE-form signature."""
-        return self._algorithm.sign(self._key, data)
+        return self._sign(data)
 
     def __repr__(self) -> str:
         return (

@@ -32,16 +32,14 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped, unused-ignore]
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from ecard._files import read_file, write_atomic
 from ecard._time import from_timestamp
-from ecard.crypto.algorithms import certificate_public_key, get_algorithm
+from ecard.crypto.algorithms import certificate_public_key, certificate_spki, get_algorithm
 from ecard.crypto.crl import crl_number
 from ecard.crypto.x509 import ECARD_LIST_SIGNING_EKU, load_der_certificate
 from ecard.errors import (
@@ -54,7 +52,9 @@ from ecard.errors import (
 )
 from ecard.formats.cose import HEADER_X5CHAIN, kid_for_certificate, parse_sign1
 from ecard.formats.lists import LIST_TYPES, MAX_LIST_SIZE, ListInfo, decode_list
-from ecard.verify.paths import PathValidator, ValidatedPath
+
+if TYPE_CHECKING:  # path validation is imported by whoever builds a validator
+    from ecard.verify.paths import PathValidator, ValidatedPath
 
 #: The latest ``issued_at`` / ``next_update`` a list may carry (9000-01-01, seconds): later
 #: instants cannot be shown as dates (and a grace period added to them would overflow).
@@ -317,8 +317,7 @@ _CRL_PREFIX: Final = "crl:"
 def _crl_key(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> str:
     """``crl:`` and the SHA-256 of the issuer name and key: one CRL sequence per CA key."""
     # the key's DER as in the certificate (an SM2 key cannot be loaded by every backend)
-    tbs = asn1_x509.Certificate.load(issuer.public_bytes(Encoding.DER))["tbs_certificate"]
-    spki = tbs["subject_public_key_info"].dump()
+    spki = certificate_spki(issuer)
     digest = hashlib.sha256(crl.issuer.public_bytes() + b"\0" + spki).hexdigest()
     return _CRL_PREFIX + digest
 

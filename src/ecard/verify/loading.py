@@ -26,6 +26,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
@@ -37,11 +38,13 @@ from ecard.crypto.x509sig import is_signed_by
 from ecard.errors import BadInputError
 from ecard.formats.lists import MAX_LIST_SIZE
 from ecard.verify.lists import ListState
-from ecard.verify.paths import PathValidator
 from ecard.verify.policy import Policy
 from ecard.verify.revocation import RevocationList
 from ecard.verify.trust import TrustStore
 from ecard.verify.verifier import Verifier
+
+if TYPE_CHECKING:  # path validation is imported when roots are given
+    from ecard.verify.paths import PathValidator
 
 _Paths = tuple[str, ...]
 
@@ -160,6 +163,8 @@ class ListConfig:
             return None
         crls = _crls(self.crls)
         now = self.now
+        from ecard.verify.paths import PathValidator
+
         return PathValidator(
             _certificates(self.roots),
             intermediates=_certificates(self.cas),

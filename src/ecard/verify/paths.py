@@ -85,8 +85,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final, Literal, TypeVar
 
-from asn1crypto import crl as asn1_crl  # type: ignore[import-untyped, unused-ignore]
-from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped, unused-ignore]
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -98,6 +96,8 @@ from ecard.crypto.x509sig import is_signed_by
 from ecard.errors import BadCertificateError, EcardError, IssuerCertInvalidError, PathFailure
 
 if TYPE_CHECKING:  # the library itself is imported when a path is first validated
+    from asn1crypto import crl as asn1_crl  # type: ignore[import-untyped, unused-ignore]
+    from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped, unused-ignore]
     from pyhanko_certvalidator import ValidationContext
     from pyhanko_certvalidator import errors as pkix_errors
     from pyhanko_certvalidator.path import ValidationPath
@@ -209,6 +209,8 @@ def _prepare_certificate(cert: x509.Certificate) -> _Cert:
         raise BadCertificateError(f"not a certificate: {type(cert).__name__}")
     der = cert.public_bytes(serialization.Encoding.DER)
     try:
+        from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped, unused-ignore]
+
         parsed = asn1_x509.Certificate.load(der)
         # touch what validation reads, so a malformed certificate fails here and not later
         _ = (parsed.subject, parsed.issuer, parsed["tbs_certificate"]["validity"].native)
@@ -234,6 +236,8 @@ def _prepare_crl(crl: x509.CertificateRevocationList) -> _Crl:
         raise BadCertificateError(f"not a CRL: {type(crl).__name__}")
     try:
         der = crl.public_bytes(serialization.Encoding.DER)
+        from asn1crypto import crl as asn1_crl  # type: ignore[import-untyped, unused-ignore]
+
         parsed = asn1_crl.CertificateList.load(der)
         _ = (parsed.issuer, parsed["tbs_cert_list"]["this_update"].native)
         _ = parsed.critical_extensions

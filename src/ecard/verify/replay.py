@@ -26,7 +26,6 @@ refuses to go on (``REPLAY_CACHE_UNUSABLE``) rather than forget a live presentat
 from __future__ import annotations
 
 import os
-import secrets
 import sqlite3
 import threading
 import time
@@ -158,6 +157,8 @@ class ReplayCache:
 
     def issue_challenge(self, *, expires: int, now: int) -> str:
         """A fresh numeric challenge, outstanding until ``expires``."""
+        import secrets  # here, not at start-up: most verifiers never ask a challenge
+
         try:
             with self._lock:
                 self._room(now)

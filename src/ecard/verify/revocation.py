@@ -12,13 +12,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from ecard._time import utc
 from ecard.errors import BadListError, ListRollbackError, RevocationListStaleError, RevokedError
 from ecard.formats.lists import REVOCATION_LIST
 from ecard.formats.revocation import RevocationSet, decode_revocation_body
 from ecard.verify.lists import ListState, SignedList, open_list
-from ecard.verify.paths import PathValidator
+
+if TYPE_CHECKING:  # path validation is imported by whoever builds a validator
+    from ecard.verify.paths import PathValidator
 
 
 class RevocationList:

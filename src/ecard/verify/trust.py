@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -39,7 +39,9 @@ from ecard.formats.cose import kid_for_certificate
 from ecard.formats.lists import TRUST_LIST
 from ecard.formats.trustlist import TrustListEntry, decode_trust_body
 from ecard.verify.lists import ListState, SignedList, open_list
-from ecard.verify.paths import PathValidator, ValidatedPath
+
+if TYPE_CHECKING:  # path validation is imported by whoever builds a validator
+    from ecard.verify.paths import PathValidator, ValidatedPath
 
 #: File endings read when a folder is given.
 CERTIFICATE_SUFFIXES: Final = frozenset({".pem", ".crt", ".cer", ".der"})

@@ -176,10 +176,10 @@ class Verifier:
         self.replay_cache = replay_cache if replay_cache is not None else ReplayCache()
         self._lists: tuple[TrustStore, RevocationList | None] = (trust, revocations)
         self.policy = policy or Policy()
+        # whether an algorithm's backend is usable is asked when a card of it arrives: asking
+        # SM2 here would load libcrypto through ctypes for every verifier, SM2 card or not
         self._algorithms: dict[int | str, Algorithm] = {
-            a.cose_id: a
-            for a in ALGORITHMS.values()
-            if a.name in self.policy.algorithms and a.unavailable() is None
+            a.cose_id: a for a in ALGORITHMS.values() if a.name in self.policy.algorithms
         }
         self._skew = int(self.policy.clock_skew.total_seconds())
         self._tl_grace = int(self.policy.trust_list_grace.total_seconds())
@@ -312,7 +312,7 @@ class Verifier:
         trust, revocations = self._lists  # one read: a concurrent update() is all or nothing
         progress.kid = msg.kid
         alg = self._algorithms.get(msg.alg)
-        if alg is None:
+        if alg is None or alg.unavailable() is not None:
             known = ALGORITHMS.get(msg.alg) if isinstance(msg.alg, int) else None
             if known is None:
                 why = "unknown"

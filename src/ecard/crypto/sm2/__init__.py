@@ -35,14 +35,42 @@ Every C object is freed in a ``finally`` block (or right where an error is raise
 ``EVP_PKEY`` each key object owns, which a :func:`weakref.finalize` frees when the key is
 collected (or when ``close()`` is called). ctypes releases the GIL during foreign calls, and
 each verify builds its own contexts, so one key may be used from several threads.
+
+Each name is imported from its module on first use (:mod:`ecard._lazy`): reading a
+SubjectPublicKeyInfo's curve or converting a signature loads neither ctypes nor libcrypto, which
+are loaded when an SM2 key is (``ecard verify`` of an ES256 card never loads them).
 """
 
 from __future__ import annotations
 
-from ecard.crypto.sm2.backend import sm2_available, sm2_verify_available, sm2_verify_unavailable
-from ecard.crypto.sm2.curve import DEFAULT_ID, SIGNATURE_SIZE, SM2_ORDER, SM2P256V1, Sm2Curve
-from ecard.crypto.sm2.der import der_to_raw, is_sm2_spki, raw_to_der
-from ecard.crypto.sm2.keys import Sm2Key, Sm2PublicKey, compute_z
+from typing import TYPE_CHECKING
+
+from ecard._lazy import lazy_exports
+
+_EXPORTS = {
+    **dict.fromkeys(
+        ("sm2_available", "sm2_verify_available", "sm2_verify_unavailable"),
+        "ecard.crypto.sm2.backend",
+    ),
+    **dict.fromkeys(
+        ("DEFAULT_ID", "SIGNATURE_SIZE", "SM2_ORDER", "SM2P256V1", "Sm2Curve"),
+        "ecard.crypto.sm2.curve",
+    ),
+    **dict.fromkeys(("der_to_raw", "is_sm2_spki", "raw_to_der"), "ecard.crypto.sm2.der"),
+    **dict.fromkeys(("Sm2Key", "Sm2PublicKey", "compute_z"), "ecard.crypto.sm2.keys"),
+}
+
+if TYPE_CHECKING:
+    from ecard.crypto.sm2.backend import (
+        sm2_available,
+        sm2_verify_available,
+        sm2_verify_unavailable,
+    )
+    from ecard.crypto.sm2.curve import DEFAULT_ID, SIGNATURE_SIZE, SM2_ORDER, SM2P256V1, Sm2Curve
+    from ecard.crypto.sm2.der import der_to_raw, is_sm2_spki, raw_to_der
+    from ecard.crypto.sm2.keys import Sm2Key, Sm2PublicKey, compute_z
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 __all__ = [
     "DEFAULT_ID",
