@@ -145,7 +145,8 @@ def test_png_is_read_back(
     monkeypatch.setenv(PASS_ENV, "a long wallet passphrase")
     png = tmp_path / "live.png"
     text = present(wallet, capsys, "payment", "--png", str(png))
-    [read] = zxingcpp.read_barcodes(Image.open(png))
+    # QR codes only: once, on a random content, zxing reported a second symbol of another format
+    [read] = zxingcpp.read_barcodes(Image.open(png), formats=zxingcpp.BarcodeFormat.QRCode)
     assert read.text == text
 
 
