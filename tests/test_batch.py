@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from tests.conftest import T0
 from tests.proc import explain
 
-from ecard.batch.engines import DaskEngine, Engine, ProcessEngine
+from ecard.batch.engines import DaskEngine, Engine, ProcessEngine, WorkerFailure, packed
 from ecard.batch.issue import IssueJob, IssueSummary, issue_batch
 from ecard.batch.rows import parse_row, read_rows
 from ecard.errors import BadInputError
@@ -269,6 +269,24 @@ def test_one_process_all_cores_and_dask_give_the_same_cards_in_the_same_order(
         runs[name] = ([c[1:] for c in journal_cards(db)], payloads(results))
     assert runs["one"] == runs["pool"] == runs["dask"]
     assert len(runs["one"][0]) == 399
+
+
+def _rows_or_refuse(job: str, chunk: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    if job == "refuse":
+        raise BadInputError("refused by the job")
+    return [(line, text.upper()) for line, text in chunk]
+
+
+def test_a_dask_task_carries_its_chunk_and_result_as_one_blob_and_errors_typed() -> None:
+    chunk = [(1, "a"), (2, "b")]
+    blob = packed(_rows_or_refuse, "go", pickle.dumps(chunk))
+    assert isinstance(blob, bytes)
+    assert pickle.loads(blob) == [(1, "A"), (2, "B")]
+    with pytest.raises(WorkerFailure) as failure:
+        packed(_rows_or_refuse, "refuse", pickle.dumps(chunk))
+    assert (failure.value.code, failure.value.detail) == ("BAD_INPUT", "refused by the job")
+    with pytest.raises(BadInputError, match="refused by the job"):
+        failure.value.raise_typed()
 
 
 def _free_port() -> int:
