@@ -44,11 +44,15 @@ IN_FLIGHT_PER_WORKER: Final = 3
 #: (``worker-saturation: inf``) the scheduler hands a worker its next chunk before the current
 #: one ends, as the process pool's queue does, instead of a round trip through the parent
 #: (which also writes the journal) after each chunk; the engine's window already bounds what is
-#: in flight. The system monitor feeds only the dashboard, which this cluster does not serve.
+#: in flight. The system monitor feeds only the dashboard, which this cluster does not serve;
+#: the event loop's tick (every 20 ms, only to warn of a blocked loop) woke each worker's loop
+#: 50 times a second against the thread running the chunk: at 500 ms a worker spends about
+#: 10 µs less CPU a row (175 -> 163 µs, a process-pool worker 152 µs, same run).
 LOCAL_CLUSTER_CONFIG: Final[dict[str, object]] = {
     "distributed.worker.profile.enabled": False,
     "distributed.scheduler.worker-saturation": "inf",
     "distributed.admin.system-monitor.interval": "5s",
+    "distributed.admin.tick.interval": "500ms",
 }
 
 
