@@ -1,17 +1,20 @@
 """Bulk figures: cards to QR text with the journal, on 1 process, all cores and Dask, and bulk
 verification; each next to the bare P-256 sign / verify measured in the same run.
 
-    python benchmarks/bench_batch.py [--cards N] [--workers W] [--no-dask]
+    python benchmarks/bench_batch.py [--cards N] [--workers W] [--no-dask] [--verify-repeat K]
     ECARD_BENCH_CARDS=1000000 python benchmarks/bench_batch.py     # the 1 million figures
+    python benchmarks/bench_batch.py --cards 20000 --verify-repeat 50 --no-dask  # 1M verified
 
 Prints for N cards (default 20,000): wall time and rate of ``issue_batch`` (CSV in, result
 file, journal in SQLite) on one process, on ``W`` processes (default: every core) and on a
 Dask LocalCluster of ``W`` workers; the Dask / one-process speed-up (goal >= 1.8 with 2
 workers); the peak resident memory of the parent and of the busiest worker (goal <= 500 MB for
-1 million); the rate of ``verify_batch`` over the issued codes on ``W`` processes; and the
-bare sign and verify rates on one core, so the per-core ratio and the extrapolation to one
-million (time = N / rate) are explicit. The load average is printed: other work on the
-machine slows every figure.
+1 million); the rate of ``verify_batch`` over the issued codes (``K`` times over) on one
+process and on ``W`` processes; and the bare sign and verify rates on one core, so the per-core
+ratio and the extrapolation to one million (time = N / rate) are explicit. The load average is
+printed: other work on the machine slows every figure, so each run also prints its CPU time per
+row (parent, its writer thread, workers), the bare primitives per CPU second, and the rate and
+speed-up those CPU times allow on free cores.
 """
 
 from __future__ import annotations
