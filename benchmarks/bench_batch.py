@@ -1,17 +1,20 @@
 """Bulk figures: cards to QR text with the journal, on 1 process, all cores and Dask, and bulk
 verification; each next to the bare P-256 sign / verify measured in the same run.
 
-    python benchmarks/bench_batch.py [--cards N] [--workers W] [--no-dask]
+    python benchmarks/bench_batch.py [--cards N] [--workers W] [--no-dask] [--verify-repeat K]
     ECARD_BENCH_CARDS=1000000 python benchmarks/bench_batch.py     # the 1 million figures
+    python benchmarks/bench_batch.py --cards 20000 --verify-repeat 50 --no-dask  # 1M verified
 
 Prints for N cards (default 20,000): wall time and rate of ``issue_batch`` (CSV in, result
 file, journal in SQLite) on one process, on ``W`` processes (default: every core) and on a
 Dask LocalCluster of ``W`` workers; the Dask / one-process speed-up (goal >= 1.8 with 2
 workers); the peak resident memory of the parent and of the busiest worker (goal <= 500 MB for
-1 million); the rate of ``verify_batch`` over the issued codes on ``W`` processes; and the
-bare sign and verify rates on one core, so the per-core ratio and the extrapolation to one
-million (time = N / rate) are explicit. The load average is printed: other work on the
-machine slows every figure.
+1 million); the rate of ``verify_batch`` over the issued codes (``K`` times over) on one
+process and on ``W`` processes; and the bare sign and verify rates on one core, so the per-core
+ratio and the extrapolation to one million (time = N / rate) are explicit. The load average is
+printed: other work on the machine slows every figure, so each run also prints its CPU time per
+row (parent, its writer thread, workers), the bare primitives per CPU second, and the rate and
+speed-up those CPU times allow on free cores.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ def write_input(path: Path, count: int) -> None:
             fh.write(f"{NAMES[n % 5]},{citizen_id(n)},A{n:08d},110105,2024-01-15,2034-01-15\n")
 
 
-def bare_rates(seconds: float = 1.0) -> tuple[float, float]:
+def bare_rates(timer: object = time.perf_counter) -> tuple[float, float]:
     key = ec.generate_private_key(ec.SECP256R1())
     msg = os.urandom(120)
     sig = key.sign(msg, ec.ECDSA(hashes.SHA256()))
@@ -67,7 +70,7 @@ def bare_rates(seconds: float = 1.0) -> tuple[float, float]:
 
     def rate(fn: object) -> float:
         n = 200
-        t = min(timeit.repeat(fn, number=n, repeat=5))  # type: ignore[arg-type]
+        t = min(timeit.repeat(fn, number=n, repeat=5, timer=timer))  # type: ignore[arg-type]
         return n / t
 
     return rate(lambda: key.sign(msg, ec.ECDSA(hashes.SHA256()))), rate(
@@ -111,7 +114,7 @@ def run_issue(tmp: Path, name: str, src: Path, job: IssueJob, engine: Engine) ->
     warm_up(engine, job, src)
     db = tmp / f"{name}.db"
     before = workers_cpu(engine)
-    cpu = time.process_time()
+    cpu, main_cpu = time.process_time(), time.thread_time()
     start = time.perf_counter()
     with Journal.open(db, pseudonym_key=bytes.fromhex(os.environ[PKEY_ENV])) as journal:
         summary = issue_batch(
@@ -120,6 +123,7 @@ def run_issue(tmp: Path, name: str, src: Path, job: IssueJob, engine: Engine) ->
         )  # fmt: skip
     elapsed = time.perf_counter() - start
     PARENT_CPU[name] = time.process_time() - cpu
+    MAIN_CPU[name] = time.thread_time() - main_cpu
     WORKER_CPU[name] = workers_cpu(engine) - before
     assert summary.invalid == 0 and summary.issued > 0, summary
     return elapsed
@@ -127,6 +131,9 @@ def run_issue(tmp: Path, name: str, src: Path, job: IssueJob, engine: Engine) ->
 
 #: CPU seconds the parent (the one writer) spent per run: its share bounds the speed-up
 PARENT_CPU: dict[str, float] = {}
+#: CPU seconds of those the parent's main thread spent (the writer; the rest is the engine's
+#: threads: the pool's feeder and result threads, Dask's client and local scheduler)
+MAIN_CPU: dict[str, float] = {}
 #: CPU seconds the worker processes spent per run
 WORKER_CPU: dict[str, float] = {}
 
@@ -136,13 +143,24 @@ def main() -> None:
     p.add_argument("--cards", type=int, default=int(os.environ.get("ECARD_BENCH_CARDS", 20000)))
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--no-dask", action="store_true")
+    p.add_argument(
+        "--verify-repeat",
+        type=int,
+        default=1,
+        help="verify the issued codes this many times over (1 million codes from 20,000 "
+        "cards: --cards 20000 --verify-repeat 50); default 1",
+    )
     args = p.parse_args()
     os.environ.setdefault(PKEY_ENV, "42" * 32)
     n, w = args.cards, args.workers
     print(f"cards: {n}, workers: {w}, cores: {os.cpu_count()}, load average: {os.getloadavg()}")
     sign, verify = bare_rates()
+    sign_cpu, verify_cpu = bare_rates(time.process_time)
     print(f"bare P-256 sign (1 core):   {sign:10.0f}/s")
     print(f"bare P-256 verify (1 core): {verify:10.0f}/s")
+    print(
+        f"bare, per CPU second (what load changes less): sign {sign_cpu:.0f}/s, verify {verify_cpu:.0f}/s"
+    )
     root = create_root_ca("Bench Root", not_before=T0 - dt.timedelta(days=30))
     ds = create_document_signer(root, "Bench Signer", not_before=T0 - dt.timedelta(days=1))
     with tempfile.TemporaryDirectory() as d:
@@ -176,31 +194,56 @@ def main() -> None:
             )
         print("parent (writer) CPU s: " + ", ".join(f"{k} {v:.1f}" for k, v in PARENT_CPU.items()))
         cores = os.cpu_count() or 1
+        one_bound = n / (PARENT_CPU["one"] + WORKER_CPU["one"])
         for name, label in zip(PARENT_CPU, figures, strict=True):
             parent, workers = PARENT_CPU[name], WORKER_CPU[name]
             per_row = (parent + workers) / n
             used = 1 if name == "one" else min(w, cores)
             # CPU time is what load does not change much: the rate if every core were free
             print(
-                f"CPU per row, {label:16}: parent {parent / n * 1e6:5.0f} us + workers "
+                f"CPU per row, {label:16}: parent {parent / n * 1e6:5.0f} us "
+                f"(writer thread {MAIN_CPU[name] / n * 1e6:4.0f}) + workers "
                 f"{workers / n * 1e6:5.0f} us; on {used} free core(s) at most "
-                f"{used / per_row:8.0f}/s (1M in {1e6 * per_row / used / 60:.1f} min)"
+                f"{used / per_row:8.0f}/s (1M in {1e6 * per_row / used / 60:.1f} min), "
+                f"{used / per_row / one_bound:.2f}x the 1-process bound"
             )
         me, kids = peak_mb()
         print(f"peak RSS: parent {me:.0f} MB, largest worker {kids:.0f} MB")
         job_v = VerifyJob(ListConfig(trust=(str(tmp / "ds-cert.pem"),)), T0 + dt.timedelta(hours=1))
         codes = tmp / "pool.txt"
-        with ProcessEngine(w) as e:
-            list(e.map(verify_chunk, job_v, [[("warm-up", "EC1:")]] * (w * 4)))
-            start = time.perf_counter()
-            counts = verify_batch([str(codes)], job_v, io.StringIO(), engine=e)
-            t = time.perf_counter() - start
-        assert set(counts) == {"OK"}, counts
-        rate = n / t
-        print(
-            f"bulk verify, {w} processes: {t:7.2f} s  {rate:8.0f}/s  per core / bare verify "
-            f"{rate / verify / w:.2f}  1M in {1e6 / rate / 60:.1f} min"
-        )
+        if args.verify_repeat > 1:
+            once = codes.read_bytes()
+            codes = tmp / "codes.txt"
+            with open(codes, "wb") as fh:
+                for _ in range(args.verify_repeat):
+                    fh.write(once)
+        v = n * args.verify_repeat
+        print(f"bulk verify over {v} codes")
+        verify_runs: dict[str, tuple[float, float, float]] = {}
+        for label, make in (
+            ("1 process", lambda: Engine(1)),
+            (f"{w} processes", lambda: ProcessEngine(w)),
+        ):
+            with make() as e:
+                list(e.map(verify_chunk, job_v, [[("warm-up", "EC1:")]] * (w * 4)))
+                before = workers_cpu(e)
+                cpu = time.process_time()
+                start = time.perf_counter()
+                counts = verify_batch([str(codes)], job_v, io.StringIO(), engine=e)
+                t = time.perf_counter() - start
+                verify_runs[label] = (t, time.process_time() - cpu, workers_cpu(e) - before)
+            assert set(counts) == {"OK"}, counts
+        for label, (t, parent, workers) in verify_runs.items():
+            rate = v / t
+            used = 1 if label == "1 process" else min(w, cores)
+            per_row = (parent + workers) / v
+            print(
+                f"bulk verify, {label:12}: {t:7.2f} s  {rate:8.0f}/s  per core / bare verify "
+                f"{rate / verify / used:.2f}  1M in {1e6 / rate / 60:.1f} min; CPU per row: "
+                f"parent {parent / v * 1e6:4.0f} us + workers {workers / v * 1e6:4.0f} us, on "
+                f"{used} free core(s) at most {used / per_row:7.0f}/s "
+                f"({1 / per_row / verify_cpu:.2f} of a bare verify per CPU second)"
+            )
 
 
 if __name__ == "__main__":

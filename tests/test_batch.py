@@ -6,6 +6,7 @@ Real keys, real journals, real processes; the issuance time is T0."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -24,9 +25,10 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from tests.conftest import T0
 from tests.proc import explain
 
-from ecard.batch.engines import DaskEngine, Engine, ProcessEngine
+from ecard.batch.engines import DaskEngine, Engine, ProcessEngine, WorkerFailure, packed
 from ecard.batch.issue import IssueJob, IssueSummary, issue_batch
 from ecard.batch.rows import parse_row, read_rows
+from ecard.batch.verify import VerifyJob, result_line, verify_chunk
 from ecard.errors import BadInputError
 from ecard.formats import qrtext
 from ecard.formats.cose import parse_sign1
@@ -34,6 +36,7 @@ from ecard.identifiers import _check_char
 from ecard.journal import Journal, verify_journal
 from ecard.signing.keysource import KeyFile, Pkcs11Key
 from ecard.signing.pki import CertifiedKey
+from ecard.verify.loading import ListConfig
 from ecard.verify.policy import Policy
 from ecard.verify.trust import TrustStore
 from ecard.verify.verifier import Verifier
@@ -271,6 +274,24 @@ def test_one_process_all_cores_and_dask_give_the_same_cards_in_the_same_order(
     assert len(runs["one"][0]) == 399
 
 
+def _rows_or_refuse(job: str, chunk: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    if job == "refuse":
+        raise BadInputError("refused by the job")
+    return [(line, text.upper()) for line, text in chunk]
+
+
+def test_a_dask_task_carries_its_chunk_and_result_as_one_blob_and_errors_typed() -> None:
+    chunk = [(1, "a"), (2, "b")]
+    blob = packed(_rows_or_refuse, "go", pickle.dumps(chunk))
+    assert isinstance(blob, bytes)
+    assert pickle.loads(blob) == [(1, "A"), (2, "B")]
+    with pytest.raises(WorkerFailure) as failure:
+        packed(_rows_or_refuse, "refuse", pickle.dumps(chunk))
+    assert (failure.value.code, failure.value.detail) == ("BAD_INPUT", "refused by the job")
+    with pytest.raises(BadInputError, match="refused by the job"):
+        failure.value.raise_typed()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -403,6 +424,38 @@ def test_batch_verify_and_audit_over_files(
     findings = [json.loads(line) for line in audited.stdout.splitlines()]
     assert len(findings) == 31
     assert "30 passed, 1 failed" in audited.stderr
+
+
+def test_a_bulk_verify_line_is_the_verify_json_line_with_its_source(
+    tmp_path: Path, ds: CertifiedKey, keyfile: tuple[Path, Path]
+) -> None:
+    _, results, _ = run_batch(tmp_path, "lines", csv_rows(6), job_for(keyfile, ds), Engine(1))
+    texts = [str(r["text"]) for r in result_lines(results)]
+    tampered = texts[1][:-6] + ("A" if texts[1][-6] != "A" else "B") + texts[1][-5:]
+    verifier = Verifier(TrustStore([ds.certificate]), Policy())
+    now = T0.replace(hour=9)
+    found = [verifier.verify(t, now=now) for t in texts]
+    found += [verifier.verify(t, now=now) for t in (tampered, "EC1:", "garbage", "")]
+    found.append(verifier.verify("\ufeff " + texts[2] + "\r\n", now=now))  # cleaned: warnings
+    found.append(verifier.verify(texts[3], now=T0 + dt.timedelta(days=3650 * 2)))
+    odd = dataclasses.replace(found[0], issuer='CN="王\\x",O=\u2028\u0001', alg="ES\t256")
+    found.append(odd)
+    found.append(dataclasses.replace(found[0], warnings=("revocation list past its update",)))
+    assert found[10].warnings and found[0].code.value == "OK" and found[6].code.value != "OK"
+    for result in found:
+        for lang in ("en", "zh"):
+            for source in ("a.txt:1", 'd"ir\\文件\n.txt:7'):
+                expected = json.dumps(
+                    {**result.to_dict(lang), "source": source},
+                    ensure_ascii=False,
+                    separators=(",", ":"),
+                )
+                assert result_line(result, lang, source) == expected
+    job = VerifyJob(ListConfig(trust=(str(keyfile[1]),)), now)
+    counts, lines = verify_chunk(job, [(f"f:{i}", t) for i, t in enumerate([*texts, tampered])])
+    assert counts == {"OK": 6, found[6].code.value: 1}
+    assert lines.endswith("\n") and len(lines.splitlines()) == 7
+    assert json.loads(lines.splitlines()[6])["source"] == "f:6"
 
 
 def test_batch_issue_errors_are_typed_and_bilingual(

@@ -8,6 +8,11 @@ engine gives the same lines. A code's ``source`` is ``FILE:LINE`` (1-based; blan
 counted, not verified). Lines are read bounded (:data:`~ecard.batch.rows.MAX_LINE`); an
 over-long line is verified as what it is (a bad code), never held whole. No private key is
 reachable from here.
+
+A line is byte for byte what ``ecard verify --json`` prints for the code, with ``"source"``
+added last (:func:`result_line`; a valid resident card's line is written out directly, every
+other result through ``to_dict``, and ``tests/test_batch.py`` holds both equal). A chunk comes
+back as its lines joined and the count of each code: one string to pickle, not a tuple a code.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from typing import Final, TextIO
 
 from ecard.batch.engines import Engine
 from ecard.batch.rows import MAX_LINE
-from ecard.errors import BadInputError, Lang
+from ecard.card import Card
+from ecard.documents import DocumentType
+from ecard.errors import BadInputError, ErrorCode, Lang
 from ecard.verify.loading import ListConfig, LoadedLists
-from ecard.verify.verifier import Verifier
+from ecard.verify.verifier import VerificationResult, Verifier
 
 #: Codes per chunk.
 VERIFY_CHUNK: Final = 2000
@@ -64,18 +71,57 @@ def _verifier(config: ListConfig) -> Verifier:
 _JSON_LINE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def verify_chunk(job: VerifyJob, chunk: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """``(code, JSON line)`` for each ``(source, text)`` (what a worker runs)."""
+#: A JSON string literal as the encoder above writes it (the C encoder's own function).
+_STRING: Final[Callable[[str], str]] = json.encoder.encode_basestring
+
+
+def result_line(result: VerificationResult, lang: Lang, source: str) -> str:
+    """The JSON line of ``result`` with its ``source``, without the line end: what
+    ``ecard verify --json`` prints, plus ``"source"`` (see the module docstring)."""
+    card = result.card
+    if (
+        result.code is ErrorCode.OK
+        and type(card) is Card
+        and card.holder.document is DocumentType.RESIDENT_ID
+        and result.kid is not None
+        and result.cti is not None
+        and result.issued_at is not None
+        and result.expires_at is not None
+        and result.alg is not None
+        and result.issuer is not None
+        and result.reason is None
+        and result.purpose is None
+    ):
+        enc = _STRING
+        return (
+            '{"valid":true,"code":"OK","message":'
+            f"{enc(result.message(lang))},"
+            f'"card":{_JSON_LINE(card.json_dict())},"kid":"{result.kid.hex()}",'
+            f'"alg":{enc(result.alg)},"issuer":{enc(result.issuer)},'
+            f'"cti":"{result.cti.hex()}","iat":"{result.issued_at.isoformat()}",'
+            f'"exp":"{result.expires_at.isoformat()}",'
+            f'"warnings":{_JSON_LINE(list(result.warnings))},"reason":null,"purpose":null,'
+            f'"source":{enc(source)}}}'
+        )
+    data = result.to_dict(lang)
+    data["source"] = source
+    return _JSON_LINE(data)
+
+
+def verify_chunk(job: VerifyJob, chunk: list[tuple[str, str]]) -> tuple[dict[str, int], str]:
+    """The count of each result code and the JSON lines (each ending in a line feed) of the
+    ``(source, text)`` pairs, in order (what a worker runs)."""
     verifier = _verifier(job.config)
     lang: Lang = "zh" if job.lang == "zh" else "en"
-    verify, now, encode = verifier.verify, job.now, _JSON_LINE
+    verify, now, line = verifier.verify, job.now, result_line
+    counts: Counter[str] = Counter()
     out = []
     for source, text in chunk:
         result = verify(text, now=now)
-        data = result.to_dict(lang)
-        data["source"] = source
-        out.append((result.code.value, encode(data)))
-    return out
+        counts[result.code.value] += 1
+        out.append(line(result, lang, source))
+    out.append("")
+    return dict(counts), "\n".join(out)
 
 
 def code_lines(paths: Iterable[str]) -> Iterator[tuple[str, str]]:
@@ -123,11 +169,13 @@ def verify_batch(
     count of each result code. The caller has loaded the lists once already (state, errors)."""
     counts: Counter[str] = Counter()
     engine = engine or Engine(1)
-    for results in engine.map(verify_chunk, job, _chunked(code_lines(paths), chunk_size)):
-        out.write("".join(line + "\n" for _, line in results))
-        counts.update(code for code, _ in results)
+    for chunk_counts, lines in engine.map(
+        verify_chunk, job, _chunked(code_lines(paths), chunk_size)
+    ):
+        out.write(lines)
+        counts.update(chunk_counts)
         if progress is not None:
-            progress(len(results))
+            progress(sum(chunk_counts.values()))
     out.flush()
     return counts
 
@@ -181,6 +229,7 @@ __all__ = [
     "audit_batch",
     "audit_chunk",
     "code_lines",
+    "result_line",
     "verify_batch",
     "verify_chunk",
 ]
