@@ -229,29 +229,10 @@ def router(ctx: ServiceContext) -> APIRouter:
             return redirect("/apply/form")
         return redirect("/apply/status" if sent(found[1]) else "/apply/steps")
 
-    room.add_login_page(r, "applicant_login.html", values={})
-
-    @r.post("/login", response_class=HTMLResponse)
-    async def login(request: Request) -> Response:
-        """Sign in with the mobile number and password."""
-        try:
-            info, form = await room.post(request)
-        except AuthError as exc:
-            return room.refused(request, exc, "/apply/login")
-        phone = text(form, "phone", 32)
-        try:
-            account = web.store.authenticate(
-                "applicant", phone, text(form, "password", 200), "apply"
-            )
-        except AuthError as exc:
-            return room.page(
-                request, "applicant_login.html", session=info,
-                status=401 if exc.auth_code is AuthCode.AUTH_FAILED else 429,
-                errors=[refusal(exc, room.lang(request), "form")], values={"phone": phone},
-            )  # fmt: skip
-        response = redirect("/apply")
-        web.sign_in(request, response, info, account)
-        return response
+    room.add_sign_in(
+        r, "applicant_login.html", login_field="phone", limit=32, done="/apply",
+        shown=lambda phone: {"values": {"phone": phone} if phone else {}},
+    )  # fmt: skip
 
     @r.get("/register", response_class=HTMLResponse)
     def register_page(request: Request) -> Response:

@@ -287,30 +287,10 @@ def router(ctx: ServiceContext) -> APIRouter:
         """The queue when signed in, else the sign-in form."""
         return redirect("/clerk/queue" if room.signed_in(request) else "/clerk/login")
 
-    room.add_login_page(r, "clerk_login.html", username="")
-
-    @r.post("/login", response_class=HTMLResponse)
-    async def login(request: Request) -> Response:
-        """Sign in with user name and password; the session is rotated."""
-        try:
-            info, form = await room.post(request)
-        except AuthError as exc:
-            return room.refused(request, exc, "/clerk/login")
-        username = text(form, "username", 64)
-        try:
-            account = web.store.authenticate(
-                "staff", username, text(form, "password", 200), "clerk"
-            )
-        except AuthError as exc:
-            return room.page(
-                request, "clerk_login.html", session=info, username=username,
-                status=429 if exc.auth_code is AuthCode.AUTH_LOCKED else 401,
-                errors=[refusal(exc, room.lang(request), "form")],
-            )  # fmt: skip
-        response = redirect("/clerk/queue")
-        web.sign_in(request, response, info, account)
-        return response
-
+    room.add_sign_in(
+        r, "clerk_login.html", login_field="username", limit=64, done="/clerk/queue",
+        shown=lambda name: {"username": name},
+    )  # fmt: skip
     room.add_logout(r)
 
     # -- the pages an action comes back to with its refusal

@@ -1,6 +1,6 @@
 """What a form router (the applicant pages, the clerk console) starts with: its realm's auth
 helpers bound to the context, who is signed in, reading a POSTed form under its CSRF check,
-rendering a page or a refusal, and the sign-out route.
+rendering a page or a refusal, and the sign-in and sign-out routes.
 
 Contract: :meth:`Room.post` reads the form (limits in parts and fields) and checks the CSRF
 token before anything else runs, raising :class:`~ecard.service.accounts.AuthError`
@@ -11,6 +11,7 @@ other-kind session, never raises. Nothing here carries personal data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,10 +20,18 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from ecard.errors import Lang
-from ecard.service.accounts import Account, AuthError, Kind, SessionInfo
+from ecard.service.accounts import Account, AuthCode, AuthError, Kind, SessionInfo
 from ecard.service.auth import Web, accounts_for
 from ecard.service.context import ServiceContext
-from ecard.service.pages.forms import lang_of, page, read_form, redirect, refused_page
+from ecard.service.pages.forms import (
+    lang_of,
+    page,
+    read_form,
+    redirect,
+    refusal,
+    refused_page,
+    text,
+)
 
 
 @dataclass(frozen=True)
@@ -77,15 +86,50 @@ class Room:
         """The page of a refused request, with a way back to ``home``."""
         return refused_page(request, self.ctx, exc, home)
 
-    def add_login_page(self, r: APIRouter, template: str, **defaults: Any) -> None:
-        """``GET <prefix>/login``: the sign-in form under a live or new anonymous session."""
+    def add_sign_in(
+        self,
+        r: APIRouter,
+        template: str,
+        *,
+        login_field: str,
+        limit: int,
+        done: str,
+        shown: Callable[[str], dict[str, Any]],
+    ) -> None:
+        """``GET <prefix>/login`` (the sign-in form under a live or new anonymous session)
+        and ``POST <prefix>/login``: the login in ``login_field`` (cut at ``limit``) and
+        ``password``; a refusal (``AUTH_FAILED`` 401, ``AUTH_LOCKED`` 429) shows the form
+        again with what ``shown`` keeps of the login; a success rotates the session and goes
+        to ``done``."""
 
         def login_page(request: Request) -> Response:
             """The sign-in form."""
             info, new = self.web.page_session(request)
-            return self.page(request, template, session=info, new_session=new, **defaults)
+            return self.page(request, template, session=info, new_session=new, **shown(""))
+
+        async def login(request: Request) -> Response:
+            """Sign in; the session is rotated."""
+            try:
+                info, form = await self.post(request)
+            except AuthError as exc:
+                return self.refused(request, exc, f"{self.prefix}/login")
+            name = text(form, login_field, limit)
+            try:
+                account = self.web.store.authenticate(
+                    self.kind, name, text(form, "password", 200), self.web.realm
+                )
+            except AuthError as exc:
+                return self.page(
+                    request, template, session=info,
+                    status=429 if exc.auth_code is AuthCode.AUTH_LOCKED else 401,
+                    errors=[refusal(exc, self.lang(request), "form")], **shown(name),
+                )  # fmt: skip
+            response = redirect(done)
+            self.web.sign_in(request, response, info, account)
+            return response
 
         r.add_api_route("/login", login_page, methods=["GET"], response_class=HTMLResponse)
+        r.add_api_route("/login", login, methods=["POST"], response_class=HTMLResponse)
 
     def add_logout(self, r: APIRouter) -> None:
         """``POST <prefix>/logout``: sign out, back to the sign-in form."""
