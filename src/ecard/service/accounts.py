@@ -58,7 +58,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from ecard._time import utc
-from ecard.errors import BadInputError, Lang
+from ecard.errors import BadInputError, Lang, MessageTable
 
 #: The Alembic script directory of the service's tables.
 MIGRATIONS: Final = Path(__file__).resolve().parent / "migrations"
@@ -108,7 +108,7 @@ class AuthCode(StrEnum):
 
 
 #: Per code: (English, Chinese).
-AUTH_MESSAGES: Final[dict[AuthCode, tuple[str, str]]] = {
+_MESSAGES: Final[dict[AuthCode, tuple[str, str]]] = {
     AuthCode.AUTH_FAILED: ("wrong account or password", "账号或密码错误"),
     AuthCode.AUTH_LOCKED: (
         "too many failed sign-ins: the account is locked for a while, try again later",
@@ -150,6 +150,7 @@ AUTH_MESSAGES: Final[dict[AuthCode, tuple[str, str]]] = {
         "无法读取表单，请从页面重新提交",
     ),
 }
+AUTH_MESSAGES: Final = MessageTable(AuthCode, _MESSAGES)
 
 
 class AuthError(BadInputError):
@@ -164,8 +165,7 @@ class AuthError(BadInputError):
 
     def message(self, lang: Lang = "en") -> str:
         """The summary for :attr:`auth_code` in ``lang``."""
-        en, zh = AUTH_MESSAGES[self.auth_code]
-        return zh if lang == "zh" else en
+        return AUTH_MESSAGES.summary(self.auth_code, lang)
 
     def __repr__(self) -> str:
         return f"AuthError({self.auth_code.value!r})"

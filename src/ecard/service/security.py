@@ -142,9 +142,8 @@ def limiter_for(limits: Limits) -> RateLimiter:
 
 
 def _error_body(code: ServiceCode, detail: str = "", detail_zh: str = "") -> bytes:
-    en, zh = SERVICE_MESSAGES[code]
-    if detail:
-        en, zh = f"{en}: {detail}", f"{zh}：{detail_zh or detail}"
+    en = SERVICE_MESSAGES.message(code, "en", detail)
+    zh = SERVICE_MESSAGES.message(code, "zh", detail, detail_zh)
     return json.dumps(
         {"ok": False, "error": code.value, "message": en, "message_zh": zh}, ensure_ascii=False
     ).encode()
