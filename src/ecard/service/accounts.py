@@ -41,7 +41,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import ClassVar, Final, Literal
 
-import phonenumbers
 from sqlalchemy import (
     ForeignKey,
     Integer,
@@ -59,6 +58,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from ecard._time import utc
 from ecard.errors import BadInputError, Lang, MessageTable
+from ecard.workflow.review import e164_mobile
 
 #: The Alembic script directory of the service's tables.
 MIGRATIONS: Final = Path(__file__).resolve().parent / "migrations"
@@ -309,20 +309,12 @@ def check_password_rules(password: str) -> None:
 
 
 def mainland_mobile(phone: str) -> str:
-    """The E.164 form of a mainland China mobile number, else ``PHONE_INVALID``."""
-    if not isinstance(phone, str) or len(phone) > 20:
+    """The E.164 form of a mainland China mobile number, else ``PHONE_INVALID`` (the
+    workflow's check, :func:`ecard.workflow.review.e164_mobile`)."""
+    mobile = e164_mobile(phone)
+    if mobile is None:
         raise AuthError(AuthCode.PHONE_INVALID)
-    try:
-        number = phonenumbers.parse(phone, "CN")
-    except phonenumbers.NumberParseException:
-        raise AuthError(AuthCode.PHONE_INVALID) from None
-    if (
-        number.country_code != 86
-        or not phonenumbers.is_valid_number(number)
-        or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE
-    ):
-        raise AuthError(AuthCode.PHONE_INVALID)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return mobile
 
 
 def _staff_login(name: str) -> str:
