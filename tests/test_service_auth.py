@@ -432,3 +432,11 @@ def test_the_online_story_on_postgresql(postgres: object, tmp_path: Path) -> Non
         post(reviewer, page, f"{page}/review", "review-form", decision="approve").status_code == 303
     )
     assert 'data-state="approved"' in applicant.get("/apply/status").text
+
+
+def test_each_context_keeps_its_own_account_store(svc: Service, tmp_path: Path) -> None:
+    store = accounts_for(svc.ctx)
+    assert svc.ctx.accounts is store and accounts_for(svc.ctx) is store
+    other = service(tmp_path / "other")
+    assert accounts_for(other.ctx) is other.ctx.accounts
+    assert accounts_for(other.ctx) is not store
