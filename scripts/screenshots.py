@@ -135,6 +135,7 @@ def pages(shot: Shot) -> None:
     """The applicant pages and the clerk console (``apply-*``, ``clerk-*``)."""
     from ecard.service.auth import create_user
     from ecard.service.context import running_clock
+    from ecard.service.pages.applicant import registration_key
 
     with _service(running_clock(START)) as (ctx, base), _browser() as browser:
         create_user(ctx, "wang.clerk", PASSWORD, roles=("clerk",))
@@ -146,6 +147,9 @@ def pages(shot: Shot) -> None:
         applicant.fill("#password2", PASSWORD)
         shot(applicant, "apply-register")
         applicant.click("#register-form button[type=submit]")
+        applicant.wait_for_selector("#register-code-form")
+        applicant.fill("#code", ctx.outbox.last_code(registration_key("+8613800138000")))
+        applicant.click("#register-code-form button[type=submit]")
         applicant.wait_for_url("**/apply/form")
         applicant.fill("#document_number", "110105194912310021")
         applicant.fill("#name", "张三丰")

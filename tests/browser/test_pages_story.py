@@ -23,6 +23,7 @@ from tests.browser.support import (
 )
 
 from ecard.service.auth import create_user
+from ecard.service.pages.applicant import registration_key
 
 PASSWORD = "correct horse battery"
 PHONE = "13900139000"
@@ -69,6 +70,8 @@ def test_story_through_the_pages(
     holder.fill("#password", PASSWORD)
     holder.fill("#password2", PASSWORD)
     _submit(holder, "register-form")
+    holder.fill("#code", service.ctx.outbox.last_code(registration_key("+86" + PHONE)))
+    _submit(holder, "register-code-form")
     assert holder.url.endswith("/apply/form")
     holder.select_option("#document_type", "1")
     holder.fill("#document_number", resident)

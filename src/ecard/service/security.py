@@ -81,6 +81,7 @@ MAX_BUCKETS: Final = 50_000
 #: ``(method, test on the path, bucket class)``: the rate-limited routes.
 RATE_RULES: Final[tuple[tuple[str, Callable[[str], bool], str], ...]] = (
     ("POST", lambda p: p == "/apply/send-code", "sensitive"),
+    ("POST", lambda p: p == "/apply/register", "sensitive"),
     ("POST", lambda p: p == "/wallet/api/send-code", "sensitive"),
     ("POST", lambda p: p == "/clerk/login", "sensitive"),
     ("POST", lambda p: p.startswith("/api/") and p.endswith("send-code"), "sensitive"),

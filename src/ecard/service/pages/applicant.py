@@ -95,6 +95,11 @@ def document_type(value: str) -> int | str:
     return int(value) if value.isdigit() and len(value) < 3 else value
 
 
+def registration_key(number: str) -> str:
+    """What the code of a registration of ``number`` (E.164) is sent under, in the outbox."""
+    return f"register:{number}"
+
+
 class _FieldError(Exception):
     def __init__(self, refusal: Refusal) -> None:
         self.refusal = refusal
@@ -242,9 +247,18 @@ def router(ctx: ServiceContext) -> APIRouter:
             request, "applicant_register.html", session=info, new_session=new, values={}
         )
 
+    def confirm_page(
+        request: Request, info: SessionInfo, phone: str, errors: list[Refusal] | None = None
+    ) -> Response:
+        return room.page(
+            request, "applicant_register.html", session=info, status=422 if errors else 200,
+            errors=errors, values={"phone": phone}, confirm=True,
+        )  # fmt: skip
+
     @r.post("/register", response_class=HTMLResponse)
     async def register(request: Request) -> Response:
-        """Create an applicant account and sign in."""
+        """Keep the registration and send its code to the number; the answer is the same
+        whether the number has an account or not (the code tells only the phone's owner)."""
         try:
             info, form = await room.post(request)
         except AuthError as exc:
@@ -254,12 +268,27 @@ def router(ctx: ServiceContext) -> APIRouter:
         try:
             if password != text(form, "password2", 300):
                 raise AuthError(AuthCode.PASSWORD_MISMATCH)
-            account = web.store.create_user(phone, password, kind="applicant")
+            number, code = web.store.start_registration(phone, password)
         except AuthError as exc:
             return room.page(
                 request, "applicant_register.html", session=info, status=422,
                 errors=[refusal(exc, room.lang(request))], values={"phone": phone},
             )  # fmt: skip
+        ctx.outbox.send_code(number, code, application_id=registration_key(number))
+        return confirm_page(request, info, phone)
+
+    @r.post("/register/confirm", response_class=HTMLResponse)
+    async def confirm(request: Request) -> Response:
+        """The code sent to the number: creates the account and signs in."""
+        try:
+            info, form = await room.post(request)
+        except AuthError as exc:
+            return room.refused(request, exc, "/apply/register")
+        phone = text(form, "phone", 32)
+        try:
+            account = web.store.confirm_registration(phone, text(form, "code", 16).strip())
+        except AuthError as exc:
+            return confirm_page(request, info, phone, [refusal(exc, room.lang(request), "code")])
         response = redirect("/apply/form")
         web.sign_in(request, response, info, account)
         return response
@@ -411,6 +440,7 @@ __all__ = [
     "Step",
     "StepCall",
     "document_type",
+    "registration_key",
     "router",
     "steps_of",
 ]
