@@ -32,7 +32,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -363,37 +363,39 @@ def router(ctx: ServiceContext) -> APIRouter:
 
     # -- the steps: photo, phone, liveness, send; status, PIN
 
-    def steps_page(
-        request: Request, info: SessionInfo, app_id: str, errors: list[Refusal] | None = None
-    ) -> Response:
-        return room.page(
-            request, "applicant_steps.html", session=info,
-            status=422 if errors else 200, errors=errors, view=application_view(ctx, app_id),
-            max_photo=MAX_PHOTO_BYTES,
-        )  # fmt: skip
+    def case_page(template: str, **extra: Any) -> Callable[..., Response]:
+        """A page of the applicant's application (``template``), with its refusals."""
 
-    def status_page(
-        request: Request, info: SessionInfo, app_id: str, errors: list[Refusal] | None = None
-    ) -> Response:
-        return room.page(
-            request, "applicant_status.html", session=info,
-            status=422 if errors else 200, errors=errors, view=application_view(ctx, app_id),
-            when=when, state_labels=STATE_LABELS, card_labels=CARD_LABELS,
-        )  # fmt: skip
+        def show(
+            request: Request, info: SessionInfo, app_id: str, errors: list[Refusal] | None = None
+        ) -> Response:
+            return room.page(
+                request, template, session=info, status=422 if errors else 200, errors=errors,
+                view=application_view(ctx, app_id), **extra,
+            )  # fmt: skip
 
-    pages: Mapping[str, Callable[..., Response]] = {"steps": steps_page, "status": status_page}
+        return show
 
-    @r.get("/steps", response_class=HTMLResponse)
-    def steps(request: Request) -> Response:
-        """The photo, phone and liveness steps, and sending the application."""
-        found = with_app(request)
-        return found if isinstance(found, Response) else steps_page(request, *found)
+    pages: Mapping[str, Callable[..., Response]] = {
+        "steps": case_page("applicant_steps.html", max_photo=MAX_PHOTO_BYTES),
+        "status": case_page(
+            "applicant_status.html", when=when, state_labels=STATE_LABELS, card_labels=CARD_LABELS
+        ),
+    }
 
-    @r.get("/status", response_class=HTMLResponse)
-    def status(request: Request) -> Response:
-        """The application's state, deadline, decision; the PIN and wallet once issued."""
-        found = with_app(request)
-        return found if isinstance(found, Response) else status_page(request, *found)
+    def viewer(name: str) -> Callable[[Request], Response]:
+        def view(request: Request) -> Response:
+            found = with_app(request)
+            return found if isinstance(found, Response) else pages[name](request, *found)
+
+        view.__doc__ = {
+            "steps": "The photo, phone and liveness steps, and sending the application.",
+            "status": "The application's state, deadline, decision; the PIN and wallet once issued.",
+        }[name]
+        return view
+
+    for name in pages:
+        r.add_api_route(f"/{name}", viewer(name), methods=["GET"], response_class=HTMLResponse)
 
     def handler(step: Step) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:

@@ -260,6 +260,17 @@ ACTIONS: Final[Mapping[str, Action]] = {
 }  # fmt: skip
 
 
+#: The console's pages that show one record or form: path -> (role, page, target, what).
+VIEWS: Final[Mapping[str, tuple[str, Again, Target, str]]] = {
+    "/window": ("enter", "window", "none", "Enter an application from an identity document."),
+    "/applications/{app_id}": (
+        "queue", "application", "application", "One case: its data, checks, decision and card."
+    ),
+    "/cards/{number}": ("card", "card", "card", "A card's status and the changes a clerk can make."),
+    "/users": ("users", "users", "none", "The staff accounts and a form to add one (admin)."),
+}  # fmt: skip
+
+
 def router(ctx: ServiceContext) -> APIRouter:
     """The clerk routes."""
     r = APIRouter(prefix="/clerk", include_in_schema=False)
@@ -422,20 +433,6 @@ def router(ctx: ServiceContext) -> APIRouter:
         notice = request.query_params.get("done", "")
         return queue_page(request, found[0], "", notice=notice if notice == "published" else "")
 
-    @r.get("/window", response_class=HTMLResponse)
-    def window(request: Request) -> Response:
-        """Enter an application from the identity document the person shows."""
-        found = staff_page(request, "enter")
-        return found if isinstance(found, Response) else window_page(request, found[0], "")
-
-    @r.get("/applications/{app_id}", response_class=HTMLResponse)
-    def application(request: Request, app_id: str) -> Response:
-        """One case: its data, checks, decision and card."""
-        found = staff_page(request, "queue")
-        if isinstance(found, Response):
-            return found
-        return app_page(request, found[0], _app_id(app_id) or "-")
-
     @r.get("/applications/{app_id}/photo")
     def photo(request: Request, app_id: str) -> Response:
         """The case's ID photo, decrypted (the reading is an event in the workflow's log)."""
@@ -464,21 +461,27 @@ def router(ctx: ServiceContext) -> APIRouter:
             return missing_page(request, found[0], errors)
         return redirect(f"/clerk/cards/{number}")
 
-    @r.get("/cards/{number}", response_class=HTMLResponse)
-    def card(request: Request, number: str) -> Response:
-        """A card's status and the changes a clerk can make."""
-        found = staff_page(request, "card")
-        if isinstance(found, Response):
-            return found
-        return card_page(request, found[0], _card_number(number) or "-")
+    def viewer(permission: str, again: Again, target: Target, doc: str) -> Callable[..., Response]:
+        def view(request: Request) -> Response:
+            found = staff_page(request, permission)
+            if isinstance(found, Response):
+                return found
+            valid = None
+            if target != "none":
+                param, parse = _TARGETS[target]
+                valid = parse(str(request.path_params.get(param, "")))
+            return pages[again](request, found[0], valid or "-")
 
-    @r.get("/users", response_class=HTMLResponse)
-    def users(request: Request) -> Response:
-        """The staff accounts and a form to add one (admin)."""
-        found = staff_page(request, "users")
-        return found if isinstance(found, Response) else users_page(request, found[0], "")
+        view.__doc__ = doc
+        return view
+
+    for path, (permission, again, target, doc) in VIEWS.items():
+        r.add_api_route(
+            path, viewer(permission, again, target, doc), methods=["GET"],
+            response_class=HTMLResponse,
+        )  # fmt: skip
 
     return r
 
 
-__all__ = ["ACTIONS", "CARD_EVENTS", "EVENT_LABELS", "Action", "Call", "router"]
+__all__ = ["ACTIONS", "CARD_EVENTS", "EVENT_LABELS", "VIEWS", "Action", "Call", "router"]
