@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import stat
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import inspect, select
 from tests.test_service_pages_support import (
     INFO,
@@ -19,8 +21,10 @@ from tests.test_service_pages_support import (
     Service,
     apply_online,
     codes,
+    confirm_registration,
     post,
     register,
+    registration_code,
     service,
     token,
 )
@@ -28,6 +32,8 @@ from tests.test_service_pages_support import (
 from ecard.service.accounts import (
     LOCK_AFTER,
     LOCK_FIRST,
+    REGISTRATION_TRIES,
+    REGISTRATION_TTL,
     SESSION_IDLE,
     SESSION_MAX,
     VERSION_TABLE,
@@ -237,15 +243,6 @@ def test_applicant_lockout_and_registration_refusals(svc: Service) -> None:
     assert 'id="error-password2" data-code="PASSWORD_MISMATCH"' in r.text
     register(c)
     other = svc.client()
-    r = post(
-        other,
-        "/apply/register",
-        "/apply/register",
-        phone=PHONE,
-        password=PASSWORD,
-        password2=PASSWORD,
-    )
-    assert 'data-code="ACCOUNT_EXISTS"' in r.text
     for _ in range(LOCK_AFTER):
         r = post(other, "/apply/login", "/apply/login", phone=PHONE, password="wrong password")
     assert codes(r.text) == ["AUTH_LOCKED"]
@@ -432,3 +429,73 @@ def test_the_online_story_on_postgresql(postgres: object, tmp_path: Path) -> Non
         post(reviewer, page, f"{page}/review", "review-form", decision="approve").status_code == 303
     )
     assert 'data-state="approved"' in applicant.get("/apply/status").text
+
+
+def test_each_context_keeps_its_own_account_store(svc: Service, tmp_path: Path) -> None:
+    store = accounts_for(svc.ctx)
+    assert svc.ctx.accounts is store and accounts_for(svc.ctx) is store
+    other = service(tmp_path / "other")
+    assert accounts_for(other.ctx) is other.ctx.accounts
+    assert accounts_for(other.ctx) is not store
+
+
+def _register_answer(c: TestClient, phone: str, password: str) -> tuple[int, str]:
+    """The status and page of a registration, its CSRF token blanked."""
+    r = post(c, "/apply/register", "/apply/register", phone=phone, password=password,
+             password2=password)  # fmt: skip
+    return r.status_code, re.sub(r'value="[A-Za-z0-9_-]{43}"', 'value=""', r.text)
+
+
+def test_registering_a_registered_number_answers_as_for_a_new_one(svc: Service) -> None:
+    register(svc.client(), PHONE)
+    new_number = "13900139001"
+    taken = _register_answer(svc.client(), PHONE, "another password")
+    fresh = _register_answer(svc.client(), new_number, "another password")
+    # the same page (but for the number typed), and a code went to each number
+    assert taken[0] == fresh[0] == 200
+    assert taken[1].replace("13800138000", "N") == fresh[1].replace(new_number, "N")
+    code = registration_code(svc.client(), PHONE)
+    assert code != registration_code(svc.client(), new_number)
+    # only who reads the code on the registered phone learns the number has an account,
+    # and its password is unchanged
+    c = svc.client()
+    page = post(c, "/apply/register", "/apply/register", phone=PHONE, password="x" * 9,
+                password2="x" * 9).text  # fmt: skip
+    r = confirm_registration(c, page, PHONE, registration_code(c, PHONE))
+    assert r.status_code == 422 and 'id="error-code" data-code="ACCOUNT_EXISTS"' in r.text
+    r = post(svc.client(), "/apply/login", "/apply/login", phone=PHONE, password=PASSWORD)
+    assert r.status_code == 303
+    assert _accounts(svc, "applicant") == 1
+
+
+def test_a_registration_needs_the_code_sent_to_its_number(svc: Service) -> None:
+    c = svc.client()
+    page = post(c, "/apply/register", "/apply/register", phone=PHONE, password=PASSWORD,
+                password2=PASSWORD).text  # fmt: skip
+    right = registration_code(c, PHONE)
+    wrong = "000000" if right != "000000" else "111111"
+    for _ in range(REGISTRATION_TRIES - 1):
+        r = confirm_registration(c, page, PHONE, wrong)
+        assert r.status_code == 422 and 'data-code="CODE_WRONG"' in r.text
+    assert _accounts(svc, "applicant") == 0
+    assert confirm_registration(c, page, PHONE, right).status_code == 303
+    assert _accounts(svc, "applicant") == 1
+
+
+def test_too_many_wrong_codes_or_an_expired_one_drop_the_registration(
+    svc: Service, clock: Clock
+) -> None:
+    c = svc.client()
+    page = post(c, "/apply/register", "/apply/register", phone=PHONE, password=PASSWORD,
+                password2=PASSWORD).text  # fmt: skip
+    right = registration_code(c, PHONE)
+    wrong = "000000" if right != "000000" else "111111"
+    for _ in range(REGISTRATION_TRIES):
+        confirm_registration(c, page, PHONE, wrong)
+    assert 'data-code="CODE_WRONG"' in confirm_registration(c, page, PHONE, right).text
+    page = post(c, "/apply/register", "/apply/register", phone=PHONE, password=PASSWORD,
+                password2=PASSWORD).text  # fmt: skip
+    clock.advance(seconds=REGISTRATION_TTL.total_seconds() + 1)
+    r = confirm_registration(c, page, PHONE, registration_code(c, PHONE))
+    assert 'data-code="CODE_WRONG"' in r.text
+    assert _accounts(svc, "applicant") == 0

@@ -9,15 +9,18 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 from PIL import Image
 from tests.conftest import T0
 
+from ecard.service.accounts import mainland_mobile
 from ecard.service.app import create_app
 from ecard.service.auth import create_user
 from ecard.service.config import ServiceConfig
 from ecard.service.context import ServiceContext, build_context, running_clock
+from ecard.service.pages.applicant import registration_key
 
 RESIDENT = "11010519491231002X"
 OTHER = "110105198001010016"
@@ -125,10 +128,25 @@ INFO = {
 
 
 def register(c: TestClient, phone: str = PHONE) -> None:
+    """Register ``phone`` and confirm it with the code the outbox received for it: signed in."""
     r = post(
         c, "/apply/register", "/apply/register", phone=phone, password=PASSWORD, password2=PASSWORD
     )
+    assert r.status_code == 200 and 'id="register-code-form"' in r.text, r.text
+    r = confirm_registration(c, r.text, phone, registration_code(c, phone))
     assert r.status_code == 303 and r.headers["location"] == "/apply/form", r.text
+
+
+def registration_code(c: TestClient, phone: str = PHONE) -> str:
+    """The last registration code the outbox of the client's service received for ``phone``."""
+    ctx: ServiceContext = c.app.state.ctx  # type: ignore[attr-defined]
+    return ctx.outbox.last_code(registration_key(mainland_mobile(phone)))
+
+
+def confirm_registration(c: TestClient, page: str, phone: str, code: str) -> Any:
+    """Send the code form of the registration ``page``."""
+    data = {"csrf_token": token(page, "register-code-form"), "phone": phone, "code": code}
+    return c.post("/apply/register/confirm", data=data, follow_redirects=False)
 
 
 def apply_online(svc: Service, c: TestClient, **info: str) -> str:

@@ -18,8 +18,9 @@ message text.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from enum import StrEnum
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, TypeVar
 
 Lang = Literal["en", "zh"]
 
@@ -131,8 +132,53 @@ class ListStage(StrEnum):
     STATE = "state"
 
 
+#: A family of stable codes.
+K = TypeVar("K", bound=StrEnum)
+
+
+class MessageTable(Mapping[K, tuple[str, str]]):
+    """The messages of one family of stable codes: per code ``(English, Chinese)``, every
+    member of the code enum present (checked when the table is made).
+
+    The one shape every message table of the project has (the library's, the workflow's, the
+    service's): :meth:`message` is the summary in ``lang``, then the detail after ``: `` (``：``
+    in Chinese); a Chinese detail, where given, stands in the Chinese message.
+    """
+
+    def __init__(self, codes: type[K], messages: Mapping[K, tuple[str, str]]) -> None:
+        missing = [code.value for code in codes if code not in messages]
+        if missing:
+            raise ValueError(f"codes without messages: {', '.join(missing)}")
+        self._messages = dict(messages)
+
+    def __getitem__(self, code: K) -> tuple[str, str]:
+        return self._messages[code]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._messages)
+
+    def __len__(self) -> int:
+        return len(self._messages)
+
+    def summary(self, code: K, lang: Lang = "en") -> str:
+        """The message of ``code`` in ``lang``."""
+        en, zh = self._messages[code]
+        return zh if lang == "zh" else en
+
+    def message(
+        self, code: K, lang: Lang = "en", detail: str = "", detail_zh: str | None = None
+    ) -> str:
+        """The summary of ``code`` in ``lang``, then ``detail`` (``detail_zh`` in Chinese,
+        where given)."""
+        summary = self.summary(code, lang)
+        shown = detail_zh if lang == "zh" and detail_zh else detail
+        if not shown:
+            return summary
+        return f"{summary}{'：' if lang == 'zh' else ': '}{shown}"
+
+
 #: Short summaries per code: (English, Chinese).
-MESSAGES: dict[ErrorCode, tuple[str, str]] = {
+_SUMMARIES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.OK: ("valid electronic social security card", "电子社保卡有效"),
     ErrorCode.BAD_PREFIX: (
         "not an e-card code (wrong or missing 'EC1:' prefix)",
@@ -265,12 +311,13 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         "本窗口的防重放缓存不可用",
     ),
 }
+#: The library's message table.
+MESSAGES: MessageTable[ErrorCode] = MessageTable(ErrorCode, _SUMMARIES)
 
 
 def describe(code: ErrorCode, lang: Lang = "en") -> str:
     """Return the short summary of ``code`` in English (``"en"``) or Chinese (``"zh"``)."""
-    en, zh = MESSAGES[code]
-    return zh if lang == "zh" else en
+    return MESSAGES.summary(code, lang)
 
 
 class EcardError(Exception):
@@ -291,12 +338,7 @@ class EcardError(Exception):
     def message(self, lang: Lang = "en") -> str:
         """The summary for this error's code in ``lang``, followed by the detail (in Chinese
         for ``"zh"`` where the error has a Chinese detail)."""
-        summary = describe(self.code, lang)
-        detail = self.detail_zh if lang == "zh" and self.detail_zh else self.detail
-        if not detail:
-            return summary
-        sep = "：" if lang == "zh" else ": "
-        return f"{summary}{sep}{detail}"
+        return MESSAGES.message(self.code, lang, self.detail, self.detail_zh)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code.value!r}, detail={self.detail!r})"
@@ -601,6 +643,7 @@ __all__ = [
     "Lang",
     "ListRollbackError",
     "ListStage",
+    "MessageTable",
     "NotYetValidError",
     "PathFailure",
     "ProfileNotAcceptedError",

@@ -1,7 +1,8 @@
 """Playwright fixtures: one system Chromium for the browser tests (package scope: Playwright's
 sync API keeps an event loop running on the main thread while it is open, and the rest of the
 suite calls asyncio.run, so it closes when this package's tests end), one service per test module, a
-fresh browser context (profile: storage, IndexedDB, service workers) per test."""
+fresh browser context (profile: storage, IndexedDB, service workers) per test, and the counter
+page of a pharmacy in a profile of its own (another PC) per test."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
-from tests.browser.support import CHROMIUM_FLAGS, RunningService, chromium_path, serve
+from tests.browser.support import CHROMIUM_FLAGS, Counter, RunningService, chromium_path, serve
 from tests.conftest import T0
 
 
@@ -49,3 +50,14 @@ def page(context: BrowserContext) -> Page:
     p = context.new_page()
     p.set_default_timeout(15_000)
     return p
+
+
+@pytest.fixture
+def counter(browser: Browser, service: RunningService) -> Iterator[Counter]:
+    """The pharmacy's counter page in a profile of its own (another PC), closed after the
+    test."""
+    ctx = browser.new_context(locale="zh-CN")
+    page = ctx.new_page()
+    page.goto(service.base_url + "/counter?purpose=pharmacy")
+    yield Counter(page)
+    ctx.close()

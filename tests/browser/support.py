@@ -168,3 +168,63 @@ def until(page: Page, condition: str, arg: object = None) -> None:
     polled on a timer: Chromium gives a page in the background no animation frames, so waits
     polled on them (Playwright's default) can miss a change there."""
     page.wait_for_function(condition, arg=arg, polling=100)
+
+
+def scan_qr(page: Page) -> str:
+    """The one QR code on a screenshot of ``page`` (as a counter's scanner reads it)."""
+    texts = read_qr_texts(page.screenshot(full_page=True))
+    assert len(texts) == 1, texts
+    return texts[0]
+
+
+def enrol_wallet(page: Page, service: RunningService, number: str, app_id: str) -> None:
+    """On the wallet page open in ``page``: enrol this browser for card ``number`` (a code
+    sent to the phone of ``app_id``, read from the outbox, and :data:`PIN`)."""
+    until(page, "() => document.getElementById('wallet')?.dataset.ready === 'yes'")
+    page.fill("#card-number", number)
+    page.click("#send-code")
+    until(page, "() => !document.getElementById('code-form').hidden")
+    page.fill("#code", service.ctx.outbox.last_code(app_id))
+    page.fill("#pin", PIN)
+    page.click("#enrol-button")
+    until(page, "() => document.getElementById('wallet').dataset.enrolled === 'yes'")
+
+
+def first_code(page: Page, service: RunningService, purpose: str = "pharmacy") -> str:
+    """Open the wallet's page for ``purpose`` and read its first code off the screenshot."""
+    page.goto(f"{service.base_url}/wallet/{purpose}")
+    until(page, "() => document.getElementById('qr').dataset.code !== undefined")
+    return scan_qr(page)
+
+
+def next_code(page: Page, previous: str) -> str:
+    """On a purpose page of the wallet: wait for a new second, ask for a new code and read
+    it off the screenshot once the page shows it instead of ``previous``."""
+    page.bring_to_front()  # the phone is in the holder's hand again
+    page.wait_for_timeout(1100)  # a new second: a new presentation
+    page.click("#new-code")
+    page.wait_for_function(
+        "(t) => document.getElementById('qr').dataset.code !== t", arg=previous, polling=100
+    )
+    return scan_qr(page)
+
+
+@dataclass
+class Counter:
+    """The counter page of a pharmacy, on another PC (its own browser profile)."""
+
+    page: Page
+
+    def verdict(self, text: str) -> tuple[str, str]:
+        """Type ``text`` into the page as a USB scanner does: (verdict class, code)."""
+        self.page.bring_to_front()  # a page in the background gets no animation frames
+        done = self.page.get_attribute("#counter", "data-done") or "0"
+        self.page.fill("#scan", text)
+        self.page.press("#scan", "Enter")
+        self.page.wait_for_function(
+            "(d) => (document.getElementById('counter').dataset.done || '0') !== d",
+            arg=done,
+            polling=100,
+        )
+        verdict = self.page.locator("#verdict")
+        return verdict.get_attribute("class") or "", verdict.get_attribute("data-code") or ""

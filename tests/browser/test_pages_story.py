@@ -12,9 +12,18 @@ import io
 
 from PIL import Image
 from playwright.sync_api import Browser, Page
-from tests.browser.support import PIN, RunningService, read_qr_texts, resident_id, until
+from tests.browser.support import (
+    PIN,
+    Counter,
+    RunningService,
+    enrol_wallet,
+    first_code,
+    next_code,
+    resident_id,
+)
 
 from ecard.service.auth import create_user
+from ecard.service.pages.applicant import registration_key
 
 PASSWORD = "correct horse battery"
 PHONE = "13900139000"
@@ -47,27 +56,9 @@ def _staff(browser: Browser, service: RunningService, name: str, *roles: str) ->
     return page
 
 
-def _scan(page: Page) -> str:
-    texts = read_qr_texts(page.screenshot(full_page=True))
-    assert len(texts) == 1, texts
-    return texts[0]
-
-
-def _verdict(counter: Page, text: str) -> tuple[str, str]:
-    counter.bring_to_front()  # a page in the background gets no animation frames
-    done = counter.get_attribute("#counter", "data-done") or "0"
-    counter.fill("#scan", text)
-    counter.press("#scan", "Enter")
-    counter.wait_for_function(
-        "(d) => (document.getElementById('counter').dataset.done || '0') !== d",
-        arg=done,
-        polling=100,
-    )
-    verdict = counter.locator("#verdict")
-    return verdict.get_attribute("class") or "", verdict.get_attribute("data-code") or ""
-
-
-def test_story_through_the_pages(browser: Browser, service: RunningService) -> None:
+def test_story_through_the_pages(
+    browser: Browser, service: RunningService, counter: Counter
+) -> None:
     base = service.base_url
     resident = resident_id(11)
     phone = browser.new_context(viewport={"width": 412, "height": 915}, locale="zh-CN")
@@ -79,6 +70,8 @@ def test_story_through_the_pages(browser: Browser, service: RunningService) -> N
     holder.fill("#password", PASSWORD)
     holder.fill("#password2", PASSWORD)
     _submit(holder, "register-form")
+    holder.fill("#code", service.ctx.outbox.last_code(registration_key("+86" + PHONE)))
+    _submit(holder, "register-code-form")
     assert holder.url.endswith("/apply/form")
     holder.select_option("#document_type", "1")
     holder.fill("#document_number", resident)
@@ -146,24 +139,13 @@ def test_story_through_the_pages(browser: Browser, service: RunningService) -> N
     assert holder.locator("#pin-set").count() == 1
     service.clock.advance(61)  # past the resend interval of the application's code
     holder.click("#wallet-link")
-    until(holder, "() => document.getElementById('wallet')?.dataset.ready === 'yes'")
-    holder.fill("#card-number", number)
-    holder.click("#send-code")
-    until(holder, "() => !document.getElementById('code-form').hidden")
-    holder.fill("#code", service.ctx.outbox.last_code(app_id))
-    holder.fill("#pin", PIN)
-    holder.click("#enrol-button")
-    until(holder, "() => document.getElementById('wallet').dataset.enrolled === 'yes'")
-    holder.goto(base + "/wallet/pharmacy")
-    until(holder, "() => document.getElementById('qr').dataset.code !== undefined")
-    first = _scan(holder)
+    enrol_wallet(holder, service, number, app_id)
+    first = first_code(holder, service)
 
     # the counter page: green, then red for the same code
-    counter = browser.new_context(locale="zh-CN").new_page()
-    counter.goto(base + "/counter?purpose=pharmacy")
-    assert _verdict(counter, first) == ("verdict ok", "OK")
-    assert resident not in counter.inner_text("#verdict")
-    assert _verdict(counter, first) == ("verdict bad", "REPLAYED")
+    assert counter.verdict(first) == ("verdict ok", "OK")
+    assert resident not in counter.page.inner_text("#verdict")
+    assert counter.verdict(first) == ("verdict bad", "REPLAYED")
 
     # the clerk reports the card lost and publishes the list on the console
     clerk.goto(f"{base}/clerk/cards/{number}")
@@ -175,12 +157,6 @@ def test_story_through_the_pages(browser: Browser, service: RunningService) -> N
     _submit(clerk, "publish-form")
     assert clerk.get_attribute("#notice", "data-notice") == "published"
 
-    holder.bring_to_front()
-    holder.wait_for_timeout(1100)  # a new second: a new presentation
-    holder.click("#new-code")
-    holder.wait_for_function(
-        "(t) => document.getElementById('qr').dataset.code !== t", arg=first, polling=100
-    )
-    assert _verdict(counter, _scan(holder)) == ("verdict bad", "REVOKED")
-    for page in (holder, clerk, reviewer, counter):
+    assert counter.verdict(next_code(holder, first)) == ("verdict bad", "REVOKED")
+    for page in (holder, clerk, reviewer):
         page.context.close()

@@ -9,8 +9,16 @@ from __future__ import annotations
 import base64
 import json
 
-from playwright.sync_api import BrowserContext, Page
-from tests.browser.support import PIN, RunningService, issue_card, read_qr_texts, resident_id, until
+from playwright.sync_api import Page
+from tests.browser.support import (
+    Counter,
+    RunningService,
+    enrol_wallet,
+    first_code,
+    issue_card,
+    next_code,
+    resident_id,
+)
 from tests.conftest import T0
 
 from ecard.formats.presentation import parse_enrolment
@@ -19,29 +27,8 @@ from ecard.workflow.lifecycle import CardEvent
 RESIDENT = resident_id(1)
 
 
-def _scan_qr(page: Page) -> str:
-    texts = read_qr_texts(page.screenshot(full_page=True))
-    assert len(texts) == 1, texts
-    return texts[0]
-
-
-def _counter_verdict(counter: Page, text: str) -> tuple[str, str]:
-    """Type ``text`` into the counter page as a USB scanner does: (verdict class, code)."""
-    counter.bring_to_front()  # a page in the background gets no animation frames
-    done = counter.get_attribute("#counter", "data-done") or "0"
-    counter.fill("#scan", text)
-    counter.press("#scan", "Enter")
-    counter.wait_for_function(
-        "(done) => (document.getElementById('counter').dataset.done || '0') !== done",
-        arg=done,
-        polling=100,
-    )
-    verdict = counter.locator("#verdict")
-    return verdict.get_attribute("class") or "", verdict.get_attribute("data-code") or ""
-
-
 def test_apply_enrol_present_replay_lose(
-    context: BrowserContext, page: Page, service: RunningService
+    page: Page, service: RunningService, counter: Counter
 ) -> None:
     app, number = issue_card(service, RESIDENT)
 
@@ -52,14 +39,7 @@ def test_apply_enrol_present_replay_lose(
         lambda r: sent.append((r.url, r.post_data or "")) if r.method == "POST" else None,
     )
     page.goto(service.base_url + "/wallet")
-    until(page, "() => document.getElementById('wallet')?.dataset.ready === 'yes'")
-    page.fill("#card-number", number)
-    page.click("#send-code")
-    until(page, "() => !document.getElementById('code-form').hidden")
-    page.fill("#code", service.ctx.outbox.last_code(app))
-    page.fill("#pin", PIN)
-    page.click("#enrol-button")
-    until(page, "() => document.getElementById('wallet').dataset.enrolled === 'yes'")
+    enrol_wallet(page, service, number, app)
     assert page.input_value("#pin") == ""  # the PIN is not kept in the page
     # what left the browser: the card number, the code and PIN, then only signed requests
     # carrying public keys (a COSE_Key with a private part would not parse)
@@ -72,32 +52,21 @@ def test_apply_enrol_present_replay_lose(
         assert parse_enrolment(base64.b64decode(request)).key.alg.name == "ES256"
 
     # it shows a live code for the pharmacy
-    page.goto(service.base_url + "/wallet/pharmacy")
-    until(page, "() => document.getElementById('qr').dataset.code !== undefined")
-    first = _scan_qr(page)
+    first = first_code(page, service)
     assert first.startswith("EC2:")
 
     # the counter page (another PC: its own browser profile) verifies it
-    counter = context.browser.new_context(locale="zh-CN").new_page()  # type: ignore[union-attr]
-    counter.goto(service.base_url + "/counter?purpose=pharmacy")
-    assert _counter_verdict(counter, first) == ("verdict ok", "OK")
-    shown = counter.inner_text("#verdict-fields")
+    assert counter.verdict(first) == ("verdict ok", "OK")
+    shown = counter.page.inner_text("#verdict-fields")
     assert RESIDENT not in shown and "张三丰" not in shown  # the pharmacy sees masked data
     # the same code again (a screenshot shown twice)
-    assert _counter_verdict(counter, first) == ("verdict bad", "REPLAYED")
+    assert counter.verdict(first) == ("verdict bad", "REPLAYED")
 
     # the clerk reports the card lost and publishes the list
     service.ctx.registry.change(number, CardEvent.REPORT_LOSS, actor="clerk:1")
     service.ctx.registry.refresh_revocation_list(actor="clerk:1")
 
-    page.bring_to_front()
-    page.wait_for_timeout(1100)  # a new second: a new presentation
-    page.click("#new-code")
-    page.wait_for_function(
-        "(t) => document.getElementById('qr').dataset.code !== t", arg=first, polling=100
-    )
-    after = _scan_qr(page)
+    after = next_code(page, first)
     assert after != first
-    assert _counter_verdict(counter, after) == ("verdict bad", "REVOKED")
-    counter.context.close()
+    assert counter.verdict(after) == ("verdict bad", "REVOKED")
     assert service.ctx.clock() >= T0

@@ -538,6 +538,41 @@ _CHANGES: Final = (
 )
 
 
+#: What a subcommand works on, its positional argument: (metavar, help).
+_TARGETS: Final = {"application": ("ID", "application id"), "card": ("CARD", "card number")}
+
+
+@contextmanager
+def subcommand(
+    sub: Subcommands,
+    name: str,
+    help: str,
+    func: Callable[[argparse.Namespace], bool],
+    *,
+    target: str | None = None,
+    target_help: str | None = None,
+    epilog: str = WRITE_EPILOG,
+    actor: bool = True,
+) -> Iterator[argparse.ArgumentParser]:
+    """One ``ecard application`` subcommand: its parser (with the positional ``target``,
+    ``application`` or ``card``, first) for the block to add its own options to, then the
+    common options (``--db``, ``--pseudonym-key-env``, ``--now``, ``--actor`` unless
+    ``actor`` is false, ``--lang``) and ``func``."""
+    p = sub.add_parser(name, help=help, epilog=epilog)
+    if target is not None:
+        metavar, what = _TARGETS[target]
+        p.add_argument(target, metavar=metavar, help=target_help or what)
+    yield p
+    _common(p, actor=actor)
+    p.set_defaults(func=func)
+
+
+def outbox_option(p: argparse.ArgumentParser) -> None:
+    """``--outbox``: the folder the one-time codes are written to."""
+    p.add_argument("--outbox", default=DEFAULT_OUTBOX, metavar="DIR",
+                   help="folder where the code is written, one ID.json per application")  # fmt: skip
+
+
 def add_application(sub: Subcommands) -> None:
     """Register ``ecard application``."""
     a = sub.add_parser(
@@ -545,85 +580,61 @@ def add_application(sub: Subcommands) -> None:
         help="the application workflow: submit, review, issue, card statuses",
         epilog="exit status: see the help of each subcommand (ecard application submit --help ...)",
     )
-    asub = a.add_subparsers(dest="application_cmd", required=True, parser_class=Parser)
+    asub: Subcommands = a.add_subparsers(dest="application_cmd", required=True, parser_class=Parser)
 
-    p = asub.add_parser(
-        "submit", help="record an application from a JSON form", epilog=WRITE_EPILOG
-    )
-    p.add_argument("form", metavar="FORM", help="JSON object: document_type, document_number, "
-                   "name, phone, region, consents, relation, applicant_document, ...")  # fmt: skip
-    p.add_argument("--channel", choices=["online", "window"], default="window",
-                   help="where the application comes from")  # fmt: skip
-    _common(p)
-    p.set_defaults(func=cmd_submit)
+    with subcommand(asub, "submit", "record an application from a JSON form", cmd_submit) as p:
+        p.add_argument("form", metavar="FORM", help="JSON object: document_type, "
+                       "document_number, name, phone, region, consents, relation, "
+                       "applicant_document, ...")  # fmt: skip
+        p.add_argument("--channel", choices=["online", "window"], default="window",
+                       help="where the application comes from")  # fmt: skip
 
-    p = asub.add_parser("send-code", help="send a one-time code (to the outbox folder)",
-                        epilog=WRITE_EPILOG)  # fmt: skip
-    p.add_argument("application", metavar="ID", help="application id")
-    p.add_argument("--outbox", default=DEFAULT_OUTBOX, metavar="DIR",
-                   help="folder where the code is written, one ID.json per application")  # fmt: skip
-    _common(p)
-    p.set_defaults(func=cmd_send_code)
+    with subcommand(asub, "send-code", "send a one-time code (to the outbox folder)",
+                    cmd_send_code, target="application") as p:  # fmt: skip
+        outbox_option(p)
 
-    p = asub.add_parser("check-code", help="check the code the applicant read", epilog=WRITE_EPILOG)
-    p.add_argument("application", metavar="ID", help="application id")
-    p.add_argument("--code", required=True, help="the 6-digit code")
-    _common(p)
-    p.set_defaults(func=cmd_check_code)
+    with subcommand(asub, "check-code", "check the code the applicant read", cmd_check_code,
+                    target="application") as p:  # fmt: skip
+        p.add_argument("--code", required=True, help="the 6-digit code")
 
-    p = asub.add_parser("review", help="approve or reject an application", epilog=WRITE_EPILOG)
-    p.add_argument("application", metavar="ID", help="application id")
-    p.add_argument("decision", choices=["approve", "reject"], help="the decision")
-    p.add_argument("--reviewer", required=True, metavar="ID", help="the reviewing clerk")
-    p.add_argument("--reason", help="why (required to reject)")
-    _common(p, actor=False)
-    p.set_defaults(func=cmd_review)
+    with subcommand(asub, "review", "approve or reject an application", cmd_review,
+                    target="application", actor=False) as p:  # fmt: skip
+        p.add_argument("decision", choices=["approve", "reject"], help="the decision")
+        p.add_argument("--reviewer", required=True, metavar="ID", help="the reviewing clerk")
+        p.add_argument("--reason", help="why (required to reject)")
 
-    p = asub.add_parser("issue", help="make the card and sign its credential", epilog=WRITE_EPILOG)
-    p.add_argument("application", metavar="ID", help="application id (approved)")
-    p.add_argument("--sealed", action="store_true", help="make it sealed (封存): no credential yet")
-    _issuer_options(p)
-    _common(p)
-    p.set_defaults(func=cmd_issue)
+    with subcommand(asub, "issue", "make the card and sign its credential", cmd_issue,
+                    target="application", target_help="application id (approved)") as p:  # fmt: skip
+        p.add_argument("--sealed", action="store_true",
+                       help="make it sealed (封存): no credential yet")  # fmt: skip
+        _issuer_options(p)
 
-    p = asub.add_parser("activate", help="enable a sealed card", epilog=WRITE_EPILOG)
-    p.add_argument("card", metavar="CARD", help="card number")
-    _issuer_options(p)
-    _common(p)
-    p.set_defaults(func=cmd_activate)
+    with subcommand(asub, "activate", "enable a sealed card", cmd_activate, target="card") as p:
+        _issuer_options(p)
 
-    p = asub.add_parser("status", help="the state of an application or card", epilog=READ_EPILOG)
-    p.add_argument("--application", metavar="ID", help="application id")
-    p.add_argument("--card", metavar="CARD", help="card number")
-    _common(p, actor=False)
-    p.set_defaults(func=cmd_status)
+    with subcommand(asub, "status", "the state of an application or card", cmd_status,
+                    epilog=READ_EPILOG, actor=False) as p:  # fmt: skip
+        p.add_argument("--application", metavar="ID", help="application id")
+        p.add_argument("--card", metavar="CARD", help="card number")
 
     for name, event, what in _CHANGES:
-        p = asub.add_parser(name, help=what, epilog=WRITE_EPILOG)
-        p.add_argument("card", metavar="CARD", help="card number")
-        p.add_argument("--reason", help="why (required to cancel)")
+        with subcommand(asub, name, what, _change(event), target="card") as p:
+            p.add_argument("--reason", help="why (required to cancel)")
+            _list_options(p)
+
+    with subcommand(asub, "replace", "replace a card (补换): a new card and credential",
+                    cmd_replace, target="card") as p:  # fmt: skip
+        p.add_argument("--reason", required=True, help="why")
+        _issuer_options(p)
         _list_options(p)
-        _common(p)
-        p.set_defaults(func=_change(event))
 
-    p = asub.add_parser("replace", help="replace a card (补换): a new card and credential",
-                        epilog=WRITE_EPILOG)  # fmt: skip
-    p.add_argument("card", metavar="CARD", help="card number")
-    p.add_argument("--reason", required=True, help="why")
-    _issuer_options(p)
-    _list_options(p)
-    _common(p)
-    p.set_defaults(func=cmd_replace)
-
-    p = asub.add_parser("publish-revocations", help="write the signed revocation list",
-                        epilog=WRITE_EPILOG)  # fmt: skip
-    p.add_argument("--out", required=True, metavar="FILE", help="the list file to write")
-    p.add_argument("--refresh", action="store_true",
-                   help="sign the next list with the same content (a new validity window)")  # fmt: skip
-    force_option(p)
-    _list_options(p)
-    _common(p)
-    p.set_defaults(func=cmd_publish)
+    with subcommand(asub, "publish-revocations", "write the signed revocation list",
+                    cmd_publish) as p:  # fmt: skip
+        p.add_argument("--out", required=True, metavar="FILE", help="the list file to write")
+        p.add_argument("--refresh", action="store_true",
+                       help="sign the next list with the same content (a new validity window)")  # fmt: skip
+        force_option(p)
+        _list_options(p)
 
     from ecard.cli.application_holder import add_holder_commands
 
@@ -645,4 +656,6 @@ __all__ = [
     "cmd_send_code",
     "cmd_status",
     "cmd_submit",
+    "outbox_option",
+    "subcommand",
 ]

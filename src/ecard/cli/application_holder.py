@@ -22,17 +22,17 @@ from typing import Any, Final
 
 from ecard._files import read_file, write_atomic
 from ecard.cli.application import (
-    DEFAULT_OUTBOX,
-    _common,
     _FolderOutbox,
     _issuer_options,
     _list_options,
     _print,
     _registry,
     _step,
+    outbox_option,
+    subcommand,
 )
 from ecard.cli.common import Subcommands
-from ecard.cli.errors import READ_EPILOG, WRITE_EPILOG, UsageError
+from ecard.cli.errors import READ_EPILOG, UsageError
 from ecard.crypto.x509 import load_certificate_file
 from ecard.errors import BadInputError
 
@@ -192,6 +192,10 @@ def cmd_sign_events_head(args: argparse.Namespace) -> bool:
     return _print({"events": head.seq, "head": head.record_hash.hex(), "out": str(args.out)})
 
 
+def _code_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--code", required=True, help="the 6-digit code sent by send-card-code")
+
+
 def _pin_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pin-env", default=DEFAULT_PIN_ENV, metavar="VAR",
                    help="environment variable holding the 6-digit PIN")  # fmt: skip
@@ -204,91 +208,69 @@ def add_holder_commands(asub: Any) -> None:
     """Register the holder's and the scheduler's subcommands of ``ecard application``."""
     sub: Subcommands = asub
 
-    p = sub.add_parser("liveness", help="the online liveness step through the liveness port",
-                       epilog=WRITE_EPILOG)  # fmt: skip
-    p.add_argument("application", metavar="ID", help="application id")
-    p.add_argument("--evidence", required=True, metavar="FILE",
-                   help="the liveness evidence passed to the port (never stored)")  # fmt: skip
-    p.add_argument("--verdict", choices=["pass", "fail"], default="pass",
-                   help="the verdict of the local stand-in for the liveness vendor")  # fmt: skip
-    _common(p)
-    p.set_defaults(func=cmd_liveness)
+    with subcommand(sub, "liveness", "the online liveness step through the liveness port",
+                    cmd_liveness, target="application") as p:  # fmt: skip
+        p.add_argument("--evidence", required=True, metavar="FILE",
+                       help="the liveness evidence passed to the port (never stored)")  # fmt: skip
+        p.add_argument("--verdict", choices=["pass", "fail"], default="pass",
+                       help="the verdict of the local stand-in for the liveness vendor")  # fmt: skip
 
-    p = sub.add_parser("review-online", help="the online channel's automatic review",
-                       epilog=WRITE_EPILOG)  # fmt: skip
-    p.add_argument("application", metavar="ID", help="application id")
-    _common(p, actor=False)
-    p.set_defaults(func=cmd_review_online)
+    with subcommand(sub, "review-online", "the online channel's automatic review",
+                    cmd_review_online, target="application", actor=False):  # fmt: skip
+        pass
 
-    p = sub.add_parser("set-pin", help="set the card's service PIN (from the environment or "
-                       "standard input)", epilog=WRITE_EPILOG)  # fmt: skip
-    p.add_argument("card", metavar="CARD", help="card number")
-    _pin_options(p)
-    _common(p)
-    p.set_defaults(func=cmd_set_pin)
+    with subcommand(sub, "set-pin", "set the card's service PIN (from the environment or "
+                    "standard input)", cmd_set_pin, target="card") as p:  # fmt: skip
+        _pin_options(p)
 
-    p = sub.add_parser("send-card-code", help="send a one-time code to a card's phone",
-                       epilog=WRITE_EPILOG)  # fmt: skip
-    p.add_argument("card", metavar="CARD", help="card number")
-    p.add_argument("--outbox", default=DEFAULT_OUTBOX, metavar="DIR",
-                   help="folder where the code is written, one ID.json per application")  # fmt: skip
-    _common(p)
-    p.set_defaults(func=cmd_send_card_code)
+    with subcommand(sub, "send-card-code", "send a one-time code to a card's phone",
+                    cmd_send_card_code, target="card") as p:  # fmt: skip
+        outbox_option(p)
 
-    p = sub.add_parser("query", help="the holder's query: code + PIN, the masked card",
-                       epilog=WRITE_EPILOG)  # fmt: skip
-    p.add_argument("card", metavar="CARD", help="card number")
-    p.add_argument("--code", required=True, help="the 6-digit code sent by send-card-code")
-    _pin_options(p)
-    _common(p)
-    p.set_defaults(func=cmd_query)
+    with subcommand(sub, "query", "the holder's query: code + PIN, the masked card",
+                    cmd_query, target="card") as p:  # fmt: skip
+        _code_option(p)
+        _pin_options(p)
 
-    p = sub.add_parser("enrolment-challenge", help="code + PIN: the nonces a device answers",
-                       epilog=WRITE_EPILOG)  # fmt: skip
-    p.add_argument("card", metavar="CARD", help="card number")
-    p.add_argument("--code", required=True, help="the 6-digit code sent by send-card-code")
-    p.add_argument("--profile", action="append", choices=["full", "counter"],
-                   help="a profile to enrol (repeatable; default: full and counter)")  # fmt: skip
-    _pin_options(p)
-    _common(p)
-    p.set_defaults(func=cmd_enrolment_challenge)
+    with subcommand(sub, "enrolment-challenge", "code + PIN: the nonces a device answers",
+                    cmd_enrolment_challenge, target="card") as p:  # fmt: skip
+        _code_option(p)
+        p.add_argument("--profile", action="append", choices=["full", "counter"],
+                       help="a profile to enrol (repeatable; default: full and counter)")  # fmt: skip
+        _pin_options(p)
 
-    p = sub.add_parser("enrol", help="enrolment request files -> the bound credentials",
-                       epilog=WRITE_EPILOG)  # fmt: skip
-    p.add_argument("card", metavar="CARD", help="card number")
-    p.add_argument("--request", action="append", required=True, metavar="PROFILE=FILE",
-                   help="an enrolment request made by 'ecard wallet request' (repeatable)")  # fmt: skip
-    p.add_argument("--out-dir", metavar="DIR",
-                   help="also write each credential to DIR/PROFILE.txt (default: only print)")  # fmt: skip
-    _issuer_options(p)
-    _list_options(p)
-    _common(p)
-    p.set_defaults(func=cmd_enrol)
+    with subcommand(sub, "enrol", "enrolment request files -> the bound credentials",
+                    cmd_enrol, target="card") as p:  # fmt: skip
+        p.add_argument("--request", action="append", required=True, metavar="PROFILE=FILE",
+                       help="an enrolment request made by 'ecard wallet request' "
+                       "(repeatable)")  # fmt: skip
+        p.add_argument("--out-dir", metavar="DIR",
+                       help="also write each credential to DIR/PROFILE.txt (default: only "
+                       "print)")  # fmt: skip
+        _issuer_options(p)
+        _list_options(p)
 
-    p = sub.add_parser("lapse-temporary-losses", help="lapse temporary loss reports past their "
-                       "days (run daily)", epilog=WRITE_EPILOG)  # fmt: skip
-    p.add_argument("--temporary-loss-days", type=int, default=10, metavar="N",
-                   help="days after which a temporary loss report lapses (5-15)")  # fmt: skip
-    _list_options(p)
-    _common(p)
-    p.set_defaults(func=cmd_lapse)
+    with subcommand(sub, "lapse-temporary-losses", "lapse temporary loss reports past their "
+                    "days (run daily)", cmd_lapse) as p:  # fmt: skip
+        p.add_argument("--temporary-loss-days", type=int, default=10, metavar="N",
+                       help="days after which a temporary loss report lapses (5-15)")  # fmt: skip
+        _list_options(p)
 
-    p = sub.add_parser("verify-events", help="check the event log's hash chain (and that it "
-                       "still passes through kept checkpoints)", epilog=READ_EPILOG)  # fmt: skip
-    p.add_argument("--checkpoint", action="append", metavar="FILE",
-                   help="a checkpoint from 'sign-events-head' (repeatable; default: none)")  # fmt: skip
-    p.add_argument("--checkpoint-cert", metavar="CERT",
-                   help="the list signer certificate the checkpoints were signed with "
-                   "(needed with --checkpoint)")  # fmt: skip
-    _common(p, actor=False)
-    p.set_defaults(func=cmd_verify_events)
+    with subcommand(sub, "verify-events", "check the event log's hash chain (and that it "
+                    "still passes through kept checkpoints)", cmd_verify_events,
+                    epilog=READ_EPILOG, actor=False) as p:  # fmt: skip
+        p.add_argument("--checkpoint", action="append", metavar="FILE",
+                       help="a checkpoint from 'sign-events-head' (repeatable; default: none)")  # fmt: skip
+        p.add_argument("--checkpoint-cert", metavar="CERT",
+                       help="the list signer certificate the checkpoints were signed with "
+                       "(needed with --checkpoint)")  # fmt: skip
 
-    p = sub.add_parser("sign-events-head", help="sign the event log's head with the list "
-                       "signer: a checkpoint to keep outside the database", epilog=WRITE_EPILOG)  # fmt: skip
-    p.add_argument("--out", required=True, metavar="FILE", help="where to write the checkpoint")
-    _list_options(p)
-    _common(p, actor=False)
-    p.set_defaults(func=cmd_sign_events_head)
+    with subcommand(sub, "sign-events-head", "sign the event log's head with the list signer: "
+                    "a checkpoint to keep outside the database", cmd_sign_events_head,
+                    actor=False) as p:  # fmt: skip
+        p.add_argument("--out", required=True, metavar="FILE",
+                       help="where to write the checkpoint")  # fmt: skip
+        _list_options(p)
 
 
 __all__ = [

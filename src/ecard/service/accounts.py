@@ -19,6 +19,10 @@ Contract:
   its SHA-256, so a copy of the table opens no session. Each session has a synchroniser CSRF
   token, an idle limit (:data:`SESSION_IDLE`) and an absolute limit (:data:`SESSION_MAX`). A
   sign-in deletes the anonymous session and makes a new one (rotation); sign-out deletes it.
+* Registration of applicants (:meth:`AccountStore.start_registration`,
+  :meth:`AccountStore.confirm_registration`): the account is made only with the code sent to
+  the number, and starting a registration answers the same whether the number has an account
+  or not, so it tells nobody which numbers are registered.
 * Sign-in, sign-out and refused attempts are written to ``svc_auth_events`` with the account
   id only (never a phone number, user name or password).
 * Storage: SQLAlchemy over the URL of the workflow (SQLite or PostgreSQL). The schema is
@@ -41,7 +45,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import ClassVar, Final, Literal
 
-import phonenumbers
 from sqlalchemy import (
     ForeignKey,
     Integer,
@@ -58,7 +61,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from ecard._time import utc
-from ecard.errors import BadInputError, Lang
+from ecard.errors import BadInputError, Lang, MessageTable
+from ecard.workflow.review import e164_mobile
 
 #: The Alembic script directory of the service's tables.
 MIGRATIONS: Final = Path(__file__).resolve().parent / "migrations"
@@ -84,6 +88,11 @@ LOCK_FIRST: Final = timedelta(minutes=15)
 #: Longest lock.
 LOCK_MAX: Final = timedelta(hours=24)
 
+#: How long the code of a registration is valid.
+REGISTRATION_TTL: Final = timedelta(minutes=10)
+#: Wrong codes after which a pending registration is dropped.
+REGISTRATION_TRIES: Final = 5
+
 #: A session unused this long has expired.
 SESSION_IDLE: Final = timedelta(minutes=30)
 #: A session older than this has expired, however active.
@@ -105,10 +114,11 @@ class AuthCode(StrEnum):
     PHONE_INVALID = "PHONE_INVALID"
     LOGIN_INVALID = "LOGIN_INVALID"
     FORM_INVALID = "FORM_INVALID"
+    CODE_WRONG = "CODE_WRONG"
 
 
 #: Per code: (English, Chinese).
-AUTH_MESSAGES: Final[dict[AuthCode, tuple[str, str]]] = {
+_MESSAGES: Final[dict[AuthCode, tuple[str, str]]] = {
     AuthCode.AUTH_FAILED: ("wrong account or password", "账号或密码错误"),
     AuthCode.AUTH_LOCKED: (
         "too many failed sign-ins: the account is locked for a while, try again later",
@@ -149,7 +159,12 @@ AUTH_MESSAGES: Final[dict[AuthCode, tuple[str, str]]] = {
         "the form could not be read: send it again from the page",
         "无法读取表单，请从页面重新提交",
     ),
+    AuthCode.CODE_WRONG: (
+        "the code is wrong or has expired: register again to get a new one",
+        "验证码错误或已过期，请重新注册以获取新的验证码",
+    ),
 }
+AUTH_MESSAGES: Final = MessageTable(AuthCode, _MESSAGES)
 
 
 class AuthError(BadInputError):
@@ -164,8 +179,7 @@ class AuthError(BadInputError):
 
     def message(self, lang: Lang = "en") -> str:
         """The summary for :attr:`auth_code` in ``lang``."""
-        en, zh = AUTH_MESSAGES[self.auth_code]
-        return zh if lang == "zh" else en
+        return AUTH_MESSAGES.summary(self.auth_code, lang)
 
     def __repr__(self) -> str:
         return f"AuthError({self.auth_code.value!r})"
@@ -217,6 +231,19 @@ class ApplicantApplicationRow(AccountsBase):
     created_at: Mapped[int] = mapped_column(Integer)
     #: When the applicant sent the application for review (``None``: still filling it in).
     sent_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class RegistrationRow(AccountsBase):
+    """A registration waiting for the code sent to its number (one per number, the last
+    one wins): the password's hash, the code's salted SHA-256, wrong tries, expiry."""
+
+    __tablename__ = "svc_registrations"
+
+    login: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    code_hash: Mapped[str] = mapped_column(String(100))
+    tries: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(Integer)
 
 
 class AuthEventRow(AccountsBase):
@@ -309,20 +336,12 @@ def check_password_rules(password: str) -> None:
 
 
 def mainland_mobile(phone: str) -> str:
-    """The E.164 form of a mainland China mobile number, else ``PHONE_INVALID``."""
-    if not isinstance(phone, str) or len(phone) > 20:
+    """The E.164 form of a mainland China mobile number, else ``PHONE_INVALID`` (the
+    workflow's check, :func:`ecard.workflow.review.e164_mobile`)."""
+    mobile = e164_mobile(phone)
+    if mobile is None:
         raise AuthError(AuthCode.PHONE_INVALID)
-    try:
-        number = phonenumbers.parse(phone, "CN")
-    except phonenumbers.NumberParseException:
-        raise AuthError(AuthCode.PHONE_INVALID) from None
-    if (
-        number.country_code != 86
-        or not phonenumbers.is_valid_number(number)
-        or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE
-    ):
-        raise AuthError(AuthCode.PHONE_INVALID)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return mobile
 
 
 def _staff_login(name: str) -> str:
@@ -424,7 +443,9 @@ class AccountStore:
         else:
             raise ValueError("kind is applicant or staff")
         check_password_rules(password)
-        pw_hash = hash_password(password)
+        return self._insert(kind, key, hash_password(password), roles)
+
+    def _insert(self, kind: Kind, key: str, pw_hash: str, roles: Collection[str]) -> Account:
         try:
             with self.transaction() as session:
                 taken = session.scalars(
@@ -447,6 +468,62 @@ class AccountStore:
         except IntegrityError:
             raise AuthError(AuthCode.ACCOUNT_EXISTS) from None
         return account
+
+    # -- registration of applicants, confirmed by a code sent to the number
+
+    def start_registration(self, phone: str, password: str) -> tuple[str, str]:
+        """Keep a pending registration of ``phone`` with ``password`` (replacing an earlier
+        one) and make its code: ``(E.164 number, code)``, the code to send to the number.
+        The same whether the number already has an account or not, so that registering
+        tells nobody which numbers are registered; only whoever reads the code learns it, at
+        :meth:`confirm_registration`.
+
+        Raises:
+            AuthError: ``PHONE_INVALID``, ``PASSWORD_WEAK``.
+        """
+        key = mainland_mobile(phone)
+        check_password_rules(password)
+        code = f"{secrets.randbelow(10**6):06d}"
+        salt = secrets.token_bytes(16)
+        row = RegistrationRow(
+            login=key,
+            password_hash=hash_password(password),
+            code_hash=f"{salt.hex()}${hashlib.sha256(salt + code.encode()).hexdigest()}",
+            tries=0,
+            expires_at=self._ts() + int(REGISTRATION_TTL.total_seconds()),
+        )
+        with self.transaction() as session:
+            session.merge(row)
+        return key, code
+
+    def confirm_registration(self, phone: str, code: str) -> Account:
+        """The applicant account of a pending registration whose code is ``code``; the
+        pending registration is then dropped (also after :data:`REGISTRATION_TRIES` wrong
+        codes, or when expired).
+
+        Raises:
+            AuthError: ``PHONE_INVALID``, ``CODE_WRONG`` (no such registration, expired, wrong
+                code), ``ACCOUNT_EXISTS`` (the number has an account: only the person who
+                read the code sent to it learns this).
+        """
+        key = mainland_mobile(phone)
+        now = self._ts()
+        pw_hash = None
+        with self.transaction() as session:
+            row = session.get(RegistrationRow, key, with_for_update=True)
+            if row is not None:
+                salt, _, digest = row.code_hash.partition("$")
+                sent = hashlib.sha256(bytes.fromhex(salt) + code.encode()).hexdigest()
+                if row.expires_at > now and hmac.compare_digest(sent, digest):
+                    pw_hash = row.password_hash
+                    session.delete(row)
+                elif row.expires_at <= now or row.tries + 1 >= REGISTRATION_TRIES:
+                    session.delete(row)
+                else:
+                    row.tries += 1
+        if pw_hash is None:
+            raise AuthError(AuthCode.CODE_WRONG)
+        return self._insert("applicant", key, pw_hash, ())
 
     def staff(self) -> list[tuple[int, str, str, bool]]:
         """Every staff account: ``(id, user name, roles, locked now)``, by id."""
@@ -647,6 +724,8 @@ __all__ = [
     "MIGRATIONS",
     "PASSWORD_MAX",
     "PASSWORD_MIN",
+    "REGISTRATION_TRIES",
+    "REGISTRATION_TTL",
     "ROLES",
     "SESSION_IDLE",
     "SESSION_MAX",
@@ -660,6 +739,7 @@ __all__ = [
     "AuthError",
     "AuthEventRow",
     "Kind",
+    "RegistrationRow",
     "SessionInfo",
     "SessionRow",
     "check_password_rules",

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import threading
 from dataclasses import dataclass
 from typing import Final
 
@@ -70,21 +69,15 @@ STATUS: Final = {
     AuthCode.ROLE_REQUIRED: 403,
 }
 
-_STORES: Final[dict[int, tuple[ServiceContext, AccountStore]]] = {}
-_STORES_LOCK: Final = threading.Lock()
-
 
 def accounts_for(ctx: ServiceContext) -> AccountStore:
-    """The account store of ``ctx`` (one per context, in the workflow's database); in demo mode
-    the demo staff accounts are made on first use. Thread-safe (the routers call it when the
-    application is assembled)."""
-    with _STORES_LOCK:
-        known = _STORES.get(id(ctx))
-        if known is not None and known[0] is ctx:
-            return known[1]
-        store = _open(ctx)
-        _STORES[id(ctx)] = (ctx, store)
-        return store
+    """The account store of ``ctx`` (one per context, kept on it, in the workflow's database);
+    in demo mode the demo staff accounts are made on first use. Thread-safe (the routers call
+    it when the application is assembled)."""
+    with ctx.accounts_lock:
+        if ctx.accounts is None:
+            ctx.accounts = _open(ctx)
+        return ctx.accounts
 
 
 def _open(ctx: ServiceContext) -> AccountStore:

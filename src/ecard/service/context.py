@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import func, select
 
@@ -47,6 +47,9 @@ from ecard.verify.verifier import Verifier
 from ecard.workflow.ports import FixedLiveness, LocalOutbox
 from ecard.workflow.steps import Registry, Settings
 from ecard.workflow.store import RevocationRow, Store
+
+if TYPE_CHECKING:
+    from ecard.service.accounts import AccountStore
 
 #: The organisation every demo certificate names.
 DEMO_ORG: Final = "ecard demo (not a real issuer)"
@@ -226,6 +229,11 @@ class ServiceContext:
     #: The counter's lists and verifiers (made by :func:`build_context`).
     counter: CounterLists = field(init=False, repr=False)
     _trust_list: tuple[datetime, bytes] | None = field(default=None, init=False, repr=False)
+    #: The service's account store, opened once by :func:`ecard.service.auth.accounts_for`
+    #: (under :attr:`accounts_lock`).
+    accounts: AccountStore | None = field(default=None, init=False, repr=False)
+    #: Guards the first opening of :attr:`accounts`.
+    accounts_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.counter = CounterLists(self)

@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
 from ecard.documents import DocumentError
-from ecard.errors import EcardError, ErrorCode
+from ecard.errors import EcardError, ErrorCode, MessageTable
 from ecard.workflow.errors import WorkflowCode, WorkflowError
 
 #: Where refusals are logged (code only: never a body, a value or personal data).
@@ -85,7 +85,7 @@ class ServiceCode(StrEnum):
 
 
 #: Per code: (English, Chinese).
-SERVICE_MESSAGES: Final[dict[ServiceCode, tuple[str, str]]] = {
+_MESSAGES: Final[dict[ServiceCode, tuple[str, str]]] = {
     ServiceCode.INVALID_REQUEST: ("the request is not valid", "请求内容不符合要求"),
     ServiceCode.MALFORMED_JSON: (
         "the request body is not valid JSON (UTF-8)",
@@ -120,6 +120,7 @@ SERVICE_MESSAGES: Final[dict[ServiceCode, tuple[str, str]]] = {
         "服务内部错误：已记录日志",
     ),
 }
+SERVICE_MESSAGES: Final = MessageTable(ServiceCode, _MESSAGES)
 
 #: HTTP status per workflow refusal (anything not listed: 400).
 WORKFLOW_STATUS: Final[dict[WorkflowCode, int]] = {
@@ -174,14 +175,11 @@ class ServiceError(Exception):
 
     def body(self) -> ErrorBody:
         """The error body (``detail``, English and technical, follows both messages)."""
-        en, zh = SERVICE_MESSAGES[self.code]
-        if self.detail:
-            return ErrorBody(
-                error=self.code,
-                message=f"{en}: {self.detail}",
-                message_zh=f"{zh}：{self.detail_zh}",
-            )
-        return ErrorBody(error=self.code, message=en, message_zh=zh)
+        return ErrorBody(
+            error=self.code,
+            message=SERVICE_MESSAGES.message(self.code, "en", self.detail),
+            message_zh=SERVICE_MESSAGES.message(self.code, "zh", self.detail, self.detail_zh),
+        )
 
 
 class BodyTooLarge(StarletteHTTPException):

@@ -81,6 +81,7 @@ MAX_BUCKETS: Final = 50_000
 #: ``(method, test on the path, bucket class)``: the rate-limited routes.
 RATE_RULES: Final[tuple[tuple[str, Callable[[str], bool], str], ...]] = (
     ("POST", lambda p: p == "/apply/send-code", "sensitive"),
+    ("POST", lambda p: p == "/apply/register", "sensitive"),
     ("POST", lambda p: p == "/wallet/api/send-code", "sensitive"),
     ("POST", lambda p: p == "/clerk/login", "sensitive"),
     ("POST", lambda p: p.startswith("/api/") and p.endswith("send-code"), "sensitive"),
@@ -142,9 +143,8 @@ def limiter_for(limits: Limits) -> RateLimiter:
 
 
 def _error_body(code: ServiceCode, detail: str = "", detail_zh: str = "") -> bytes:
-    en, zh = SERVICE_MESSAGES[code]
-    if detail:
-        en, zh = f"{en}: {detail}", f"{zh}：{detail_zh or detail}"
+    en = SERVICE_MESSAGES.message(code, "en", detail)
+    zh = SERVICE_MESSAGES.message(code, "zh", detail, detail_zh)
     return json.dumps(
         {"ok": False, "error": code.value, "message": en, "message_zh": zh}, ensure_ascii=False
     ).encode()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar, Final
 
-from ecard.errors import BadInputError, Lang
+from ecard.errors import BadInputError, Lang, MessageTable
 
 
 class WorkflowCode(StrEnum):
@@ -58,7 +58,7 @@ class WorkflowCode(StrEnum):
 
 
 #: Per code: (English, Chinese).
-WORKFLOW_MESSAGES: Final[dict[WorkflowCode, tuple[str, str]]] = {
+_MESSAGES: Final[dict[WorkflowCode, tuple[str, str]]] = {
     WorkflowCode.NAME_INVALID: ("the name is not valid", "姓名不符合规定"),
     WorkflowCode.GUARDIAN_REQUIRED: (
         "a person under 16 applies through a guardian with proof of relationship",
@@ -182,6 +182,7 @@ WORKFLOW_MESSAGES: Final[dict[WorkflowCode, tuple[str, str]]] = {
         "事件日志检查点格式错误、类型不符或并非由所给证书签名",
     ),
 }
+WORKFLOW_MESSAGES: Final = MessageTable(WorkflowCode, _MESSAGES)
 
 
 class WorkflowError(BadInputError):
@@ -196,11 +197,7 @@ class WorkflowError(BadInputError):
 
     def message(self, lang: Lang = "en") -> str:
         """The summary for :attr:`workflow_code` in ``lang``, then the (English) detail."""
-        en, zh = WORKFLOW_MESSAGES[self.workflow_code]
-        summary = zh if lang == "zh" else en
-        if not self.detail:
-            return summary
-        return f"{summary}{'：' if lang == 'zh' else ': '}{self.detail}"
+        return WORKFLOW_MESSAGES.message(self.workflow_code, lang, self.detail)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.workflow_code.value!r}, detail={self.detail!r})"

@@ -45,21 +45,31 @@ def _age(birth: date, today: date) -> int:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
-def _mobile(phone: object) -> str:
-    """The E.164 form of a mainland mobile number, or ``PHONE_INVALID``."""
+def e164_mobile(phone: object) -> str | None:
+    """The E.164 form of a mainland China mobile number, or ``None`` for anything else (at
+    most 20 characters are parsed). The one check of the workflow and of the service's
+    accounts; each raises its own refusal."""
     if not isinstance(phone, str) or len(phone) > 20:
-        raise refuse(WorkflowCode.PHONE_INVALID)
+        return None
     try:
         number = phonenumbers.parse(phone, "CN")
     except phonenumbers.NumberParseException:
-        raise refuse(WorkflowCode.PHONE_INVALID) from None
+        return None
     if (
         number.country_code != 86
         or not phonenumbers.is_valid_number(number)
         or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE
     ):
-        raise refuse(WorkflowCode.PHONE_INVALID)
+        return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _mobile(phone: object) -> str:
+    """The E.164 form of a mainland mobile number, or ``PHONE_INVALID``."""
+    mobile = e164_mobile(phone)
+    if mobile is None:
+        raise refuse(WorkflowCode.PHONE_INVALID)
+    return mobile
 
 
 class ReviewSteps(StepContext):
@@ -251,4 +261,11 @@ class ReviewSteps(StepContext):
         return sorted(found, key=lambda a: (a.due, a.application_id))
 
 
-__all__ = ["AUTO_REVIEWER", "Channel", "OverdueApplication", "Relation", "ReviewSteps"]
+__all__ = [
+    "AUTO_REVIEWER",
+    "Channel",
+    "OverdueApplication",
+    "Relation",
+    "ReviewSteps",
+    "e164_mobile",
+]

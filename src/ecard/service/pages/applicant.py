@@ -28,35 +28,35 @@ Stable element ids and names (browser tests rely on them): forms ``register-form
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
-from typing import Final
+from typing import Any, Final, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
 from ecard.errors import EcardError
-from ecard.service.accounts import Account, AuthCode, AuthError, SessionInfo
-from ecard.service.auth import Web, accounts_for
+from ecard.service.accounts import Account, AccountStore, AuthCode, AuthError, SessionInfo
 from ecard.service.context import ServiceContext
 from ecard.service.pages.forms import (
     CARD_LABELS,
     STATE_LABELS,
+    ApplicationView,
     Refusal,
     application_view,
     document_types,
-    lang_of,
-    page,
-    read_form,
     redirect,
     refusal,
-    refused_page,
     text,
     when,
 )
+from ecard.service.pages.room import Room
 from ecard.workflow.errors import WorkflowCode, refuse
 from ecard.workflow.photos import MAX_PHOTO_BYTES
-from ecard.workflow.steps import CONSENT_PERSONAL, CONSENT_PHOTO
+from ecard.workflow.steps import CONSENT_PERSONAL, CONSENT_PHOTO, Registry
 
 #: The evidence handed to the liveness port (the demo's FixedLiveness ignores it; a vendor's
 #: SDK would post its own token here).
@@ -95,27 +95,114 @@ def document_type(value: str) -> int | str:
     return int(value) if value.isdigit() and len(value) < 3 else value
 
 
+def registration_key(number: str) -> str:
+    """What the code of a registration of ``number`` (E.164) is sent under, in the outbox."""
+    return f"register:{number}"
+
+
 class _FieldError(Exception):
     def __init__(self, refusal: Refusal) -> None:
         self.refusal = refusal
         super().__init__(refusal.code)
 
 
+@dataclass(frozen=True)
+class StepCall:
+    """What a step's library call gets: the registry, the account store, the signed-in
+    applicant, their application (id and view), the form and the uploaded file's bytes
+    (``b""`` when the step takes none or none was sent)."""
+
+    registry: Registry
+    store: AccountStore
+    account: Account
+    app_id: str
+    view: ApplicationView | None
+    form: FormData
+    upload: bytes
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of an application, ``POST /apply/<path>``: the library call (it returns
+    where to go on success and raises the library's refusal), the page that shows a refusal
+    (``steps`` or ``status``) and the field it stands next to (``fields``: per code, where
+    it differs). ``upload`` names the multipart file field the step reads, if any."""
+
+    call: Callable[[StepCall], str]
+    again: Literal["steps", "status"] = "steps"
+    field: str | None = None
+    upload: str | None = None
+    fields: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+def _photo(c: StepCall) -> str:
+    if not c.upload:
+        raise refuse(WorkflowCode.PHOTO_INVALID, "no file")
+    c.registry.store_photo(c.app_id, c.upload, actor=c.account.actor)
+    return "/apply/steps"
+
+
+def _send_code(c: StepCall) -> str:
+    c.registry.send_code(c.app_id, actor=c.account.actor)
+    return "/apply/steps"
+
+
+def _check_code(c: StepCall) -> str:
+    c.registry.check_code(c.app_id, text(c.form, "code", 16).strip(), actor=c.account.actor)
+    return "/apply/steps"
+
+
+def _liveness(c: StepCall) -> str:
+    c.registry.record_liveness(c.app_id, LIVENESS_EVIDENCE, actor=c.account.actor)
+    return "/apply/steps"
+
+
+def _submit(auto: bool) -> Callable[[StepCall], str]:
+    def submit(c: StepCall) -> str:
+        view = c.view
+        if view is None or not (view.photo and view.phone_verified and view.liveness):
+            raise refuse(WorkflowCode.WRONG_STEP, "ID photo, phone code and liveness check first")
+        if auto:
+            c.registry.review_online(c.app_id)
+        c.store.mark_sent(c.app_id)
+        return "/apply/status"
+
+    return submit
+
+
+def _pin(c: StepCall) -> str:
+    if c.view is None or c.view.card_number is None:
+        raise refuse(WorkflowCode.WRONG_STEP, "no card yet")
+    if c.view.pin_set:
+        raise refuse(WorkflowCode.WRONG_STEP, "the PIN is set: change it at a window")
+    value = text(c.form, "pin", 16)
+    if value != text(c.form, "pin2", 16):
+        raise AuthError(AuthCode.PASSWORD_MISMATCH)
+    c.registry.set_pin(c.view.card_number, value, actor=c.account.actor)
+    return "/apply/status"
+
+
+def steps_of(ctx: ServiceContext) -> Mapping[str, Step]:
+    """The application's steps: path -> what it does (same URLs, refusal codes and fields
+    as the forms in the templates). Sending is reviewed automatically when
+    ``extra["online_review"]`` is ``"auto"``."""
+    auto = ctx.config.extra.get("online_review", "reviewer") == "auto"
+    return {
+        "/photo": Step(_photo, field="photo", upload="photo"),
+        "/send-code": Step(_send_code, field="send_code"),
+        "/check-code": Step(_check_code, field="code"),
+        "/liveness": Step(_liveness, field="liveness"),
+        "/submit": Step(_submit(auto)),
+        "/pin": Step(_pin, "status", fields={AuthCode.PASSWORD_MISMATCH: "pin2"}),
+    }
+
+
 def router(ctx: ServiceContext) -> APIRouter:
     """The applicant routes."""
     r = APIRouter(prefix="/apply", include_in_schema=False)
-    web = Web(ctx, "apply")
-    accounts_for(ctx)  # open (and upgrade) the account store now, not at the first request
+    room = Room.open(ctx, "apply", "applicant")
+    web = room.web
     registry = ctx.registry
-
-    def signed_in(request: Request) -> tuple[SessionInfo, Account] | None:
-        try:
-            info = web.current(request)
-        except AuthError:
-            return None
-        if info is None or info.account is None or info.account.kind != "applicant":
-            return None
-        return info, info.account
 
     def current_app(account: Account) -> str | None:
         links = web.store.applications(account)
@@ -125,9 +212,13 @@ def router(ctx: ServiceContext) -> APIRouter:
         links = web.store.applications(account)
         return bool(links) and links[0].sent_at is not None
 
-    async def post_form(request: Request) -> tuple[SessionInfo, FormData]:
-        form = await read_form(request, max_files=0, max_fields=30)
-        return web.check_post(request, form), form
+    def with_app(request: Request) -> tuple[SessionInfo, str] | Response:
+        """The signed-in applicant's session and application, else where to go instead."""
+        found = room.signed_in(request)
+        if found is None:
+            return redirect("/apply/login")
+        app_id = current_app(found[1])
+        return redirect("/apply/form") if app_id is None else (found[0], app_id)
 
     # -- sign-in
 
@@ -135,7 +226,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     @r.get("/", response_class=HTMLResponse)
     def home(request: Request) -> Response:
         """Where the applicant stands: sign in, the form, the steps or the status."""
-        found = signed_in(request)
+        found = room.signed_in(request)
         if found is None:
             return redirect("/apply/login")
         app_id = current_app(found[1])
@@ -143,76 +234,66 @@ def router(ctx: ServiceContext) -> APIRouter:
             return redirect("/apply/form")
         return redirect("/apply/status" if sent(found[1]) else "/apply/steps")
 
-    @r.get("/login", response_class=HTMLResponse)
-    def login_page(request: Request) -> Response:
-        """The sign-in form."""
-        info, new = web.page_session(request)
-        return page(
-            request, ctx, web, "applicant_login.html", session=info, new_session=new, values={}
-        )
-
-    @r.post("/login", response_class=HTMLResponse)
-    async def login(request: Request) -> Response:
-        """Sign in with the mobile number and password."""
-        try:
-            info, form = await post_form(request)
-        except AuthError as exc:
-            return refused_page(request, ctx, exc, "/apply/login")
-        phone = text(form, "phone", 32)
-        try:
-            account = web.store.authenticate(
-                "applicant", phone, text(form, "password", 200), "apply"
-            )
-        except AuthError as exc:
-            return page(
-                request, ctx, web, "applicant_login.html", session=info,
-                status=401 if exc.auth_code is AuthCode.AUTH_FAILED else 429,
-                errors=[refusal(exc, lang_of(request, ctx), "form")], values={"phone": phone},
-            )  # fmt: skip
-        response = redirect("/apply")
-        web.sign_in(request, response, info, account)
-        return response
+    room.add_sign_in(
+        r, "applicant_login.html", login_field="phone", limit=32, done="/apply",
+        shown=lambda phone: {"values": {"phone": phone} if phone else {}},
+    )  # fmt: skip
 
     @r.get("/register", response_class=HTMLResponse)
     def register_page(request: Request) -> Response:
         """The registration form."""
         info, new = web.page_session(request)
-        return page(
-            request, ctx, web, "applicant_register.html", session=info, new_session=new, values={}
+        return room.page(
+            request, "applicant_register.html", session=info, new_session=new, values={}
         )
+
+    def confirm_page(
+        request: Request, info: SessionInfo, phone: str, errors: list[Refusal] | None = None
+    ) -> Response:
+        return room.page(
+            request, "applicant_register.html", session=info, status=422 if errors else 200,
+            errors=errors, values={"phone": phone}, confirm=True,
+        )  # fmt: skip
 
     @r.post("/register", response_class=HTMLResponse)
     async def register(request: Request) -> Response:
-        """Create an applicant account and sign in."""
+        """Keep the registration and send its code to the number; the answer is the same
+        whether the number has an account or not (the code tells only the phone's owner)."""
         try:
-            info, form = await post_form(request)
+            info, form = await room.post(request)
         except AuthError as exc:
-            return refused_page(request, ctx, exc, "/apply/register")
+            return room.refused(request, exc, "/apply/register")
         phone = text(form, "phone", 32)
         password = text(form, "password", 300)
         try:
             if password != text(form, "password2", 300):
                 raise AuthError(AuthCode.PASSWORD_MISMATCH)
-            account = web.store.create_user(phone, password, kind="applicant")
+            number, code = web.store.start_registration(phone, password)
         except AuthError as exc:
-            return page(
-                request, ctx, web, "applicant_register.html", session=info, status=422,
-                errors=[refusal(exc, lang_of(request, ctx))], values={"phone": phone},
+            return room.page(
+                request, "applicant_register.html", session=info, status=422,
+                errors=[refusal(exc, room.lang(request))], values={"phone": phone},
             )  # fmt: skip
+        ctx.outbox.send_code(number, code, application_id=registration_key(number))
+        return confirm_page(request, info, phone)
+
+    @r.post("/register/confirm", response_class=HTMLResponse)
+    async def confirm(request: Request) -> Response:
+        """The code sent to the number: creates the account and signs in."""
+        try:
+            info, form = await room.post(request)
+        except AuthError as exc:
+            return room.refused(request, exc, "/apply/register")
+        phone = text(form, "phone", 32)
+        try:
+            account = web.store.confirm_registration(phone, text(form, "code", 16).strip())
+        except AuthError as exc:
+            return confirm_page(request, info, phone, [refusal(exc, room.lang(request), "code")])
         response = redirect("/apply/form")
         web.sign_in(request, response, info, account)
         return response
 
-    @r.post("/logout", response_class=HTMLResponse)
-    async def logout(request: Request) -> Response:
-        """Sign out."""
-        try:
-            info, _ = await post_form(request)
-        except AuthError as exc:
-            return refused_page(request, ctx, exc, "/apply/login")
-        response = redirect("/apply/login")
-        web.sign_out(request, response, info)
-        return response
+    room.add_logout(r)
 
     # -- personal information
 
@@ -223,15 +304,15 @@ def router(ctx: ServiceContext) -> APIRouter:
         errors: list[Refusal] | None = None,
         status: int = 200,
     ) -> Response:
-        return page(
-            request, ctx, web, "applicant_form.html", session=info, status=status,
-            errors=errors, values=values, document_types=document_types(lang_of(request, ctx)),
+        return room.page(
+            request, "applicant_form.html", session=info, status=status,
+            errors=errors, values=values, document_types=document_types(room.lang(request)),
         )  # fmt: skip
 
     @r.get("/form", response_class=HTMLResponse)
     def form_page(request: Request) -> Response:
         """The personal information form."""
-        found = signed_in(request)
+        found = room.signed_in(request)
         if found is None:
             return redirect("/apply/login")
         info, account = found
@@ -247,11 +328,11 @@ def router(ctx: ServiceContext) -> APIRouter:
     async def submit_form(request: Request) -> Response:
         """Record the application (the library's ``submit``, channel ``online``)."""
         try:
-            info, form = await post_form(request)
+            info, form = await room.post(request)
             account = web.signed_in(info)
         except AuthError as exc:
-            return refused_page(request, ctx, exc, "/apply/login")
-        lang = lang_of(request, ctx)
+            return room.refused(request, exc, "/apply/login")
+        lang = room.lang(request)
         values = {k: text(form, k) for k in INFO_FIELDS}
         existing = current_app(account)
         view = application_view(ctx, existing) if existing else None
@@ -280,173 +361,88 @@ def router(ctx: ServiceContext) -> APIRouter:
         web.store.link_application(account, app_id)
         return redirect("/apply/steps")
 
-    # -- the steps: photo, phone, liveness, send
+    # -- the steps: photo, phone, liveness, send; status, PIN
 
-    def steps_page(
-        request: Request, info: SessionInfo, app_id: str, errors: list[Refusal] | None = None
-    ) -> Response:
-        view = application_view(ctx, app_id)
-        return page(
-            request, ctx, web, "applicant_steps.html", session=info,
-            status=422 if errors else 200, errors=errors, view=view,
-            max_photo=MAX_PHOTO_BYTES,
-        )  # fmt: skip
+    def case_page(template: str, **extra: Any) -> Callable[..., Response]:
+        """A page of the applicant's application (``template``), with its refusals."""
 
-    @r.get("/steps", response_class=HTMLResponse)
-    def steps(request: Request) -> Response:
-        """The photo, phone and liveness steps, and sending the application."""
-        found = signed_in(request)
-        if found is None:
-            return redirect("/apply/login")
-        app_id = current_app(found[1])
-        if app_id is None:
-            return redirect("/apply/form")
-        return steps_page(request, found[0], app_id)
+        def show(
+            request: Request, info: SessionInfo, app_id: str, errors: list[Refusal] | None = None
+        ) -> Response:
+            return room.page(
+                request, template, session=info, status=422 if errors else 200, errors=errors,
+                view=application_view(ctx, app_id), **extra,
+            )  # fmt: skip
 
-    async def step(
-        request: Request, *, multipart: bool = False
-    ) -> tuple[SessionInfo, FormData, Account, str]:
-        form = await read_form(request, max_files=1 if multipart else 0, max_fields=10)
-        info = web.check_post(request, form)
-        account = web.signed_in(info)
-        app_id = current_app(account)
-        if app_id is None:
-            raise AuthError(AuthCode.AUTH_REQUIRED)
-        return info, form, account, app_id
+        return show
 
-    @r.post("/photo", response_class=HTMLResponse)
-    async def photo(request: Request) -> Response:
-        """Upload the ID photo (multipart field ``photo``): checked and stored encrypted by the
-        library; a refused file stores nothing."""
-        try:
-            info, form, account, app_id = await step(request, multipart=True)
-        except AuthError as exc:
-            return refused_page(request, ctx, exc, "/apply")
-        upload = form.get("photo")
-        data = await upload.read(MAX_PHOTO_BYTES + 1) if isinstance(upload, UploadFile) else b""
-        try:
-            if not data:
-                raise refuse(WorkflowCode.PHOTO_INVALID, "no file")
-            registry.store_photo(app_id, data, actor=account.actor)
-        except EcardError as exc:
-            return steps_page(request, info, app_id, [refusal(exc, lang_of(request, ctx), "photo")])
-        finally:
-            if isinstance(upload, UploadFile):
-                await upload.close()
-        return redirect("/apply/steps")
+    pages: Mapping[str, Callable[..., Response]] = {
+        "steps": case_page("applicant_steps.html", max_photo=MAX_PHOTO_BYTES),
+        "status": case_page(
+            "applicant_status.html", when=when, state_labels=STATE_LABELS, card_labels=CARD_LABELS
+        ),
+    }
 
-    @r.post("/send-code", response_class=HTMLResponse)
-    async def send_code(request: Request) -> Response:
-        """Send a one-time code to the application's phone."""
-        try:
-            info, _, account, app_id = await step(request)
-        except AuthError as exc:
-            return refused_page(request, ctx, exc, "/apply")
-        try:
-            registry.send_code(app_id, actor=account.actor)
-        except EcardError as exc:
-            return steps_page(
-                request, info, app_id, [refusal(exc, lang_of(request, ctx), "send_code")]
-            )
-        return redirect("/apply/steps")
+    def viewer(name: str) -> Callable[[Request], Response]:
+        def view(request: Request) -> Response:
+            found = with_app(request)
+            return found if isinstance(found, Response) else pages[name](request, *found)
 
-    @r.post("/check-code", response_class=HTMLResponse)
-    async def check_code(request: Request) -> Response:
-        """Check the code read on the phone: binds the phone."""
-        try:
-            info, form, account, app_id = await step(request)
-        except AuthError as exc:
-            return refused_page(request, ctx, exc, "/apply")
-        try:
-            registry.check_code(app_id, text(form, "code", 16).strip(), actor=account.actor)
-        except EcardError as exc:
-            return steps_page(request, info, app_id, [refusal(exc, lang_of(request, ctx), "code")])
-        return redirect("/apply/steps")
+        view.__doc__ = {
+            "steps": "The photo, phone and liveness steps, and sending the application.",
+            "status": "The application's state, deadline, decision; the PIN and wallet once issued.",
+        }[name]
+        return view
 
-    @r.post("/liveness", response_class=HTMLResponse)
-    async def liveness(request: Request) -> Response:
-        """The face liveness check through the liveness port."""
-        try:
-            info, _, account, app_id = await step(request)
-        except AuthError as exc:
-            return refused_page(request, ctx, exc, "/apply")
-        try:
-            registry.record_liveness(app_id, LIVENESS_EVIDENCE, actor=account.actor)
-        except EcardError as exc:
-            return steps_page(
-                request, info, app_id, [refusal(exc, lang_of(request, ctx), "liveness")]
-            )
-        return redirect("/apply/steps")
+    for name in pages:
+        r.add_api_route(f"/{name}", viewer(name), methods=["GET"], response_class=HTMLResponse)
 
-    @r.post("/submit", response_class=HTMLResponse)
-    async def submit(request: Request) -> Response:
-        """Send the application for review once the photo, phone and liveness steps are done."""
-        try:
-            info, _, _account, app_id = await step(request)
-        except AuthError as exc:
-            return refused_page(request, ctx, exc, "/apply")
-        view = application_view(ctx, app_id)
-        lang = lang_of(request, ctx)
-        try:
-            if view is None or not (view.photo and view.phone_verified and view.liveness):
-                raise refuse(
-                    WorkflowCode.WRONG_STEP, "ID photo, phone code and liveness check first"
+    def handler(step: Step) -> Callable[[Request], Awaitable[Response]]:
+        async def run(request: Request) -> Response:
+            try:
+                info, form = await room.post(
+                    request, max_files=1 if step.upload else 0, max_fields=10
                 )
-            if ctx.config.extra.get("online_review", "reviewer") == "auto":
-                registry.review_online(app_id)
-        except EcardError as exc:
-            return steps_page(request, info, app_id, [refusal(exc, lang)])
-        web.store.mark_sent(app_id)
-        return redirect("/apply/status")
+                account = web.signed_in(info)
+                app_id = current_app(account)
+                if app_id is None:
+                    raise AuthError(AuthCode.AUTH_REQUIRED)
+            except AuthError as exc:
+                return room.refused(request, exc, "/apply")
+            upload = form.get(step.upload) if step.upload else None
+            try:
+                data = (
+                    await upload.read(MAX_PHOTO_BYTES + 1)
+                    if isinstance(upload, UploadFile)
+                    else b""
+                )
+                view = application_view(ctx, app_id)
+                done = step.call(StepCall(registry, web.store, account, app_id, view, form, data))
+            except EcardError as exc:
+                field = step.fields.get(refusal(exc, "en").code, step.field)
+                errors = [refusal(exc, room.lang(request), field)]
+                return pages[step.again](request, info, app_id, errors)
+            finally:
+                if isinstance(upload, UploadFile):
+                    await upload.close()
+            return redirect(done)
 
-    # -- status, PIN
+        run.__doc__ = f"The application step {step.call.__name__.lstrip('_')!r}."
+        return run
 
-    def status_page(
-        request: Request, info: SessionInfo, app_id: str, errors: list[Refusal] | None = None
-    ) -> Response:
-        return page(
-            request, ctx, web, "applicant_status.html", session=info,
-            status=422 if errors else 200, errors=errors, view=application_view(ctx, app_id),
-            when=when, state_labels=STATE_LABELS, card_labels=CARD_LABELS,
-        )  # fmt: skip
-
-    @r.get("/status", response_class=HTMLResponse)
-    def status(request: Request) -> Response:
-        """The application's state, deadline, decision; the PIN and wallet once issued."""
-        found = signed_in(request)
-        if found is None:
-            return redirect("/apply/login")
-        app_id = current_app(found[1])
-        if app_id is None:
-            return redirect("/apply/form")
-        return status_page(request, found[0], app_id)
-
-    @r.post("/pin", response_class=HTMLResponse)
-    async def pin(request: Request) -> Response:
-        """Set the card's 6-digit service PIN, once: a signed-in account alone does not change
-        it afterwards (that is done at a window, in person)."""
-        try:
-            info, form, account, app_id = await step(request)
-        except AuthError as exc:
-            return refused_page(request, ctx, exc, "/apply")
-        view = application_view(ctx, app_id)
-        lang = lang_of(request, ctx)
-        try:
-            if view is None or view.card_number is None:
-                raise refuse(WorkflowCode.WRONG_STEP, "no card yet")
-            if view.pin_set:
-                raise refuse(WorkflowCode.WRONG_STEP, "the PIN is set: change it at a window")
-            value = text(form, "pin", 16)
-            if value != text(form, "pin2", 16):
-                raise AuthError(AuthCode.PASSWORD_MISMATCH)
-            registry.set_pin(view.card_number, value, actor=account.actor)
-        except AuthError as exc:
-            return status_page(request, info, app_id, [refusal(exc, lang, "pin2")])
-        except EcardError as exc:
-            return status_page(request, info, app_id, [refusal(exc, lang)])
-        return redirect("/apply/status")
+    for path, step in steps_of(ctx).items():
+        r.add_api_route(path, handler(step), methods=["POST"], response_class=HTMLResponse)
 
     return r
 
 
-__all__ = ["INFO_FIELDS", "LIVENESS_EVIDENCE", "document_type", "router"]
+__all__ = [
+    "INFO_FIELDS",
+    "LIVENESS_EVIDENCE",
+    "Step",
+    "StepCall",
+    "document_type",
+    "registration_key",
+    "router",
+    "steps_of",
+]

@@ -34,15 +34,18 @@ Stable element ids and names (browser tests rely on them): forms ``login-form``
 
 from __future__ import annotations
 
-from typing import Final
+import dataclasses
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Final, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from ecard.errors import EcardError
-from ecard.service.accounts import ROLES, Account, AuthCode, AuthError, SessionInfo
-from ecard.service.auth import Web, accounts_for
+from ecard.service.accounts import ROLES, Account, AccountStore, AuthCode, AuthError, SessionInfo
 from ecard.service.context import ServiceContext
 from ecard.service.pages.applicant import INFO_FIELDS, document_type
 from ecard.service.pages.forms import (
@@ -53,18 +56,15 @@ from ecard.service.pages.forms import (
     application_view,
     applications_in,
     document_types,
-    lang_of,
-    page,
-    read_form,
     redirect,
     refusal,
-    refused_page,
     text,
     when,
 )
+from ecard.service.pages.room import Room
 from ecard.workflow.errors import WorkflowCode, refuse
 from ecard.workflow.lifecycle import CardEvent
-from ecard.workflow.steps import CONSENT_PERSONAL, CONSENT_PHOTO
+from ecard.workflow.steps import CONSENT_PERSONAL, CONSENT_PHOTO, Registry
 
 #: The card status changes the console offers (replacement has its own form).
 CARD_EVENTS: Final = (
@@ -92,34 +92,203 @@ def _card_number(value: str) -> str | None:
     return clean if len(clean) == 9 and set(clean) <= _CARD_CHARS else None
 
 
+def _app_id(value: str) -> str | None:
+    return value if len(value) == 32 and all(c in "0123456789abcdef" for c in value) else None
+
+
+#: What a console URL names: an application id, a card number, or nothing.
+Target = Literal["application", "card", "none"]
+#: Per kind of target: the path parameter and its check (``None`` when malformed).
+_TARGETS: Final[Mapping[Target, tuple[str, Callable[[str], str | None]]]] = {
+    "application": ("app_id", _app_id),
+    "card": ("number", _card_number),
+}
+#: The page that shows an action's refusal.
+Again = Literal["queue", "window", "application", "card", "users"]
+
+
+@dataclass(frozen=True)
+class Call:
+    """What an action's library call gets: the registry, the account store, the signed-in
+    staff account, the target (application id or card number; ``-`` when malformed) and the
+    form."""
+
+    registry: Registry
+    store: AccountStore
+    account: Account
+    target: str
+    form: FormData
+
+
+@dataclass(frozen=True)
+class Action:
+    """One console action, ``POST <path>``: the role it needs, the library call (which
+    returns where to go on success, and raises the library's refusal), the page that shows a
+    refusal and the field it stands next to.
+
+    ``check`` runs first and its refusal (next to ``check_field``) is not recorded;
+    a refusal of ``call`` is recorded in ``svc_auth_events`` (when ``record``) under
+    ``name``, or under the value of the form field ``name_from``. ``home`` is where a
+    refused request (CSRF, role) leads back to, ``{target}`` the valid target or ''."""
+
+    name: str
+    permission: str
+    target: Target
+    call: Callable[[Call], str]
+    again: Again
+    field: str | None = None
+    check: Callable[[FormData], None] | None = None
+    check_field: str | None = None
+    name_from: str | None = None
+    record: bool = True
+    home: str = "/clerk/queue"
+    fields: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+def _publish(c: Call) -> str:
+    c.registry.refresh_revocation_list(actor=c.account.actor)
+    return "/clerk/queue?done=published"
+
+
+def _consents(form: FormData) -> list[str]:
+    consents = [CONSENT_PERSONAL] if text(form, "consent_personal") else []
+    if text(form, "consent_photo"):
+        consents.append(CONSENT_PHOTO)
+    return consents
+
+
+def _day(form: FormData, name: str) -> date | None:
+    value = text(form, name)
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        raise refuse(WorkflowCode.WRONG_STEP, f"{name} is written YYYY-MM-DD") from None
+
+
+def _enter(c: Call) -> str:
+    birth_date, document_expires = _day(c.form, "birth_date"), _day(c.form, "document_expires")
+    app_id = c.registry.submit(
+        channel="window",
+        document_type=document_type(text(c.form, "document_type")),
+        document_number=text(c.form, "document_number"),
+        name=text(c.form, "name"),
+        phone=text(c.form, "phone"),
+        region=text(c.form, "region"),
+        actor=c.account.actor,
+        consents=_consents(c.form),
+        birth_date=birth_date,
+        document_expires=document_expires,
+    )
+    return f"/clerk/applications/{app_id}"
+
+
+def _review(c: Call) -> str:
+    decision = text(c.form, "decision", 10)
+    if decision not in ("approve", "reject"):
+        raise refuse(WorkflowCode.WRONG_STEP, "decision is approve or reject")
+    reason = text(c.form, "reason", 500).strip() or None
+    c.registry.review(
+        c.target, reviewer=c.account.actor, approve=decision == "approve", reason=reason
+    )
+    return f"/clerk/applications/{c.target}"
+
+
+def _issue(c: Call) -> str:
+    c.registry.issue(c.target, actor=c.account.actor)
+    return f"/clerk/applications/{c.target}"
+
+
+def _event(form: FormData) -> CardEvent:
+    try:
+        event = CardEvent(text(form, "event", 20))
+    except ValueError:
+        raise refuse(WorkflowCode.TRANSITION_REFUSED, "unknown event") from None
+    if event not in CARD_EVENTS:
+        raise refuse(WorkflowCode.TRANSITION_REFUSED, "unknown event")
+    return event
+
+
+def _check_event(form: FormData) -> None:
+    _event(form)
+
+
+def _change(c: Call) -> str:
+    reason = text(c.form, "reason", 500).strip() or None
+    c.registry.change(c.target, _event(c.form), actor=c.account.actor, reason=reason)
+    return f"/clerk/cards/{c.target}"
+
+
+def _replace(c: Call) -> str:
+    c.registry.replace(c.target, actor=c.account.actor, reason=text(c.form, "reason", 500))
+    return f"/clerk/cards/{c.registry.replaced_by(c.target) or c.target}"
+
+
+def _add_user(c: Call) -> str:
+    chosen = tuple(role for role in ROLES if c.form.get(f"role_{role}"))
+    if not chosen:
+        raise AuthError(AuthCode.ROLE_REQUIRED)
+    created = c.store.create_user(
+        text(c.form, "username", 64), text(c.form, "password", 300), kind="staff", roles=chosen
+    )
+    c.store.record("clerk", c.account.actor, "create_user", "ok", created.actor)
+    return "/clerk/users"
+
+
+#: The console's actions: path -> what it needs and does. Same URLs, roles, refusal codes
+#: and fields as the forms in the templates.
+ACTIONS: Final[Mapping[str, Action]] = {
+    "/publish": Action("publish", "publish", "none", _publish, "queue"),
+    "/window": Action("enter", "enter", "none", _enter, "window"),
+    "/applications/{app_id}/review": Action(
+        "review", "review", "application", _review, "application", "reason",
+        home="/clerk/applications/{target}",
+    ),
+    "/applications/{app_id}/issue": Action(
+        "issue", "issue", "application", _issue, "application", "issue"
+    ),
+    "/cards/{number}/change": Action(
+        "change", "card", "card", _change, "card", "reason",
+        check=_check_event, check_field="event", name_from="event",
+    ),
+    "/cards/{number}/replace": Action(
+        "replace", "card", "card", _replace, "card", "replace_reason"
+    ),
+    "/users": Action(
+        "create_user", "users", "none", _add_user, "users", record=False,
+        fields={AuthCode.ROLE_REQUIRED: "roles"},
+    ),
+}  # fmt: skip
+
+
+#: The console's pages that show one record or form: path -> (role, page, target, what).
+VIEWS: Final[Mapping[str, tuple[str, Again, Target, str]]] = {
+    "/window": ("enter", "window", "none", "Enter an application from an identity document."),
+    "/applications/{app_id}": (
+        "queue", "application", "application", "One case: its data, checks, decision and card."
+    ),
+    "/cards/{number}": ("card", "card", "card", "A card's status and the changes a clerk can make."),
+    "/users": ("users", "users", "none", "The staff accounts and a form to add one (admin)."),
+}  # fmt: skip
+
+
 def router(ctx: ServiceContext) -> APIRouter:
     """The clerk routes."""
     r = APIRouter(prefix="/clerk", include_in_schema=False)
-    web = Web(ctx, "clerk")
-    accounts_for(ctx)  # open (and upgrade) the account store now, not at the first request
+    room = Room.open(ctx, "clerk", "staff")
+    web = room.web
     registry = ctx.registry
 
-    def refused(account: Account, action: str, exc: EcardError, target: str | None = None) -> None:
-        """Record a refused clerk action: the account, the action, the library's code and the
-        application id or card number (never personal data)."""
-        web.store.record("clerk", account.actor, action, refusal(exc, "en").code, target)
-
-    def staff(request: Request) -> tuple[SessionInfo, Account] | None:
+    def staff_page(
+        request: Request, permission: str, home: str = "/clerk/queue"
+    ) -> tuple[SessionInfo, Account] | Response:
+        """The signed-in staff session allowed ``permission``, else where it goes instead."""
+        found = room.signed_in(request)
+        if found is None:
+            return redirect("/clerk/login")
         try:
-            info = web.current(request)
-        except AuthError:
-            return None
-        if info is None or info.account is None or info.account.kind != "staff":
-            return None
-        return info, info.account
-
-    async def post_form(
-        request: Request, action: str | None
-    ) -> tuple[SessionInfo, FormData, Account | None]:
-        form = await read_form(request, max_files=0, max_fields=30)
-        info = web.check_post(request, form)
-        account = None if action is None else web.require(info, action, request.url.path)
-        return info, form, account
+            return found[0], web.require(found[0], permission, request.url.path)
+        except AuthError as exc:
+            return room.refused(request, exc, home)
 
     # -- sign-in
 
@@ -127,405 +296,192 @@ def router(ctx: ServiceContext) -> APIRouter:
     @r.get("/", response_class=HTMLResponse)
     def home(request: Request) -> Response:
         """The queue when signed in, else the sign-in form."""
-        return redirect("/clerk/queue" if staff(request) else "/clerk/login")
+        return redirect("/clerk/queue" if room.signed_in(request) else "/clerk/login")
 
-    def login_form(
-        request: Request, info: SessionInfo, new: str | None, username: str = "",
-        errors: list[Refusal] | None = None, status: int = 200,
-    ) -> Response:  # fmt: skip
-        return page(
-            request, ctx, web, "clerk_login.html", session=info, new_session=new,
-            status=status, errors=errors, username=username,
-        )  # fmt: skip
+    room.add_sign_in(
+        r, "clerk_login.html", login_field="username", limit=64, done="/clerk/queue",
+        shown=lambda name: {"username": name},
+    )  # fmt: skip
+    room.add_logout(r)
 
-    @r.get("/login", response_class=HTMLResponse)
-    def login_page(request: Request) -> Response:
-        """The sign-in form."""
-        info, new = web.page_session(request)
-        return login_form(request, info, new)
-
-    @r.post("/login", response_class=HTMLResponse)
-    async def login(request: Request) -> Response:
-        """Sign in with user name and password; the session is rotated."""
-        try:
-            info, form, _ = await post_form(request, None)
-        except AuthError as exc:
-            return refused_page(request, ctx, exc, "/clerk/login")
-        username = text(form, "username", 64)
-        try:
-            account = web.store.authenticate(
-                "staff", username, text(form, "password", 200), "clerk"
-            )
-        except AuthError as exc:
-            status = 429 if exc.auth_code is AuthCode.AUTH_LOCKED else 401
-            return login_form(
-                request, info, None, username, [refusal(exc, lang_of(request, ctx), "form")], status
-            )
-        response = redirect("/clerk/queue")
-        web.sign_in(request, response, info, account)
-        return response
-
-    @r.post("/logout", response_class=HTMLResponse)
-    async def logout(request: Request) -> Response:
-        """Sign out."""
-        try:
-            info, _, _ = await post_form(request, None)
-        except AuthError as exc:
-            return refused_page(request, ctx, exc, "/clerk/login")
-        response = redirect("/clerk/login")
-        web.sign_out(request, response, info)
-        return response
-
-    # -- the queue
+    # -- the pages an action comes back to with its refusal
 
     def queue_page(
-        request: Request, info: SessionInfo, errors: list[Refusal] | None = None,
-        notice: str = "",
+        request: Request, info: SessionInfo, _target: str, errors: list[Refusal] | None = None,
+        _form: FormData | None = None, notice: str = "",
     ) -> Response:  # fmt: skip
-        overdue = registry.overdue_applications()
-        return page(
-            request, ctx, web, "clerk_queue.html", session=info,
+        return room.page(
+            request, "clerk_queue.html", session=info,
             status=422 if errors else 200, errors=errors, notice=notice,
             waiting=applications_in(ctx, ("submitted",)),
             approved=applications_in(ctx, ("approved",)),
-            overdue=overdue, when=when, sent_ts=lambda d: int(d.timestamp()),
+            overdue=registry.overdue_applications(), when=when,
+            sent_ts=lambda d: int(d.timestamp()),
         )  # fmt: skip
-
-    @r.get("/queue", response_class=HTMLResponse)
-    def queue(request: Request) -> Response:
-        """Applications waiting for review (deadlines, overdue), approved ones to issue."""
-        found = staff(request)
-        if found is None:
-            return redirect("/clerk/login")
-        try:
-            web.require(found[0], "queue", request.url.path)
-        except AuthError as exc:
-            return refused_page(request, ctx, exc, "/clerk/login")
-        notice = request.query_params.get("done", "")
-        return queue_page(request, found[0], notice=notice if notice == "published" else "")
-
-    @r.post("/publish", response_class=HTMLResponse)
-    async def publish(request: Request) -> Response:
-        """Sign and publish the next revocation list."""
-        try:
-            info, _, account = await post_form(request, "publish")
-        except AuthError as exc:
-            return refused_page(request, ctx, exc, "/clerk/queue")
-        assert account is not None
-        try:
-            registry.refresh_revocation_list(actor=account.actor)
-        except EcardError as exc:
-            refused(account, "publish", exc)
-            return queue_page(request, info, [refusal(exc, lang_of(request, ctx))])
-        return redirect("/clerk/queue?done=published")
-
-    # -- window applications
 
     def window_page(
-        request: Request, info: SessionInfo, values: dict[str, str],
-        errors: list[Refusal] | None = None,
+        request: Request, info: SessionInfo, _target: str, errors: list[Refusal] | None = None,
+        form: FormData | None = None,
     ) -> Response:  # fmt: skip
-        return page(
-            request, ctx, web, "clerk_window.html", session=info,
+        values = {k: text(form, k) for k in INFO_FIELDS} if form else {"document_type": "1"}
+        return room.page(
+            request, "clerk_window.html", session=info,
             status=422 if errors else 200, errors=errors, values=values,
-            document_types=document_types(lang_of(request, ctx)),
+            document_types=document_types(room.lang(request)),
         )  # fmt: skip
 
-    @r.get("/window", response_class=HTMLResponse)
-    def window(request: Request) -> Response:
-        """Enter an application from the identity document the person shows."""
-        found = staff(request)
-        if found is None:
-            return redirect("/clerk/login")
-        try:
-            web.require(found[0], "enter", request.url.path)
-        except AuthError as exc:
-            return refused_page(request, ctx, exc, "/clerk/queue")
-        return window_page(request, found[0], {"document_type": "1"})
-
-    @r.post("/window", response_class=HTMLResponse)
-    async def enter(request: Request) -> Response:
-        """Record a window application (the library's ``submit``, channel ``window``)."""
-        try:
-            info, form, account = await post_form(request, "enter")
-        except AuthError as exc:
-            return refused_page(request, ctx, exc, "/clerk/queue")
-        assert account is not None
-        lang = lang_of(request, ctx)
-        values = {k: text(form, k) for k in INFO_FIELDS}
-        consents = [CONSENT_PERSONAL] if values["consent_personal"] else []
-        if values["consent_photo"]:
-            consents.append(CONSENT_PHOTO)
-        from datetime import date
-
-        try:
-            dates = {}
-            for field in ("birth_date", "document_expires"):
-                try:
-                    dates[field] = date.fromisoformat(values[field]) if values[field] else None
-                except ValueError:
-                    raise refuse(
-                        WorkflowCode.WRONG_STEP, f"{field} is written YYYY-MM-DD"
-                    ) from None
-            app_id = registry.submit(
-                channel="window",
-                document_type=document_type(values["document_type"]),
-                document_number=values["document_number"],
-                name=values["name"],
-                phone=values["phone"],
-                region=values["region"],
-                actor=account.actor,
-                consents=consents,
-                birth_date=dates["birth_date"],
-                document_expires=dates["document_expires"],
-            )
-        except EcardError as exc:
-            refused(account, "enter", exc)
-            return window_page(request, info, values, [refusal(exc, lang)])
-        return redirect(f"/clerk/applications/{app_id}")
-
-    # -- one application
+    def missing_page(request: Request, info: SessionInfo, errors: list[Refusal]) -> Response:
+        return room.page(request, "clerk_missing.html", session=info, status=404, errors=errors)
 
     def app_page(
         request: Request, info: SessionInfo, app_id: str, errors: list[Refusal] | None = None,
-        status: int = 422,
+        _form: FormData | None = None, status: int = 422,
     ) -> Response:  # fmt: skip
-        lang = lang_of(request, ctx)
+        lang = room.lang(request)
         view = application_view(ctx, app_id)
         if view is None:
-            return page(
-                request, ctx, web, "clerk_missing.html", session=info, status=404,
-                errors=[refusal(refuse(WorkflowCode.NOT_FOUND), lang)],
-            )  # fmt: skip
-        return page(
-            request, ctx, web, "clerk_application.html", session=info,
+            return missing_page(request, info, [refusal(refuse(WorkflowCode.NOT_FOUND), lang)])
+        return room.page(
+            request, "clerk_application.html", session=info,
             status=status if errors else 200, errors=errors, view=view,
             detail=application_detail(ctx, app_id, lang), when=when,
             state_labels=STATE_LABELS, card_labels=CARD_LABELS,
         )  # fmt: skip
 
-    def _app_id(value: str) -> str | None:
-        return value if len(value) == 32 and all(c in "0123456789abcdef" for c in value) else None
-
-    @r.get("/applications/{app_id}", response_class=HTMLResponse)
-    def application(request: Request, app_id: str) -> Response:
-        """One case: its data, checks, decision and card."""
-        found = staff(request)
-        if found is None:
-            return redirect("/clerk/login")
-        try:
-            web.require(found[0], "queue", request.url.path)
-        except AuthError as exc:
-            return refused_page(request, ctx, exc, "/clerk/queue")
-        return app_page(request, found[0], _app_id(app_id) or "-")
-
-    @r.get("/applications/{app_id}/photo")
-    def photo(request: Request, app_id: str) -> Response:
-        """The case's ID photo, decrypted (the reading is an event in the workflow's log)."""
-        found = staff(request)
-        if found is None:
-            return redirect("/clerk/login")
-        try:
-            account = web.require(found[0], "queue", request.url.path)
-            picture = registry.read_photo(_app_id(app_id) or "-", actor=account.actor)
-        except AuthError as exc:
-            return refused_page(request, ctx, exc, "/clerk/queue")
-        except EcardError as exc:
-            return app_page(
-                request,
-                found[0],
-                _app_id(app_id) or "-",
-                [refusal(exc, lang_of(request, ctx))],
-                404,
-            )
-        return Response(
-            picture.data, media_type=picture.media_type, headers={"Cache-Control": "no-store"}
-        )
-
-    @r.post("/applications/{app_id}/review", response_class=HTMLResponse)
-    async def review(request: Request, app_id: str) -> Response:
-        """Approve or reject (reviewer role); a rejection needs a reason."""
-        try:
-            info, form, account = await post_form(request, "review")
-        except AuthError as exc:
-            return refused_page(request, ctx, exc, f"/clerk/applications/{_app_id(app_id) or ''}")
-        assert account is not None
-        case = _app_id(app_id) or "-"
-        decision = text(form, "decision", 10)
-        reason = text(form, "reason", 500).strip() or None
-        try:
-            if decision not in ("approve", "reject"):
-                raise refuse(WorkflowCode.WRONG_STEP, "decision is approve or reject")
-            registry.review(
-                case, reviewer=account.actor, approve=decision == "approve", reason=reason
-            )
-        except EcardError as exc:
-            refused(account, "review", exc, case)
-            return app_page(request, info, case, [refusal(exc, lang_of(request, ctx), "reason")])
-        return redirect(f"/clerk/applications/{case}")
-
-    @r.post("/applications/{app_id}/issue", response_class=HTMLResponse)
-    async def issue(request: Request, app_id: str) -> Response:
-        """Make the card of an approved application and sign its credential."""
-        try:
-            info, _, account = await post_form(request, "issue")
-        except AuthError as exc:
-            return refused_page(request, ctx, exc, "/clerk/queue")
-        assert account is not None
-        case = _app_id(app_id) or "-"
-        try:
-            registry.issue(case, actor=account.actor)
-        except EcardError as exc:
-            refused(account, "issue", exc, case)
-            return app_page(request, info, case, [refusal(exc, lang_of(request, ctx), "issue")])
-        return redirect(f"/clerk/applications/{case}")
-
-    # -- cards
-
     def card_page(
-        request: Request, info: SessionInfo, number: str, errors: list[Refusal] | None = None
-    ) -> Response:
-        lang = lang_of(request, ctx)
+        request: Request, info: SessionInfo, number: str, errors: list[Refusal] | None = None,
+        _form: FormData | None = None,
+    ) -> Response:  # fmt: skip
         try:
             state = registry.card_state(number).value
         except EcardError as exc:
-            return page(
-                request, ctx, web, "clerk_missing.html", session=info, status=404,
-                errors=[refusal(exc, lang)],
-            )  # fmt: skip
-        return page(
-            request, ctx, web, "clerk_card.html", session=info, status=422 if errors else 200,
+            return missing_page(request, info, [refusal(exc, room.lang(request))])
+        return room.page(
+            request, "clerk_card.html", session=info, status=422 if errors else 200,
             errors=errors, number=number, state=state, card_labels=CARD_LABELS,
             events=[(e.value, EVENT_LABELS[e]) for e in CARD_EVENTS],
         )  # fmt: skip
 
+    def users_page(
+        request: Request, info: SessionInfo, _target: str, errors: list[Refusal] | None = None,
+        form: FormData | None = None,
+    ) -> Response:  # fmt: skip
+        values = {"username": text(form, "username", 64)} if form else {}
+        return room.page(
+            request, "clerk_users.html", session=info,
+            status=422 if errors else 200, errors=errors, users=web.store.staff(),
+            roles=ROLES, values=values,
+        )  # fmt: skip
+
+    pages: Mapping[Again, Callable[..., Response]] = {
+        "queue": queue_page,
+        "window": window_page,
+        "application": app_page,
+        "card": card_page,
+        "users": users_page,
+    }
+
+    # -- the actions, one handler for the table
+
+    def handler(action: Action) -> Callable[[Request], Awaitable[Response]]:
+        async def act(request: Request) -> Response:
+            valid = None
+            if action.target != "none":
+                param, parse = _TARGETS[action.target]
+                valid = parse(str(request.path_params.get(param, "")))
+            target = valid or "-"
+            try:
+                info, form = await room.post(request)
+                account = web.require(info, action.permission, request.url.path)
+            except AuthError as exc:
+                return room.refused(request, exc, action.home.format(target=valid or ""))
+            again = pages[action.again]
+            lang = room.lang(request)
+            if action.check is not None:
+                try:
+                    action.check(form)
+                except EcardError as exc:
+                    return again(
+                        request, info, target, [refusal(exc, lang, action.check_field)], form
+                    )
+            try:
+                done = action.call(Call(registry, web.store, account, target, form))
+            except EcardError as exc:
+                if action.record:
+                    name = text(form, action.name_from, 20) if action.name_from else action.name
+                    code = refusal(exc, "en").code
+                    where = None if action.target == "none" else target
+                    web.store.record("clerk", account.actor, name, code, where)
+                field = action.fields.get(refusal(exc, "en").code, action.field)
+                return again(request, info, target, [refusal(exc, lang, field)], form)
+            return redirect(done)
+
+        act.__doc__ = f"The console action {action.name!r}."
+        return act
+
+    for path, action in ACTIONS.items():
+        r.add_api_route(path, handler(action), methods=["POST"], response_class=HTMLResponse)
+
+    # -- the pages
+
+    @r.get("/queue", response_class=HTMLResponse)
+    def queue(request: Request) -> Response:
+        """Applications waiting for review (deadlines, overdue), approved ones to issue."""
+        found = staff_page(request, "queue", "/clerk/login")
+        if isinstance(found, Response):
+            return found
+        notice = request.query_params.get("done", "")
+        return queue_page(request, found[0], "", notice=notice if notice == "published" else "")
+
+    @r.get("/applications/{app_id}/photo")
+    def photo(request: Request, app_id: str) -> Response:
+        """The case's ID photo, decrypted (the reading is an event in the workflow's log)."""
+        found = staff_page(request, "queue")
+        if isinstance(found, Response):
+            return found
+        case = _app_id(app_id) or "-"
+        try:
+            picture = registry.read_photo(case, actor=found[1].actor)
+        except EcardError as exc:
+            return app_page(request, found[0], case, [refusal(exc, room.lang(request))], status=404)
+        return Response(
+            picture.data, media_type=picture.media_type, headers={"Cache-Control": "no-store"}
+        )
+
     @r.get("/cards", response_class=HTMLResponse)
     def find_card(request: Request) -> Response:
         """Look a card up by its number."""
-        found = staff(request)
-        if found is None:
-            return redirect("/clerk/login")
-        try:
-            web.require(found[0], "card", request.url.path)
-        except AuthError as exc:
-            return refused_page(request, ctx, exc, "/clerk/queue")
+        found = staff_page(request, "card")
+        if isinstance(found, Response):
+            return found
         number = _card_number(request.query_params.get("number", ""))
         if number is None:
-            lang = lang_of(request, ctx)
-            return page(
-                request, ctx, web, "clerk_missing.html", session=found[0], status=404,
-                errors=[refusal(refuse(WorkflowCode.NOT_FOUND), lang, "number")],
-            )  # fmt: skip
+            lang = room.lang(request)
+            errors = [refusal(refuse(WorkflowCode.NOT_FOUND), lang, "number")]
+            return missing_page(request, found[0], errors)
         return redirect(f"/clerk/cards/{number}")
 
-    @r.get("/cards/{number}", response_class=HTMLResponse)
-    def card(request: Request, number: str) -> Response:
-        """A card's status and the changes a clerk can make."""
-        found = staff(request)
-        if found is None:
-            return redirect("/clerk/login")
-        try:
-            web.require(found[0], "card", request.url.path)
-        except AuthError as exc:
-            return refused_page(request, ctx, exc, "/clerk/queue")
-        return card_page(request, found[0], _card_number(number) or "-")
+    def viewer(permission: str, again: Again, target: Target, doc: str) -> Callable[..., Response]:
+        def view(request: Request) -> Response:
+            found = staff_page(request, permission)
+            if isinstance(found, Response):
+                return found
+            valid = None
+            if target != "none":
+                param, parse = _TARGETS[target]
+                valid = parse(str(request.path_params.get(param, "")))
+            return pages[again](request, found[0], valid or "-")
 
-    @r.post("/cards/{number}/change", response_class=HTMLResponse)
-    async def change(request: Request, number: str) -> Response:
-        """Report loss, lift, formal loss, freeze, unfreeze or cancel (cancel needs a reason)."""
-        try:
-            info, form, account = await post_form(request, "card")
-        except AuthError as exc:
-            return refused_page(request, ctx, exc, "/clerk/queue")
-        assert account is not None
-        card_no = _card_number(number) or "-"
-        reason = text(form, "reason", 500).strip() or None
-        try:
-            event = CardEvent(text(form, "event", 20))
-            if event not in CARD_EVENTS:
-                raise ValueError(event)
-        except ValueError:
-            lang = lang_of(request, ctx)
-            return card_page(
-                request, info, card_no,
-                [refusal(refuse(WorkflowCode.TRANSITION_REFUSED, "unknown event"), lang, "event")],
-            )  # fmt: skip
-        try:
-            registry.change(card_no, event, actor=account.actor, reason=reason)
-        except EcardError as exc:
-            refused(account, event.value, exc, card_no)
-            return card_page(
-                request, info, card_no, [refusal(exc, lang_of(request, ctx), "reason")]
-            )
-        return redirect(f"/clerk/cards/{card_no}")
+        view.__doc__ = doc
+        return view
 
-    @r.post("/cards/{number}/replace", response_class=HTMLResponse)
-    async def replace(request: Request, number: str) -> Response:
-        """Replace the card (a reason is required); shows the new card."""
-        try:
-            info, form, account = await post_form(request, "card")
-        except AuthError as exc:
-            return refused_page(request, ctx, exc, "/clerk/queue")
-        assert account is not None
-        card_no = _card_number(number) or "-"
-        try:
-            registry.replace(card_no, actor=account.actor, reason=text(form, "reason", 500))
-            new_number = registry.replaced_by(card_no)
-        except EcardError as exc:
-            refused(account, "replace", exc, card_no)
-            return card_page(
-                request, info, card_no, [refusal(exc, lang_of(request, ctx), "replace_reason")]
-            )
-        return redirect(f"/clerk/cards/{new_number or card_no}")
-
-    # -- staff accounts (admin)
-
-    def users_page(
-        request: Request, info: SessionInfo, errors: list[Refusal] | None = None,
-        values: dict[str, str] | None = None, status: int = 422,
-    ) -> Response:  # fmt: skip
-        return page(
-            request, ctx, web, "clerk_users.html", session=info,
-            status=status if errors else 200, errors=errors, users=web.store.staff(),
-            roles=ROLES, values=values or {},
+    for path, (permission, again, target, doc) in VIEWS.items():
+        r.add_api_route(
+            path, viewer(permission, again, target, doc), methods=["GET"],
+            response_class=HTMLResponse,
         )  # fmt: skip
-
-    @r.get("/users", response_class=HTMLResponse)
-    def users(request: Request) -> Response:
-        """The staff accounts and a form to add one (admin)."""
-        found = staff(request)
-        if found is None:
-            return redirect("/clerk/login")
-        try:
-            web.require(found[0], "users", request.url.path)
-        except AuthError as exc:
-            return refused_page(request, ctx, exc, "/clerk/queue")
-        return users_page(request, found[0])
-
-    @r.post("/users", response_class=HTMLResponse)
-    async def add_user(request: Request) -> Response:
-        """Create a staff account with its roles and first password (admin)."""
-        try:
-            info, form, account = await post_form(request, "users")
-        except AuthError as exc:
-            return refused_page(request, ctx, exc, "/clerk/queue")
-        assert account is not None
-        values = {"username": text(form, "username", 64)}
-        chosen = tuple(role for role in ROLES if form.get(f"role_{role}"))
-        lang = lang_of(request, ctx)
-        try:
-            if not chosen:
-                raise AuthError(AuthCode.ROLE_REQUIRED)
-            created = web.store.create_user(
-                values["username"], text(form, "password", 300), kind="staff", roles=chosen
-            )
-        except AuthError as exc:
-            field = "roles" if exc.auth_code is AuthCode.ROLE_REQUIRED else None
-            return users_page(request, info, [refusal(exc, lang, field)], values)
-        web.store.record("clerk", account.actor, "create_user", "ok", created.actor)
-        return redirect("/clerk/users")
 
     return r
 
 
-__all__ = ["CARD_EVENTS", "EVENT_LABELS", "router"]
+__all__ = ["ACTIONS", "CARD_EVENTS", "EVENT_LABELS", "VIEWS", "Action", "Call", "router"]
