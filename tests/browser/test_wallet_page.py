@@ -124,7 +124,9 @@ def test_code_is_re_signed_every_30_seconds_with_a_countdown(
     assert 19 <= int(enrolled.inner_text("#countdown")) <= 21
     assert enrolled.get_attribute("#qr", "data-code") == first  # still the same code
     enrolled.clock.run_for(21_000)
-    assert enrolled.get_attribute("#wallet", "data-generation") != generation
+    # the re-signing is asynchronous (WebCrypto): wait for the new code, on the frozen clock
+    until(enrolled, "(g) => document.getElementById('wallet').dataset.generation !== g", generation)
+    until(enrolled, "(c) => document.getElementById('qr').dataset.code !== c", first)
     second = _scan(enrolled)
     assert second != first
     assert int(enrolled.inner_text("#countdown")) >= 29
