@@ -32,6 +32,8 @@ from tests.test_service_pages_support import (
 from ecard.service.accounts import (
     LOCK_AFTER,
     LOCK_FIRST,
+    REGISTRATION_DAILY,
+    REGISTRATION_INTERVAL,
     REGISTRATION_TRIES,
     REGISTRATION_TTL,
     SESSION_IDLE,
@@ -41,6 +43,7 @@ from ecard.service.accounts import (
     AccountStore,
     AuthCode,
     AuthError,
+    RegistrationRow,
     hash_password,
     password_matches,
     session_hash,
@@ -446,8 +449,11 @@ def _register_answer(c: TestClient, phone: str, password: str) -> tuple[int, str
     return r.status_code, re.sub(r'value="[A-Za-z0-9_-]{43}"', 'value=""', r.text)
 
 
-def test_registering_a_registered_number_answers_as_for_a_new_one(svc: Service) -> None:
+def test_registering_a_registered_number_answers_as_for_a_new_one(
+    svc: Service, clock: Clock
+) -> None:
     register(svc.client(), PHONE)
+    clock.advance(seconds=REGISTRATION_INTERVAL.total_seconds())
     new_number = "13900139001"
     taken = _register_answer(svc.client(), PHONE, "another password")
     fresh = _register_answer(svc.client(), new_number, "another password")
@@ -456,6 +462,7 @@ def test_registering_a_registered_number_answers_as_for_a_new_one(svc: Service) 
     assert taken[1].replace("13800138000", "N") == fresh[1].replace(new_number, "N")
     code = registration_code(svc.client(), PHONE)
     assert code != registration_code(svc.client(), new_number)
+    clock.advance(seconds=REGISTRATION_INTERVAL.total_seconds())
     # only who reads the code on the registered phone learns the number has an account,
     # and its password is unchanged
     c = svc.client()
@@ -493,9 +500,53 @@ def test_too_many_wrong_codes_or_an_expired_one_drop_the_registration(
     for _ in range(REGISTRATION_TRIES):
         confirm_registration(c, page, PHONE, wrong)
     assert 'data-code="CODE_WRONG"' in confirm_registration(c, page, PHONE, right).text
+    clock.advance(seconds=REGISTRATION_INTERVAL.total_seconds())
     page = post(c, "/apply/register", "/apply/register", phone=PHONE, password=PASSWORD,
                 password2=PASSWORD).text  # fmt: skip
     clock.advance(seconds=REGISTRATION_TTL.total_seconds() + 1)
     r = confirm_registration(c, page, PHONE, registration_code(c, PHONE))
     assert 'data-code="CODE_WRONG"' in r.text
     assert _accounts(svc, "applicant") == 0
+
+
+def test_a_number_gets_one_registration_code_a_minute_and_ten_a_day(
+    svc: Service, clock: Clock
+) -> None:
+    """Registering cannot flood someone's phone with texts nor buy unlimited guesses: the
+    limits are per number, whoever asks and whether or not it has an account."""
+    outbox = svc.ctx.outbox
+    sent = len(outbox.messages)
+
+    def again(c: TestClient | None = None) -> tuple[int, str]:
+        r = post(c or svc.client(), "/apply/register", "/apply/register", phone=PHONE,
+                 password=PASSWORD, password2=PASSWORD)  # fmt: skip
+        return r.status_code, r.text
+
+    assert again()[0] == 200
+    status, page = again()  # at once: refused, and no second text
+    assert status == 422 and 'data-code="CODE_LIMIT"' in page
+    assert len(outbox.messages) == sent + 1
+    clock.advance(seconds=REGISTRATION_INTERVAL.total_seconds() - 1)
+    assert again()[0] == 422
+    clock.advance(seconds=1)
+    c = svc.client()
+    for _ in range(REGISTRATION_DAILY - 1):
+        status, form = again(c)
+        assert status == 200
+        clock.advance(seconds=REGISTRATION_INTERVAL.total_seconds())
+    status, page = again()  # the day's eleventh: refused
+    assert status == 422 and 'data-code="CODE_LIMIT"' in page
+    assert len(outbox.messages) == sent + REGISTRATION_DAILY
+    # a code used up (here: tried too often) does not reset the count
+    for _ in range(REGISTRATION_TRIES):
+        confirm_registration(c, form, PHONE, "000000")
+    assert (
+        'data-code="CODE_WRONG"'
+        in confirm_registration(c, form, PHONE, registration_code(c, PHONE)).text
+    )
+    assert again()[0] == 422
+    # two days on the number may register again, and the used-up rows are purged
+    clock.advance(days=2)
+    assert again()[0] == 200
+    with svc.ctx.accounts.transaction() as session:
+        assert session.scalars(select(RegistrationRow.sends)).all() == [1]

@@ -92,6 +92,10 @@ LOCK_MAX: Final = timedelta(hours=24)
 REGISTRATION_TTL: Final = timedelta(minutes=10)
 #: Wrong codes after which a pending registration is dropped.
 REGISTRATION_TRIES: Final = 5
+#: Least time between two registration codes sent to one number.
+REGISTRATION_INTERVAL: Final = timedelta(seconds=60)
+#: Most registration codes sent to one number in a day (UTC).
+REGISTRATION_DAILY: Final = 10
 
 #: A session unused this long has expired.
 SESSION_IDLE: Final = timedelta(minutes=30)
@@ -115,6 +119,7 @@ class AuthCode(StrEnum):
     LOGIN_INVALID = "LOGIN_INVALID"
     FORM_INVALID = "FORM_INVALID"
     CODE_WRONG = "CODE_WRONG"
+    CODE_LIMIT = "CODE_LIMIT"
 
 
 #: Per code: (English, Chinese).
@@ -162,6 +167,10 @@ _MESSAGES: Final[dict[AuthCode, tuple[str, str]]] = {
     AuthCode.CODE_WRONG: (
         "the code is wrong or has expired: register again to get a new one",
         "验证码错误或已过期，请重新注册以获取新的验证码",
+    ),
+    AuthCode.CODE_LIMIT: (
+        "a code was sent to this number a moment ago, or too many today: wait and try again",
+        "刚向该号码发送过验证码，或今日发送次数已达上限，请稍后再试",
     ),
 }
 AUTH_MESSAGES: Final = MessageTable(AuthCode, _MESSAGES)
@@ -235,7 +244,10 @@ class ApplicantApplicationRow(AccountsBase):
 
 class RegistrationRow(AccountsBase):
     """A registration waiting for the code sent to its number (one per number, the last
-    one wins): the password's hash, the code's salted SHA-256, wrong tries, expiry."""
+    one wins): the password's hash, the code's salted SHA-256, wrong tries, expiry; and when
+    the last code went out and how many went out that day. Once used up (confirmed, expired
+    or tried too often) the row keeps only the sending counts (hashes blank) until the day
+    after, so that the limits hold across attempts."""
 
     __tablename__ = "svc_registrations"
 
@@ -243,7 +255,11 @@ class RegistrationRow(AccountsBase):
     password_hash: Mapped[str] = mapped_column(String(200))
     code_hash: Mapped[str] = mapped_column(String(100))
     tries: Mapped[int] = mapped_column(Integer)
-    expires_at: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(Integer, index=True)
+    sent_at: Mapped[int] = mapped_column(Integer)
+    #: The UTC day (days since 1970-01-01) ``sends`` counts.
+    day: Mapped[int] = mapped_column(Integer)
+    sends: Mapped[int] = mapped_column(Integer)
 
 
 class AuthEventRow(AccountsBase):
@@ -478,22 +494,43 @@ class AccountStore:
         tells nobody which numbers are registered; only whoever reads the code learns it, at
         :meth:`confirm_registration`.
 
+        A number gets at most one code per :data:`REGISTRATION_INTERVAL` and
+        :data:`REGISTRATION_DAILY` a day, whoever asks: registering cannot be turned into
+        sending a stream of text messages to someone, nor into guessing codes (at most
+        :data:`REGISTRATION_TRIES` guesses per code). Used-up rows of earlier days are purged.
+
         Raises:
-            AuthError: ``PHONE_INVALID``, ``PASSWORD_WEAK``.
+            AuthError: ``PHONE_INVALID``, ``PASSWORD_WEAK``, ``CODE_LIMIT``.
         """
         key = mainland_mobile(phone)
         check_password_rules(password)
+        pw_hash = hash_password(password)
         code = f"{secrets.randbelow(10**6):06d}"
         salt = secrets.token_bytes(16)
-        row = RegistrationRow(
-            login=key,
-            password_hash=hash_password(password),
-            code_hash=f"{salt.hex()}${hashlib.sha256(salt + code.encode()).hexdigest()}",
-            tries=0,
-            expires_at=self._ts() + int(REGISTRATION_TTL.total_seconds()),
-        )
+        now = self._ts()
+        day = now // 86_400
         with self.transaction() as session:
-            session.merge(row)
+            session.execute(
+                delete(RegistrationRow).where(
+                    RegistrationRow.expires_at < now - 86_400, RegistrationRow.day < day
+                )
+            )
+            row = session.get(RegistrationRow, key, with_for_update=True)
+            sends = 1
+            if row is not None:
+                if now - row.sent_at < REGISTRATION_INTERVAL.total_seconds():
+                    raise AuthError(AuthCode.CODE_LIMIT)
+                sends = row.sends + 1 if row.day == day else 1
+                if sends > REGISTRATION_DAILY:
+                    raise AuthError(AuthCode.CODE_LIMIT)
+            else:
+                row = RegistrationRow(login=key)
+                session.add(row)
+            row.password_hash = pw_hash
+            row.code_hash = f"{salt.hex()}${hashlib.sha256(salt + code.encode()).hexdigest()}"
+            row.tries = 0
+            row.expires_at = now + int(REGISTRATION_TTL.total_seconds())
+            row.sent_at, row.day, row.sends = now, day, sends
         return key, code
 
     def confirm_registration(self, phone: str, code: str) -> Account:
@@ -511,14 +548,14 @@ class AccountStore:
         pw_hash = None
         with self.transaction() as session:
             row = session.get(RegistrationRow, key, with_for_update=True)
-            if row is not None:
+            if row is not None and row.code_hash:
                 salt, _, digest = row.code_hash.partition("$")
                 sent = hashlib.sha256(bytes.fromhex(salt) + code.encode()).hexdigest()
                 if row.expires_at > now and hmac.compare_digest(sent, digest):
                     pw_hash = row.password_hash
-                    session.delete(row)
+                    row.code_hash = row.password_hash = ""  # used up; the counts stay
                 elif row.expires_at <= now or row.tries + 1 >= REGISTRATION_TRIES:
-                    session.delete(row)
+                    row.code_hash = row.password_hash = ""
                 else:
                     row.tries += 1
         if pw_hash is None:
@@ -724,6 +761,8 @@ __all__ = [
     "MIGRATIONS",
     "PASSWORD_MAX",
     "PASSWORD_MIN",
+    "REGISTRATION_DAILY",
+    "REGISTRATION_INTERVAL",
     "REGISTRATION_TRIES",
     "REGISTRATION_TTL",
     "ROLES",

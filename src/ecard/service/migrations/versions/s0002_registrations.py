@@ -1,5 +1,6 @@
 """Pending applicant registrations: a registration becomes an account only with the code sent
-to its number, so the answer to registering never tells whether a number is registered.
+to its number, so the answer to registering never tells whether a number is registered; with
+when the number's last code went out and how many went out that day (the per-number limits).
 
 Revision ID: s0002
 Revises: s0001
@@ -25,7 +26,11 @@ def upgrade() -> None:
         sa.Column("code_hash", sa.String(100), nullable=False),
         sa.Column("tries", sa.Integer(), nullable=False),
         sa.Column("expires_at", sa.Integer(), nullable=False),
+        sa.Column("sent_at", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Integer(), nullable=False),
+        sa.Column("sends", sa.Integer(), nullable=False),
     )
+    op.create_index("ix_svc_registrations_expires_at", "svc_registrations", ["expires_at"])
 
 
 def downgrade() -> None:
