@@ -22,6 +22,7 @@ from cryptography import x509
 
 from ecard._files import read_file
 from ecard.card import Card
+from ecard.cardfast import card_from_claim
 from ecard.cli.common import (
     ALG_NAMES,
     Subcommands,
@@ -397,7 +398,7 @@ def cmd_inspect(args: argparse.Namespace) -> bool:
         if CLAIM_CARD in claims:
             try:
                 named["card"] = _card_fields(
-                    Card.from_claim(claims[CLAIM_CARD]), reveal=args.reveal
+                    card_from_claim(claims[CLAIM_CARD]), reveal=args.reveal
                 )
             except ValueError:
                 if not args.reveal:

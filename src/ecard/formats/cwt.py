@@ -11,7 +11,7 @@ The payload is a deterministic CBOR map::
                        bound card (:mod:`ecard.formats.cosekey`); such a card is only valid
                        inside an ``EC2:`` presentation signed by that key
     -65537   map       the card in compact form (see :meth:`ecard.card.Card.to_claim`), or
-    -65539   array     the counter profile of the card (:class:`ecard.card.CounterCard`: masked
+    -65539   array     the counter profile of the card (:class:`ecard.countercard.CounterCard`: masked
                        name, no ID number), only on a bound card (``cnf``); exactly one of the two
 
 A counter-profile credential carries **no** ``cti``: its credential id is the first
@@ -32,7 +32,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from ecard.card import Card, CounterCard
+from ecard.card import Card
+from ecard.cardfast import card_from_claim
+from ecard.countercard import CounterCard
 from ecard.errors import BadClaimsError, BadKeyError
 from ecard.formats import cbor
 from ecard.formats.cosekey import CLAIM_CNF, DeviceKey, encode_cnf, parse_cnf
@@ -215,7 +217,7 @@ def decode_claims(payload: bytes) -> Claims:
     nbf = data.get(CLAIM_NBF)
     _check(iss, iat, exp, cti, nbf)
     try:
-        card = Card.from_claim(data[CLAIM_CARD])
+        card = card_from_claim(data[CLAIM_CARD])
     except ValueError as exc:
         raise BadClaimsError(f"card: {_first_line(exc)}") from None
     cnf = None

@@ -37,7 +37,9 @@ from typing import Any
 
 from ecard._files import MAX_IMAGE_FILE, read_file
 from ecard._time import utc
-from ecard.card import Card, CounterCard, day_start_timestamp
+from ecard.card import Card, day_start_timestamp
+from ecard.cardfast import card_json
+from ecard.countercard import CounterCard
 from ecard.crypto.algorithms import ALGORITHMS, Algorithm
 from ecard.errors import (
     AlgKeyMismatchError,
@@ -121,7 +123,7 @@ class VerificationResult:
             "card": (
                 None
                 if self.card is None
-                else self.card.json_dict()
+                else card_json(self.card)
                 if type(self.card) is Card
                 else self.card.model_dump(mode="json")
             ),
