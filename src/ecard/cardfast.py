@@ -29,6 +29,7 @@ from ecard.card import (
     _MIN_ISSUED,
     _SHORTEST_17,
     _SPEC_TEXT,
+    _STATUS_BY_VALUE,
     Card,
     CardStatus,
     Holder,
@@ -43,12 +44,12 @@ from ecard.identifiers import (
     normalize_region_code,
 )
 
-__all__ = ["card_from_claim", "card_if_canonical", "card_json"]
+__all__ = ["card_from_claim", "card_from_fields", "card_if_canonical", "card_json"]
 
 
 def card_from_claim(claim: object) -> Card:
     """:meth:`Card.from_claim <ecard.card.Card.from_claim>`, the same card or the same error:
-    a canonical resident-ID claim that passes every rule is built by :func:`_card_if_valid`,
+    a canonical resident-ID claim that passes every rule is built by :func:`card_from_fields`,
     anything else goes to ``Card.from_claim``, which words the problem."""
     if type(claim) is dict and len(claim) == 8:
         try:
@@ -67,20 +68,39 @@ def card_from_claim(claim: object) -> Card:
             and type(issued) is int
             and type(expires) is int
             and type(status) is int
-            and 0 <= ssn < _COMPACT_ID_LIMIT
-            and 100_000 <= region < 1_000_000
-            and 100 <= spec < 1000
-            and 0 <= issued <= _MAX_DAYS
-            and 0 <= expires <= _MAX_DAYS
         ):
-            first17 = str(ssn) if ssn >= _SHORTEST_17 else f"{ssn:017d}"
-            fast = _card_if_valid(
-                name, first17 + _check_char(first17), card_number, region, spec, issued,
-                expires, status,
-            )  # fmt: skip
+            fast = card_from_fields(name, ssn, card_number, region, spec, issued, expires, status)
             if fast is not None:
                 return fast
     return Card.from_claim(claim)
+
+
+def card_from_fields(
+    name: str,
+    ssn: int,
+    card_number: str,
+    region: int,
+    spec: int,
+    issued: int,
+    expires: int,
+    status: int,
+) -> Card | None:
+    """The card ``Card.from_claim`` makes of the claim ``{1: name, 2: ssn, ..., 8: status}``
+    (values of exactly these types: the caller checked them, as :func:`card_from_claim` and the
+    CWT reader do) when it is canonical and passes every rule; ``None`` otherwise, and then
+    ``Card.from_claim`` decides and words the problem."""
+    if not (
+        0 <= ssn < _COMPACT_ID_LIMIT
+        and 100_000 <= region < 1_000_000
+        and 100 <= spec < 1000
+        and 0 <= issued <= _MAX_DAYS
+        and 0 <= expires <= _MAX_DAYS
+    ):
+        return None
+    first17 = str(ssn) if ssn >= _SHORTEST_17 else f"{ssn:017d}"
+    return _card_if_valid(
+        name, first17 + _check_char(first17), card_number, region, spec, issued, expires, status
+    )
 
 
 def card_json(card: Card) -> dict[str, Any]:
@@ -120,6 +140,37 @@ def _built(model: type[BaseModel], values: dict[str, Any], fields: frozenset[str
     return made
 
 
+#: Region codes already checked, by their integer (a pure function of the claim's value;
+#: bounded, since a verifier sees a few thousand regions at most).
+_REGION_TEXT: Final[dict[int, str]] = {}
+#: Dates of day numbers already seen (bounded the same way).
+_DAYS: Final[dict[int, date]] = {}
+_MEMO_LIMIT: Final = 8192
+
+
+def _region_text(region: int) -> str | None:
+    """The canonical text of region ``region`` if the region normaliser keeps it as it is,
+    else ``None``; remembered (up to :data:`_MEMO_LIMIT` regions)."""
+    text = str(region)
+    try:
+        if normalize_region_code(text) != text:
+            return None
+    except ValueError:
+        return None
+    if len(_REGION_TEXT) < _MEMO_LIMIT:
+        _REGION_TEXT[region] = text
+    return text
+
+
+def _day(days: int) -> date:
+    """The date ``days`` after 1970-01-01 (0 <= days <= the last date); remembered (up to
+    :data:`_MEMO_LIMIT` days)."""
+    day = date.fromordinal(_EPOCH_ORDINAL + days)
+    if len(_DAYS) < _MEMO_LIMIT:
+        _DAYS[days] = day
+    return day
+
+
 def _card_if_valid(
     name: str,
     ssn: str,
@@ -144,18 +195,21 @@ def _card_if_valid(
     birth = _fast_birth_date(ssn)
     if birth is None:
         return None
-    try:
-        if (
-            normalize_name(name) != name
-            or normalize_card_number(card_number) != card_number
-            or (region_text := normalize_region_code(str(region))) != str(region)
-        ):
+    region_text = _REGION_TEXT.get(region)
+    if region_text is None:
+        region_text = _region_text(region)
+        if region_text is None:
             return None
-        state = CardStatus.parse(status)
+    state = _STATUS_BY_VALUE.get(status)  # what CardStatus.parse gives an int, or None
+    if state is None:
+        return None
+    try:
+        if normalize_name(name) != name or normalize_card_number(card_number) != card_number:
+            return None
     except ValueError:
         return None
-    day_issued = date.fromordinal(_EPOCH_ORDINAL + issued)
-    day_expires = date.fromordinal(_EPOCH_ORDINAL + expires)
+    day_issued = _DAYS.get(issued) or _day(issued)
+    day_expires = _DAYS.get(expires) or _day(expires)
     if not (day_issued >= _MIN_ISSUED and birth <= day_issued < day_expires <= _MAX_EXPIRES):
         return None
     holder = _built(

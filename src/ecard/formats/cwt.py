@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from ecard.card import Card
-from ecard.cardfast import card_from_claim
+from ecard.cardfast import card_from_claim, card_from_fields
 from ecard.countercard import CounterCard
 from ecard.errors import BadClaimsError, BadKeyError
 from ecard.formats import cbor
@@ -196,9 +196,17 @@ def decode_claims(payload: bytes) -> Claims:
     Raises :class:`~ecard.errors.BadCborError` if it is not strict CBOR and
     :class:`~ecard.errors.BadClaimsError` if the claims or the card break the schema.
     """
-    data = _decode_common(payload)
-    if data is None:
-        data = _decode_bound(payload)
+    fields = _read_common(payload)
+    if fields is not None:
+        # the common layout: its keys are the required ones, so the checks below come down to
+        # _check and the card's rules; a card the fast path does not build (not canonical, or
+        # breaking a rule) goes the general way, which words the reason
+        iss, exp, iat, cti, name, ssn, number, region, spec, issued, expires, status = fields
+        _check(iss, iat, exp, cti, None)
+        card = card_from_fields(name, ssn, number, region, spec, issued, expires, status)
+        if card is not None:
+            return Claims(iss, iat, exp, cti, card)
+    data = _decode_common(payload) if fields is not None else _decode_bound(payload)
     if data is None:
         data = cbor.decode(payload, max_depth=4, max_items=256)  # cnf: claims > cnf > COSE_Key
     if type(data) is not dict:
@@ -273,6 +281,20 @@ def _decode_common(p: bytes) -> dict[Any, Any] | None:
     and every text valid UTF-8: bytes the strict decoder reads into the same map. What the
     claims mean is checked afterwards, the same way for both.
     """
+    fields = _read_common(p)
+    if fields is None:
+        return None
+    iss, exp, iat, cti, name, ssn, number, region, spec, issued, expires, status = fields
+    card = {1: name, 2: ssn, 3: number, 4: region, 5: spec, 6: issued, 7: expires, 8: status}
+    return {CLAIM_ISS: iss, CLAIM_EXP: exp, CLAIM_IAT: iat, CLAIM_CTI: cti, CLAIM_CARD: card}
+
+
+#: What :func:`_read_common` reads: iss, exp, iat, cti, then the card's keys 1..8.
+_CommonFields = tuple[str, int, int, bytes, str, int, str, int, int, int, int, int]
+
+
+def _read_common(p: bytes) -> _CommonFields | None:
+    """The values of the layout :func:`_decode_common` matches, in its order, or None."""
     try:
         if type(p) is not bytes or p[0] != 0xA5 or p[1] != 0x01 or not 0x61 <= p[2] < 0x78:
             return None
@@ -309,19 +331,12 @@ def _decode_common(p: bytes) -> dict[Any, Any] | None:
         spec, issued, expires = _U16(p, b + 29)[0], _U16(p, b + 33)[0], _U16(p, b + 37)[0]
         if ssn < 1 << 32 or region < 0x10000 or spec < 0x100 or issued < 0x100 or expires < 0x100:
             return None
-        card = {
-            1: p[a:b].decode(),
-            2: ssn,
-            3: p[b + 12 : b + 21].decode(),
-            4: region,
-            5: spec,
-            6: issued,
-            7: expires,
-            8: p[b + 40],
-        }
+        return (
+            iss, exp, iat, cti, p[a:b].decode(), ssn, p[b + 12 : b + 21].decode(), region, spec,
+            issued, expires, p[b + 40],
+        )  # fmt: skip
     except (IndexError, UnicodeDecodeError, struct.error):
         return None
-    return {CLAIM_ISS: iss, CLAIM_EXP: exp, CLAIM_IAT: iat, CLAIM_CTI: cti, CLAIM_CARD: card}
 
 
 #: ``cnf`` (claim 8) of a bound card as ecard writes it, up to the key's x coordinate, and the
