@@ -37,7 +37,7 @@ from ecard.cardfast import card_from_claim, card_from_fields
 from ecard.countercard import CounterCard
 from ecard.errors import BadClaimsError, BadKeyError
 from ecard.formats import cbor
-from ecard.formats.cosekey import CLAIM_CNF, DeviceKey, encode_cnf, parse_cnf
+from ecard.formats.cosekey import CLAIM_CNF, DeviceKey, encode_cnf, parse_cnf, parse_cose_key
 
 CLAIM_ISS: Final = 1
 CLAIM_EXP: Final = 4
@@ -197,16 +197,30 @@ def decode_claims(payload: bytes) -> Claims:
     :class:`~ecard.errors.BadClaimsError` if the claims or the card break the schema.
     """
     fields = _read_common(payload)
+    key: dict[int, Any] | None = None
+    if fields is None:
+        bound = _read_bound(payload)
+        if bound is not None:
+            fields, key = bound
     if fields is not None:
-        # the common layout: its keys are the required ones, so the checks below come down to
-        # _check and the card's rules; a card the fast path does not build (not canonical, or
-        # breaking a rule) goes the general way, which words the reason
+        # the common layouts (plain, or bound with cnf): their keys are the required ones (and
+        # cnf), so the checks below come down to _check, the card's rules and the key's, in
+        # that order; a card the fast path does not build (not canonical, or breaking a rule)
+        # goes the general way, which words the reason
         iss, exp, iat, cti, name, ssn, number, region, spec, issued, expires, status = fields
         _check(iss, iat, exp, cti, None)
         card = card_from_fields(name, ssn, number, region, spec, issued, expires, status)
         if card is not None:
-            return Claims(iss, iat, exp, cti, card)
-    data = _decode_common(payload) if fields is not None else _decode_bound(payload)
+            if key is None:
+                return Claims(iss, iat, exp, cti, card)
+            try:
+                device = parse_cose_key(key)
+            except BadKeyError as exc:
+                raise BadClaimsError(f"cnf: {exc.detail}") from None
+            return Claims(iss, iat, exp, cti, card, None, device)
+    data: object = None
+    if fields is not None:  # the fast layout with a card the general way words
+        data = _decode_common(payload) if key is None else _decode_bound(payload)
     if data is None:
         data = cbor.decode(payload, max_depth=4, max_items=256)  # cnf: claims > cnf > COSE_Key
     if type(data) is not dict:
@@ -356,6 +370,20 @@ def _decode_bound(p: bytes) -> dict[Any, Any] | None:
     bit ``22 F4|F5``) between ``cti`` and the card: the rest is read by :func:`_decode_common`,
     so the bytes accepted are exactly the strict decoder's map. Anything else: None.
     """
+    bound = _read_bound(p)
+    if bound is None:
+        return None
+    fields, key = bound
+    iss, exp, iat, cti, name, ssn, number, region, spec, issued, expires, status = fields
+    card = {1: name, 2: ssn, 3: number, 4: region, 5: spec, 6: issued, 7: expires, 8: status}
+    return {
+        CLAIM_ISS: iss, CLAIM_EXP: exp, CLAIM_IAT: iat, CLAIM_CTI: cti, CLAIM_CARD: card,
+        CLAIM_CNF: {1: key},
+    }  # fmt: skip
+
+
+def _read_bound(p: bytes) -> tuple[_CommonFields, dict[int, Any]] | None:
+    """What :func:`_decode_bound` matches: the common fields and the COSE_Key, or None."""
     try:
         if type(p) is not bytes or p[0] != 0xA6 or p[1] != 0x01 or not 0x61 <= p[2] < 0x78:
             return None
@@ -381,11 +409,10 @@ def _decode_bound(p: bytes) -> dict[Any, Any] | None:
             return None
     except IndexError:
         return None
-    data = _decode_common(b"\xa5" + p[1:k] + p[end:])
-    if data is None:
+    fields = _read_common(b"\xa5" + p[1:k] + p[end:])
+    if fields is None:
         return None
-    data[CLAIM_CNF] = {1: key}
-    return data
+    return fields, key
 
 
 def _first_line(exc: Exception) -> str:
