@@ -27,6 +27,7 @@ understand. Times are integers; this profile has no floats.
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -276,13 +277,22 @@ def _decode_counter(data: dict[Any, Any]) -> Claims:
     return Claims(iss=iss, iat=iat, exp=exp, cti=cti, card=card, nbf=nbf, cnf=cnf)
 
 
-_U16 = struct.Struct(">H").unpack_from
-_U32 = struct.Struct(">I").unpack_from
-_U64 = struct.Struct(">Q").unpack_from
+#: After ``iss``: ``exp`` and ``iat`` as 32-bit arguments, then the key of ``cti`` ...
+_TIMES_BYTES: Final = re.compile(rb"\x04\x1a.{4}\x06\x1a.{4}\x07", re.DOTALL)
+#: ... and their values.
+_TIMES_VALUES: Final = struct.Struct(">2xI2xI").unpack_from
 #: The card's claim key (-65537) and the head of its map of eight entries.
 _CARD_OPENING: Final = b"\x3a\x00\x01\x00\x00\xa8\x01"
 #: After the holder's name: the seven fixed-width entries 2..8 of the card map.
 _TAIL: Final = 41
+#: Those entries' fixed bytes (keys 2..8, the heads ``1B``, ``69``, ``1A``, ``19``) around
+#: their values (the status an integer below 24, in its head byte) ...
+_TAIL_BYTES: Final = re.compile(
+    rb"\x02\x1b.{8}\x03\x69.{9}\x04\x1a.{4}\x05\x19.{2}\x06\x19.{2}\x07\x19.{2}\x08[\x00-\x17]",
+    re.DOTALL,
+)
+#: ... and the values between them: ssn, card number, region, spec, issued, expires, status.
+_TAIL_VALUES: Final = struct.Struct(">2xQ2x9s2xI2xH2xH2xH1xB").unpack_from
 
 
 def _decode_common(p: bytes) -> dict[Any, Any] | None:
@@ -314,10 +324,10 @@ def _read_common(p: bytes) -> _CommonFields | None:
             return None
         i = 3 + p[2] - 0x60
         iss = p[3:i].decode()
-        if p[i] != 0x04 or p[i + 1] != 0x1A or p[i + 6] != 0x06 or p[i + 7] != 0x1A:
+        if _TIMES_BYTES.match(p, i) is None:
             return None
-        exp, iat = _U32(p, i + 2)[0], _U32(p, i + 8)[0]
-        if p[i + 12] != 0x07 or exp < 0x10000 or iat < 0x10000:
+        exp, iat = _TIMES_VALUES(p, i)
+        if exp < 0x10000 or iat < 0x10000:
             return None
         span = cbor.short_string_span(p, i + 13, 2)
         if span is None:
@@ -330,24 +340,14 @@ def _read_common(p: bytes) -> _CommonFields | None:
         if span is None:
             return None
         a, b = span
-        if (
-            b + _TAIL != len(p)
-            or p[b] != 0x02 or p[b + 1] != 0x1B
-            or p[b + 10] != 0x03 or p[b + 11] != 0x69
-            or p[b + 21] != 0x04 or p[b + 22] != 0x1A
-            or p[b + 27] != 0x05 or p[b + 28] != 0x19
-            or p[b + 31] != 0x06 or p[b + 32] != 0x19
-            or p[b + 35] != 0x07 or p[b + 36] != 0x19
-            or p[b + 39] != 0x08 or p[b + 40] >= 0x18
-        ):  # fmt: skip
+        if b + _TAIL != len(p) or _TAIL_BYTES.fullmatch(p, b) is None:
             return None
-        ssn, region = _U64(p, b + 2)[0], _U32(p, b + 23)[0]
-        spec, issued, expires = _U16(p, b + 29)[0], _U16(p, b + 33)[0], _U16(p, b + 37)[0]
+        ssn, number, region, spec, issued, expires, status = _TAIL_VALUES(p, b)
         if ssn < 1 << 32 or region < 0x10000 or spec < 0x100 or issued < 0x100 or expires < 0x100:
             return None
         return (
-            iss, exp, iat, cti, p[a:b].decode(), ssn, p[b + 12 : b + 21].decode(), region, spec,
-            issued, expires, p[b + 40],
+            iss, exp, iat, cti, p[a:b].decode(), ssn, number.decode(), region, spec, issued,
+            expires, status,
         )  # fmt: skip
     except (IndexError, UnicodeDecodeError, struct.error):
         return None
