@@ -74,17 +74,23 @@ class Sign1Message:
 
 def sig_structure(protected: bytes, payload: bytes, external_aad: bytes = b"") -> bytes:
     """Encode ``["Signature1", protected, external_aad, payload]`` (RFC 9052 §4.4)."""
+    head = cbor.encode_head
+    n, m = len(protected), len(payload)
     return b"".join(
         (
             _SIG1_CONTEXT,
-            cbor.encode_head(2, len(protected)),
+            _BSTR_HEADS[n] if n < 256 else head(2, n),
             protected,
-            cbor.encode_head(2, len(external_aad)),
+            head(2, len(external_aad)) if external_aad else b"\x40",
             external_aad,
-            cbor.encode_head(2, len(payload)),
+            _BSTR_HEADS[m] if m < 256 else head(2, m),
             payload,
         )
     )
+
+
+#: The heads of byte strings of 0..255 bytes (what nearly every Sig_structure holds).
+_BSTR_HEADS: Final = tuple(cbor.encode_head(2, n) for n in range(256))
 
 
 def kid_for_certificate(cert: x509.Certificate) -> bytes:
