@@ -78,3 +78,15 @@ def test_every_other_result_takes_the_general_way(
     ):
         assert _valid_line(changed, "s", "en") is None
         assert json.loads(_encoded(changed, "s", "en"))["source"] == "s"
+
+
+def test_the_verdict_built_without_its_init_is_the_dataclass(
+    card: Card, issuer: Issuer, verifier: Verifier
+) -> None:
+    """``Verifier.verify`` fills a valid verdict's fields directly: every field, nothing more,
+    and the object equal to the one ``VerificationResult(...)`` makes of the same values."""
+    result = verifier.verify(issuer.issue(card).text, now=T0 + dt.timedelta(hours=1))
+    names = [f.name for f in dataclasses.fields(VerificationResult)]
+    assert sorted(vars(result)) == sorted(names)
+    assert VerificationResult(**{n: getattr(result, n) for n in names}) == result
+    assert repr(VerificationResult(**{n: getattr(result, n) for n in names})) == repr(result)
