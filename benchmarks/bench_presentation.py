@@ -29,8 +29,8 @@ from collections.abc import Callable
 import cbor2
 
 from bench_core import pin_one_core
-from ecard.card import compact_mask
 from ecard.cli import sample_card
+from ecard.countercard import compact_mask
 from ecard.crypto.algorithms import get_algorithm
 from ecard.formats.cose import parse_sign1, sig_structure
 from ecard.formats.cosekey import parse_cose_key

@@ -17,6 +17,7 @@ from ecard.formats.cose import (
     _parse_general,
     assemble_sign1,
     parse_sign1,
+    sig_structure,
 )
 from ecard.signing.issuer import Issuer
 from ecard.signing.pki import CertifiedKey
@@ -108,3 +109,15 @@ def test_assembled_bytes_are_the_deterministic_encoding(size: int) -> None:
     )
     expected = cbor.encode(cbor.Tag(18, [protected, {}, payload, signature]))
     assert assemble_sign1(protected, payload, signature) == expected
+
+
+@given(
+    protected=st.binary(max_size=300),
+    aad=st.sampled_from([b"", b"x", b"y" * 300]),
+    payload=st.binary(max_size=600) | st.sampled_from([b"z" * 255, b"z" * 256, b"z" * 70_000]),
+)
+def test_the_sig_structure_is_its_deterministic_encoding(
+    protected: bytes, aad: bytes, payload: bytes
+) -> None:
+    expected = cbor.encode(["Signature1", protected, aad, payload])
+    assert sig_structure(protected, payload, aad) == expected

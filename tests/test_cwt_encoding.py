@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import contextlib
 
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.strategies import cards
 
 from ecard.card import Card
-from ecard.errors import EcardError
+from ecard.errors import BadClaimsError, BadKeyError, EcardError
 from ecard.formats import cbor
+from ecard.formats.cosekey import CLAIM_CNF, DeviceKey, parse_cose_key
 from ecard.formats.cwt import (
     CLAIM_CARD,
     CLAIM_CTI,
@@ -21,6 +24,7 @@ from ecard.formats.cwt import (
     CLAIM_NBF,
     Claims,
     _decode_common,
+    _read_bound,
     decode_claims,
     encode_claims,
 )
@@ -124,3 +128,34 @@ def test_the_issuer_field_written_once_is_the_one_each_name_gets(card: Card) -> 
     for iss in ("CN", "CN-110105", "CN"):
         claims = Claims(iss=iss, iat=1_768_000_000, exp=1_900_000_000, cti=bytes(8), card=card)
         assert decode_claims(encode_claims(claims)).iss == iss
+
+
+@pytest.mark.parametrize("curve", ["P-256", "Ed25519"])
+def test_a_bound_card_is_read_fast_as_the_strict_decoder_reads_it(card: Card, curve: str) -> None:
+    private = ec.generate_private_key(ec.SECP256R1()) if curve == "P-256" else None
+    public = private.public_key() if private else ed25519.Ed25519PrivateKey.generate().public_key()
+    key = DeviceKey.from_public_key(public)
+    claims = Claims(
+        iss="CN", iat=1_780_000_000, exp=1_790_000_000, cti=b"c" * 16, card=card, cnf=key
+    )
+    payload = encode_claims(claims)
+    assert _read_bound(payload) is not None  # the layout the fast path reads
+    assert decode_claims(payload) == claims
+    # another x coordinate: off the curve, the key's own error as the general way words it;
+    # on it, the same key
+    x = payload.index(bytes(key.to_cose_key()[-2]))
+    outcomes = set()
+    for bad in (b"\xff" * 32, b"\x00" * 31 + b"\x05", b"\x00" * 31 + b"\x01"):
+        changed = payload[:x] + bad + payload[x + 32 :]
+        general = cbor.decode(changed, max_depth=4)
+        try:
+            expected = parse_cose_key(general[CLAIM_CNF][1])
+        except BadKeyError as exc:
+            with pytest.raises(BadClaimsError) as fast_error:
+                decode_claims(changed)
+            assert fast_error.value.detail == f"cnf: {exc.detail}"
+            outcomes.add("refused")
+        else:
+            assert decode_claims(changed).cnf == expected
+            outcomes.add("read")
+    assert "refused" in outcomes or curve == "Ed25519"  # every 32 bytes are an Ed25519 key here

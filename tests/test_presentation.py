@@ -26,7 +26,8 @@ from pycose.keys.curves import P256
 from pycose.messages import Sign1Message as PycoseSign1
 from tests.conftest import T0, fixed_clock
 
-from ecard.card import Card, CounterCard, compact_mask, day_start_timestamp
+from ecard.card import Card, day_start_timestamp
+from ecard.countercard import CounterCard, compact_mask
 from ecard.errors import BadKeyError, BadPresentationError, EcardError, ErrorCode
 from ecard.formats import base45, cbor, qrtext
 from ecard.formats import cwt as cwt_module

@@ -296,3 +296,36 @@ def test_arbitrary_payloads_only_typed_errors(payload: bytes) -> None:
 def test_arbitrary_base45_only_typed_errors(body: str) -> None:
     with contextlib.suppress(FormatError):
         qrtext.decode(qrtext.PREFIX + body)
+
+
+def _cleaned_reference(text: str) -> tuple[str, tuple[str, ...]]:
+    """What clean_scanned removes, written the plain way (no shortcut for common lines)."""
+    blanks, bom = " \t\r\n\v\f", "\ufeff"
+    stripped = text.lstrip(blanks + bom)
+    lead = text[: len(text) - len(stripped)]
+    notes = []
+    if bom in lead:
+        notes.append("removed a UTF-8 byte-order mark")
+    if sum(1 for c in lead if c != bom):
+        notes.append(
+            f"removed {sum(1 for c in lead if c != bom)} blank character(s) before the code"
+        )
+    body = stripped.rstrip(blanks)
+    after = sum(1 for c in stripped[len(body) :] if c in " \t\v\f")
+    if after:
+        notes.append(f"removed {after} blank character(s) after the code")
+    return body, tuple(notes)
+
+
+@given(
+    st.lists(st.sampled_from([" ", "\t", "\r", "\n", "\v", "\f", "\ufeff"]), max_size=3),
+    st.text(alphabet="EC1:AB \n\ufeff", max_size=6),
+    st.lists(st.sampled_from([" ", "\t", "\r", "\n", "\v", "\f", "\ufeff"]), max_size=3),
+)
+def test_cleaning_a_scanned_line_takes_no_shortcut_that_changes_it(
+    before: list[str], body: str, after: list[str]
+) -> None:
+    text = "".join(before) + body + "".join(after)
+    assert qrtext.clean_scanned(text) == _cleaned_reference(text)
+    for line in ("EC1:ABC", "EC1:ABC\n", "EC1:AB \n", "EC1:ABC\r\n", "\n", "x", ""):
+        assert qrtext.clean_scanned(line) == _cleaned_reference(line)

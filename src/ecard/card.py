@@ -11,11 +11,15 @@ two serialised forms:
 Both round-trip exactly for every valid card. ``repr``/``str`` of a card or holder show only
 masked personal data, and validation errors never echo the input (``hide_input_in_errors``), so
 the model can be logged without leaking the holder's name or citizen ID number.
+
+This module holds the models and their strict (pydantic) validation only. The counter profile
+of a card (:class:`~ecard.countercard.CounterCard`) has its own module, and so do the fast
+paths that build a canonical card without pydantic's validation pass and write its JSON form
+(:mod:`ecard.cardfast`), held equal to these models by ``tests/test_card_fastpath.py``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
 from enum import IntEnum
@@ -45,7 +49,6 @@ from ecard.documents import DocumentType, mask_document_number, normalize_docume
 from ecard.errors import Lang
 from ecard.identifiers import (
     _check_char,
-    _fast_birth_date,
     mask_card_number,
     mask_citizen_id,
     mask_name,
@@ -58,14 +61,10 @@ from ecard.identifiers import (
 __all__ = [
     "CHINA_TZ",
     "CLAIM_KEYS",
-    "COUNTER_DEFAULT_SPEC",
     "DOCUMENT_KEY",
     "Card",
     "CardStatus",
-    "CounterCard",
     "Holder",
-    "card_if_canonical",
-    "compact_mask",
     "day_start",
     "day_start_timestamp",
 ]
@@ -165,7 +164,7 @@ _STATUS_LABELS: Final[dict[CardStatus, tuple[str, str]]] = {
 _MODEL_CONFIG: Final = ConfigDict(
     frozen=True,
     # Schemas are built on first validation or serialisation, not at import: the verifier
-    # builds cards without validation (see _card_if_valid) and never needs them.
+    # builds cards without validation (ecard.cardfast) and never needs them.
     defer_build=True,
     extra="forbid",
     str_strip_whitespace=False,
@@ -520,25 +519,6 @@ class Card(_PersonalModel):
         yield "expires", self.expires
         yield "status", self.status
 
-    def json_dict(self) -> dict[str, Any]:
-        """``model_dump(mode="json")``, written out (the verifier's output for every valid
-        code): the same keys in the same order, without building pydantic's serialiser, which
-        the verifier never otherwise needs. ``tests/test_card_fastpath.py`` holds them equal."""
-        holder = self.holder
-        return {
-            "holder": (
-                {"name": holder.name, "ssn": holder.ssn}
-                if holder.document is DocumentType.RESIDENT_ID
-                else holder.model_dump(mode="json")
-            ),
-            "card_number": self.card_number,
-            "region": self.region,
-            "spec_version": self.spec_version,
-            "issued": self.issued.isoformat(),
-            "expires": self.expires.isoformat(),
-            "status": _status_to_json(self.status),
-        }
-
     def to_claim(self) -> dict[int, int | str]:
         """The compact claim map signed inside the CWT (keys in :data:`CLAIM_KEYS`).
 
@@ -619,12 +599,6 @@ class Card(_PersonalModel):
         holder: dict[str, Any] = {"name": name, "ssn": first17 + _check_char(first17)}
         if document is not DocumentType.RESIDENT_ID:
             holder["document"] = document
-        elif cls is Card:
-            fast = _card_if_valid(
-                name, holder["ssn"], card_number, region, spec, issued, expires, status
-            )
-            if fast is not None:
-                return fast
         return cls._validate_claim(claim, holder)
 
     @classmethod
@@ -665,304 +639,3 @@ class Card(_PersonalModel):
         if card.card_number != card_number:
             raise ValueError("card claim 3 (card_number) is not in canonical form")
         return card
-
-
-def compact_mask(masked: str) -> str:
-    """A masked name with every run of ``*`` shortened to one: ``欧**娜`` -> ``欧*娜``,
-    ``Z**** S******`` -> ``Z* S*``. What a counter profile carries: shorter in the QR code,
-    and it no longer tells the name's length."""
-    return _STAR_RUN_RE.sub("*", masked)
-
-
-_STAR_RUN_RE: Final = re.compile(r"\*{2,}")
-
-
-def _check_masked(value: str) -> str:
-    if not 1 <= len(value) <= 64 or "*" not in value or "**" in value:
-        raise ValueError("a masked name has 1..64 characters, a '*' and no '**'")
-    return value
-
-
-#: The specification a counter profile leaves out of its claim (the current one).
-COUNTER_DEFAULT_SPEC: Final = "3.00"
-
-
-class CounterCard(BaseModel):
-    """The counter profile of a card: what a pharmacy or clinic needs, and nothing more.
-
-    Card number, region, expiry and status as on the :class:`Card`, the specification, and the
-    holder's name **masked** and compacted (``张*丰``, ``欧*娜``, ``Z* S*``: one ``*`` for each
-    masked run, :func:`compact_mask`); no citizen ID number, no full name and no date of
-    issue (PIPL Art. 6, minimum necessary; the credential's ``nbf`` carries the day the card
-    becomes valid when that is after issuance). Issued only bound to a device key, as its own
-    credential (see docs/holder-binding.md); its claim is ``-65539`` (ecard.formats.cwt).
-
-    The claim is a CBOR **array**, not a map, to fit a QR code of version 12 at level M::
-
-        [masked name (text), card number (text), region (uint), expires (uint: days since
-         1970-01-01), status (uint), ?spec (uint: "2.00" -> 200; only when not "3.00")]
-    """
-
-    model_config = _MODEL_CONFIG
-
-    #: Profile name, as policies name it.
-    profile: ClassVar[str] = "counter"
-
-    masked_name: Annotated[StrictStr, AfterValidator(_check_masked)]
-    card_number: _CardNumberStr
-    region: _RegionCodeStr
-    spec_version: Annotated[StrictStr, Field(pattern=r"^[1-9]\.[0-9]{2}$")] = COUNTER_DEFAULT_SPEC
-    expires: Annotated[date, Field(ge=_MIN_ISSUED, le=_MAX_EXPIRES)]
-    status: CardStatus = CardStatus.ACTIVE
-
-    @classmethod
-    def from_card(cls, card: Card) -> CounterCard:
-        """The counter profile of ``card``."""
-        return cls(
-            masked_name=compact_mask(card.holder.masked_name),
-            card_number=card.card_number,
-            region=card.region,
-            spec_version=card.spec_version,
-            expires=card.expires,
-            status=card.status,
-        )
-
-    def to_claim(self) -> list[int | str]:
-        """The compact claim (class docstring): an array of five or six items."""
-        claim: list[int | str] = [
-            self.masked_name,
-            self.card_number,
-            int(self.region),
-            self.expires.toordinal() - _EPOCH_ORDINAL,
-            self.status.value,
-        ]
-        if self.spec_version != COUNTER_DEFAULT_SPEC:
-            claim.append(int(self.spec_version[0] + self.spec_version[2:]))
-        return claim
-
-    @classmethod
-    def from_claim(cls, claim: object) -> CounterCard:
-        """Rebuild from :meth:`to_claim` output, strictly (exact length and types, ranges,
-        canonical text, the default specification left out); :class:`ValueError` with the
-        reason."""
-        if type(claim) is not list or len(claim) not in (5, 6):
-            raise ValueError("counter card claim must be an array of 5 or 6 items")
-        name, number, region, expires, status = claim[:5]
-        spec = claim[5] if len(claim) == 6 else 300
-        if not (
-            type(name) is str
-            and type(number) is str
-            and type(region) is int
-            and type(expires) is int
-            and type(status) is int
-            and type(spec) is int
-            and 100_000 <= region < 1_000_000
-            and 0 <= expires <= _MAX_DAYS
-            and 100 <= spec < 1000
-        ):
-            raise ValueError("counter card claim has a value of the wrong type or range")
-        if len(claim) == 6 and spec == 300:
-            raise ValueError("counter card claim: specification 3.00 is written by leaving it out")
-        try:
-            card = cls(
-                masked_name=name,
-                card_number=number,
-                region=str(region),
-                spec_version=_SPEC_TEXT[spec],
-                expires=date.fromordinal(_EPOCH_ORDINAL + expires),
-                status=CardStatus.parse(status),
-            )
-        except ValidationError as exc:
-            raise redact_validation_error(exc) from None
-        if card.card_number != number:
-            raise ValueError("counter card claim item 2 (card_number) is not in canonical form")
-        return card
-
-    def masked(self) -> dict[str, str]:
-        """Display strings (the name is already masked; the card number is masked too)."""
-        return {
-            "name": self.masked_name,
-            "card_number": mask_card_number(self.card_number),
-            "region": self.region,
-            "spec_version": self.spec_version,
-            "expires": self.expires.isoformat(),
-            "status": self.status.name.lower(),
-        }
-
-
-_CARD_FIELDS: Final = frozenset(Card.model_fields)
-#: What validating ``{"name": ..., "ssn": ...}`` sets: ``document`` keeps its default.
-_HOLDER_FIELDS: Final = frozenset({"name", "ssn"})
-_set_slot = object.__setattr__
-
-
-def _built(model: type[BaseModel], values: dict[str, Any], fields: frozenset[str]) -> Any:
-    """An instance of ``model`` holding ``values``, made as ``model_construct`` makes one
-    (the four slots every pydantic model has), for values already checked field by field."""
-    made = object.__new__(model)
-    _set_slot(made, "__dict__", values)
-    _set_slot(made, "__pydantic_fields_set__", set(fields))
-    _set_slot(made, "__pydantic_extra__", None)
-    _set_slot(made, "__pydantic_private__", None)
-    return made
-
-
-def _card_if_valid(
-    name: str,
-    ssn: str,
-    card_number: str,
-    region: int,
-    spec: int,
-    issued: int,
-    expires: int,
-    status: int,
-) -> Card | None:
-    """The card :meth:`Card.from_claim` validates, without pydantic's validation pass, when the
-    claim is canonical and passes every rule of the models; ``None`` otherwise (the full
-    validation then finds and words the problem).
-
-    The rules are the models' own, through the same functions: the name, card number and
-    region normalisers (a value they would change is not canonical: ``None``), the citizen ID
-    check (:func:`~ecard.identifiers._fast_birth_date`, the one ``normalize_citizen_id`` takes
-    first), the status parser, and the date bounds and cross-field rules of :class:`Card`.
-    The spec version ``_SPEC_TEXT[spec]`` always matches its pattern for ``100 <= spec < 1000``,
-    which the caller checked. ``tests/test_card_fastpath.py`` holds both ways equal.
-    """
-    birth = _fast_birth_date(ssn)
-    if birth is None:
-        return None
-    try:
-        if (
-            normalize_name(name) != name
-            or normalize_card_number(card_number) != card_number
-            or (region_text := normalize_region_code(str(region))) != str(region)
-        ):
-            return None
-        state = CardStatus.parse(status)
-    except ValueError:
-        return None
-    day_issued = date.fromordinal(_EPOCH_ORDINAL + issued)
-    day_expires = date.fromordinal(_EPOCH_ORDINAL + expires)
-    if not (day_issued >= _MIN_ISSUED and birth <= day_issued < day_expires <= _MAX_EXPIRES):
-        return None
-    holder = _built(
-        Holder,
-        {"name": name, "document": DocumentType.RESIDENT_ID, "ssn": ssn},
-        _HOLDER_FIELDS,
-    )
-    card: Card = _built(
-        Card,
-        {
-            "holder": holder,
-            "card_number": card_number,
-            "region": region_text,
-            "spec_version": _SPEC_TEXT[spec],
-            "issued": day_issued,
-            "expires": day_expires,
-            "status": state,
-        },
-        _CARD_FIELDS,
-    )
-    return card
-
-
-#: The flat keys of a card record (``name`` and ``ssn`` are the holder's), and the optional ones.
-_FLAT_REQUIRED: Final = frozenset({"name", "ssn", "card_number", "region", "issued", "expires"})
-_FLAT_KEYS: Final = _FLAT_REQUIRED | {"spec_version", "status"}
-#: Every spec version the field's pattern ``^[1-9]\.[0-9]{2}$`` accepts.
-_SPEC_VALUES: Final = frozenset(_SPEC_TEXT[100:])
-
-
-def _iso_day(text: str) -> date | None:
-    """The date of an exact ``YYYY-MM-DD`` text (ASCII digits), else ``None``."""
-    if not (
-        len(text) == 10
-        and text[4] == "-"
-        and text[7] == "-"
-        and text.isascii()
-        and (text[:4] + text[5:7] + text[8:]).isdigit()
-    ):
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
-
-
-def card_if_canonical(fields: Mapping[str, object]) -> Card | None:
-    """The card ``Card.model_validate`` makes of a flat record (the keys ``name, ssn,
-    card_number, region, issued, expires`` and optionally ``spec_version, status``; ``name`` and
-    ``ssn`` the holder's), without pydantic's validation pass, when every value is already in
-    canonical form and passes every rule of the models; ``None`` otherwise: then the full
-    validation (``Card.model_validate``) decides and words the problem.
-
-    The rules are the models' own, through the same functions, as :func:`_card_if_valid` applies
-    them to a claim: the name, card number and region normalisers (a value they would change is
-    not canonical), the citizen ID check, the status parser, the spec version's pattern, the
-    date bounds and the cross-field rules. Dates must be ``YYYY-MM-DD`` texts (what a CSV file
-    or a JSON line holds). ``tests/test_card_fastpath.py`` holds both ways equal, including the
-    fields each marks as set.
-    """
-    keys = fields.keys()
-    if not (keys >= _FLAT_REQUIRED and keys <= _FLAT_KEYS):
-        return None
-    name, ssn = fields["name"], fields["ssn"]
-    card_number, region = fields["card_number"], fields["region"]
-    issued, expires = fields["issued"], fields["expires"]
-    spec = fields.get("spec_version", "3.00")
-    if not (
-        type(name) is str
-        and type(ssn) is str
-        and type(card_number) is str
-        and type(region) is str
-        and type(issued) is str
-        and type(expires) is str
-        and type(spec) is str
-        and spec in _SPEC_VALUES
-    ):
-        return None
-    birth = _fast_birth_date(ssn)
-    day_issued, day_expires = _iso_day(issued), _iso_day(expires)
-    if birth is None or day_issued is None or day_expires is None:
-        return None
-    if not (day_issued >= _MIN_ISSUED and birth <= day_issued < day_expires <= _MAX_EXPIRES):
-        return None
-    try:
-        if (
-            normalize_name(name) != name
-            or normalize_card_number(card_number) != card_number
-            or normalize_region_code(region) != region
-        ):
-            return None
-        state = CardStatus.parse(fields["status"]) if "status" in keys else CardStatus.ACTIVE
-    except ValueError:
-        return None
-    holder = _built(
-        Holder,
-        {"name": name, "document": DocumentType.RESIDENT_ID, "ssn": ssn},
-        _HOLDER_FIELDS,
-    )
-    card: Card = _built(
-        Card,
-        {
-            "holder": holder,
-            "card_number": card_number,
-            "region": region,
-            "spec_version": spec,
-            "issued": day_issued,
-            "expires": day_expires,
-            "status": state,
-        },
-        _FLAT_SET["spec_version" in keys, "status" in keys],
-    )
-    return card
-
-
-_CARD_SET: Final = frozenset({"holder", "card_number", "region", "issued", "expires"})
-#: The fields ``model_validate`` marks as set, by (spec_version given, status given).
-_FLAT_SET: Final[dict[tuple[bool, bool], frozenset[str]]] = {
-    (spec, status): _CARD_SET
-    | {key for key, given in (("spec_version", spec), ("status", status)) if given}
-    for spec in (False, True)
-    for status in (False, True)
-}

@@ -13,7 +13,8 @@ from playwright.sync_api import BrowserContext, Page
 from tests.browser.support import RunningService, issue_card, read_qr_texts, resident_id, until
 from tests.browser.wallet_js import STORE_JS, b64, enrolment_request
 
-from ecard.card import Card, CounterCard, Holder
+from ecard.card import Card, Holder
+from ecard.countercard import CounterCard
 from ecard.errors import ErrorCode
 from ecard.formats.presentation import decode_text, parse_presentation
 from ecard.signing.binding import check_enrolment, new_nonce

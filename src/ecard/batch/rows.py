@@ -24,7 +24,8 @@ from typing import Any, Final, Literal, TypeAlias
 
 from pydantic import ValidationError
 
-from ecard.card import Card, card_if_canonical
+from ecard.card import Card
+from ecard.cardfast import card_if_canonical
 from ecard.errors import BadInputError
 
 #: Longest input line accepted (bytes, line ending included); a longer one is an invalid row.

@@ -26,9 +26,8 @@ from typing import Final, TextIO
 
 from ecard.batch.engines import Engine
 from ecard.batch.rows import MAX_LINE
-from ecard.card import Card
-from ecard.documents import DocumentType
-from ecard.errors import BadInputError, ErrorCode, Lang
+from ecard.errors import BadInputError, Lang
+from ecard.verify.jsonline import quoted, valid_fields
 from ecard.verify.loading import ListConfig, LoadedLists
 from ecard.verify.verifier import VerificationResult, Verifier
 
@@ -72,37 +71,15 @@ _JSON_LINE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).
 
 
 #: A JSON string literal as the encoder above writes it (the C encoder's own function).
-_STRING: Final[Callable[[str], str]] = json.encoder.encode_basestring
+_STRING: Final[Callable[[str], str]] = quoted
 
 
 def result_line(result: VerificationResult, lang: Lang, source: str) -> str:
     """The JSON line of ``result`` with its ``source``, without the line end: what
     ``ecard verify --json`` prints, plus ``"source"`` (see the module docstring)."""
-    card = result.card
-    if (
-        result.code is ErrorCode.OK
-        and type(card) is Card
-        and card.holder.document is DocumentType.RESIDENT_ID
-        and result.kid is not None
-        and result.cti is not None
-        and result.issued_at is not None
-        and result.expires_at is not None
-        and result.alg is not None
-        and result.issuer is not None
-        and result.reason is None
-        and result.purpose is None
-    ):
-        enc = _STRING
-        return (
-            '{"valid":true,"code":"OK","message":'
-            f"{enc(result.message(lang))},"
-            f'"card":{_JSON_LINE(card.json_dict())},"kid":"{result.kid.hex()}",'
-            f'"alg":{enc(result.alg)},"issuer":{enc(result.issuer)},'
-            f'"cti":"{result.cti.hex()}","iat":"{result.issued_at.isoformat()}",'
-            f'"exp":"{result.expires_at.isoformat()}",'
-            f'"warnings":{_JSON_LINE(list(result.warnings))},"reason":null,"purpose":null,'
-            f'"source":{enc(source)}}}'
-        )
+    fields = valid_fields(result, lang)
+    if fields is not None:
+        return f'{{{fields},"source":{_STRING(source)}}}'
     data = result.to_dict(lang)
     data["source"] = source
     return _JSON_LINE(data)

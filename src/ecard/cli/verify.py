@@ -22,6 +22,7 @@ from cryptography import x509
 
 from ecard._files import read_file
 from ecard.card import Card
+from ecard.cardfast import card_from_claim
 from ecard.cli.common import (
     ALG_NAMES,
     Subcommands,
@@ -34,11 +35,12 @@ from ecard.cli.common import (
 from ecard.cli.errors import READ_EPILOG, STATUS_EPILOG, UsageError, lang_of, setting_up
 from ecard.crypto.algorithms import describe_algorithm
 from ecard.crypto.x509 import load_certificate_file
-from ecard.errors import PATH_FAILURES_ZH, BadCertificateError, EcardError
+from ecard.errors import PATH_FAILURES_ZH, BadCertificateError, EcardError, Lang
 from ecard.formats import cbor, qrtext
 from ecard.formats.cose import parse_sign1
 from ecard.formats.cwt import CLAIM_CARD
 from ecard.formats.presentation import PURPOSES
+from ecard.verify.jsonline import quoted, valid_fields
 from ecard.verify.policy import MINIMUM_SCOPE, Policy
 from ecard.verify.regions import region_name
 from ecard.verify.replay import ReplayCache
@@ -119,8 +121,43 @@ def check_trust_files(paths: Iterable[str], lang: str = "en") -> None:
 _JSON_LINE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
+_quoted = quoted
+#: Region names already looked up, by code (bounded: a few thousand regions at most).
+_REGION_NAMES: dict[str, str | None] = {}
+
+
+def _region_name(code: str) -> str | None:
+    """:func:`region_name`, remembered (up to 8,192 codes)."""
+    try:
+        return _REGION_NAMES[code]
+    except KeyError:
+        name = region_name(code)
+        if len(_REGION_NAMES) < 8192:
+            _REGION_NAMES[code] = name
+        return name
+
+
+def _valid_line(result: VerificationResult, source: str, lang: Lang) -> str | None:
+    """The JSON line of a valid plain card (what nearly every scan gives): the fields of
+    :func:`~ecard.verify.jsonline.valid_fields`, then ``source`` and ``region_name``; the
+    same text as ``_JSON_LINE`` gives for the same data, held equal by the tests; ``None``
+    for any other result, which takes the general way."""
+    fields = valid_fields(result, lang)
+    if fields is None:
+        return None
+    name = _region_name(result.card.region)  # type: ignore[union-attr]
+    return (
+        f'{{{fields},"source":{_quoted(source)},'
+        f'"region_name":{"null" if name is None else _quoted(name)}}}\n'
+    )
+
+
 def _emit(result: VerificationResult, source: str, args: argparse.Namespace, out: TextIO) -> None:
     if args.json:
+        line = _valid_line(result, source, args.lang)
+        if line is not None:
+            out.write(line)
+            return
         data = result.to_dict(args.lang)
         data["source"] = source
         if result.card is not None:
@@ -397,7 +434,7 @@ def cmd_inspect(args: argparse.Namespace) -> bool:
         if CLAIM_CARD in claims:
             try:
                 named["card"] = _card_fields(
-                    Card.from_claim(claims[CLAIM_CARD]), reveal=args.reveal
+                    card_from_claim(claims[CLAIM_CARD]), reveal=args.reveal
                 )
             except ValueError:
                 if not args.reveal:

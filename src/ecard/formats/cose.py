@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -74,17 +75,23 @@ class Sign1Message:
 
 def sig_structure(protected: bytes, payload: bytes, external_aad: bytes = b"") -> bytes:
     """Encode ``["Signature1", protected, external_aad, payload]`` (RFC 9052 §4.4)."""
+    head = cbor.encode_head
+    n, m = len(protected), len(payload)
     return b"".join(
         (
             _SIG1_CONTEXT,
-            cbor.encode_head(2, len(protected)),
+            _BSTR_HEADS[n] if n < 256 else head(2, n),
             protected,
-            cbor.encode_head(2, len(external_aad)),
+            head(2, len(external_aad)) if external_aad else b"\x40",
             external_aad,
-            cbor.encode_head(2, len(payload)),
+            _BSTR_HEADS[m] if m < 256 else head(2, m),
             payload,
         )
     )
+
+
+#: The heads of byte strings of 0..255 bytes (what nearly every Sig_structure holds).
+_BSTR_HEADS: Final = tuple(cbor.encode_head(2, n) for n in range(256))
 
 
 def kid_for_certificate(cert: x509.Certificate) -> bytes:
@@ -233,24 +240,9 @@ def _parse_common(data: bytes) -> Sign1Message | None:
     the general parser gives; anything else (another layout, a longer length, an ``x5chain``)
     returns None and takes the general path.
     """
-    if (
-        type(data) is not bytes
-        or len(data) < 20
-        or data[0] != 0xD2
-        or data[1] != 0x84
-        or data[2] != 0x4D
-    ):
+    if type(data) is not bytes or len(data) < 20 or _COMMON_OPENING.match(data) is None:
         return None
     protected = data[3:16]
-    if (
-        protected[0] != 0xA2
-        or protected[1] != 0x01
-        or not 0x20 <= protected[2] < 0x38
-        or protected[3] != 0x04
-        or protected[4] != 0x48
-        or data[16] != 0xA0
-    ):
-        return None
     span = cbor.short_string_span(data, 17, 2)
     if span is None or span[1] + 2 > len(data):
         return None
@@ -268,6 +260,11 @@ def _parse_common(data: bytes) -> Sign1Message | None:
         signature=data[span[0] : span[1]],
         headers={HEADER_ALG: alg, HEADER_KID: kid},
     )
+
+
+#: ``D2 84``, the protected header ``4D A2 01 <alg: one-byte negative int> 04 48 <8-byte kid>``
+#: and the empty unprotected header ``A0``: the first 17 bytes :func:`_parse_common` accepts.
+_COMMON_OPENING: Final = re.compile(rb"\xd2\x84\x4d\xa2\x01[\x20-\x37]\x04\x48.{8}\xa0", re.DOTALL)
 
 
 def _outer_tag(data: bytes) -> int | None:

@@ -11,7 +11,7 @@ The payload is a deterministic CBOR map::
                        bound card (:mod:`ecard.formats.cosekey`); such a card is only valid
                        inside an ``EC2:`` presentation signed by that key
     -65537   map       the card in compact form (see :meth:`ecard.card.Card.to_claim`), or
-    -65539   array     the counter profile of the card (:class:`ecard.card.CounterCard`: masked
+    -65539   array     the counter profile of the card (:class:`ecard.countercard.CounterCard`: masked
                        name, no ID number), only on a bound card (``cnf``); exactly one of the two
 
 A counter-profile credential carries **no** ``cti``: its credential id is the first
@@ -27,15 +27,18 @@ understand. Times are integers; this profile has no floats.
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from ecard.card import Card, CounterCard
+from ecard.card import Card
+from ecard.cardfast import card_from_claim, card_from_fields
+from ecard.countercard import CounterCard
 from ecard.errors import BadClaimsError, BadKeyError
 from ecard.formats import cbor
-from ecard.formats.cosekey import CLAIM_CNF, DeviceKey, encode_cnf, parse_cnf
+from ecard.formats.cosekey import CLAIM_CNF, DeviceKey, encode_cnf, parse_cnf, parse_cose_key
 
 CLAIM_ISS: Final = 1
 CLAIM_EXP: Final = 4
@@ -239,9 +242,31 @@ def decode_claims(payload: bytes) -> Claims:
     Raises :class:`~ecard.errors.BadCborError` if it is not strict CBOR and
     :class:`~ecard.errors.BadClaimsError` if the claims or the card break the schema.
     """
-    data = _decode_common(payload)
-    if data is None:
-        data = _decode_bound(payload)
+    fields = _read_common(payload)
+    key: dict[int, Any] | None = None
+    if fields is None:
+        bound = _read_bound(payload)
+        if bound is not None:
+            fields, key = bound
+    if fields is not None:
+        # the common layouts (plain, or bound with cnf): their keys are the required ones (and
+        # cnf), so the checks below come down to _check, the card's rules and the key's, in
+        # that order; a card the fast path does not build (not canonical, or breaking a rule)
+        # goes the general way, which words the reason
+        iss, exp, iat, cti, name, ssn, number, region, spec, issued, expires, status = fields
+        _check(iss, iat, exp, cti, None)
+        card = card_from_fields(name, ssn, number, region, spec, issued, expires, status)
+        if card is not None:
+            if key is None:
+                return Claims(iss, iat, exp, cti, card)
+            try:
+                device = parse_cose_key(key)
+            except BadKeyError as exc:
+                raise BadClaimsError(f"cnf: {exc.detail}") from None
+            return Claims(iss, iat, exp, cti, card, None, device)
+    data: object = None
+    if fields is not None:  # the fast layout with a card the general way words
+        data = _decode_common(payload) if key is None else _decode_bound(payload)
     if data is None:
         data = cbor.decode(payload, max_depth=4, max_items=256)  # cnf: claims > cnf > COSE_Key
     if type(data) is not dict:
@@ -260,7 +285,7 @@ def decode_claims(payload: bytes) -> Claims:
     nbf = data.get(CLAIM_NBF)
     _check(iss, iat, exp, cti, nbf)
     try:
-        card = Card.from_claim(data[CLAIM_CARD])
+        card = card_from_claim(data[CLAIM_CARD])
     except ValueError as exc:
         raise BadClaimsError(f"card: {_first_line(exc)}") from None
     cnf = None
@@ -297,13 +322,22 @@ def _decode_counter(data: dict[Any, Any]) -> Claims:
     return Claims(iss=iss, iat=iat, exp=exp, cti=cti, card=card, nbf=nbf, cnf=cnf)
 
 
-_U16 = struct.Struct(">H").unpack_from
-_U32 = struct.Struct(">I").unpack_from
-_U64 = struct.Struct(">Q").unpack_from
+#: After ``iss``: ``exp`` and ``iat`` as 32-bit arguments, then the key of ``cti`` ...
+_TIMES_BYTES: Final = re.compile(rb"\x04\x1a.{4}\x06\x1a.{4}\x07", re.DOTALL)
+#: ... and their values.
+_TIMES_VALUES: Final = struct.Struct(">2xI2xI").unpack_from
 #: The card's claim key (-65537) and the head of its map of eight entries.
 _CARD_OPENING: Final = b"\x3a\x00\x01\x00\x00\xa8\x01"
 #: After the holder's name: the seven fixed-width entries 2..8 of the card map.
 _TAIL: Final = 41
+#: Those entries' fixed bytes (keys 2..8, the heads ``1B``, ``69``, ``1A``, ``19``) around
+#: their values (the status an integer below 24, in its head byte) ...
+_TAIL_BYTES: Final = re.compile(
+    rb"\x02\x1b.{8}\x03\x69.{9}\x04\x1a.{4}\x05\x19.{2}\x06\x19.{2}\x07\x19.{2}\x08[\x00-\x17]",
+    re.DOTALL,
+)
+#: ... and the values between them: ssn, card number, region, spec, issued, expires, status.
+_TAIL_VALUES: Final = struct.Struct(">2xQ2x9s2xI2xH2xH2xH1xB").unpack_from
 
 
 def _decode_common(p: bytes) -> dict[Any, Any] | None:
@@ -316,15 +350,29 @@ def _decode_common(p: bytes) -> dict[Any, Any] | None:
     and every text valid UTF-8: bytes the strict decoder reads into the same map. What the
     claims mean is checked afterwards, the same way for both.
     """
+    fields = _read_common(p)
+    if fields is None:
+        return None
+    iss, exp, iat, cti, name, ssn, number, region, spec, issued, expires, status = fields
+    card = {1: name, 2: ssn, 3: number, 4: region, 5: spec, 6: issued, 7: expires, 8: status}
+    return {CLAIM_ISS: iss, CLAIM_EXP: exp, CLAIM_IAT: iat, CLAIM_CTI: cti, CLAIM_CARD: card}
+
+
+#: What :func:`_read_common` reads: iss, exp, iat, cti, then the card's keys 1..8.
+_CommonFields = tuple[str, int, int, bytes, str, int, str, int, int, int, int, int]
+
+
+def _read_common(p: bytes) -> _CommonFields | None:
+    """The values of the layout :func:`_decode_common` matches, in its order, or None."""
     try:
         if type(p) is not bytes or p[0] != 0xA5 or p[1] != 0x01 or not 0x61 <= p[2] < 0x78:
             return None
         i = 3 + p[2] - 0x60
         iss = p[3:i].decode()
-        if p[i] != 0x04 or p[i + 1] != 0x1A or p[i + 6] != 0x06 or p[i + 7] != 0x1A:
+        if _TIMES_BYTES.match(p, i) is None:
             return None
-        exp, iat = _U32(p, i + 2)[0], _U32(p, i + 8)[0]
-        if p[i + 12] != 0x07 or exp < 0x10000 or iat < 0x10000:
+        exp, iat = _TIMES_VALUES(p, i)
+        if exp < 0x10000 or iat < 0x10000:
             return None
         span = cbor.short_string_span(p, i + 13, 2)
         if span is None:
@@ -337,34 +385,17 @@ def _decode_common(p: bytes) -> dict[Any, Any] | None:
         if span is None:
             return None
         a, b = span
-        if (
-            b + _TAIL != len(p)
-            or p[b] != 0x02 or p[b + 1] != 0x1B
-            or p[b + 10] != 0x03 or p[b + 11] != 0x69
-            or p[b + 21] != 0x04 or p[b + 22] != 0x1A
-            or p[b + 27] != 0x05 or p[b + 28] != 0x19
-            or p[b + 31] != 0x06 or p[b + 32] != 0x19
-            or p[b + 35] != 0x07 or p[b + 36] != 0x19
-            or p[b + 39] != 0x08 or p[b + 40] >= 0x18
-        ):  # fmt: skip
+        if b + _TAIL != len(p) or _TAIL_BYTES.fullmatch(p, b) is None:
             return None
-        ssn, region = _U64(p, b + 2)[0], _U32(p, b + 23)[0]
-        spec, issued, expires = _U16(p, b + 29)[0], _U16(p, b + 33)[0], _U16(p, b + 37)[0]
+        ssn, number, region, spec, issued, expires, status = _TAIL_VALUES(p, b)
         if ssn < 1 << 32 or region < 0x10000 or spec < 0x100 or issued < 0x100 or expires < 0x100:
             return None
-        card = {
-            1: p[a:b].decode(),
-            2: ssn,
-            3: p[b + 12 : b + 21].decode(),
-            4: region,
-            5: spec,
-            6: issued,
-            7: expires,
-            8: p[b + 40],
-        }
+        return (
+            iss, exp, iat, cti, p[a:b].decode(), ssn, number.decode(), region, spec, issued,
+            expires, status,
+        )  # fmt: skip
     except (IndexError, UnicodeDecodeError, struct.error):
         return None
-    return {CLAIM_ISS: iss, CLAIM_EXP: exp, CLAIM_IAT: iat, CLAIM_CTI: cti, CLAIM_CARD: card}
 
 
 #: ``cnf`` (claim 8) of a bound card as ecard writes it, up to the key's x coordinate, and the
@@ -384,6 +415,20 @@ def _decode_bound(p: bytes) -> dict[Any, Any] | None:
     bit ``22 F4|F5``) between ``cti`` and the card: the rest is read by :func:`_decode_common`,
     so the bytes accepted are exactly the strict decoder's map. Anything else: None.
     """
+    bound = _read_bound(p)
+    if bound is None:
+        return None
+    fields, key = bound
+    iss, exp, iat, cti, name, ssn, number, region, spec, issued, expires, status = fields
+    card = {1: name, 2: ssn, 3: number, 4: region, 5: spec, 6: issued, 7: expires, 8: status}
+    return {
+        CLAIM_ISS: iss, CLAIM_EXP: exp, CLAIM_IAT: iat, CLAIM_CTI: cti, CLAIM_CARD: card,
+        CLAIM_CNF: {1: key},
+    }  # fmt: skip
+
+
+def _read_bound(p: bytes) -> tuple[_CommonFields, dict[int, Any]] | None:
+    """What :func:`_decode_bound` matches: the common fields and the COSE_Key, or None."""
     try:
         if type(p) is not bytes or p[0] != 0xA6 or p[1] != 0x01 or not 0x61 <= p[2] < 0x78:
             return None
@@ -409,11 +454,10 @@ def _decode_bound(p: bytes) -> dict[Any, Any] | None:
             return None
     except IndexError:
         return None
-    data = _decode_common(b"\xa5" + p[1:k] + p[end:])
-    if data is None:
+    fields = _read_common(b"\xa5" + p[1:k] + p[end:])
+    if fields is None:
         return None
-    data[CLAIM_CNF] = {1: key}
-    return data
+    return fields, key
 
 
 def _first_line(exc: Exception) -> str:

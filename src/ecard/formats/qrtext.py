@@ -145,6 +145,13 @@ def clean_scanned(text: str) -> tuple[str, tuple[str, ...]]:
     """
     if not isinstance(text, str):
         return text, ()
+    # every blank sorts below " " and the BOM is not at the end: a code as a scanner line
+    # gives it (nothing around it, or one line feed after it) needs no search
+    if text[:1] > " " and text[0] != _BOM:
+        if text[-1] > " ":
+            return text, ()
+        if text[-1] == "\n" and text[-2:-1] > " ":
+            return text[:-1], ()
     notes: list[str] = []
     stripped = text.lstrip(_BLANKS + _BOM)  # a BOM may follow a blank (a pasted text)
     if _BOM in text[: len(text) - len(stripped)]:

@@ -38,7 +38,8 @@ from fastapi import Path as UrlPath
 from pydantic import BaseModel, ConfigDict, Field
 
 from ecard import __version__
-from ecard.card import Card, CounterCard
+from ecard.card import Card
+from ecard.countercard import CounterCard
 from ecard.formats.presentation import PURPOSES
 from ecard.service.context import ServiceContext
 from ecard.service.errors import ErrorBody, ServiceCode, ServiceError

@@ -23,7 +23,8 @@ from typing import Final, Literal
 from cryptography import x509
 
 from ecard._time import utc
-from ecard.card import Card, CounterCard, day_start_timestamp
+from ecard.card import Card, day_start_timestamp
+from ecard.countercard import CounterCard
 from ecard.crypto.x509 import signing_unfitness
 from ecard.errors import BadCertificateError, BadInputError
 from ecard.formats import qrtext
@@ -102,7 +103,7 @@ class Issuer:
         ``device_key`` binds the card to a holder's device (claim ``cnf``): check the device's
         proof of possession first (:func:`ecard.signing.binding.check_enrolment`). A bound card
         verifies only inside an ``EC2:`` presentation signed by that key, never as ``EC1:``.
-        ``profile="counter"`` signs the card's counter profile (:class:`ecard.card.CounterCard`:
+        ``profile="counter"`` signs the card's counter profile (:class:`ecard.countercard.CounterCard`:
         masked name, no ID number) instead of the card; it needs ``device_key``, and its
         ``cti`` is derived from that key (:func:`ecard.formats.cwt.counter_cti`).
 

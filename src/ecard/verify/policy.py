@@ -68,7 +68,7 @@ class Policy:
     * ``presentation_max_age`` / ``presentation_max_ahead``: the ``iat`` window of a
       presentation around "now" (default 90 s back, 30 s ahead; at most 10 minutes each).
     * ``profiles``: per purpose, the credential profiles accepted (``"full"``: the whole card;
-      ``"counter"``: :class:`~ecard.card.CounterCard`, no ID number). Default: both for every
+      ``"counter"``: :class:`~ecard.countercard.CounterCard`, no ID number). Default: both for every
       purpose; :data:`MINIMUM_SCOPE` keeps every purpose but identity to the counter profile.
     """
 

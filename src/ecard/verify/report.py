@@ -12,7 +12,7 @@ import unicodedata
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ecard.card import CounterCard
+from ecard.countercard import CounterCard
 from ecard.crypto.algorithms import describe_algorithm
 from ecard.errors import Lang
 from ecard.verify.regions import region_label

@@ -37,7 +37,9 @@ from typing import Any
 
 from ecard._files import MAX_IMAGE_FILE, read_file
 from ecard._time import utc
-from ecard.card import Card, CounterCard, day_start_timestamp
+from ecard.card import Card, day_start_timestamp
+from ecard.cardfast import card_json
+from ecard.countercard import CounterCard
 from ecard.crypto.algorithms import ALGORITHMS, Algorithm
 from ecard.errors import (
     AlgKeyMismatchError,
@@ -121,7 +123,7 @@ class VerificationResult:
             "card": (
                 None
                 if self.card is None
-                else self.card.json_dict()
+                else card_json(self.card)
                 if type(self.card) is Card
                 else self.card.model_dump(mode="json")
             ),
@@ -238,18 +240,24 @@ class Verifier:
             return self._failure(
                 ErrorCode.BAD_INPUT, f"internal error: {type(exc).__name__}", progress
             )
-        return VerificationResult(
-            warnings=tuple(progress.warnings),
-            code=ErrorCode.OK,
+        # VerificationResult(...) with every field given, without the frozen dataclass's one
+        # object.__setattr__ call per field: the verdict of every valid code is built here
+        made = _new_object(VerificationResult)
+        made.__dict__.update(
+            code=_OK,
+            detail="",
             card=claims.card,
             kid=entry.kid,
             alg=progress.alg,
             issuer=entry.subject,
             cti=claims.cti,
-            issued_at=claims.issued_at,
-            expires_at=claims.expires_at,
+            issued_at=_from_ts(claims.iat, UTC),
+            expires_at=_from_ts(claims.exp, UTC),
+            warnings=tuple(progress.warnings) if progress.warnings else (),
+            reason=None,
             purpose=progress.purpose,
         )
+        return made
 
     def verify_image(
         self, image: bytes | str | os.PathLike[str], *, now: datetime | None = None
@@ -281,7 +289,7 @@ class Verifier:
     def _run(
         self, text: str | bytes, t: float, progress: _Progress, challenge: str | None = None
     ) -> tuple[Claims, TrustedIssuer]:
-        if isinstance(text, bytes | bytearray):
+        if type(text) is not str and isinstance(text, bytes | bytearray):
             raw = bytes(text)
             try:  # ASCII, or UTF-8 for what scanners put around a code (a BOM): cleaned below
                 text = raw.decode("ascii" if raw.isascii() else "utf-8")
@@ -292,7 +300,8 @@ class Verifier:
         if not isinstance(text, str):
             raise BadInputError(f"expected QR text, got {type(text).__name__}")
         text, cleaned = qrtext.clean_scanned(text)
-        progress.warnings.extend(f"input: {note}" for note in cleaned)
+        if cleaned:
+            progress.warnings.extend(f"input: {note}" for note in cleaned)
         if is_presentation_text(text):
             presented = parse_presentation(decode_text(text))
             progress.purpose = presented.aud
@@ -326,9 +335,11 @@ class Verifier:
         progress.issuer = entry.subject
         claims = decode_claims(msg.payload)
         progress.claims = claims
-        self._check_lists(trust, revocations, t, progress)
+        if revocations is not None or trust.next_update_ts is not None:  # else nothing is due
+            self._check_lists(trust, revocations, t, progress)
         self._check_certificate(entry, claims)
-        self._check_scope(entry, claims)
+        if entry.entry is not None:  # a signer without a trust-list entry has no scope
+            self._check_scope(entry, claims)
         self._check_time(claims, t)
         if revocations is not None and revocations.is_revoked(msg.kid, claims.cti):
             raise RevokedError("the credential id is on the revocation list")
@@ -481,6 +492,11 @@ class Verifier:
             expires_at=None if claims is None else claims.expires_at,
             purpose=progress.purpose,
         )
+
+
+_OK = ErrorCode.OK
+_new_object = object.__new__
+_from_ts = datetime.fromtimestamp
 
 
 def _iso(ts: float) -> str:
