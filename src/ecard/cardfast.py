@@ -212,6 +212,24 @@ def _card_if_valid(
     day_expires = _DAYS.get(expires) or _day(expires)
     if not (day_issued >= _MIN_ISSUED and birth <= day_issued < day_expires <= _MAX_EXPIRES):
         return None
+    return _resident_card(
+        name, ssn, card_number, region_text, _SPEC_TEXT[spec], day_issued, day_expires, state,
+        _CARD_FIELDS,
+    )  # fmt: skip
+
+
+def _resident_card(
+    name: str,
+    ssn: str,
+    card_number: str,
+    region: str,
+    spec: str,
+    issued: date,
+    expires: date,
+    state: CardStatus,
+    fields_set: frozenset[str],
+) -> Card:
+    """A resident-ID card from values already checked, with ``fields_set`` marked as set."""
     holder = _built(
         Holder,
         {"name": name, "document": DocumentType.RESIDENT_ID, "ssn": ssn},
@@ -222,13 +240,13 @@ def _card_if_valid(
         {
             "holder": holder,
             "card_number": card_number,
-            "region": region_text,
-            "spec_version": _SPEC_TEXT[spec],
-            "issued": day_issued,
-            "expires": day_expires,
+            "region": region,
+            "spec_version": spec,
+            "issued": issued,
+            "expires": expires,
             "status": state,
         },
-        _CARD_FIELDS,
+        fields_set,
     )
     return card
 
@@ -304,25 +322,10 @@ def card_if_canonical(fields: Mapping[str, object]) -> Card | None:
         state = CardStatus.parse(fields["status"]) if "status" in keys else CardStatus.ACTIVE
     except ValueError:
         return None
-    holder = _built(
-        Holder,
-        {"name": name, "document": DocumentType.RESIDENT_ID, "ssn": ssn},
-        _HOLDER_FIELDS,
-    )
-    card: Card = _built(
-        Card,
-        {
-            "holder": holder,
-            "card_number": card_number,
-            "region": region,
-            "spec_version": spec,
-            "issued": day_issued,
-            "expires": day_expires,
-            "status": state,
-        },
+    return _resident_card(
+        name, ssn, card_number, region, spec, day_issued, day_expires, state,
         _FLAT_SET["spec_version" in keys, "status" in keys],
-    )
-    return card
+    )  # fmt: skip
 
 
 _CARD_SET: Final = frozenset({"holder", "card_number", "region", "issued", "expires"})
