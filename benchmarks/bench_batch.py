@@ -78,10 +78,26 @@ def bare_rates(timer: object = time.perf_counter) -> tuple[float, float]:
     )
 
 
+#: The largest peak resident memory a worker reported (``VmHWM``), in MB.
+WORKER_PEAK_MB: list[float] = [0.0]
+
+
+def own_peak_mb() -> float:
+    """This process's peak resident memory (``VmHWM``, MB). Not ``RUSAGE_CHILDREN``: Linux
+    carries a child's high-water mark over ``exec``, so a spawned worker would report the
+    size of the parent it was forked from."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def peak_mb() -> tuple[float, float]:
-    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return me, kids
+    return own_peak_mb(), WORKER_PEAK_MB[0]
 
 
 def warm_up(engine: Engine, job: IssueJob, src: Path) -> None:
@@ -94,10 +110,11 @@ def warm_up(engine: Engine, job: IssueJob, src: Path) -> None:
     list(engine.map(issue_chunk, job, [([row], {})] * (engine.workers * 4)))
 
 
-def cpu_probe(job: object, chunk: int) -> tuple[int, float]:
-    """A worker's process id and CPU seconds so far (a short sleep spreads the probes)."""
+def cpu_probe(job: object, chunk: int) -> tuple[int, float, float]:
+    """A worker's process id, CPU seconds and peak resident MB so far (a short sleep spreads
+    the probes)."""
     time.sleep(0.05)
-    return os.getpid(), time.process_time()
+    return os.getpid(), time.process_time(), own_peak_mb()
 
 
 def workers_cpu(engine: Engine) -> float:
@@ -105,8 +122,9 @@ def workers_cpu(engine: Engine) -> float:
     if type(engine) is Engine:
         return 0.0
     seen: dict[int, float] = {}
-    for pid, cpu in engine.map(cpu_probe, None, range(engine.workers * 4)):
+    for pid, cpu, peak in engine.map(cpu_probe, None, range(engine.workers * 4)):
         seen[pid] = max(cpu, seen.get(pid, 0.0))
+        WORKER_PEAK_MB[0] = max(WORKER_PEAK_MB[0], peak)
     return sum(seen.values())
 
 
