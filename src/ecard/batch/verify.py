@@ -70,16 +70,12 @@ def _verifier(config: ListConfig) -> Verifier:
 _JSON_LINE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-#: A JSON string literal as the encoder above writes it (the C encoder's own function).
-_STRING: Final[Callable[[str], str]] = quoted
-
-
 def result_line(result: VerificationResult, lang: Lang, source: str) -> str:
     """The JSON line of ``result`` with its ``source``, without the line end: what
     ``ecard verify --json`` prints, plus ``"source"`` (see the module docstring)."""
     fields = valid_fields(result, lang)
     if fields is not None:
-        return f'{{{fields},"source":{_STRING(source)}}}'
+        return f'{{{fields},"source":{quoted(source)}}}'
     data = result.to_dict(lang)
     data["source"] = source
     return _JSON_LINE(data)

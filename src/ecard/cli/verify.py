@@ -121,7 +121,6 @@ def check_trust_files(paths: Iterable[str], lang: str = "en") -> None:
 _JSON_LINE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-_quoted = quoted
 #: Region names already looked up, by code (bounded: a few thousand regions at most).
 _REGION_NAMES: dict[str, str | None] = {}
 
@@ -147,8 +146,8 @@ def _valid_line(result: VerificationResult, source: str, lang: Lang) -> str | No
         return None
     name = _region_name(result.card.region)  # type: ignore[union-attr]
     return (
-        f'{{{fields},"source":{_quoted(source)},'
-        f'"region_name":{"null" if name is None else _quoted(name)}}}\n'
+        f'{{{fields},"source":{quoted(source)},'
+        f'"region_name":{"null" if name is None else quoted(name)}}}\n'
     )
 
 
