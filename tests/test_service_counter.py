@@ -118,7 +118,7 @@ def _counter_in_a_real_browser(ctx: ServiceContext, base: str) -> None:
             )
             page.goto(f"{base}/counter?purpose=pharmacy&lang=en")
             page.wait_for_function(
-                "document.activeElement && document.activeElement.id === 'scan'", polling=100
+                "() => document.activeElement?.id === 'scan'", polling=100
             )
 
             def scan(text: str, n: int) -> None:
@@ -140,7 +140,7 @@ def _counter_in_a_real_browser(ctx: ServiceContext, base: str) -> None:
             assert page.evaluate("document.activeElement.id") == "scan"
 
             page.mouse.click(5, 5)  # staff click elsewhere: focus comes back
-            page.wait_for_function("document.activeElement.id === 'scan'", polling=100)
+            page.wait_for_function("() => document.activeElement?.id === 'scan'", polling=100)
             scan(code, 2)
             assert verdict.get_attribute("class") == "verdict bad"
             assert verdict.get_attribute("data-code") == "REPLAYED"
@@ -148,7 +148,7 @@ def _counter_in_a_real_browser(ctx: ServiceContext, base: str) -> None:
             assert "fresh code" in page.locator("#verdict-action").inner_text()
 
             page.goto(f"{base}/counter?purpose=pharmacy&lang=zh")
-            page.wait_for_function("document.activeElement.id === 'scan'", polling=100)
+            page.wait_for_function("() => document.activeElement?.id === 'scan'", polling=100)
             scan(bound_presenter(ctx, CARD).present("pharmacy"), 1)
             assert page.locator("#verdict-word").inner_text() == "有效"
             assert page.locator("#verdict-action").inner_text().startswith("受理")

@@ -166,7 +166,12 @@ def read_qr_texts(png: bytes) -> list[str]:
 def until(page: Page, condition: str, arg: object = None) -> None:
     """Wait until the JavaScript function ``condition`` (of ``arg``) is true in ``page``,
     polled on a timer: Chromium gives a page in the background no animation frames, so waits
-    polled on them (Playwright's default) can miss a change there."""
+    polled on them (Playwright's default) can miss a change there.
+
+    ``condition`` must be a function, not a bare expression: Playwright re-evaluates an
+    expression with ``eval`` on each poll, which the pages' CSP (no 'unsafe-eval') refuses
+    whenever the first poll is false; a function is compiled once, outside the CSP."""
+    assert condition.lstrip().startswith(("(", "async")), "until() takes a function"
     page.wait_for_function(condition, arg=arg, polling=100)
 
 
