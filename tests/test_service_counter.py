@@ -117,9 +117,7 @@ def _counter_in_a_real_browser(ctx: ServiceContext, base: str) -> None:
                 lambda m: problems.append(m.text) if m.type in ("error", "warning") else None,
             )
             page.goto(f"{base}/counter?purpose=pharmacy&lang=en")
-            page.wait_for_function(
-                "() => document.activeElement?.id === 'scan'", polling=100
-            )
+            page.wait_for_function("() => document.activeElement?.id === 'scan'", polling=100)
 
             def scan(text: str, n: int) -> None:
                 page.keyboard.type(text)  # a USB scanner is a keyboard
