@@ -21,24 +21,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import socket
 import sys
-import tempfile
-import threading
-import time
 from pathlib import Path
 
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from screenshots import chromium, running_service
+
 START = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
 
 TIMING_JS = """async ([card, count]) => {
@@ -78,14 +66,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import base64
 
-    import uvicorn
-    from playwright.sync_api import sync_playwright
-
     from ecard.card import Card, Holder
     from ecard.formats.qrimage import qr_version
-    from ecard.service.app import create_app
-    from ecard.service.config import ServiceConfig
-    from ecard.service.context import build_context, running_clock
+    from ecard.service.context import running_clock
     from ecard.signing.binding import check_enrolment, new_nonce
     from ecard.signing.issuer import Issuer
 
@@ -96,57 +79,37 @@ def main(argv: list[str] | None = None) -> int:
         issued=dt.date(2024, 1, 15),
         expires=dt.date(2034, 1, 15),
     )
-    with tempfile.TemporaryDirectory() as folder:
-        ctx = build_context(ServiceConfig(data_dir=Path(folder)), clock=running_clock(START))
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_level="warning")
-        )
-        threading.Thread(target=server.run, daemon=True).start()
-        while not server.started:
-            time.sleep(0.05)
+    with running_service(running_clock(START)) as (ctx, base), chromium() as browser:
         assert ctx.demo is not None
         issuer = Issuer(ctx.demo.signer.signer(), ctx.demo.signer.certificate, clock=lambda: START)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=os.environ.get("ECARD_CHROMIUM", "/usr/bin/chromium"), args=FLAGS
-            )
-            page = browser.new_page()
-            page.goto(f"http://127.0.0.1:{port}/wallet")
-            print(f"Chromium {browser.version}, {args.count} builds per round, best of 5")
-            for profile in ("counter", "full"):
-                nonce = new_nonce()
-                request = base64.b64decode(
-                    page.evaluate(KEY_JS, [base64.b64encode(nonce).decode()])
+        page = browser.new_page()
+        page.goto(f"{base}/wallet")
+        print(f"Chromium {browser.version}, {args.count} builds per round, best of 5")
+        for profile in ("counter", "full"):
+            nonce = new_nonce()
+            request = base64.b64decode(page.evaluate(KEY_JS, [base64.b64encode(nonce).decode()]))
+            bound = issuer.issue(card, device_key=check_enrolment(request, nonce), profile=profile)
+            b64 = base64.b64encode(bound.cose).decode()
+            cose_len = len(base64.b64decode(b64))
+            for challenge in (None, "482913"):
+                text = page.evaluate(
+                    """async ([card, ch]) => { const c = await import('/static/wallet/cose.js');
+                       const d = await import('/static/wallet/device.js');
+                       return c.presentationText(c.fromBase64(card), 'pharmacy', 1772352000, ch,
+                         d.signerOf(window.__benchKey.privateKey)); }""",
+                    [b64, challenge],
                 )
-                bound = issuer.issue(
-                    card, device_key=check_enrolment(request, nonce), profile=profile
-                )
-                b64 = base64.b64encode(bound.cose).decode()
-                cose_len = len(base64.b64decode(b64))
-                for challenge in (None, "482913"):
-                    text = page.evaluate(
-                        """async ([card, ch]) => { const c = await import('/static/wallet/cose.js');
-                           const d = await import('/static/wallet/device.js');
-                           return c.presentationText(c.fromBase64(card), 'pharmacy', 1772352000, ch,
-                             d.signerOf(window.__benchKey.privateKey)); }""",
-                        [b64, challenge],
-                    )
-                    what = "with a 6-digit challenge" if challenge else "no challenge"
-                    print(
-                        f"{profile:8s} profile: card {cose_len} B, presentation text {len(text)} "
-                        f"chars ({what}), QR version {qr_version(text, 'M')} at M, "
-                        f"{qr_version(text, 'Q')} at Q"
-                    )
-                t = page.evaluate(TIMING_JS, [b64, args.count])
+                what = "with a 6-digit challenge" if challenge else "no challenge"
                 print(
-                    f"{profile:8s} build {t['build']:.3f} ms ({1000 / t['build']:.0f}/s), bare WebCrypto "
-                    f"sign {t['bare']:.3f} ms ({1000 / t['bare']:.0f}/s), ratio {t['bare'] / t['build']:.2f}"
+                    f"{profile:8s} profile: card {cose_len} B, presentation text {len(text)} "
+                    f"chars ({what}), QR version {qr_version(text, 'M')} at M, "
+                    f"{qr_version(text, 'Q')} at Q"
                 )
-            browser.close()
-        server.should_exit = True
+            t = page.evaluate(TIMING_JS, [b64, args.count])
+            print(
+                f"{profile:8s} build {t['build']:.3f} ms ({1000 / t['build']:.0f}/s), bare WebCrypto "
+                f"sign {t['bare']:.3f} ms ({1000 / t['bare']:.0f}/s), ratio {t['bare'] / t['build']:.2f}"
+            )
     return 0
 
 

@@ -92,7 +92,7 @@ def _photo() -> bytes:
 
 
 @contextmanager
-def _service(clock: Callable[[], dt.datetime]) -> Iterator[tuple[ServiceContext, str]]:
+def running_service(clock: Callable[[], dt.datetime]) -> Iterator[tuple[ServiceContext, str]]:
     """The demo service in a throw-away folder on a free port: (context, base URL)."""
     import uvicorn
 
@@ -118,7 +118,8 @@ def _service(clock: Callable[[], dt.datetime]) -> Iterator[tuple[ServiceContext,
 
 
 @contextmanager
-def _browser() -> Iterator[Browser]:
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium (``$ECARD_CHROMIUM``) under Playwright, with :data:`FLAGS`."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -137,7 +138,7 @@ def pages(shot: Shot) -> None:
     from ecard.service.context import running_clock
     from ecard.service.pages.applicant import registration_key
 
-    with _service(running_clock(START)) as (ctx, base), _browser() as browser:
+    with running_service(running_clock(START)) as (ctx, base), chromium() as browser:
         create_user(ctx, "wang.clerk", PASSWORD, roles=("clerk",))
         create_user(ctx, "li.reviewer", PASSWORD, roles=("reviewer",))
         applicant = browser.new_context(viewport=PAGES_DESK, locale="zh-CN").new_page()
@@ -223,7 +224,7 @@ def wallet(shot: Shot) -> None:
     from ecard.workflow.store import CardRow
 
     now, advance = _clock(START)
-    with _service(now) as (ctx, base), _browser() as browser:
+    with running_service(now) as (ctx, base), chromium() as browser:
         reg = ctx.registry
         app = reg.submit(
             channel="online",

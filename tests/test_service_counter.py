@@ -5,35 +5,19 @@ red REPLAYED one, focus stays on the input, and the page asks nothing of any oth
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
+from tests.browser.support import CHROMIUM_FLAGS, chromium_path, served_app
 from tests.service_support import bound_presenter, make_app
 from tests.service_threads import in_thread
 from tests.test_service_api import CARD, NAME
 
 from ecard.service.app import STATIC
 from ecard.service.context import ServiceContext
-
-CHROMIUM = os.environ.get("ECARD_CHROMIUM", "/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
@@ -73,28 +57,11 @@ def test_nothing_from_elsewhere(client: TestClient) -> None:
     assert "innerHTML" not in js and "eval(" not in js and '"/api/verify"' in js
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[ServiceContext, str]]:
     ctx, app = make_app(tmp_path)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield ctx, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=20)
+    with served_app(app) as base:
+        yield ctx, base
 
 
 def test_counter_in_a_real_browser(served: tuple[ServiceContext, str]) -> None:
@@ -108,7 +75,9 @@ def _counter_in_a_real_browser(ctx: ServiceContext, base: str) -> None:
     requests: list[str] = []
     problems: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        path = chromium_path()
+        assert path is not None, "tests/conftest.py stops the run when Chromium is missing"
+        browser = pw.chromium.launch(executable_path=path, args=list(CHROMIUM_FLAGS))
         try:
             page = browser.new_page()
             page.on("request", lambda r: requests.append(r.url))

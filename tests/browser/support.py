@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import uvicorn
 from PIL import Image
@@ -85,14 +85,11 @@ class RunningService:
 
 
 @contextmanager
-def serve(data_dir: Path, start: dt.datetime) -> Iterator[RunningService]:
-    """The service on a free 127.0.0.1 port, in a background thread, until the block ends."""
-    clock = MovableClock(start)
-    ctx = build_context(ServiceConfig(data_dir=data_dir), clock=clock)
+def served_app(app: Any) -> Iterator[str]:
+    """``app`` (ASGI) on uvicorn on a free 127.0.0.1 port, in a background thread, until the
+    block ends; yields its base URL."""
     port = free_port()
-    config = uvicorn.Config(
-        create_app(ctx), host="127.0.0.1", port=port, log_level="warning", access_log=False
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="ecard-test-service", daemon=True)
     thread.start()
@@ -102,10 +99,19 @@ def serve(data_dir: Path, start: dt.datetime) -> Iterator[RunningService]:
             raise RuntimeError("the test service did not start")
         time.sleep(0.02)
     try:
-        yield RunningService(ctx, clock, f"http://127.0.0.1:{port}")
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serve(data_dir: Path, start: dt.datetime) -> Iterator[RunningService]:
+    """The service on a free 127.0.0.1 port, in a background thread, until the block ends."""
+    clock = MovableClock(start)
+    ctx = build_context(ServiceConfig(data_dir=data_dir), clock=clock)
+    with served_app(create_app(ctx)) as base_url:
+        yield RunningService(ctx, clock, base_url)
 
 
 def resident_id(serial: int) -> str:
