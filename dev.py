@@ -9,7 +9,9 @@ Standard library only. The virtual environment lives in ``.venv`` beside this fi
 reinstalled only when ``pyproject.toml`` changes (a stamp file records its hash). After the
 whole suite passes there, ``test`` runs it again in ``.venv-min``, installed with
 ``constraints/minimum.txt`` (every dependency at its declared lower bound), so the bounds in
-pyproject.toml stay true; with explicit pytest options (a subset) it runs once.
+pyproject.toml stay true; with explicit pytest options (a subset) it runs once. The SoftHSM2
+test token is made afresh for each ``test`` run in a temporary folder (``$ECARD_SOFTHSM_DIR``
+names another), so two runs in one checkout never share a token.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -82,15 +85,21 @@ def demo(args: list[str]) -> int:
     return run([BIN / "ecard", "demo", *args])
 
 
-def system_env() -> dict[str, str]:
+def system_env(token_dir: str | None = None) -> dict[str, str]:
     """The environment after ``eval "$(bash scripts/system-setup.sh)"``: the one place that
-    installs (apt-get, only what is missing) and configures every system tool the tests need."""
+    installs (apt-get, only what is missing) and configures every system tool the tests need.
+    ``token_dir``: where the SoftHSM2 test token is made (``$ECARD_SOFTHSM_DIR``; default
+    ``.softhsm`` in the checkout)."""
     script = ROOT / "scripts" / "system-setup.sh"
+    env = dict(os.environ)
+    if token_dir is not None:
+        env["ECARD_SOFTHSM_DIR"] = token_dir
     # bash evaluates the script's exports itself (only if the script succeeded: an
     # `eval "$(...)"` alone would hide its failure); env -0 hands back the result unambiguously
     proc = subprocess.run(  # noqa: S603
         ["bash", "-c", 'out="$(bash "$1")" || exit; eval "$out" && env -0', "-", str(script)],  # noqa: S607
         cwd=ROOT,
+        env=env,
         stdout=subprocess.PIPE,
         check=False,
     )
@@ -116,16 +125,19 @@ def test(args: list[str]) -> int:
             if run(cmd) != 0:  # type: ignore[arg-type]
                 say(f"{name} failed")
                 return 1
-    say("system tools (scripts/system-setup.sh)")
-    env = system_env()
-    say("pytest")
-    status = run([PY, "-m", "pytest", *args], env=env)
-    if status != 0 or args:  # a chosen subset of tests runs once, on the current versions
-        return status
-    # every declared lower bound is tested: the whole suite again on the minimum versions
-    say(f"pytest on the lowest declared versions ({MINIMUM.relative_to(ROOT)})")
-    python = ensure_env("test", VENV_MIN, MINIMUM)
-    return run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], env=env)
+    # A token of this run's own (unless $ECARD_SOFTHSM_DIR names one): two runs in one checkout
+    # at once would otherwise share the checkout's .softhsm token and its keys.
+    with tempfile.TemporaryDirectory(prefix="ecard-softhsm-") as token_dir:
+        say("system tools (scripts/system-setup.sh)")
+        env = system_env(os.environ.get("ECARD_SOFTHSM_DIR") or token_dir)
+        say("pytest")
+        status = run([PY, "-m", "pytest", *args], env=env)
+        if status != 0 or args:  # a chosen subset of tests runs once, on the current versions
+            return status
+        # every declared lower bound is tested: the whole suite again on the minimum versions
+        say(f"pytest on the lowest declared versions ({MINIMUM.relative_to(ROOT)})")
+        python = ensure_env("test", VENV_MIN, MINIMUM)
+        return run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], env=env)
 
 
 def main() -> int:
