@@ -15,6 +15,7 @@ from tests.strategies import cards
 
 from ecard.card import Card
 from ecard.cardfast import card_from_claim, card_from_fields, card_if_canonical, card_json
+from ecard.cardrecord import record_from_fields
 from ecard.documents import DocumentType
 from ecard.identifiers import _check_char
 
@@ -55,6 +56,15 @@ def test_valid_cards_are_the_same_both_ways(card: Card) -> None:
     if len(claim) == 8:  # a resident ID card: built by the fast path, not left to pydantic
         built = card_from_fields(*(claim[k] for k in range(1, 9)))  # type: ignore[arg-type]
         assert built is not None and built == card
+        # the record the verifier carries answers what the card answers, and prints its JSON
+        record = record_from_fields(*(claim[k] for k in range(1, 9)))  # type: ignore[arg-type]
+        assert record is not None and record.to_card() == card
+        assert card_json(record) == card.model_dump(mode="json")
+        for name in ("card_number", "region", "spec_version", "issued", "expires", "status"):
+            assert getattr(record, name) == getattr(card, name)
+        for name in ("name", "ssn", "document", "masked_name", "masked_ssn"):
+            assert getattr(record.holder, name) == getattr(card.holder, name)
+        assert record.profile == card.profile and card.holder.name not in repr(record)
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)

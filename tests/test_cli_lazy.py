@@ -76,6 +76,45 @@ def test_verify_loads_no_issuing_module(tmp_path: Path, ds: CertifiedKey, card: 
     assert json.loads(proc.stdout)["code"] == "OK"
 
 
+@pytest.mark.parametrize("output", [["--json"], ["--oneline"], []])
+def test_verify_prints_a_card_without_pydantic_or_the_models(
+    tmp_path: Path, ds: CertifiedKey, card: Card, output: list[str]
+) -> None:
+    """The verifier carries a checked record (ecard.cardrecord), not a pydantic model: JSON,
+    one-line and text output of a valid card load neither pydantic nor ecard.card; reading
+    ``result.card`` afterwards builds the very Card that was issued (and loads them)."""
+    cert = tmp_path / "issuer.pem"
+    cert.write_bytes(ds.certificate.public_bytes(Encoding.PEM))
+    text = Issuer(ds.signer(), ds.certificate).issue(card, iat=T0).text
+    code = (
+        "import io, sys, contextlib\n"
+        "from ecard.cli import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        f"    status = main(['verify', *{output!r}, '--trust', {str(cert)!r}, '--now', {T0.isoformat()!r}, {text!r}])\n"
+        "models = ('pydantic', 'pydantic_core', 'ecard.card', 'ecard.countercard', 'ecard.cardfast')\n"
+        "print(status, sorted(m for m in models if m in sys.modules), file=sys.stderr)\n"
+        "from ecard.verify.trust import TrustStore\n"
+        "from ecard.verify.verifier import Verifier\n"
+        "from ecard.crypto.x509 import load_certificate_file\n"
+        f"result = Verifier(TrustStore(load_certificate_file({str(cert)!r}))).verify({text!r}, now=__import__('datetime').datetime.fromisoformat({T0.isoformat()!r}))\n"
+        "print(result.card.model_dump_json(), file=sys.stderr)\n"
+        "sys.stdout.write(out.getvalue())\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+        check=False,
+    )
+    status_line, card_json = proc.stderr.strip().splitlines()[-2:]
+    assert status_line == "0 []", proc.stderr
+    assert Card.model_validate_json(card_json) == card
+    assert card.card_number in proc.stdout or output == ["--oneline"]
+
+
 def test_only_a_root_based_verify_loads_the_path_validation_library(
     tmp_path: Path, root: CertifiedKey, ds: CertifiedKey, card: Card
 ) -> None:

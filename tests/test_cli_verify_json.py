@@ -14,6 +14,7 @@ from tests.conftest import T0
 from tests.strategies import cards
 
 from ecard.card import Card, CardStatus, Holder
+from ecard.cardrecord import ResidentRecord
 from ecard.cli.verify import _JSON_LINE, _valid_line
 from ecard.signing.issuer import Issuer
 from ecard.verify.verifier import VerificationResult, Verifier
@@ -83,10 +84,12 @@ def test_every_other_result_takes_the_general_way(
 def test_the_verdict_built_without_its_init_is_the_dataclass(
     card: Card, issuer: Issuer, verifier: Verifier
 ) -> None:
-    """``Verifier.verify`` fills a valid verdict's fields directly: every field, nothing more,
-    and the object equal to the one ``VerificationResult(...)`` makes of the same values."""
+    """``Verifier.verify`` fills a valid verdict's fields directly: every field, nothing more
+    (the card under its descriptor's storage name, still the checked record), and the object
+    equal to the one ``VerificationResult(...)`` makes of the same values."""
     result = verifier.verify(issuer.issue(card).text, now=T0 + dt.timedelta(hours=1))
     names = [f.name for f in dataclasses.fields(VerificationResult)]
-    assert sorted(vars(result)) == sorted(names)
+    assert sorted(vars(result)) == sorted("_card_stored" if n == "card" else n for n in names)
+    assert type(vars(result)["_card_stored"]) is ResidentRecord
     assert VerificationResult(**{n: getattr(result, n) for n in names}) == result
     assert repr(VerificationResult(**{n: getattr(result, n) for n in names})) == repr(result)

@@ -10,7 +10,8 @@ through the same functions. ``tests/test_card_fastpath.py`` holds both ways equa
   compact claim signed in a CWT (the verifier's path).
 * :func:`card_if_canonical`: ``Card.model_validate`` for a flat record (a batch's CSV row or
   JSON line), or ``None``.
-* :func:`card_json`: ``card.model_dump(mode="json")``, without building pydantic's serialiser.
+* :func:`card_json`: ``card.model_dump(mode="json")``, without building pydantic's serialiser
+  (it lives in :mod:`ecard.cardrecord`, which the verifier imports without the models).
 """
 
 from __future__ import annotations
@@ -21,30 +22,24 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
-from ecard.card import (
-    _COMPACT_ID_LIMIT,
-    _EPOCH_ORDINAL,
-    _MAX_DAYS,
-    _MAX_EXPIRES,
-    _MIN_ISSUED,
-    _SHORTEST_17,
-    _SPEC_TEXT,
-    _STATUS_BY_VALUE,
-    Card,
-    CardStatus,
-    Holder,
-    _status_to_json,
-)
+from ecard.card import Card, Holder
+from ecard.cardbase import _MAX_EXPIRES, _MIN_ISSUED, _SPEC_TEXT, CardStatus
+from ecard.cardrecord import card_json, record_from_fields
 from ecard.documents import DocumentType
 from ecard.identifiers import (
-    _check_char,
     _fast_birth_date,
     normalize_card_number,
     normalize_name,
     normalize_region_code,
 )
 
-__all__ = ["card_from_claim", "card_from_fields", "card_if_canonical", "card_json"]
+__all__ = [
+    "card_from_claim",
+    "card_from_fields",
+    "card_if_canonical",
+    "card_json",
+    "resident_card",
+]
 
 
 def card_from_claim(claim: object) -> Card:
@@ -88,39 +83,10 @@ def card_from_fields(
     """The card ``Card.from_claim`` makes of the claim ``{1: name, 2: ssn, ..., 8: status}``
     (values of exactly these types: the caller checked them, as :func:`card_from_claim` and the
     CWT reader do) when it is canonical and passes every rule; ``None`` otherwise, and then
-    ``Card.from_claim`` decides and words the problem."""
-    if not (
-        0 <= ssn < _COMPACT_ID_LIMIT
-        and 100_000 <= region < 1_000_000
-        and 100 <= spec < 1000
-        and 0 <= issued <= _MAX_DAYS
-        and 0 <= expires <= _MAX_DAYS
-    ):
-        return None
-    first17 = str(ssn) if ssn >= _SHORTEST_17 else f"{ssn:017d}"
-    return _card_if_valid(
-        name, first17 + _check_char(first17), card_number, region, spec, issued, expires, status
-    )
-
-
-def card_json(card: Card) -> dict[str, Any]:
-    """``card.model_dump(mode="json")``, written out (the verifier's output for every valid
-    code): the same keys in the same order, without building pydantic's serialiser, which
-    the verifier never otherwise needs."""
-    holder = card.holder
-    return {
-        "holder": (
-            {"name": holder.name, "ssn": holder.ssn}
-            if holder.document is DocumentType.RESIDENT_ID
-            else holder.model_dump(mode="json")
-        ),
-        "card_number": card.card_number,
-        "region": card.region,
-        "spec_version": card.spec_version,
-        "issued": card.issued.isoformat(),
-        "expires": card.expires.isoformat(),
-        "status": _status_to_json(card.status),
-    }
+    ``Card.from_claim`` decides and words the problem. The rules are applied by
+    :func:`ecard.cardrecord.record_from_fields`."""
+    record = record_from_fields(name, ssn, card_number, region, spec, issued, expires, status)
+    return None if record is None else record.to_card()
 
 
 _CARD_FIELDS: Final = frozenset(Card.model_fields)
@@ -140,85 +106,7 @@ def _built(model: type[BaseModel], values: dict[str, Any], fields: frozenset[str
     return made
 
 
-#: Region codes already checked, by their integer (a pure function of the claim's value;
-#: bounded, since a verifier sees a few thousand regions at most).
-_REGION_TEXT: Final[dict[int, str]] = {}
-#: Dates of day numbers already seen (bounded the same way).
-_DAYS: Final[dict[int, date]] = {}
-_MEMO_LIMIT: Final = 8192
-
-
-def _region_text(region: int) -> str | None:
-    """The canonical text of region ``region`` if the region normaliser keeps it as it is,
-    else ``None``; remembered (up to :data:`_MEMO_LIMIT` regions)."""
-    text = str(region)
-    try:
-        if normalize_region_code(text) != text:
-            return None
-    except ValueError:
-        return None
-    if len(_REGION_TEXT) < _MEMO_LIMIT:
-        _REGION_TEXT[region] = text
-    return text
-
-
-def _day(days: int) -> date:
-    """The date ``days`` after 1970-01-01 (0 <= days <= the last date); remembered (up to
-    :data:`_MEMO_LIMIT` days)."""
-    day = date.fromordinal(_EPOCH_ORDINAL + days)
-    if len(_DAYS) < _MEMO_LIMIT:
-        _DAYS[days] = day
-    return day
-
-
-def _card_if_valid(
-    name: str,
-    ssn: str,
-    card_number: str,
-    region: int,
-    spec: int,
-    issued: int,
-    expires: int,
-    status: int,
-) -> Card | None:
-    """The card :meth:`Card.from_claim` validates (for a resident-ID claim), without pydantic's validation pass, when the
-    claim is canonical and passes every rule of the models; ``None`` otherwise (the full
-    validation then finds and words the problem).
-
-    The rules are the models' own, through the same functions: the name, card number and
-    region normalisers (a value they would change is not canonical: ``None``), the citizen ID
-    check (:func:`~ecard.identifiers._fast_birth_date`, the one ``normalize_citizen_id`` takes
-    first), the status parser, and the date bounds and cross-field rules of :class:`Card`.
-    The spec version ``_SPEC_TEXT[spec]`` always matches its pattern for ``100 <= spec < 1000``,
-    which the caller checked. ``tests/test_card_fastpath.py`` holds both ways equal.
-    """
-    birth = _fast_birth_date(ssn)
-    if birth is None:
-        return None
-    region_text = _REGION_TEXT.get(region)
-    if region_text is None:
-        region_text = _region_text(region)
-        if region_text is None:
-            return None
-    state = _STATUS_BY_VALUE.get(status)  # what CardStatus.parse gives an int, or None
-    if state is None:
-        return None
-    try:
-        if normalize_name(name) != name or normalize_card_number(card_number) != card_number:
-            return None
-    except ValueError:
-        return None
-    day_issued = _DAYS.get(issued) or _day(issued)
-    day_expires = _DAYS.get(expires) or _day(expires)
-    if not (day_issued >= _MIN_ISSUED and birth <= day_issued < day_expires <= _MAX_EXPIRES):
-        return None
-    return _resident_card(
-        name, ssn, card_number, region_text, _SPEC_TEXT[spec], day_issued, day_expires, state,
-        _CARD_FIELDS,
-    )  # fmt: skip
-
-
-def _resident_card(
+def resident_card(
     name: str,
     ssn: str,
     card_number: str,
@@ -227,9 +115,10 @@ def _resident_card(
     issued: date,
     expires: date,
     state: CardStatus,
-    fields_set: frozenset[str],
+    fields_set: frozenset[str] | None = None,
 ) -> Card:
-    """A resident-ID card from values already checked, with ``fields_set`` marked as set."""
+    """A resident-ID card from values already checked, with ``fields_set`` marked as set
+    (default: every field, as ``Card.from_claim`` marks them)."""
     holder = _built(
         Holder,
         {"name": name, "document": DocumentType.RESIDENT_ID, "ssn": ssn},
@@ -246,7 +135,7 @@ def _resident_card(
             "expires": expires,
             "status": state,
         },
-        fields_set,
+        _CARD_FIELDS if fields_set is None else fields_set,
     )
     return card
 
@@ -281,7 +170,7 @@ def card_if_canonical(fields: Mapping[str, object]) -> Card | None:
     canonical form and passes every rule of the models; ``None`` otherwise: then the full
     validation (``Card.model_validate``) decides and words the problem.
 
-    The rules are the models' own, through the same functions, as :func:`_card_if_valid` applies
+    The rules are the models' own, through the same functions, as :func:`ecard.cardrecord.record_from_fields` applies
     them to a claim: the name, card number and region normalisers (a value they would change is
     not canonical), the citizen ID check, the status parser, the spec version's pattern, the
     date bounds and the cross-field rules. Dates must be ``YYYY-MM-DD`` texts (what a CSV file
@@ -322,7 +211,7 @@ def card_if_canonical(fields: Mapping[str, object]) -> Card | None:
         state = CardStatus.parse(fields["status"]) if "status" in keys else CardStatus.ACTIVE
     except ValueError:
         return None
-    return _resident_card(
+    return resident_card(
         name, ssn, card_number, region, spec, day_issued, day_expires, state,
         _FLAT_SET["spec_version" in keys, "status" in keys],
     )  # fmt: skip

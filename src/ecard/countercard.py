@@ -18,18 +18,14 @@ from typing import Annotated, ClassVar, Final
 from pydantic import AfterValidator, BaseModel, Field, StrictStr, ValidationError
 
 from ecard.card import (
-    _EPOCH_ORDINAL,
-    _MAX_DAYS,
-    _MAX_EXPIRES,
-    _MIN_ISSUED,
     _MODEL_CONFIG,
-    _SPEC_TEXT,
     Card,
     CardStatus,
     _CardNumberStr,
     _RegionCodeStr,
     redact_validation_error,
 )
+from ecard.cardbase import _EPOCH_ORDINAL, _MAX_DAYS, _MAX_EXPIRES, _MIN_ISSUED, _SPEC_TEXT
 from ecard.identifiers import mask_card_number
 
 __all__ = ["COUNTER_DEFAULT_SPEC", "CounterCard", "compact_mask"]

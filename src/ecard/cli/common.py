@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Final, TypeAlias
 from cryptography import x509
 
 from ecard._files import write_atomic
-from ecard.card import Card
 from ecard.cli.errors import InvalidRecordError, Parser, UsageError, lang_of
 from ecard.crypto.algorithms import ALGORITHMS
 from ecard.crypto.x509 import load_certificate_file
@@ -25,7 +24,8 @@ from ecard.errors import Lang
 from ecard.verify.loading import ListConfig, LoadedLists
 from ecard.verify.loading import read_list_file as read_input
 
-if TYPE_CHECKING:  # the issuing side loads only for a command that signs
+if TYPE_CHECKING:  # the models and the issuing side load only for a command that needs them
+    from ecard.card import Card
     from ecard.signing.keysource import KeySource
     from ecard.signing.signers import Signer
     from ecard.verify.paths import PathValidator
@@ -144,6 +144,8 @@ def certificates(paths: Iterable[str] | None) -> list[x509.Certificate]:
 
 def card_record(path: str) -> Card:
     """The card record (JSON) in ``path``; :class:`InvalidRecordError` if it does not validate."""
+    from ecard.card import Card  # the models, for the commands that read a card record
+
     data = read_input(path)
     try:
         return Card.model_validate_json(data)

@@ -16,13 +16,12 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any, BinaryIO, Final, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Final, TextIO
 
 from cryptography import x509
 
 from ecard._files import read_file
-from ecard.card import Card
-from ecard.cardfast import card_from_claim
+from ecard.cardrecord import stored_card
 from ecard.cli.common import (
     ALG_NAMES,
     Subcommands,
@@ -46,6 +45,9 @@ from ecard.verify.regions import region_name
 from ecard.verify.replay import ReplayCache
 from ecard.verify.report import SHANGHAI, mask_card_number, render_oneline, render_text
 from ecard.verify.verifier import VerificationResult, Verifier
+
+if TYPE_CHECKING:
+    from ecard.card import Card
 
 #: The options that name a file or folder; an empty value is a usage error, not ``.``.
 _PATH_OPTIONS = (
@@ -144,7 +146,7 @@ def _valid_line(result: VerificationResult, source: str, lang: Lang) -> str | No
     fields = valid_fields(result, lang)
     if fields is None:
         return None
-    name = _region_name(result.card.region)  # type: ignore[union-attr]
+    name = _region_name(stored_card(result).region)  # type: ignore[union-attr]
     return (
         f'{{{fields},"source":{quoted(source)},'
         f'"region_name":{"null" if name is None else quoted(name)}}}\n'
@@ -159,8 +161,9 @@ def _emit(result: VerificationResult, source: str, args: argparse.Namespace, out
             return
         data = result.to_dict(args.lang)
         data["source"] = source
-        if result.card is not None:
-            data["region_name"] = region_name(result.card.region)
+        card = stored_card(result)
+        if card is not None:
+            data["region_name"] = region_name(card.region)
         out.write(_JSON_LINE(data) + "\n")
     elif args.oneline:
         out.write(render_oneline(result, source, reveal=args.reveal) + "\n")
@@ -433,7 +436,7 @@ def cmd_inspect(args: argparse.Namespace) -> bool:
         if CLAIM_CARD in claims:
             try:
                 named["card"] = _card_fields(
-                    card_from_claim(claims[CLAIM_CARD]), reveal=args.reveal
+                    _card_from_claim(claims[CLAIM_CARD]), reveal=args.reveal
                 )
             except ValueError:
                 if not args.reveal:
@@ -449,6 +452,12 @@ def cmd_inspect(args: argparse.Namespace) -> bool:
     }
     print(json.dumps(info, ensure_ascii=False, indent=2))
     return True
+
+
+def _card_from_claim(claim: object) -> Card:
+    from ecard.cardfast import card_from_claim  # the models, for the one card inspected
+
+    return card_from_claim(claim)
 
 
 def _card_fields(card: Card, *, reveal: bool) -> dict[str, Any]:

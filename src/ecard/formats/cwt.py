@@ -33,9 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from ecard.card import Card
-from ecard.cardfast import card_from_claim, card_from_fields
-from ecard.countercard import CounterCard
+from ecard.cardrecord import LazyCard, record_from_fields
 from ecard.errors import BadClaimsError, BadKeyError
 from ecard.formats import cbor
 from ecard.formats.cosekey import CLAIM_CNF, DeviceKey, encode_cnf, parse_cnf, parse_cose_key
@@ -72,15 +70,21 @@ def counter_cti(key: DeviceKey) -> bytes:
     return key.thumbprint[:COUNTER_CTI_SIZE]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Claims:
-    """The claims of one credential. Times are integer seconds since the epoch (UTC)."""
+    """The claims of one credential. Times are integer seconds since the epoch (UTC).
+
+    ``card`` is a :class:`~ecard.card.Card` or a :class:`~ecard.countercard.CounterCard`; it
+    may be given as a checked :class:`~ecard.cardrecord.ResidentRecord` (what
+    :func:`decode_claims` does for a canonical resident-ID card), which becomes its ``Card``
+    when ``card`` is first read (:class:`~ecard.cardrecord.LazyCard`).
+    """
 
     iss: str
     iat: int
     exp: int
     cti: bytes
-    card: Card | CounterCard
+    card: LazyCard = LazyCard()  # noqa: RUF009 - a descriptor, not a shared default
     nbf: int | None = None
     #: The holder's device key on a bound card (claim ``cnf``), else None.
     cnf: DeviceKey | None = None
@@ -131,6 +135,8 @@ def encode_claims(claims: Claims) -> bytes:
     -65537``; the card's ``1..8``): the bytes ``cbor.encode`` gives for the same map, held
     equal by ``tests/test_cwt_encoding.py``, without its generic dispatch and sorting.
     """
+    from ecard.card import Card  # the issuing side holds models
+
     _check(claims.iss, claims.iat, claims.exp, claims.cti, claims.nbf)
     card_claim = claims.card.to_claim() if type(claims.card) is Card else None
     if card_claim is None or claims.cnf is not None or len(card_claim) != 8:
@@ -216,6 +222,8 @@ def _encode_generic(claims: Claims) -> bytes:
         CLAIM_EXP: claims.exp,
         CLAIM_IAT: claims.iat,
     }
+    from ecard.countercard import CounterCard
+
     if isinstance(claims.card, CounterCard):
         if claims.cnf is None:
             raise BadClaimsError("a counter-profile card must be bound to a device key (cnf)")
@@ -255,7 +263,7 @@ def decode_claims(payload: bytes) -> Claims:
         # goes the general way, which words the reason
         iss, exp, iat, cti, name, ssn, number, region, spec, issued, expires, status = fields
         _check(iss, iat, exp, cti, None)
-        card = card_from_fields(name, ssn, number, region, spec, issued, expires, status)
+        card = record_from_fields(name, ssn, number, region, spec, issued, expires, status)
         if card is not None:
             if key is None:
                 return Claims(iss, iat, exp, cti, card)
@@ -284,8 +292,10 @@ def decode_claims(payload: bytes) -> Claims:
     iss, iat, exp, cti = data[CLAIM_ISS], data[CLAIM_IAT], data[CLAIM_EXP], data[CLAIM_CTI]
     nbf = data.get(CLAIM_NBF)
     _check(iss, iat, exp, cti, nbf)
+    from ecard.cardfast import card_from_claim  # the models decide and word the problem
+
     try:
-        card = card_from_claim(data[CLAIM_CARD])
+        model = card_from_claim(data[CLAIM_CARD])
     except ValueError as exc:
         raise BadClaimsError(f"card: {_first_line(exc)}") from None
     cnf = None
@@ -294,7 +304,7 @@ def decode_claims(payload: bytes) -> Claims:
             cnf = parse_cnf(data[CLAIM_CNF])
         except BadKeyError as exc:
             raise BadClaimsError(f"cnf: {exc.detail}") from None
-    return Claims(iss=iss, iat=iat, exp=exp, cti=cti, card=card, nbf=nbf, cnf=cnf)
+    return Claims(iss=iss, iat=iat, exp=exp, cti=cti, card=model, nbf=nbf, cnf=cnf)
 
 
 def _decode_counter(data: dict[Any, Any]) -> Claims:
@@ -315,6 +325,8 @@ def _decode_counter(data: dict[Any, Any]) -> Claims:
     cti = counter_cti(cnf)
     iss, iat, exp, nbf = data[CLAIM_ISS], data[CLAIM_IAT], data[CLAIM_EXP], data.get(CLAIM_NBF)
     _check(iss, iat, exp, cti, nbf)
+    from ecard.countercard import CounterCard
+
     try:
         card = CounterCard.from_claim(data[CLAIM_COUNTER_CARD])
     except ValueError as exc:

@@ -1,7 +1,7 @@
 """The JSON fields of a valid plain card's verdict, written from a template.
 
 Contract: :func:`valid_fields` returns, for a verdict that is ``OK`` on a resident-ID
-:class:`~ecard.card.Card` with no warnings, no detail and every field filled (what nearly every
+:class:`~ecard.card.Card` (or the record it is built from, :mod:`ecard.cardrecord`) with no warnings, no detail and every field filled (what nearly every
 scan gives), the members of :meth:`VerificationResult.to_dict
 <ecard.verify.verifier.VerificationResult.to_dict>` as compact JSON text without the braces,
 in ``to_dict``'s order: the text ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))``
@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable
 from typing import Final
 
-from ecard.card import Card
+from ecard.cardrecord import is_full, stored_card
 from ecard.documents import DocumentType
 from ecard.errors import ErrorCode, Lang
 from ecard.verify.verifier import VerificationResult
@@ -29,10 +29,11 @@ quoted: Final[Callable[[str], str]] = json.encoder.encode_basestring
 def valid_fields(result: VerificationResult, lang: Lang) -> str | None:
     """``to_dict(lang)``'s members as JSON text without the braces, for a valid plain card;
     ``None`` for any other verdict (see the module docstring)."""
-    card = result.card
+    card = stored_card(result)  # a checked record or a full Card: the same attributes
     if (
         result.code is not ErrorCode.OK
-        or type(card) is not Card
+        or card is None
+        or not is_full(card)
         or card.holder.document is not DocumentType.RESIDENT_ID
         or result.warnings
         or result.kid is None

@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from ecard._time import system_clock, utc
-from ecard.card import CardStatus
+from ecard.cardbase import CardStatus
 from ecard.crypto.algorithms import ALGORITHMS, get_algorithm
 from ecard.formats.cosekey import DEVICE_ALGORITHMS
 from ecard.formats.presentation import PURPOSES

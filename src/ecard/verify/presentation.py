@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from ecard.cardrecord import claims_card
 from ecard.errors import (
     AudienceMismatchError,
     BadHolderSignatureError,
@@ -74,7 +75,7 @@ def check_presentation(
         raise AudienceMismatchError(
             f"made for {presentation.aud!r}; this counter serves {sorted(policy.purposes)}"
         )
-    profile = claims.card.profile
+    profile = claims_card(claims).profile
     if profile not in policy.profiles[presentation.aud]:
         raise ProfileNotAcceptedError(
             f"a {profile} card for {presentation.aud}; this counter accepts "

@@ -12,7 +12,7 @@ import unicodedata
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ecard.countercard import CounterCard
+from ecard.cardrecord import is_full, stored_card
 from ecard.crypto.algorithms import describe_algorithm
 from ecard.errors import Lang
 from ecard.verify.regions import region_label
@@ -62,9 +62,9 @@ def render_oneline(result: VerificationResult, source: str = "", *, reveal: bool
     """One line per result: ``OK 张*丰 A1*****78 110105``, masked unless ``reveal``; a failure
     is its code alone. ``source`` (e.g. ``stdin:3``) ends the line when given."""
     parts = [result.code.value]
-    card = result.card
+    card = stored_card(result)  # a verified record is printed as it is, without the models
     if result.valid and card is not None:
-        if isinstance(card, CounterCard):  # a counter profile carries the masked name only
+        if not is_full(card):  # a counter profile carries the masked name only
             name = card.masked_name
         else:
             name = card.holder.name if reveal else card.holder.masked_name
@@ -95,10 +95,10 @@ def render_text(
     """A short multi-line report of ``result`` for a person, in English or Chinese; ``source``
     (where the code came from, e.g. ``stdin:3``) is shown when given."""
     lines: list[str] = []
-    if result.valid and result.card is not None:
-        card = result.card
+    card = stored_card(result)  # a verified record is printed as it is, without the models
+    if result.valid and card is not None:
         lines.append(f"[{_label('valid', lang)}] {result.message(lang)}")
-        if isinstance(card, CounterCard):  # no ID number in a counter profile
+        if not is_full(card):  # no ID number in a counter profile
             rows = [("name", card.masked_name)]
         else:
             rows = [
@@ -110,9 +110,9 @@ def render_text(
             ("region", region_label(card.region, lang)),
             (
                 "card_dates",
-                f".. {card.expires.isoformat()}"
-                if isinstance(card, CounterCard)  # a counter profile has no date of issue
-                else f"{card.issued.isoformat()} .. {card.expires.isoformat()}",
+                f"{card.issued.isoformat()} .. {card.expires.isoformat()}"
+                if is_full(card)
+                else f".. {card.expires.isoformat()}",  # a counter profile has no date of issue
             ),
             ("status", card.status.label(lang)),
             ("issuer", result.issuer or ""),

@@ -33,13 +33,12 @@ import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecard._files import MAX_IMAGE_FILE, read_file
 from ecard._time import utc
-from ecard.card import Card, day_start_timestamp
-from ecard.cardfast import card_json
-from ecard.countercard import CounterCard
+from ecard.cardbase import day_start_timestamp
+from ecard.cardrecord import OptionalLazyCard, card_json, claims_card, is_full, stored_card
 from ecard.crypto.algorithms import ALGORITHMS, Algorithm
 from ecard.errors import (
     AlgKeyMismatchError,
@@ -75,6 +74,11 @@ from ecard.verify.replay import ReplayCache
 from ecard.verify.revocation import RevocationList
 from ecard.verify.trust import TrustedIssuer, TrustStore
 
+if TYPE_CHECKING:
+    from ecard.card import Card
+    from ecard.cardrecord import ResidentRecord
+    from ecard.countercard import CounterCard
+
 
 @dataclass(frozen=True)
 class VerificationResult:
@@ -87,7 +91,10 @@ class VerificationResult:
 
     code: ErrorCode
     detail: str = ""
-    card: Card | CounterCard | None = None
+    #: The card (a :class:`~ecard.card.Card` or :class:`~ecard.countercard.CounterCard`); the
+    #: verifier stores the checked record and the model is built when this is first read
+    #: (:class:`~ecard.cardrecord.LazyCard`), so printing a verdict needs no pydantic.
+    card: OptionalLazyCard = OptionalLazyCard()  # noqa: RUF009 - a descriptor, not a default
     kid: bytes | None = None
     alg: str | None = None
     issuer: str | None = None
@@ -120,13 +127,7 @@ class VerificationResult:
             "valid": self.valid,
             "code": self.code.value,
             "message": self.message(lang),
-            "card": (
-                None
-                if self.card is None
-                else card_json(self.card)
-                if type(self.card) is Card
-                else self.card.model_dump(mode="json")
-            ),
+            "card": _card_dict(stored_card(self)),
             "kid": None if self.kid is None else self.kid.hex(),
             "alg": self.alg,
             "issuer": self.issuer,
@@ -246,7 +247,7 @@ class Verifier:
         made.__dict__.update(
             code=_OK,
             detail="",
-            card=claims.card,
+            _card_stored=stored_card(claims),  # the LazyCard field's value: no model built
             kid=entry.kid,
             alg=progress.alg,
             issuer=entry.subject,
@@ -343,8 +344,9 @@ class Verifier:
         self._check_time(claims, t)
         if revocations is not None and revocations.is_revoked(msg.kid, claims.cti):
             raise RevokedError("the credential id is on the revocation list")
-        if claims.card.status not in self.policy.accepted_statuses:
-            raise CardInactiveError(f"card status is {claims.card.status.name.lower()}")
+        status = claims_card(claims).status
+        if status not in self.policy.accepted_statuses:
+            raise CardInactiveError(f"card status is {status.name.lower()}")
         return claims, entry
 
     @staticmethod
@@ -401,7 +403,7 @@ class Verifier:
         scope = entry.entry
         if scope is None:
             return
-        card = claims.card
+        card = claims_card(claims)
         if not scope.covers_region(card.region):
             raise IssuerNotAuthorisedError(
                 f"signer may sign for regions {sorted(scope.regions or ())}, not {card.region}"
@@ -465,13 +467,13 @@ class Verifier:
             raise NotYetValidError(f"not before {_iso(claims.nbf)}, now {_iso(t)}")
         # the card's own dates bind too, whatever exp an issuer wrote; an expired card is told
         # apart from a code that only needs refreshing (staff act differently on each)
-        card = claims.card
+        card = claims_card(claims)
         if t - skew >= day_start_timestamp(card.expires) + 86400:
             raise CardExpiredError(f"card expired on {card.expires.isoformat()} (China time)")
         if t - skew >= claims.exp:
             raise ExpiredError(f"code expired at {claims.expires_at.isoformat()}, now {_iso(t)}")
         # a counter profile has no date of issue: its issuer wrote the card's first day as nbf
-        if isinstance(card, Card) and t + skew < day_start_timestamp(card.issued):
+        if is_full(card) and t + skew < day_start_timestamp(card.issued):
             raise NotYetValidError(f"card valid from {card.issued.isoformat()} (China time)")
 
     @staticmethod
@@ -492,6 +494,15 @@ class Verifier:
             expires_at=None if claims is None else claims.expires_at,
             purpose=progress.purpose,
         )
+
+
+def _card_dict(card: Card | CounterCard | ResidentRecord | None) -> dict[str, Any] | None:
+    """The ``card`` member of :meth:`VerificationResult.to_dict`."""
+    if card is None:
+        return None
+    if is_full(card):
+        return card_json(card)
+    return card.model_dump(mode="json")
 
 
 _OK = ErrorCode.OK
