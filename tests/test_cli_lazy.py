@@ -35,6 +35,18 @@ def _env() -> dict[str, str]:
     }
 
 
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    """``code`` run by a fresh interpreter (nothing of this process loaded), output as text."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize("only", [None, *COMMANDS])
 def test_the_top_level_help_is_the_same_whichever_command_is_loaded(only: str | None) -> None:
     assert build_parser(only).format_help() == build_parser().format_help()
@@ -64,14 +76,7 @@ def test_verify_loads_no_issuing_module(tmp_path: Path, ds: CertifiedKey, card: 
         " 'pyhanko_certvalidator', 'ecard.verify.paths')))\n"
         "print(status, loaded, file=sys.stderr)\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=120,
-        check=False,
-    )
+    proc = _python(code)
     assert proc.stderr.strip() == "0 []", proc.stderr
     assert json.loads(proc.stdout)["code"] == "OK"
 
@@ -101,14 +106,7 @@ def test_verify_prints_a_card_without_pydantic_or_the_models(
         "print(result.card.model_dump_json(), file=sys.stderr)\n"
         "sys.stdout.write(out.getvalue())\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=120,
-        check=False,
-    )
+    proc = _python(code)
     status_line, card_json = proc.stderr.strip().splitlines()[-2:]
     assert status_line == "0 []", proc.stderr
     assert Card.model_validate_json(card_json) == card
@@ -147,14 +145,7 @@ def test_only_a_root_based_verify_loads_the_path_validation_library(
         "verify(*root), "
         f"verify(*root, '--crl', {str(tmp_path / 'revoked.crl')!r})]))\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=120,
-        check=False,
-    )
+    proc = _python(code)
     assert proc.returncode == 0, proc.stderr
     plain, rooted, revoked = json.loads(proc.stdout)
     assert plain == [0, "OK", None, []]
