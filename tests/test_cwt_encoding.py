@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from tests.strategies import cards
 
 from ecard.card import Card
+from ecard.cardrecord import ResidentRecord, stored_card
 from ecard.errors import BadClaimsError, BadKeyError, EcardError
 from ecard.formats import cbor
 from ecard.formats.cosekey import CLAIM_CNF, DeviceKey, parse_cose_key
@@ -159,3 +160,14 @@ def test_a_bound_card_is_read_fast_as_the_strict_decoder_reads_it(card: Card, cu
             assert decode_claims(changed).cnf == expected
             outcomes.add("read")
     assert "refused" in outcomes or curve == "Ed25519"  # every 32 bytes are an Ed25519 key here
+
+
+def test_the_claims_decoded_without_their_init_are_the_dataclass(card: Card) -> None:
+    """``decode_claims`` fills the claims of a common payload directly (the checked record as
+    the card): the same fields as ``Claims(...)`` sets, and an equal object."""
+    made = Claims(iss="CN", iat=1_780_000_000, exp=1_790_000_000, cti=b"c" * 16, card=card)
+    decoded = decode_claims(encode_claims(made))
+    assert type(stored_card(decoded)) is ResidentRecord
+    assert sorted(vars(decoded)) == sorted(vars(made))
+    assert decoded == made and hash(decoded) == hash(made) and repr(decoded) == repr(made)
+    assert type(stored_card(decoded)) is Card  # read once: the model, kept

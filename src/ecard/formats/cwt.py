@@ -64,6 +64,9 @@ _COUNTER_REQUIRED: Final = frozenset({CLAIM_ISS, CLAIM_EXP, CLAIM_IAT, CLAIM_CNF
 _COUNTER_KNOWN: Final = _COUNTER_REQUIRED | {CLAIM_NBF, CLAIM_COUNTER_CARD}
 
 
+_new_object = object.__new__
+
+
 def counter_cti(key: DeviceKey) -> bytes:
     """The credential id of a counter-profile credential bound to ``key``: the first
     :data:`COUNTER_CTI_SIZE` bytes of its RFC 9679 thumbprint (module docstring)."""
@@ -265,13 +268,21 @@ def decode_claims(payload: bytes) -> Claims:
         _check(iss, iat, exp, cti, None)
         card = record_from_fields(name, ssn, number, region, spec, issued, expires, status)
         if card is not None:
-            if key is None:
-                return Claims(iss, iat, exp, cti, card)
-            try:
-                device = parse_cose_key(key)
-            except BadKeyError as exc:
-                raise BadClaimsError(f"cnf: {exc.detail}") from None
-            return Claims(iss, iat, exp, cti, card, None, device)
+            device = None
+            if key is not None:
+                try:
+                    device = parse_cose_key(key)
+                except BadKeyError as exc:
+                    raise BadClaimsError(f"cnf: {exc.detail}") from None
+            # Claims(iss, iat, exp, cti, card, None, device) with every field given, without
+            # the frozen dataclass's one object.__setattr__ call per field (held equal by
+            # tests/test_cwt_encoding.py): the claims of nearly every code are made here
+            made = _new_object(Claims)
+            made.__dict__.update(
+                iss=iss, iat=iat, exp=exp, cti=cti, _card_stored=card, nbf=None, cnf=device
+            )
+            made_claims: Claims = made
+            return made_claims
     data: object = None
     if fields is not None:  # the fast layout with a card the general way words
         data = _decode_common(payload) if key is None else _decode_bound(payload)
