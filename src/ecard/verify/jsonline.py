@@ -17,13 +17,23 @@ import json
 from collections.abc import Callable
 from typing import Final
 
+from ecard.cardbase import CardStatus
 from ecard.cardrecord import is_full, stored_card
 from ecard.documents import DocumentType
-from ecard.errors import ErrorCode, Lang
+from ecard.errors import ErrorCode, Lang, describe
 from ecard.verify.verifier import VerificationResult
 
 #: A JSON string literal as ``ensure_ascii=False`` writes it (the C encoder's own function).
 quoted: Final[Callable[[str], str]] = json.encoder.encode_basestring
+
+#: The opening members of a valid verdict, per language: ``valid``, ``code`` and the message
+#: (a valid verdict's message is the code's summary: it has no detail).
+_OK_OPENING: Final[dict[str, str]] = {
+    lang: f'"valid":true,"code":"OK","message":{quoted(describe(ErrorCode.OK, lang))},'
+    for lang in ("en", "zh")
+}
+#: A status's JSON text (the lower-case name, as the model serialises it).
+_STATUS_JSON: Final[dict[CardStatus, str]] = {s: s.name.lower() for s in CardStatus}
 
 
 def valid_fields(result: VerificationResult, lang: Lang) -> str | None:
@@ -47,12 +57,15 @@ def valid_fields(result: VerificationResult, lang: Lang) -> str | None:
     ):
         return None
     holder, purpose = card.holder, result.purpose
+    opening = _OK_OPENING.get(lang)
+    if opening is None:  # a language without its own messages: whatever message() says
+        opening = f'"valid":true,"code":"OK","message":{quoted(result.message(lang))},'
     return (
-        f'"valid":true,"code":"OK","message":{quoted(result.message(lang))},'
+        f"{opening}"
         f'"card":{{"holder":{{"name":{quoted(holder.name)},"ssn":{quoted(holder.ssn)}}},'
         f'"card_number":{quoted(card.card_number)},"region":{quoted(card.region)},'
         f'"spec_version":{quoted(card.spec_version)},"issued":"{card.issued.isoformat()}",'
-        f'"expires":"{card.expires.isoformat()}","status":"{card.status.name.lower()}"}},'
+        f'"expires":"{card.expires.isoformat()}","status":"{_STATUS_JSON[card.status]}"}},'
         f'"kid":"{result.kid.hex()}","alg":{quoted(result.alg)},'
         f'"issuer":{quoted(result.issuer)},"cti":"{result.cti.hex()}",'
         f'"iat":"{result.issued_at.isoformat()}","exp":"{result.expires_at.isoformat()}",'
