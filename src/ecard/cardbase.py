@@ -98,9 +98,11 @@ class CardStatus(IntEnum):
 
 def _status_to_json(status: CardStatus) -> str:
     """JSON form of a status: the lower-case member name."""
-    return status.name.lower()
+    return _STATUS_JSON[status]
 
 
+#: Each status's JSON text (:func:`_status_to_json`), for the writers that build JSON by hand.
+_STATUS_JSON: Final[dict[CardStatus, str]] = {m: m.name.lower() for m in CardStatus}
 _STATUS_BY_VALUE: Final[dict[int, CardStatus]] = {m.value: m for m in CardStatus}
 _STATUS_BY_NAME: Final[dict[str, CardStatus]] = {
     **{m.name.lower(): m for m in CardStatus},

@@ -37,6 +37,7 @@ from ecard.cardbase import (
     _SHORTEST_17,
     _SPEC_TEXT,
     _STATUS_BY_VALUE,
+    _STATUS_JSON,
     CardStatus,
 )
 from ecard.documents import DocumentType
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from ecard.countercard import CounterCard
 
 __all__ = [
+    "CARD_KEY",
     "LazyCard",
     "OptionalLazyCard",
     "ResidentRecord",
@@ -222,24 +224,27 @@ def record_from_fields(
     )  # fmt: skip
 
 
+#: Where a card field keeps what it holds, in the instance's ``__dict__`` (both fields are
+#: named ``card``); the fast paths that fill an instance directly write it there too.
+CARD_KEY: Final = "_card_stored"
+
+
 class _CardSlot:
     """What both card fields share: the stored value, and the model built on first read."""
 
-    def __init__(self) -> None:
-        self._key = ""
-
     def __set_name__(self, owner: type, name: str) -> None:
-        self._key = f"_{name}_stored"
+        if name != "card":  # CARD_KEY, stored_card and the fast paths name it so
+            raise TypeError(f"a card field must be named 'card', not {name!r}")
 
     def _read(self, obj: object) -> Any:
-        value = obj.__dict__.get(self._key)
+        value = obj.__dict__.get(CARD_KEY)
         if type(value) is ResidentRecord:
             value = value.to_card()
-            obj.__dict__[self._key] = value
+            obj.__dict__[CARD_KEY] = value
         return value
 
     def __set__(self, obj: object, value: Card | CounterCard | ResidentRecord | None) -> None:
-        obj.__dict__[self._key] = value  # also under a frozen dataclass: its __init__ sets it
+        obj.__dict__[CARD_KEY] = value  # also under a frozen dataclass: its __init__ sets it
 
 
 class LazyCard(_CardSlot):
@@ -251,7 +256,7 @@ class LazyCard(_CardSlot):
     def __get__(self, obj: object, owner: type | None = None) -> Card | CounterCard: ...
     def __get__(self, obj: object | None, owner: type | None = None) -> Any:
         if obj is None:  # what a dataclass asks for the field's default: there is none
-            raise AttributeError(self._key)
+            raise AttributeError(CARD_KEY)
         return self._read(obj)
 
 
@@ -273,9 +278,9 @@ def is_full(card: Card | CounterCard | ResidentRecord) -> TypeIs[Card | Resident
     return card.profile == "full"
 
 
-def stored_card(obj: object, name: str = "card") -> Card | CounterCard | ResidentRecord | None:
-    """What ``obj``'s card field ``name`` holds, without building a model."""
-    stored: Card | CounterCard | ResidentRecord | None = obj.__dict__.get(f"_{name}_stored")
+def stored_card(obj: object) -> Card | CounterCard | ResidentRecord | None:
+    """What ``obj``'s card field holds, without building a model."""
+    stored: Card | CounterCard | ResidentRecord | None = obj.__dict__.get(CARD_KEY)
     return stored
 
 
@@ -304,5 +309,5 @@ def card_json(card: Card | ResidentRecord) -> dict[str, Any]:
         "spec_version": card.spec_version,
         "issued": card.issued.isoformat(),
         "expires": card.expires.isoformat(),
-        "status": card.status.name.lower(),
+        "status": _STATUS_JSON[card.status],
     }

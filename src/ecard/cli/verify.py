@@ -414,6 +414,8 @@ def _when(value: Any) -> Any:
 def cmd_inspect(args: argparse.Namespace) -> bool:
     """Print what a QR text holds (TEXT, or the first line of standard input), as JSON marked
     UNVERIFIED: named claims, times in China time, the holder masked unless ``--reveal``."""
+    from ecard.cardfast import card_from_claim  # the models, for the one card inspected
+
     if args.text is not None:
         text = args.text
     else:
@@ -436,7 +438,7 @@ def cmd_inspect(args: argparse.Namespace) -> bool:
         if CLAIM_CARD in claims:
             try:
                 named["card"] = _card_fields(
-                    _card_from_claim(claims[CLAIM_CARD]), reveal=args.reveal
+                    card_from_claim(claims[CLAIM_CARD]), reveal=args.reveal
                 )
             except ValueError:
                 if not args.reveal:
@@ -452,12 +454,6 @@ def cmd_inspect(args: argparse.Namespace) -> bool:
     }
     print(json.dumps(info, ensure_ascii=False, indent=2))
     return True
-
-
-def _card_from_claim(claim: object) -> Card:
-    from ecard.cardfast import card_from_claim  # the models, for the one card inspected
-
-    return card_from_claim(claim)
 
 
 def _card_fields(card: Card, *, reveal: bool) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from ecard.cardrecord import LazyCard, record_from_fields
+from ecard.cardrecord import CARD_KEY, LazyCard, record_from_fields
 from ecard.errors import BadClaimsError, BadKeyError
 from ecard.formats import cbor
 from ecard.formats.cosekey import CLAIM_CNF, DeviceKey, encode_cnf, parse_cnf, parse_cose_key
@@ -279,7 +279,7 @@ def decode_claims(payload: bytes) -> Claims:
             # tests/test_cwt_encoding.py): the claims of nearly every code are made here
             made = _new_object(Claims)
             made.__dict__.update(
-                iss=iss, iat=iat, exp=exp, cti=cti, _card_stored=card, nbf=None, cnf=device
+                {CARD_KEY: card}, iss=iss, iat=iat, exp=exp, cti=cti, nbf=None, cnf=device
             )
             made_claims: Claims = made
             return made_claims

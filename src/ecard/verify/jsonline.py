@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable
 from typing import Final
 
-from ecard.cardbase import CardStatus
+from ecard.cardbase import _STATUS_JSON
 from ecard.cardrecord import is_full, stored_card
 from ecard.documents import DocumentType
 from ecard.errors import ErrorCode, Lang, describe
@@ -32,8 +32,6 @@ _OK_OPENING: Final[dict[str, str]] = {
     lang: f'"valid":true,"code":"OK","message":{quoted(describe(ErrorCode.OK, lang))},'
     for lang in ("en", "zh")
 }
-#: A status's JSON text (the lower-case name, as the model serialises it).
-_STATUS_JSON: Final[dict[CardStatus, str]] = {s: s.name.lower() for s in CardStatus}
 
 
 def valid_fields(result: VerificationResult, lang: Lang) -> str | None:

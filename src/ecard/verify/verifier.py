@@ -38,7 +38,14 @@ from typing import TYPE_CHECKING, Any
 from ecard._files import MAX_IMAGE_FILE, read_file
 from ecard._time import utc
 from ecard.cardbase import day_start_timestamp
-from ecard.cardrecord import OptionalLazyCard, card_json, claims_card, is_full, stored_card
+from ecard.cardrecord import (
+    CARD_KEY,
+    OptionalLazyCard,
+    card_json,
+    claims_card,
+    is_full,
+    stored_card,
+)
 from ecard.crypto.algorithms import ALGORITHMS, Algorithm
 from ecard.errors import (
     AlgKeyMismatchError,
@@ -245,9 +252,9 @@ class Verifier:
         # object.__setattr__ call per field: the verdict of every valid code is built here
         made = _new_object(VerificationResult)
         made.__dict__.update(
+            {CARD_KEY: stored_card(claims)},  # the card field's value: no model built
             code=_OK,
             detail="",
-            _card_stored=stored_card(claims),  # the LazyCard field's value: no model built
             kid=entry.kid,
             alg=progress.alg,
             issuer=entry.subject,
