@@ -222,7 +222,9 @@ class DaskEngine(Engine):
 
     def map(self, fn: Callable[[_J, _C], _R], job: _J, chunks: Iterable[_C]) -> Iterator[_R]:
         """``fn(job, chunk)`` for every chunk on the cluster, in order."""
-        job_future = self._client.scatter(job, broadcast=True)
+        # a key of its own for each map: under the content's key, the release of the previous
+        # map's copy can reach the scheduler after this upload, and cancel this map's tasks
+        job_future = self._client.scatter(job, broadcast=True, hash=False)
 
         def result(future: Any) -> _R:
             try:
