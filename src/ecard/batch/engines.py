@@ -19,13 +19,17 @@ time on chunks of 2,000 rows; a blob is one frame, pickled in one C call.
 from __future__ import annotations
 
 import collections
+import contextlib
 import multiprocessing
 import os
 import pickle
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Final, TypeVar
+from types import TracebackType
+from typing import Any, Final, Generic, TypeVar
 
 from ecard import errors
 from ecard.errors import BadInputError, EcardError
@@ -108,6 +112,9 @@ class Engine:
 
     #: chunks in flight at most
     window: int
+    #: whether chunks run outside the caller's thread (a pool, a cluster): then a consumer
+    #: gains by taking results ahead (:class:`Ahead`)
+    concurrent: bool = False
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
@@ -147,8 +154,112 @@ def _ordered(
         yield result(pending.popleft())
 
 
+#: How long :meth:`Ahead.close` waits for the thread to finish the result it is waiting for.
+AHEAD_JOIN_SECONDS: Final = 60.0
+_END: Final = object()
+
+
+class _Raised:
+    """An exception the source raised, carried to the consumer."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+class Ahead(Generic[_R]):
+    """Takes the results of ``source`` (an :meth:`Engine.map`) in a thread of its own, up to
+    ``depth`` of them ahead of the consumer: while the consumer is busy (the batch writer
+    committing a group to the journal), the thread keeps collecting results and so keeps
+    handing the workers new chunks, instead of the workers standing idle until the consumer
+    asks for the next result.
+
+    Iterate over it in one thread; results come in the source's order, and what the source
+    raised is raised again there. :meth:`waiting` says whether a result is ready now.
+    :meth:`close` (or leaving the ``with`` block) stops the thread and closes the source,
+    whatever state it is in. ``depth=0`` runs nothing ahead: iterating is iterating ``source``.
+    """
+
+    def __init__(self, source: Iterator[_R], depth: int) -> None:
+        self._source = source
+        self._depth = depth
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if depth > 0:
+            self._thread = threading.Thread(
+                target=self._run, name="ecard-batch-results", daemon=True
+            )
+            self._thread.start()
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            for item in self._source:
+                if not self._put(item):
+                    break
+        except BaseException as exc:  # carried to the consumer and raised there
+            self._put(_Raised(exc))
+        finally:
+            close = getattr(self._source, "close", None)
+            if close is not None:
+                close()
+        self._put(_END)
+
+    def __iter__(self) -> Iterator[_R]:
+        if self._thread is None:
+            yield from self._source
+            return
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            if isinstance(item, _Raised):
+                raise item.exc
+            yield item  # type: ignore[misc]
+
+    def waiting(self) -> bool:
+        """Whether a result (or the end) is ready without waiting (always ``True`` with
+        ``depth=0``: the source is asked only when the consumer asks)."""
+        return self._thread is None or not self._queue.empty()
+
+    def close(self) -> None:
+        """Stop taking results and close the source (its pending chunks are the engine's to
+        cancel)."""
+        if self._thread is None:
+            close = getattr(self._source, "close", None)
+            if close is not None:
+                close()
+            return
+        self._stop.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._queue.get_nowait()
+        self._thread.join(AHEAD_JOIN_SECONDS)
+
+    def __enter__(self) -> Ahead[_R]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
 class ProcessEngine(Engine):
     """A pool of ``workers`` processes on this machine (default: one per core)."""
+
+    concurrent = True
 
     def __init__(self, workers: int | None = None) -> None:
         super().__init__(workers)
@@ -190,6 +301,8 @@ class ProcessEngine(Engine):
 class DaskEngine(Engine):
     """A Dask cluster: the scheduler at ``address``, or a ``LocalCluster`` of ``workers``
     single-threaded worker processes when ``address`` is ``None``."""
+
+    concurrent = True
 
     def __init__(self, address: str | None = None, workers: int | None = None) -> None:
         super().__init__(workers)
@@ -275,8 +388,10 @@ def engine(workers: int | None = None, dask: str | None = None) -> Engine:
 
 
 __all__ = [
+    "AHEAD_JOIN_SECONDS",
     "IN_FLIGHT_PER_WORKER",
     "LOCAL_CLUSTER_CONFIG",
+    "Ahead",
     "BatchWorkerError",
     "DaskEngine",
     "Engine",

@@ -8,8 +8,11 @@ Contract:
   in the same batch always get the same ``cti``; without the key it reveals nothing.
 * **Exactly once.** The parent alone writes, in input order, chunk by chunk: the chunk's result
   lines go to ``RESULTS.partial`` (flushed and fsynced); then, every :data:`JOURNAL_CHUNKS`
-  chunks (and at the end), the cards of those chunks are appended to the journal in one
-  transaction. A row whose ``cti`` the journal already holds is reported
+  chunks, the cards of those chunks are appended to the journal in one transaction (once the
+  last chunk is handed out, whatever is pending is appended whenever no result is waiting, so
+  the last commit overlaps the last chunks' work). While the parent commits, a thread of its
+  own keeps taking the workers' results (:class:`~ecard.batch.engines.Ahead`), so the workers
+  are not left idle. A row whose ``cti`` the journal already holds is reported
   ``duplicate`` and its new signature discarded. Nothing is released before the end: only when
   every row is done is ``RESULTS.partial`` renamed to ``RESULTS`` (and the texts file written).
 * **Resumption.** Started again on a ``RESULTS.partial``, the batch keeps the result lines whose
@@ -33,6 +36,7 @@ import hmac
 import json
 import os
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -41,7 +45,7 @@ from typing import IO, Any, Final
 
 from cryptography import x509
 
-from ecard.batch.engines import Engine
+from ecard.batch.engines import Ahead, Engine
 from ecard.batch.rows import InputFormat, RawRow, parse_row, read_rows
 from ecard.card import Card
 from ecard.errors import BadInputError, ErrorCode
@@ -291,6 +295,12 @@ def _chunks(
         yield batch, known
 
 
+def _until_end(chunks: Iterator[Chunk], done: threading.Event) -> Iterator[Chunk]:
+    """``chunks``, setting ``done`` once the last of them is taken."""
+    yield from chunks
+    done.set()
+
+
 def _write_picture(folder: Path, cti: str, picture: bytes) -> None:
     """``folder/CTI.png``, whole or not at all (written aside, then renamed)."""
     tmp = folder / f".{cti}.png.tmp"
@@ -390,9 +400,14 @@ def issue_batch(
     pending_ctis: set[str] = set()
     cache = journal.connection.execute("PRAGMA cache_size").fetchone()[0]
     journal.connection.execute(f"PRAGMA cache_size = -{JOURNAL_CACHE_KIB}")
+    submitted = threading.Event()  # set once the last chunk is handed to the engine
+    ahead = Ahead(
+        engine.map(issue_chunk, job, _until_end(chunks, submitted)),
+        engine.window if engine.concurrent else 0,
+    )
     try:
-        with open(partial, "ab") as out:
-            for outcomes in engine.map(issue_chunk, job, chunks):
+        with ahead, open(partial, "ab") as out:
+            for outcomes in ahead:
                 fresh = [o[2] for o in outcomes if o[0] == "issued"]
                 known = _journaled(journal, fresh) if fresh else set()
                 lines: list[bytes] = []
@@ -424,7 +439,11 @@ def issue_batch(
                     out.write(b"".join(lines))
                     out.flush()
                     os.fsync(out.fileno())
-                if len(pending) >= group:
+                # A full group; or, with every chunk handed out, what is pending whenever the
+                # writer would otherwise wait: the last commit then overlaps the last chunks.
+                if len(pending) >= group or (
+                    pending and submitted.is_set() and not ahead.waiting()
+                ):
                     journal.append_card_entries(pending, operator=operator)
                     pending, pending_ctis = [], set()
                 if progress is not None:
