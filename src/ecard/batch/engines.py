@@ -28,7 +28,6 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from types import TracebackType
 from typing import Any, Final, Generic, TypeVar
 
 from ecard import errors
@@ -208,10 +207,13 @@ class Ahead(Generic[_R]):
         except BaseException as exc:  # carried to the consumer and raised there
             self._put(_Raised(exc))
         finally:
-            close = getattr(self._source, "close", None)
-            if close is not None:
-                close()
+            self._close_source()
         self._put(_END)
+
+    def _close_source(self) -> None:
+        close = getattr(self._source, "close", None)
+        if close is not None:
+            close()
 
     def __iter__(self) -> Iterator[_R]:
         if self._thread is None:
@@ -234,9 +236,7 @@ class Ahead(Generic[_R]):
         """Stop taking results and close the source (its pending chunks are the engine's to
         cancel)."""
         if self._thread is None:
-            close = getattr(self._source, "close", None)
-            if close is not None:
-                close()
+            self._close_source()
             return
         self._stop.set()
         with contextlib.suppress(queue.Empty):
@@ -247,12 +247,7 @@ class Ahead(Generic[_R]):
     def __enter__(self) -> Ahead[_R]:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
