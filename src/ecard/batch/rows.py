@@ -11,6 +11,9 @@ result file or a log (PIPL).
 CSV columns (a header line first): ``name, ssn, card_number, region, issued, expires`` and
 optionally ``spec_version, status``. A JSON line holds either the same flat keys or a card
 record as ``ecard demo`` writes it (``{"holder": {"name", "ssn"}, ...}``).
+
+Parquet (the extra ``parquet``) has the CSV's columns; a row's "line" is its 1-based row
+number; see :mod:`ecard.batch.parquet`.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from ecard.errors import BadInputError
 MAX_LINE: Final = 64 * 1024
 
 #: The input formats.
-InputFormat: TypeAlias = Literal["csv", "jsonl"]
+InputFormat: TypeAlias = Literal["csv", "jsonl", "parquet"]
 
 #: The columns of a CSV input and the flat keys of a JSON line.
 COLUMNS: Final = ("name", "ssn", "card_number", "region", "issued", "expires")
@@ -54,16 +57,19 @@ RawRow: TypeAlias = str | dict[str, str] | BadRow
 
 def input_format(path: str | os.PathLike[str], given: str | None = None) -> InputFormat:
     """The format named by ``given`` or, without it, by the file's extension (``.csv``;
-    ``.jsonl``, ``.ndjson``, ``.json``); :class:`BadInputError` otherwise."""
-    if given in ("csv", "jsonl"):
+    ``.jsonl``, ``.ndjson``, ``.json``; ``.parquet``, ``.pq``); :class:`BadInputError`
+    otherwise."""
+    if given in ("csv", "jsonl", "parquet"):
         return given  # type: ignore[return-value]
     if given is not None:
-        raise BadInputError(f"unknown input format {given!r} (csv or jsonl)")
+        raise BadInputError(f"unknown input format {given!r} (csv, jsonl or parquet)")
     name = os.fspath(path).lower()
     if name.endswith(".csv"):
         return "csv"
     if name.endswith((".jsonl", ".ndjson", ".json")):
         return "jsonl"
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
     raise BadInputError("cannot tell the input format from the file name: give --format")
 
 
@@ -98,8 +104,13 @@ def _lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, str | BadRow]]:
 
 def read_rows(path: str | os.PathLike[str], fmt: InputFormat) -> Iterator[tuple[int, RawRow]]:
     """The rows of ``path`` in order, each with the line it starts on (see the module
-    docstring); blank lines are left out. :class:`BadInputError` if the file cannot be read or
-    a CSV file has no usable header."""
+    docstring); blank lines are left out. :class:`BadInputError` if the file cannot be read, a
+    CSV file has no usable header or a Parquet file's columns are not the card's."""
+    if fmt == "parquet":
+        from ecard.batch.parquet import parquet_rows
+
+        yield from parquet_rows(path)
+        return
     lines = _lines(path)
     if fmt == "jsonl":
         for number, text in lines:
@@ -141,14 +152,7 @@ def _csv_rows(lines: Iterator[tuple[int, str | BadRow]]) -> Iterator[tuple[int, 
             continue
         if header is None:
             header = [f.strip() for f in fields]
-            unknown = [f for f in header if f not in _KNOWN]
-            missing = [c for c in COLUMNS if c not in header]
-            if unknown or missing or len(set(header)) != len(header):
-                raise BadInputError(
-                    f"line {start}: the CSV header must name the columns {', '.join(COLUMNS)} "
-                    f"(optionally {', '.join(OPTIONAL_COLUMNS)}), each once"
-                    + (f"; unknown: {', '.join(unknown)}" if unknown else "")
-                )
+            check_columns(header, f"line {start}: the CSV header")
             continue
         if len(fields) != len(header):
             yield start, BadRow(f"{len(fields)} fields where the header has {len(header)}")
@@ -156,6 +160,18 @@ def _csv_rows(lines: Iterator[tuple[int, str | BadRow]]) -> Iterator[tuple[int, 
         yield start, dict(zip(header, fields, strict=True))
     if header is None:
         raise BadInputError("the CSV file is empty: it needs a header line")
+
+
+def check_columns(names: list[str], where: str) -> None:
+    """:class:`BadInputError` unless ``names`` are the card's columns, each once."""
+    unknown = [f for f in names if f not in _KNOWN]
+    missing = [c for c in COLUMNS if c not in names]
+    if unknown or missing or len(set(names)) != len(names):
+        raise BadInputError(
+            f"{where} must name the columns {', '.join(COLUMNS)} "
+            f"(optionally {', '.join(OPTIONAL_COLUMNS)}), each once"
+            + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+        )
 
 
 def _nested(flat: dict[str, Any]) -> dict[str, Any]:
@@ -218,6 +234,7 @@ __all__ = [
     "BadRow",
     "InputFormat",
     "RawRow",
+    "check_columns",
     "input_format",
     "parse_row",
     "read_rows",

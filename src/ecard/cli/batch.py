@@ -68,6 +68,7 @@ def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def cmd_batch_issue(args: argparse.Namespace) -> bool:
     """Issue every row of the input; whether every row was valid."""
     from ecard.batch.issue import IssueJob, issue_batch
+    from ecard.batch.parquet import declared_rows
     from ecard.batch.rows import input_format
     from ecard.journal import Journal
 
@@ -86,7 +87,7 @@ def cmd_batch_issue(args: argparse.Namespace) -> bool:
         validity_days=args.validity_days,
     )
     source.open()  # a wrong key, PIN or module fails here, before any worker starts
-    total = _count_lines([args.input])
+    total = declared_rows(args.input) if fmt == "parquet" else _count_lines([args.input])
     with (
         Journal.open(args.journal, pseudonym_key=key) as journal,
         _engine(args) as eng,
@@ -212,8 +213,12 @@ def add_batch(sub: Subcommands) -> None:
         epilog="exit status: 0 every row issued; 1 a row was invalid or the batch failed; "
         "2 usage error",
     )
-    i.add_argument("input", metavar="INPUT", help="card records (.csv or .jsonl)")
-    i.add_argument("--format", choices=["csv", "jsonl"], help="input format (default: by name)")
+    i.add_argument(
+        "input", metavar="INPUT", help="card records (.csv, .jsonl or, with pyarrow, .parquet)"
+    )
+    i.add_argument(
+        "--format", choices=["csv", "jsonl", "parquet"], help="input format (default: by name)"
+    )
     i.add_argument("--results", required=True, metavar="FILE", help="result file (JSON Lines)")
     i.add_argument("--texts", metavar="FILE", help="also write the QR texts, one per line")
     i.add_argument(
