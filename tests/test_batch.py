@@ -29,11 +29,13 @@ from ecard.batch.engines import DaskEngine, Engine, ProcessEngine, WorkerFailure
 from ecard.batch.issue import IssueJob, IssueSummary, issue_batch
 from ecard.batch.rows import parse_row, read_rows
 from ecard.batch.verify import VerifyJob, result_line, verify_chunk
+from ecard.documents import DocumentType
 from ecard.errors import BadInputError
 from ecard.formats import qrtext
 from ecard.formats.cose import parse_sign1
 from ecard.identifiers import _check_char
 from ecard.journal import Journal, verify_journal
+from ecard.journal.pseudonyms import holder_pseudonym
 from ecard.signing.keysource import KeyFile, Pkcs11Key
 from ecard.signing.pki import CertifiedKey
 from ecard.verify.loading import ListConfig
@@ -295,6 +297,38 @@ def test_a_dask_task_carries_its_chunk_and_result_as_one_blob_and_errors_typed()
     assert (failure.value.code, failure.value.detail) == ("BAD_INPUT", "refused by the job")
     with pytest.raises(BadInputError, match="refused by the job"):
         failure.value.raise_typed()
+
+
+def test_holders_of_other_identity_documents_are_issued_and_journaled_by_their_document(
+    tmp_path: Path, ds: CertifiedKey, keyfile: tuple[Path, Path]
+) -> None:
+    """A JSON line may hold a card of a passport or permit holder. Its journal pseudonym is the
+    one ``Journal.append_card`` gives that holder (document type and number), and its identity
+    in the batch includes the document type: the same number on another document is another
+    person. (The batch once took every number for a citizen ID: such a row stopped the batch.)"""
+    dates = {"card_number": "A12345678", "region": "110105", "issued": "2024-01-15",
+             "expires": "2034-01-15"}  # fmt: skip
+    holders = [
+        {"name": "张三丰", "ssn": "11010519491231002X"},
+        {"name": "John Smith", "ssn": "H12345678", "document": "passport"},
+        {"name": "陈大文", "ssn": "H12345678", "document": "hk_macao_travel_permit"},
+    ]
+    src = tmp_path / "mixed.jsonl"
+    src.write_text("".join(json.dumps({"holder": h, **dates}) + "\n" for h in holders))
+    results, db = tmp_path / "mixed-results.jsonl", tmp_path / "mixed.db"
+    with Journal.open(db, pseudonym_key=bytes.fromhex(PKEY_HEX)) as journal:
+        summary = issue_batch(
+            src, "jsonl", results, job_for(keyfile, ds), journal=journal, operator="op-1"
+        )
+        expected = [
+            holder_pseudonym(
+                bytes.fromhex(PKEY_HEX), h["ssn"], DocumentType.parse(h.get("document", 1))
+            )
+            for h in holders
+        ]
+    assert (summary.issued, summary.invalid, summary.duplicate) == (3, 0, 0)
+    assert [c[2] for c in journal_cards(db)] == expected
+    assert len({r["cti"] for r in result_lines(results)}) == 3
 
 
 def test_the_same_job_mapped_again_and_again_on_one_dask_engine() -> None:

@@ -4,7 +4,9 @@ Contract:
 
 * **Identity.** A row's credential id (``cti``) is derived from the row's identity, the holder
   and region within the batch: ``HMAC-SHA-256(key, "ecard-batch-cti/1" 0 batch 0 ssn 0
-  region)`` truncated to 8 bytes, under the journal's pseudonym key. The same person and region
+  region)`` truncated to 8 bytes, under the journal's pseudonym key; for a holder of another
+  identity document than a (temporary) resident ID card, ``ssn`` is ``TYPE:NUMBER``, the
+  document type's number and the document number, as in the holder's journal pseudonym. The same person and region
   in the same batch always get the same ``cti``; without the key it reveals nothing.
 * **Exactly once.** The parent alone writes, in input order, chunk by chunk: the chunk's result
   lines go to ``RESULTS.partial`` (flushed and fsynced); then, every :data:`JOURNAL_CHUNKS`
@@ -49,7 +51,12 @@ from ecard.batch.engines import Ahead, Engine
 from ecard.batch.rows import InputFormat, RawRow, parse_row, read_rows
 from ecard.card import Card
 from ecard.errors import BadInputError, ErrorCode
-from ecard.journal.pseudonyms import holder_pseudonym, pseudonym_key_from_hex
+from ecard.journal.pseudonyms import (
+    CITIZEN_ID_DOCUMENTS,
+    card_holder_pseudonym,
+    holder_pseudonym,
+    pseudonym_key_from_hex,
+)
 from ecard.journal.store import Journal
 from ecard.signing.issuer import Issuer
 from ecard.signing.keysource import KeySource, environment_value
@@ -69,9 +76,11 @@ _CTI_SIZE: Final = 8
 
 def row_cti(key: bytes, batch: str, card: Card) -> bytes:
     """The credential id of ``card`` in ``batch`` (see the module docstring)."""
-    message = b"\x00".join(
-        (_CTI_CONTEXT + batch.encode(), card.holder.ssn.encode("ascii"), card.region.encode())
-    )
+    holder = card.holder
+    number = holder.ssn.encode()
+    if holder.document not in CITIZEN_ID_DOCUMENTS:
+        number = b"%d:%s" % (holder.document.value, number)
+    message = b"\x00".join((_CTI_CONTEXT + batch.encode(), number, card.region.encode()))
     return hmac.digest(key, message, "sha256")[:_CTI_SIZE]
 
 
@@ -151,7 +160,7 @@ def issue_chunk(job: IssueJob, chunk: Chunk) -> list[Outcome]:
             out.append(("invalid", line, "", "", "", _invalid(line, exc.detail), b""))
             continue
         content = hashlib.sha256(issued.cose).hexdigest()
-        holder = holder_pseudonym(ctx.key, card.holder.ssn)
+        holder = card_holder_pseudonym(ctx.key, card.holder.ssn, card.holder.document)
         cid = cti.hex()
         result = _issued_line(line, cid, issued.text)
         picture = b"" if job.png_scale is None else issued.png(level="Q", scale=job.png_scale)

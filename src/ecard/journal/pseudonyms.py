@@ -44,7 +44,7 @@ def holder_pseudonym(
     an invalid ID number (the message does not repeat it).
     """
     check_pseudonym_key(key)
-    if document in (DocumentType.RESIDENT_ID, DocumentType.TEMPORARY_RESIDENT_ID):
+    if document in CITIZEN_ID_DOCUMENTS:
         try:
             normalized = normalize_citizen_id(citizen_id)
         except (ValueError, TypeError) as exc:
@@ -54,6 +54,22 @@ def holder_pseudonym(
         number = normalize_document_number(document, citizen_id)
         message = PSEUDONYM_CONTEXT + f"{document.value}:{number}".encode("ascii")
     return hmac.digest(key, message, "sha256").hex()  # one C call, unlike hmac.new(...)
+
+
+#: The documents whose holder is pseudonymised by the citizen ID number itself.
+CITIZEN_ID_DOCUMENTS: Final = frozenset(
+    {DocumentType.RESIDENT_ID, DocumentType.TEMPORARY_RESIDENT_ID}
+)
+
+
+def card_holder_pseudonym(key: bytes, number: str, document: DocumentType) -> str:
+    """:func:`holder_pseudonym` of a validated card's holder (``holder.ssn``,
+    ``holder.document``): the number is as the card's validation normalized it, so a citizen
+    ID is not checked again (a batch computes one a row). ``key`` must have passed
+    :func:`check_pseudonym_key`."""
+    if document in CITIZEN_ID_DOCUMENTS:
+        return hmac.digest(key, PSEUDONYM_CONTEXT + number.encode("ascii"), "sha256").hex()
+    return holder_pseudonym(key, number, document)
 
 
 def pseudonym_key_from_hex(text: str) -> bytes:
@@ -67,8 +83,10 @@ def pseudonym_key_from_hex(text: str) -> bytes:
 
 
 __all__ = [
+    "CITIZEN_ID_DOCUMENTS",
     "MIN_PSEUDONYM_KEY",
     "PSEUDONYM_CONTEXT",
+    "card_holder_pseudonym",
     "check_pseudonym_key",
     "holder_pseudonym",
     "pseudonym_key_from_hex",
