@@ -194,9 +194,12 @@ def _env() -> dict[str, str]:
     return {**os.environ, PKEY_ENV: PKEY_HEX, "PYTHONPATH": str(ROOT / "src")}
 
 
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "Ctrl-C"])
 def test_killed_and_restarted_each_row_is_issued_exactly_once(
-    tmp_path: Path, ds: CertifiedKey, keyfile: tuple[Path, Path]
+    tmp_path: Path, ds: CertifiedKey, keyfile: tuple[Path, Path], sig: signal.Signals
 ) -> None:
+    """Killed (SIGKILL) or interrupted (Ctrl-C: SIGINT to the whole process group, as a terminal
+    sends it) half way, and started again: each row once."""
     count = 3000
     src = tmp_path / "in.csv"
     src.write_text(csv_rows(count, bad={17: "bad"}), encoding="utf-8")
@@ -207,7 +210,7 @@ def test_killed_and_restarted_each_row_is_issued_exactly_once(
         "--journal", str(db), "--operator", "op-1", "--pseudonym-key-env", PKEY_ENV,
         "--now", T0.isoformat(), "--workers", "2", "--chunk-size", "50",
     )  # fmt: skip
-    # a session of its own: SIGKILL goes to the batch and its worker processes alike
+    # a session of its own: the signal goes to the batch and its worker processes alike
     proc = subprocess.Popen(
         args, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
     )
@@ -224,8 +227,12 @@ def test_killed_and_restarted_each_row_is_issued_exactly_once(
             if seen >= 300:
                 break
     assert proc.poll() is None, "the batch ended before it could be killed"
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.communicate(timeout=30)
+    os.killpg(proc.pid, sig)
+    _, stderr = proc.communicate(timeout=60)
+    if sig == signal.SIGINT:  # it stops at once, says so, and leaves no traceback
+        assert proc.returncode == 130, stderr
+        assert b"batch interrupted: nothing was released" in stderr
+        assert b"Traceback" not in stderr
     partial = results.with_name(results.name + ".partial")
     assert partial.exists() and not results.exists()  # nothing released
     before = journal_cards(db)

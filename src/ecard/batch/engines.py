@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import pickle
 import queue
+import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -251,6 +252,14 @@ class Ahead(Generic[_R]):
         self.close()
 
 
+def _ignore_interrupts() -> None:
+    """A worker on this machine leaves Ctrl-C to the parent, which stops the pool or the local
+    cluster (the chunk a worker is on finishes; nothing of it is written): no traceback from
+    every worker on the terminal. Run in the worker's main thread (Dask runs a plain function
+    sent with ``Client.run`` on its event loop, the process's main thread)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class ProcessEngine(Engine):
     """A pool of ``workers`` processes on this machine (default: one per core)."""
 
@@ -259,7 +268,9 @@ class ProcessEngine(Engine):
     def __init__(self, workers: int | None = None) -> None:
         super().__init__(workers)
         self._pool = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_ignore_interrupts,
         )
 
     def map(self, fn: Callable[[_J, _C], _R], job: _J, chunks: Iterable[_C]) -> Iterator[_R]:
@@ -319,6 +330,8 @@ class DaskEngine(Engine):
                         dashboard_address=None,
                     )
                 self._client: Any = Client(self._cluster)  # type: ignore[no-untyped-call]
+                # the workers share this terminal's process group: Ctrl-C is the parent's
+                self._client.run(_ignore_interrupts)
             else:
                 self._client = Client(address, timeout=30)  # type: ignore[no-untyped-call]
                 self.workers = max(1, len(self._client.scheduler_info().get("workers", {})))

@@ -65,6 +65,23 @@ def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return engine(args.workers, args.dask)
 
 
+@contextlib.contextmanager
+def _interrupted_note(lang: str) -> Iterator[None]:
+    """On Ctrl-C, say that nothing was released and how to go on (the exit status stays 130)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if lang == "zh":
+            note = "ecard: 批量签发已中断：尚未发布任何结果；用同一命令再次运行即可从中断处继续"
+        else:
+            note = (
+                "ecard: batch interrupted: nothing was released; run the same command again "
+                "to carry on where it stopped"
+            )
+        print(note, file=sys.stderr)
+        raise
+
+
 def cmd_batch_issue(args: argparse.Namespace) -> bool:
     """Issue every row of the input; whether every row was valid."""
     from ecard.batch.issue import IssueJob, issue_batch
@@ -89,6 +106,7 @@ def cmd_batch_issue(args: argparse.Namespace) -> bool:
     source.open()  # a wrong key, PIN or module fails here, before any worker starts
     total = declared_rows(args.input) if fmt == "parquet" else _count_lines([args.input])
     with (
+        _interrupted_note(args.lang),
         Journal.open(args.journal, pseudonym_key=key) as journal,
         _engine(args) as eng,
         _progress(args, total) as advance,
