@@ -70,6 +70,11 @@ DEFAULT_CHUNK: Final = 2000
 JOURNAL_CHUNKS: Final = 25
 #: The journal connection's page cache during a batch (KiB), enough for a group's dirty pages.
 JOURNAL_CACHE_KIB: Final = 256 * 1024
+#: Chunk results the parent takes ahead of its writer at most (:class:`Ahead`): the engine's
+#: window on a few workers, and on a large cluster no more than this, about 15 MB of results
+#: (there the writer, not the workers, sets the pace, and results queued past this would only
+#: wait in memory).
+AHEAD_CHUNKS: Final = 12
 _CTI_CONTEXT: Final = b"ecard-batch-cti/1\x00"
 _CTI_SIZE: Final = 8
 
@@ -412,7 +417,7 @@ def issue_batch(
     submitted = threading.Event()  # set once the last chunk is handed to the engine
     ahead = Ahead(
         engine.map(issue_chunk, job, _until_end(chunks, submitted)),
-        engine.window if engine.concurrent else 0,
+        min(engine.window, AHEAD_CHUNKS) if engine.concurrent else 0,
     )
     try:
         with ahead, open(partial, "ab") as out:
@@ -470,6 +475,7 @@ def issue_batch(
 
 
 __all__ = [
+    "AHEAD_CHUNKS",
     "DEFAULT_CHUNK",
     "FORMAT",
     "JOURNAL_CACHE_KIB",
