@@ -24,6 +24,7 @@ from cryptography import x509
 
 from ecard._time import utc
 from ecard.card import Card, day_start_timestamp
+from ecard.cardrecord import CARD_KEY
 from ecard.countercard import CounterCard
 from ecard.crypto.x509 import signing_unfitness
 from ecard.errors import BadCertificateError, BadInputError
@@ -34,6 +35,9 @@ from ecard.formats.credential import IssuedCard
 from ecard.formats.cwt import MAX_CTI, MIN_CTI, Claims, counter_cti, encode_claims
 from ecard.signing.cose import Sign1Template
 from ecard.signing.signers import Signer, require_certified_key
+
+_new_object = object.__new__
+_from_ts = datetime.fromtimestamp
 
 #: Default size of a random credential id (64 bits): per document signer, 10 million
 #: credentials collide with probability below 3e-6; raise it for larger volumes.
@@ -160,19 +164,20 @@ class Issuer:
             valid_from = day_start_timestamp(card.issued)
             nbf = valid_from if valid_from > issued else None
         cti = os.urandom(self._cti_size) if cti is None else cti
-        claims = Claims(
-            iss=self.iss, iat=issued, exp=expires, cti=cti, card=signed, nbf=nbf, cnf=device_key
-        )
+        # Claims(...) and IssuedCard(...) with every field given, without the frozen
+        # dataclasses' one object.__setattr__ call per field (held equal by the tests)
+        claims = _new_object(Claims)
+        claims.__dict__.update(
+            {CARD_KEY: signed}, iss=self.iss, iat=issued, exp=expires, cti=cti, nbf=nbf,
+            cnf=device_key,
+        )  # fmt: skip
         cose = self._sign1.build(encode_claims(claims))
-        return IssuedCard(
-            card=card,
-            cose=cose,
-            text=qrtext.encode(cose),
-            kid=self.kid,
-            cti=cti,
-            iat=datetime.fromtimestamp(issued, UTC),
-            exp=datetime.fromtimestamp(expires, UTC),
-        )
+        made = _new_object(IssuedCard)
+        made.__dict__.update(
+            card=card, cose=cose, text=qrtext.encode(cose), kid=self.kid, cti=cti,
+            iat=_from_ts(issued, UTC), exp=_from_ts(expires, UTC),
+        )  # fmt: skip
+        return made
 
     def __repr__(self) -> str:
         return (
