@@ -200,7 +200,7 @@ def test_killed_and_restarted_each_row_is_issued_exactly_once(
 ) -> None:
     """Killed (SIGKILL) or interrupted (Ctrl-C: SIGINT to the whole process group, as a terminal
     sends it) half way, and started again: each row once."""
-    count = 3000
+    count = 5000  # enough rows left after the first commit for the signal to find it running
     src = tmp_path / "in.csv"
     src.write_text(csv_rows(count, bad={17: "bad"}), encoding="utf-8")
     db, results = tmp_path / "j.db", tmp_path / "out.jsonl"
