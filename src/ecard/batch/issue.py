@@ -5,9 +5,10 @@ Contract:
 * **Identity.** A row's credential id (``cti``) is derived from the row's identity, the holder
   and region within the batch: ``HMAC-SHA-256(key, "ecard-batch-cti/1" 0 batch 0 ssn 0
   region)`` truncated to 8 bytes, under the journal's pseudonym key; for a holder of another
-  identity document than a (temporary) resident ID card, ``ssn`` is ``TYPE:NUMBER``, the
-  document type's number and the document number, as in the holder's journal pseudonym. The same person and region
-  in the same batch always get the same ``cti``; without the key it reveals nothing.
+  identity document than a (temporary) resident ID card, ``ssn`` is ``TYPE:NUMBER``, as in the
+  holder's journal pseudonym (:func:`~ecard.journal.pseudonyms.holder_identity`). The same
+  person and region in the same batch always get the same ``cti``; without the key it reveals
+  nothing.
 * **Exactly once.** The parent alone writes, in input order, chunk by chunk: the chunk's result
   lines go to ``RESULTS.partial`` (flushed and fsynced); then, every :data:`JOURNAL_CHUNKS`
   chunks, the cards of those chunks are appended to the journal in one transaction (once the
@@ -52,8 +53,8 @@ from ecard.batch.rows import InputFormat, RawRow, parse_row, read_rows
 from ecard.card import Card
 from ecard.errors import BadInputError, ErrorCode
 from ecard.journal.pseudonyms import (
-    CITIZEN_ID_DOCUMENTS,
     card_holder_pseudonym,
+    holder_identity,
     holder_pseudonym,
     pseudonym_key_from_hex,
 )
@@ -81,10 +82,7 @@ _CTI_SIZE: Final = 8
 
 def row_cti(key: bytes, batch: str, card: Card) -> bytes:
     """The credential id of ``card`` in ``batch`` (see the module docstring)."""
-    holder = card.holder
-    number = holder.ssn.encode()
-    if holder.document not in CITIZEN_ID_DOCUMENTS:
-        number = b"%d:%s" % (holder.document.value, number)
+    number = holder_identity(card.holder.ssn, card.holder.document)
     message = b"\x00".join((_CTI_CONTEXT + batch.encode(), number, card.region.encode()))
     return hmac.digest(key, message, "sha256")[:_CTI_SIZE]
 

@@ -49,11 +49,9 @@ def holder_pseudonym(
             normalized = normalize_citizen_id(citizen_id)
         except (ValueError, TypeError) as exc:
             raise BadInputError(str(exc)) from None
-        message = PSEUDONYM_CONTEXT + normalized.encode("ascii")
     else:
-        number = normalize_document_number(document, citizen_id)
-        message = PSEUDONYM_CONTEXT + f"{document.value}:{number}".encode("ascii")
-    return hmac.digest(key, message, "sha256").hex()  # one C call, unlike hmac.new(...)
+        normalized = normalize_document_number(document, citizen_id)
+    return card_holder_pseudonym(key, normalized, document)
 
 
 #: The documents whose holder is pseudonymised by the citizen ID number itself.
@@ -62,14 +60,22 @@ CITIZEN_ID_DOCUMENTS: Final = frozenset(
 )
 
 
+def holder_identity(number: str, document: DocumentType) -> bytes:
+    """Who a holder is, as the pseudonym and a batch row's identity name them: the citizen ID
+    for a (temporary) resident ID card, else ``TYPE:NUMBER`` (the document type's number and
+    the document number); ``number`` as the card's validation normalized it."""
+    if document in CITIZEN_ID_DOCUMENTS:
+        return number.encode("ascii")
+    return f"{document.value}:{number}".encode("ascii")
+
+
 def card_holder_pseudonym(key: bytes, number: str, document: DocumentType) -> str:
     """:func:`holder_pseudonym` of a validated card's holder (``holder.ssn``,
-    ``holder.document``): the number is as the card's validation normalized it, so a citizen
-    ID is not checked again (a batch computes one a row). ``key`` must have passed
+    ``holder.document``): the number is as the card's validation normalized it, so it is not
+    checked again (a batch computes one a row). ``key`` must have passed
     :func:`check_pseudonym_key`."""
-    if document in CITIZEN_ID_DOCUMENTS:
-        return hmac.digest(key, PSEUDONYM_CONTEXT + number.encode("ascii"), "sha256").hex()
-    return holder_pseudonym(key, number, document)
+    message = PSEUDONYM_CONTEXT + holder_identity(number, document)
+    return hmac.digest(key, message, "sha256").hex()  # one C call, unlike hmac.new(...)
 
 
 def pseudonym_key_from_hex(text: str) -> bytes:
@@ -88,6 +94,7 @@ __all__ = [
     "PSEUDONYM_CONTEXT",
     "card_holder_pseudonym",
     "check_pseudonym_key",
+    "holder_identity",
     "holder_pseudonym",
     "pseudonym_key_from_hex",
 ]
