@@ -59,13 +59,18 @@ def test_every_command_is_registered_by_its_module_with_its_help_line() -> None:
     assert helps == {name: command.help for name, command in COMMANDS.items()}
 
 
+def _trusted_code(tmp_path: Path, ds: CertifiedKey, card: Card) -> tuple[Path, str]:
+    """The signer's certificate file to trust, and a code it signed at T0."""
+    cert = tmp_path / "issuer.pem"
+    cert.write_bytes(ds.certificate.public_bytes(Encoding.PEM))
+    return cert, Issuer(ds.signer(), ds.certificate).issue(card, iat=T0).text
+
+
 def test_verify_loads_no_issuing_module(tmp_path: Path, ds: CertifiedKey, card: Card) -> None:
     """Nor, for an ES256 card under a ``--trust`` certificate, the SM2 backend (ctypes and
     libcrypto), asn1crypto or the path-validation library: they load when an SM2 key, a
     certificate signature or a path is to be checked."""
-    cert = tmp_path / "issuer.pem"
-    cert.write_bytes(ds.certificate.public_bytes(Encoding.PEM))
-    text = Issuer(ds.signer(), ds.certificate).issue(card, iat=T0).text
+    cert, text = _trusted_code(tmp_path, ds, card)
     code = (
         "import sys\n"
         "from ecard.cli import main\n"
@@ -88,9 +93,7 @@ def test_verify_prints_a_card_without_pydantic_or_the_models(
     """The verifier carries a checked record (ecard.cardrecord), not a pydantic model: JSON,
     one-line and text output of a valid card load neither pydantic nor ecard.card; reading
     ``result.card`` afterwards builds the very Card that was issued (and loads them)."""
-    cert = tmp_path / "issuer.pem"
-    cert.write_bytes(ds.certificate.public_bytes(Encoding.PEM))
-    text = Issuer(ds.signer(), ds.certificate).issue(card, iat=T0).text
+    cert, text = _trusted_code(tmp_path, ds, card)
     code = (
         "import io, sys, contextlib\n"
         "from ecard.cli import main\n"

@@ -181,7 +181,6 @@ class Ahead(Generic[_R]):
 
     def __init__(self, source: Iterator[_R], depth: int) -> None:
         self._source = source
-        self._depth = depth
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -11,8 +11,8 @@ null reads as an empty field (the row is then invalid, as in CSV); a value longe
 **Why a child process.** pyarrow is native code, and a damaged file can make it abort the
 whole process (seen while fuzzing: a mutated footer aborted it inside the row-group metadata).
 So the file is opened, checked and read in a child (``python -m ecard.batch.parquet FILE``)
-that streams the rows to this process as JSON lines through a pipe (bounded by the pipe: the
-child waits while the batch is busy). Whatever the child dies of, the batch gets a
+that streams the rows to this process through a pipe, as JSON messages of up to
+:data:`MESSAGE_BYTES` a line (bounded by the pipe: the child waits while the batch is busy). Whatever the child dies of, the batch gets a
 :class:`~ecard.errors.BadInputError` naming the file and the last row read, and the rows
 before it were read as usual. The child's standard error is discarded: what native code prints
 there is not ours to vouch for.
@@ -32,7 +32,15 @@ import sys
 from collections.abc import Iterator
 from typing import IO, Any, Final
 
-from ecard.batch.rows import COLUMNS, MAX_LINE, OPTIONAL_COLUMNS, BadRow, RawRow, check_columns
+from ecard.batch.rows import (
+    _KNOWN,
+    COLUMNS,
+    MAX_LINE,
+    OPTIONAL_COLUMNS,
+    BadRow,
+    RawRow,
+    check_columns,
+)
 from ecard.errors import BadInputError
 
 #: The most uncompressed bytes a row group or a column chunk may declare.
@@ -103,9 +111,6 @@ def declared_rows(path: str | os.PathLike[str]) -> int | None:
     return count if type(count) is int and count >= 0 else None
 
 
-_KNOWN: Final = frozenset(COLUMNS + OPTIONAL_COLUMNS)
-
-
 def _is_record(row: object) -> bool:
     """Whether the child sent a record of the card's columns, text each."""
     return (
@@ -160,8 +165,12 @@ def _messages(stream: IO[bytes]) -> Iterator[dict[str, Any]]:
 # -- the child ------------------------------------------------------------------------------
 
 
+#: The child's JSON: compact, UTF-8 as it is.
+_dumps: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _send(out: IO[bytes], message: dict[str, Any]) -> None:
-    out.write(json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+    out.write(_dumps(message).encode() + b"\n")
 
 
 def _record(values: dict[str, Any]) -> dict[str, str] | str:
@@ -187,10 +196,9 @@ class _Sender:
         self._out = out
         self._parts: list[bytes] = []
         self._size = 0
-        self._dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
     def add(self, row: dict[str, str] | str) -> None:
-        part = self._dumps(row).encode()
+        part = _dumps(row).encode()
         if self._parts and self._size + len(part) > MESSAGE_BYTES:
             self.flush()
         self._parts.append(part)
